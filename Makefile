@@ -1,0 +1,121 @@
+# condo — top-level build.  `make` builds build/condo; `make check` runs every
+# test suite; `make run` shows app mode on a real busybox.
+#
+#   make CC=clang          build with clang (gcc is the default)
+#   make DEBUG=1           -O0 -g3, for gdb
+#   make SANITIZE=1        ASan + UBSan (separate build dir)
+#   make V=1               show full command lines
+
+CC       ?= gcc
+DEBUG    ?= 0
+SANITIZE ?= 0
+
+ifeq ($(SANITIZE),1)
+  BUILD ?= build/san
+else ifeq ($(DEBUG),1)
+  BUILD ?= build/debug
+else
+  BUILD ?= build
+endif
+
+OPT := -O2 -g
+ifeq ($(DEBUG),1)
+  OPT := -O0 -g3
+endif
+SANFLAGS :=
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+  OPT := -O1 -g
+endif
+
+CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANFLAGS) \
+            -Iinclude -Isrc -MMD -MP -pthread $(EXTRA_CFLAGS)
+LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
+LDLIBS   := -lm
+
+ifeq ($(V),1)
+  Q :=
+else
+  Q := @
+endif
+
+LIB_SRCS  := $(sort $(wildcard src/*/*.c))
+LIB_SRCS  := $(filter-out src/cli/%,$(LIB_SRCS))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+LIB       := $(BUILD)/libcondo.a
+CONDO     := $(BUILD)/condo
+
+.PHONY: all deps check check-unit check-isa check-diff check-programs check-bad \
+        run guest-app fuzz-isa bench-app bench clean format
+
+all: $(CONDO)
+
+# Missing packages are installed (as root) or named (otherwise) before building.
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/.deps-ok: scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(CONDO): $(CLI_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+check: check-unit check-bad check-isa check-diff check-programs
+	@echo "make check: all suites passed ($(BUILD))"
+
+check-unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+check-bad: $(CONDO)
+	@CONDO=$(CONDO) tests/bad/run.sh
+
+check-isa: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/isa/run.sh
+
+check-diff: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/diff/run.sh
+
+check-programs: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/programs/run.sh
+
+fuzz-isa: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) DIFF_CASES=$${DIFF_CASES:-1000000} tests/diff/run.sh
+
+# App mode on a real program: busybox (riscv64, built from Debian's source) runs a pipeline.
+run: $(CONDO)
+	@bb=$$(scripts/build-busybox.sh riscv64) && \
+	 $(CONDO) app $$bb sh -c 'echo "hello from condo app mode on $$(uname -m)"; seq 1 10 | $$0 awk "{s+=\$$1} END {print \"sum 1..10 =\", s}"'
+
+bench-app: $(CONDO)
+	@CONDO=$(CONDO) bench/bench-app.sh
+
+bench: bench-app
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

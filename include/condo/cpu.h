@@ -1,0 +1,126 @@
+/* The RV64GC hart: architectural state and the interface to run it.
+ *
+ * A hart runs guest code until something its environment must handle
+ * happens (an ecall, a trap, the instruction limit, a stop request).  The
+ * environment (app mode's Linux personality, later the machine) supplies
+ * address translation through a fill callback; the hart caches the result
+ * in a small software TLB (tag + host addend) per access type. */
+#ifndef CONDO_CPU_H
+#define CONDO_CPU_H
+
+#include "condo/types.h"
+
+/* Exception causes (priv spec 1.12, table 3.6). */
+enum cpu_cause {
+	CAUSE_INSN_MISALIGNED = 0,
+	CAUSE_INSN_ACCESS = 1,
+	CAUSE_ILLEGAL_INSN = 2,
+	CAUSE_BREAKPOINT = 3,
+	CAUSE_LOAD_MISALIGNED = 4,
+	CAUSE_LOAD_ACCESS = 5,
+	CAUSE_STORE_MISALIGNED = 6,
+	CAUSE_STORE_ACCESS = 7,
+	CAUSE_ECALL_U = 8,
+	CAUSE_ECALL_S = 9,
+	CAUSE_ECALL_M = 11,
+	CAUSE_INSN_PAGE_FAULT = 12,
+	CAUSE_LOAD_PAGE_FAULT = 13,
+	CAUSE_STORE_PAGE_FAULT = 15,
+};
+
+enum mem_access { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
+
+/* Why cpu_run returned. */
+enum cpu_exit {
+	CPU_EXIT_ECALL,   /* pc is at the ecall; the environment advances it */
+	CPU_EXIT_TRAP,    /* synchronous exception: trap_cause, trap_tval, pc = faulting insn */
+	CPU_EXIT_LIMIT,   /* instret reached insn_limit */
+	CPU_EXIT_STOP,    /* stop_request was set (signal, other thread) */
+};
+
+#define TLB_ENTRIES 256
+
+/* One software-TLB entry: a hit is page == (vaddr & PAGE_MASK), then the host
+ * address is vaddr + addend.  An invalid entry has page == TLB_INVALID. */
+struct tlb_entry {
+	uint64_t page;
+	uintptr_t addend;
+};
+#define TLB_INVALID (~0ull)
+
+struct hart;
+
+struct hart_env_ops {
+	/* Translate the page holding vaddr for an access.  On success store the
+	 * host address of that page's first byte and return 0; return -1 to
+	 * raise a page fault (the hart picks the cause from the access type).
+	 * The host page must stay valid (mapped, readable/writable as asked)
+	 * until the hart's TLB is flushed. */
+	int (*fill)(struct hart *hart, gva_t page, enum mem_access access, uint8_t **host);
+};
+
+struct block_cache;
+
+struct hart {
+	uint64_t x[33];   /* x[0] reads as zero; x[32] is the sink for writes to x0 */
+	uint64_t f[32];   /* raw bits; singles are NaN-boxed */
+	uint64_t pc;
+	uint32_t fflags;  /* accrued exception flags, fcsr[4:0] */
+	uint32_t frm;     /* dynamic rounding mode, fcsr[7:5] */
+
+	uint64_t instret;    /* instructions retired */
+	uint64_t insn_limit; /* cpu_run returns CPU_EXIT_LIMIT when instret reaches this */
+
+	uint64_t trap_cause; /* valid after CPU_EXIT_TRAP */
+	uint64_t trap_tval;
+
+	/* LR/SC reservation: SC succeeds if the word still holds the value LR
+	 * saw (compare-and-swap), which is atomic across host threads. */
+	gva_t resv_addr;
+	uint64_t resv_value;
+	bool resv_valid;
+
+	/* Set from another thread or a signal handler; cpu_run returns
+	 * CPU_EXIT_STOP at the next block boundary and clears it. */
+	volatile int stop_request;
+
+	/* Shared counters owned by the environment (NULL: none).  On entry
+	 * cpu_run flushes the TLB when *tlb_generation moved on, and decoded
+	 * code when *code_generation moved on.  To make other harts notice at
+	 * once, bump the counter, then set their stop_request. */
+	const volatile uint64_t *tlb_generation;
+	const volatile uint64_t *code_generation;
+	uint64_t tlb_generation_seen;
+	uint64_t code_generation_seen;
+
+	const struct hart_env_ops *env;
+	void *env_ctx; /* the environment's own state */
+
+	struct block_cache *blocks;
+	struct tlb_entry tlb[3][TLB_ENTRIES]; /* indexed by enum mem_access */
+};
+
+/* Allocate a hart with zeroed registers.  NULL on allocation failure. */
+struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx);
+/* A copy of a hart's architectural state with empty caches (for new threads). */
+struct hart *hart_clone(const struct hart *parent);
+void hart_free(struct hart *hart);
+
+/* Run until an exit condition; see enum cpu_exit. */
+enum cpu_exit cpu_run(struct hart *hart);
+
+/* Forget every cached translation (after the address space changed). */
+void cpu_tlb_flush(struct hart *hart);
+/* Forget every decoded block (code changed). */
+void cpu_code_flush(struct hart *hart);
+
+/* The architectural fcsr as one word. */
+static inline uint32_t cpu_fcsr(const struct hart *hart)
+{
+	return hart->fflags | (hart->frm << 5);
+}
+
+/* Name of a trap cause, for reports ("illegal instruction"). */
+const char *cpu_cause_name(uint64_t cause);
+
+#endif

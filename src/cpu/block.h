@@ -1,0 +1,35 @@
+/* Decoded blocks and the per-hart cache that holds them.  A block is a run
+ * of instructions in one guest page ending at the first control transfer;
+ * it is decoded once and run many times. */
+#ifndef CPU_BLOCK_H
+#define CPU_BLOCK_H
+
+#include "condo/cpu.h"
+#include "cpu/decode.h"
+
+#define BLOCK_MAX_INSNS 64
+
+struct block {
+	gva_t pc;
+	struct block *hash_next;
+	/* Successor cache for chaining: [0] fall-through, [1] taken or jump
+	 * target.  Valid while the cache is not flushed; a user checks ->pc. */
+	struct block *chain[2];
+	uint32_t n;     /* instructions, not counting the terminator */
+	uint32_t bytes; /* guest bytes covered */
+	struct insn insns[]; /* n instructions, then a terminator */
+};
+
+/* Build the block at pc with handlers from the interpreter's table; the
+ * terminator gets end_handler.  NULL when the first fetch faults (trap set)
+ * or the cache is full (then *full is set and nothing is built). */
+struct block *block_build(struct hart *hart, gva_t pc, const void *const *handlers,
+			  const void *end_handler, bool *full);
+
+struct block *block_lookup(struct block_cache *cache, gva_t pc);
+
+struct block_cache *block_cache_new(void);
+void block_cache_free(struct block_cache *cache);
+void block_cache_flush(struct block_cache *cache);
+
+#endif

@@ -1,0 +1,87 @@
+/* Hart lifetime and the caches hung off it. */
+#include "condo/cpu.h"
+#include "cpu/block.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cpu_tlb_flush(struct hart *hart)
+{
+	for (int acc = 0; acc < 3; acc++)
+		for (int i = 0; i < TLB_ENTRIES; i++)
+			hart->tlb[acc][i].page = TLB_INVALID;
+}
+
+void cpu_code_flush(struct hart *hart)
+{
+	block_cache_flush(hart->blocks);
+}
+
+struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx)
+{
+	struct hart *hart = calloc(1, sizeof(*hart));
+
+	if (!hart)
+		return NULL;
+	hart->blocks = block_cache_new();
+	if (!hart->blocks) {
+		free(hart);
+		return NULL;
+	}
+	hart->env = env;
+	hart->env_ctx = env_ctx;
+	hart->insn_limit = UINT64_MAX;
+	cpu_tlb_flush(hart);
+	return hart;
+}
+
+struct hart *hart_clone(const struct hart *parent)
+{
+	struct hart *hart = hart_new(parent->env, parent->env_ctx);
+
+	if (!hart)
+		return NULL;
+	memcpy(hart->x, parent->x, sizeof(hart->x));
+	memcpy(hart->f, parent->f, sizeof(hart->f));
+	hart->pc = parent->pc;
+	hart->fflags = parent->fflags;
+	hart->frm = parent->frm;
+	hart->insn_limit = parent->insn_limit;
+	hart->tlb_generation = parent->tlb_generation;
+	hart->code_generation = parent->code_generation;
+	hart->tlb_generation_seen = parent->tlb_generation_seen;
+	hart->code_generation_seen = parent->code_generation_seen;
+	return hart;
+}
+
+void hart_free(struct hart *hart)
+{
+	if (!hart)
+		return;
+	block_cache_free(hart->blocks);
+	free(hart);
+}
+
+const char *cpu_cause_name(uint64_t cause)
+{
+	static const char *const names[] = {
+		[CAUSE_INSN_MISALIGNED] = "instruction address misaligned",
+		[CAUSE_INSN_ACCESS] = "instruction access fault",
+		[CAUSE_ILLEGAL_INSN] = "illegal instruction",
+		[CAUSE_BREAKPOINT] = "breakpoint",
+		[CAUSE_LOAD_MISALIGNED] = "load address misaligned",
+		[CAUSE_LOAD_ACCESS] = "load access fault",
+		[CAUSE_STORE_MISALIGNED] = "store/AMO address misaligned",
+		[CAUSE_STORE_ACCESS] = "store/AMO access fault",
+		[CAUSE_ECALL_U] = "environment call from U-mode",
+		[CAUSE_ECALL_S] = "environment call from S-mode",
+		[CAUSE_ECALL_M] = "environment call from M-mode",
+		[CAUSE_INSN_PAGE_FAULT] = "instruction page fault",
+		[CAUSE_LOAD_PAGE_FAULT] = "load page fault",
+		[CAUSE_STORE_PAGE_FAULT] = "store/AMO page fault",
+	};
+
+	if (cause < ARRAY_SIZE(names) && names[cause])
+		return names[cause];
+	return "unknown cause";
+}
