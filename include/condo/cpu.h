@@ -50,13 +50,49 @@ struct tlb_entry {
 
 struct hart;
 
+/* fill() results besides 0 (RAM, *host set) and -1 (fault). */
+#define FILL_MMIO 1 /* system mode: the page is device space; use mmio_read/write */
+
 struct hart_env_ops {
-	/* Translate the page holding vaddr for an access.  On success store the
-	 * host address of that page's first byte and return 0; return -1 to
-	 * raise a page fault (the hart picks the cause from the access type).
-	 * The host page must stay valid (mapped, readable/writable as asked)
-	 * until the hart's TLB is flushed. */
+	/* Translate a page for an access.  In app mode the page is a virtual
+	 * page and -1 raises a page fault; in system mode the hart has already
+	 * translated through its MMU, the page is physical, -1 raises an access
+	 * fault and FILL_MMIO sends the access to the device callbacks.  On
+	 * success store the host address of the page's first byte and return 0.
+	 * The host page must stay valid until the hart's TLB is flushed. */
 	int (*fill)(struct hart *hart, gva_t page, enum mem_access access, uint8_t **host);
+
+	/* System mode only: device accesses of 1, 2, 4 or 8 bytes; -1 raises an
+	 * access fault. */
+	int (*mmio_read)(struct hart *hart, gpa_t addr, unsigned len, uint64_t *val);
+	int (*mmio_write)(struct hart *hart, gpa_t addr, unsigned len, uint64_t val);
+	/* System mode only: wfi with nothing pending; return when an interrupt
+	 * may be pending or stop_request is set (spurious returns are fine). */
+	void (*wait)(struct hart *hart);
+	/* System mode only: the guest changed stimecmp (Sstc); the timer that
+	 * raises STIP must be re-armed. */
+	void (*timer_update)(struct hart *hart);
+};
+
+/* One TLB per translation context: the privilege and SUM setting decide
+ * what a page may be used for, so each combination caches separately. */
+enum tlb_context { TLB_CTX_U, TLB_CTX_S, TLB_CTX_S_SUM, TLB_CTX_M, TLB_CONTEXTS };
+
+struct tlb_set {
+	struct tlb_entry e[3][TLB_ENTRIES]; /* indexed by enum mem_access */
+};
+
+/* Privilege levels (priv spec 1.2). */
+enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
+
+/* Machine- and supervisor-level CSR state (priv spec chapters 3 and 4). */
+struct csr_state {
+	uint64_t mstatus, misa, medeleg, mideleg, mie, mtvec, mcounteren, menvcfg;
+	uint64_t mscratch, mepc, mcause, mtval, mcountinhibit;
+	uint64_t stvec, scounteren, senvcfg, sscratch, sepc, scause, stval, satp;
+	uint64_t stimecmp;
+	uint64_t pmpcfg[2];   /* RV64: pmpcfg0 and pmpcfg2, 8 entries each */
+	uint64_t pmpaddr[16];
 };
 
 struct block_cache;
@@ -83,6 +119,9 @@ struct hart {
 	/* Set from another thread or a signal handler; cpu_run returns
 	 * CPU_EXIT_STOP at the next block boundary and clears it. */
 	volatile int stop_request;
+	/* Set when mip, or something that decides whether an interrupt is
+	 * taken, may have changed; checked at the next block boundary. */
+	volatile int irq_check;
 
 	/* Shared counters owned by the environment (NULL: none).  On entry
 	 * cpu_run flushes the TLB when *tlb_generation moved on, and decoded
@@ -97,7 +136,22 @@ struct hart {
 	void *env_ctx; /* the environment's own state */
 
 	struct block_cache *blocks;
-	struct tlb_entry tlb[3][TLB_ENTRIES]; /* indexed by enum mem_access */
+	struct tlb_set *tlb; /* the set for the current context */
+	/* Bumped by every TLB flush: chained jumps between blocks are trusted
+	 * only within one epoch, since a flush may remap their pcs. */
+	uint64_t tlb_epoch;
+
+	/* ---- system mode (full-system VMs); unused in app mode ---- */
+	bool system;   /* traps go to the guest's handlers, not to the environment */
+	bool sbi_in_host; /* ecall from S-mode exits to the environment (paravirtual SBI) */
+	uint8_t priv;  /* PRV_U, PRV_S or PRV_M */
+	uint64_t hartid;
+	struct csr_state csr;
+	/* Interrupt-pending bits (mip).  Devices on other threads set bits with
+	 * cpu_set_irq(), which also wakes the hart. */
+	volatile uint64_t mip;
+
+	struct tlb_set tlbs[TLB_CONTEXTS];
 };
 
 /* Allocate a hart with zeroed registers.  NULL on allocation failure. */
@@ -113,6 +167,11 @@ enum cpu_exit cpu_run(struct hart *hart);
 void cpu_tlb_flush(struct hart *hart);
 /* Forget every decoded block (code changed). */
 void cpu_code_flush(struct hart *hart);
+
+/* System mode: reset to M-mode at pc with the spec's reset state. */
+void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc);
+/* Raise or lower interrupt-pending bits in mip from any thread. */
+void cpu_set_irq(struct hart *hart, uint64_t mask, bool level);
 
 /* The architectural fcsr as one word. */
 static inline uint32_t cpu_fcsr(const struct hart *hart)

@@ -51,24 +51,24 @@ void block_cache_flush(struct block_cache *cache)
 	memset(cache->hash, 0, sizeof(cache->hash));
 }
 
-struct block *block_lookup(struct block_cache *cache, gva_t pc)
+struct block *block_lookup(struct block_cache *cache, gva_t pc, const uint8_t *host)
 {
 	struct block *b;
 
 	for (b = cache->hash[hash_pc(pc)]; b; b = b->hash_next)
-		if (b->pc == pc)
+		if (b->pc == pc && b->host == host)
 			return b;
 	return NULL;
 }
 
 /* Fetch and decode the instruction at pc.  Returns its length, or 0 when the
  * fetch faults (trap fields set). */
-static int fetch_decode(struct hart *hart, gva_t pc, struct insn *insn)
+static int fetch_decode(struct hart *hart, gva_t pc, struct insn *insn, const uint8_t **host)
 {
 	uint16_t lo, hi;
 	uint32_t raw;
 
-	if (mem_fetch16(hart, pc, &lo) < 0)
+	if (mem_fetch16(hart, pc, &lo, (uint8_t **)host) < 0)
 		return 0;
 	if ((lo & 3) != 3) {
 		raw = rvc_expand(lo);
@@ -78,7 +78,7 @@ static int fetch_decode(struct hart *hart, gva_t pc, struct insn *insn)
 			insn->raw = lo; /* tval is the instruction as fetched */
 		return 2;
 	}
-	if (mem_fetch16(hart, pc + 2, &hi) < 0)
+	if (mem_fetch16(hart, pc + 2, &hi, NULL) < 0)
 		return 0;
 	insn_decode(insn, lo | (uint32_t)hi << 16, pc);
 	return 4;
@@ -90,6 +90,7 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	struct block_cache *cache = hart->blocks;
 	size_t max_size = sizeof(struct block) + (BLOCK_MAX_INSNS + 1) * sizeof(struct insn);
 	struct block *b;
+	const uint8_t *host = NULL;
 	gva_t at = pc;
 	uint32_t n = 0;
 
@@ -101,7 +102,7 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	b = (struct block *)(cache->arena + cache->used);
 	while (n < BLOCK_MAX_INSNS) {
 		struct insn *insn = &b->insns[n];
-		int len = fetch_decode(hart, at, insn);
+		int len = fetch_decode(hart, at, insn, n == 0 ? &host : NULL);
 
 		if (!len) {
 			if (n == 0)
@@ -119,6 +120,8 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 			break;
 	}
 	b->pc = pc;
+	b->host = host;
+	b->chain_epoch = hart->tlb_epoch;
 	b->n = n;
 	b->bytes = (uint32_t)(at - pc);
 	b->chain[0] = b->chain[1] = NULL;

@@ -11,10 +11,15 @@
 
 struct block {
 	gva_t pc;
+	/* Host address of the first instruction: with pc, the block's key, so a
+	 * pc that the guest remaps to other code finds other blocks. */
+	const uint8_t *host;
 	struct block *hash_next;
 	/* Successor cache for chaining: [0] fall-through, [1] taken or jump
-	 * target.  Valid while the cache is not flushed; a user checks ->pc. */
+	 * target.  Trusted only while chain_epoch equals the hart's tlb_epoch
+	 * (no TLB flush since), and a user checks ->pc. */
 	struct block *chain[2];
+	uint64_t chain_epoch;
 	uint32_t n;     /* instructions, not counting the terminator */
 	uint32_t bytes; /* guest bytes covered */
 	struct insn insns[]; /* n instructions, then a terminator */
@@ -26,7 +31,7 @@ struct block {
 struct block *block_build(struct hart *hart, gva_t pc, const void *const *handlers,
 			  const void *end_handler, bool *full);
 
-struct block *block_lookup(struct block_cache *cache, gva_t pc);
+struct block *block_lookup(struct block_cache *cache, gva_t pc, const uint8_t *host);
 
 struct block_cache *block_cache_new(void);
 void block_cache_free(struct block_cache *cache);

@@ -231,6 +231,14 @@ static int op_system(uint32_t r)
 		return OP_ECALL;
 	if (r == 0x00100073)
 		return OP_EBREAK;
+	if (r == 0x30200073)
+		return OP_MRET;
+	if (r == 0x10200073)
+		return OP_SRET;
+	if (r == 0x10500073)
+		return OP_WFI;
+	if ((r & 0xfe007fff) == 0x12000073)
+		return OP_SFENCE_VMA;
 	switch (f3) {
 	case 1: return OP_CSRRW;
 	case 2: return OP_CSRRS;
@@ -357,6 +365,9 @@ bool insn_ends_block(const struct insn *insn)
 	case OP_JAL: case OP_JALR:
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
 	case OP_ECALL: case OP_EBREAK: case OP_FENCE_I: case OP_ILLEGAL:
+	case OP_MRET: case OP_SRET: case OP_WFI: case OP_SFENCE_VMA:
+	/* CSR writes may enable an interrupt or change translation */
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
 		return true;
 	default:
 		return false;

@@ -1,15 +1,18 @@
 /* Hart lifetime and the caches hung off it. */
 #include "condo/cpu.h"
 #include "cpu/block.h"
+#include "cpu/priv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 void cpu_tlb_flush(struct hart *hart)
 {
-	for (int acc = 0; acc < 3; acc++)
-		for (int i = 0; i < TLB_ENTRIES; i++)
-			hart->tlb[acc][i].page = TLB_INVALID;
+	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
+		for (int acc = 0; acc < 3; acc++)
+			for (int i = 0; i < TLB_ENTRIES; i++)
+				hart->tlbs[ctx].e[acc][i].page = TLB_INVALID;
+	hart->tlb_epoch++;
 }
 
 void cpu_code_flush(struct hart *hart)
@@ -31,6 +34,9 @@ struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx)
 	hart->env = env;
 	hart->env_ctx = env_ctx;
 	hart->insn_limit = UINT64_MAX;
+	hart->priv = PRV_U;
+	hart->csr.mstatus = MSTATUS_FS; /* app mode: the FPU is always on */
+	hart->tlb = &hart->tlbs[TLB_CTX_U];
 	cpu_tlb_flush(hart);
 	return hart;
 }
@@ -45,6 +51,7 @@ struct hart *hart_clone(const struct hart *parent)
 	memcpy(hart->f, parent->f, sizeof(hart->f));
 	hart->pc = parent->pc;
 	hart->fflags = parent->fflags;
+	hart->csr.mstatus = parent->csr.mstatus;
 	hart->frm = parent->frm;
 	hart->insn_limit = parent->insn_limit;
 	hart->tlb_generation = parent->tlb_generation;

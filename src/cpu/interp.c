@@ -8,6 +8,7 @@
 #include "cpu/block.h"
 #include "cpu/csr.h"
 #include "cpu/fpu.h"
+#include "cpu/priv.h"
 #include "cpu/tlb.h"
 
 #include <string.h>
@@ -119,6 +120,7 @@ enum cpu_exit cpu_run(struct hart *h)
 	uint64_t *const x = h->x;
 	const struct insn *ip;
 	struct block *b, *nb;
+	const uint8_t *code;
 	uint64_t next_pc, addr, val;
 	int taken;
 	bool full;
@@ -129,27 +131,47 @@ enum cpu_exit cpu_run(struct hart *h)
 	taken = 0;
 
 lookup:
-	nb = block_lookup(h->blocks, next_pc);
+	code = tlb_hit(h, ACC_EXEC, next_pc, 2);
+	if (!code && !(code = tlb_fill(h, ACC_EXEC, next_pc, 2)))
+		goto fetch_fault;
+	nb = block_lookup(h->blocks, next_pc, code);
 	if (!nb) {
 		nb = block_build(h, next_pc, handlers, &&L_BLOCK_END, &full);
 		if (!nb && full) {
 			cpu_code_flush(h);
+			b = NULL; /* its memory is about to be reused */
 			nb = block_build(h, next_pc, handlers, &&L_BLOCK_END, &full);
 		}
-		if (!nb) {
-			h->pc = next_pc;
-			return CPU_EXIT_TRAP; /* fetch fault at the block's first instruction */
-		}
+		if (!nb)
+			goto fetch_fault;
 	}
-	if (b)
+	if (b) {
+		if (b->chain_epoch != h->tlb_epoch) {
+			b->chain[0] = b->chain[1] = NULL;
+			b->chain_epoch = h->tlb_epoch;
+		}
 		b->chain[taken] = nb;
+	}
 	b = nb;
 
 enter:
-	if (unlikely(h->stop_request)) {
+	if (unlikely(h->stop_request | h->irq_check)) {
 		h->pc = b->pc;
-		__atomic_store_n(&h->stop_request, 0, __ATOMIC_SEQ_CST);
-		return CPU_EXIT_STOP;
+		if (h->stop_request) {
+			__atomic_store_n(&h->stop_request, 0, __ATOMIC_SEQ_CST);
+			return CPU_EXIT_STOP;
+		}
+		/* Clear before reading mip: a device raising a line afterwards sets it again. */
+		__atomic_store_n(&h->irq_check, 0, __ATOMIC_SEQ_CST);
+		if (h->system) {
+			uint64_t irq = trap_pending_interrupt(h);
+			if (irq) {
+				trap_take(h, irq, 0);
+				next_pc = h->pc;
+				b = NULL;
+				goto lookup;
+			}
+		}
 	}
 	if (unlikely(h->insn_limit - h->instret < b->n)) {
 		uint64_t left = h->insn_limit - h->instret;
@@ -285,11 +307,44 @@ L_FENCE_I:
 	b = NULL;
 	goto lookup;
 L_ECALL:
+	if (h->system && !(h->sbi_in_host && h->priv == PRV_S))
+		TRAP(CAUSE_ECALL_U + h->priv, 0);
 	h->pc = PC;
 	h->instret += (uint64_t)(ip - b->insns);
 	return CPU_EXIT_ECALL;
 L_EBREAK:
 	TRAP(CAUSE_BREAKPOINT, PC);
+
+	/* ---- privileged instructions (priv 3.3) ---- */
+L_MRET:
+	if (h->priv < PRV_M)
+		ILLEGAL();
+	h->instret += b->n;
+	next_pc = trap_mret(h);
+	b = NULL;
+	goto lookup;
+L_SRET:
+	if (h->priv < PRV_S || (h->priv == PRV_S && (h->csr.mstatus & MSTATUS_TSR)))
+		ILLEGAL();
+	h->instret += b->n;
+	next_pc = trap_sret(h);
+	b = NULL;
+	goto lookup;
+L_WFI:
+	if (!h->system || h->priv == PRV_U ||
+	    (h->priv == PRV_S && (h->csr.mstatus & MSTATUS_TW)))
+		ILLEGAL();
+	/* Sleep the host thread until an enabled interrupt is pending. */
+	if (!(h->mip & h->csr.mie) && !h->stop_request && h->env->wait)
+		h->env->wait(h);
+	h->irq_check = 1;
+	END_BLOCK(PC_NEXT, 0);
+L_SFENCE_VMA:
+	if (!h->system || h->priv == PRV_U ||
+	    (h->priv == PRV_S && (h->csr.mstatus & MSTATUS_TVM)))
+		ILLEGAL();
+	cpu_tlb_flush(h);
+	END_BLOCK(PC_NEXT, 0);
 L_ILLEGAL:
 	ILLEGAL();
 
@@ -399,7 +454,7 @@ L_ILLEGAL:
 		if (bad) \
 			ILLEGAL(); \
 		X(ip->rd) = old; \
-		NEXT; \
+		END_BLOCK(PC_NEXT, 0); \
 	}
 	CSR_OP(CSRRW, X(ip->rs1), ip->rd != REG_SINK, 1, s)
 	CSR_OP(CSRRS, X(ip->rs1), 1, ip->rs1 != 0, old | s)
@@ -415,8 +470,10 @@ L_ILLEGAL:
  * frm values 5-7 make the instruction illegal (unpriv 11.2). */
 #define RM() ({ unsigned rm_ = ip->rm == 7 ? h->frm : ip->rm; if (rm_ > 4) ILLEGAL(); (int)rm_; })
 #define FL (&h->fflags)
+/* FP instructions are illegal while mstatus.FS is Off (priv 3.1.6.6). */
+#define FPCHK do { if (unlikely(!(h->csr.mstatus & MSTATUS_FS))) ILLEGAL(); } while (0)
 
-L_FLW: {
+L_FLW: FPCHK; {
 	uint8_t *p_ = tlb_hit(h, ACC_READ, addr = X(ip->rs1) + ip->imm, 4);
 	uint32_t v;
 	if (likely(p_ != NULL)) {
@@ -429,7 +486,7 @@ L_FLW: {
 	F(ip->rd) = box_s(v);
 	NEXT;
 }
-L_FLD: {
+L_FLD: FPCHK; {
 	uint8_t *p_ = tlb_hit(h, ACC_READ, addr = X(ip->rs1) + ip->imm, 8);
 	if (likely(p_ != NULL))
 		memcpy(&F(ip->rd), p_, 8);
@@ -437,13 +494,13 @@ L_FLD: {
 		goto trap;
 	NEXT;
 }
-L_FSW: STORE_BITS(X(ip->rs1) + ip->imm, 4, F(ip->rs2)); NEXT;
-L_FSD: STORE_BITS(X(ip->rs1) + ip->imm, 8, F(ip->rs2)); NEXT;
+L_FSW: FPCHK; STORE_BITS(X(ip->rs1) + ip->imm, 4, F(ip->rs2)); NEXT;
+L_FSD: FPCHK; STORE_BITS(X(ip->rs1) + ip->imm, 8, F(ip->rs2)); NEXT;
 
-#define FOP_S2(name, fn) L_##name: { int rm = RM(); F(ip->rd) = box_s(fn(FS(ip->rs1), FS(ip->rs2), rm, FL)); NEXT; }
-#define FOP_D2(name, fn) L_##name: { int rm = RM(); F(ip->rd) = fn(F(ip->rs1), F(ip->rs2), rm, FL); NEXT; }
-#define FOP_S3(name, fn) L_##name: { int rm = RM(); F(ip->rd) = box_s(fn(FS(ip->rs1), FS(ip->rs2), FS(ip->rs3), rm, FL)); NEXT; }
-#define FOP_D3(name, fn) L_##name: { int rm = RM(); F(ip->rd) = fn(F(ip->rs1), F(ip->rs2), F(ip->rs3), rm, FL); NEXT; }
+#define FOP_S2(name, fn) L_##name: { FPCHK; int rm = RM(); F(ip->rd) = box_s(fn(FS(ip->rs1), FS(ip->rs2), rm, FL)); NEXT; }
+#define FOP_D2(name, fn) L_##name: { FPCHK; int rm = RM(); F(ip->rd) = fn(F(ip->rs1), F(ip->rs2), rm, FL); NEXT; }
+#define FOP_S3(name, fn) L_##name: { FPCHK; int rm = RM(); F(ip->rd) = box_s(fn(FS(ip->rs1), FS(ip->rs2), FS(ip->rs3), rm, FL)); NEXT; }
+#define FOP_D3(name, fn) L_##name: { FPCHK; int rm = RM(); F(ip->rd) = fn(F(ip->rs1), F(ip->rs2), F(ip->rs3), rm, FL); NEXT; }
 	FOP_S3(FMADD_S, fpu_madd_s)
 	FOP_S3(FMSUB_S, fpu_msub_s)
 	FOP_S3(FNMSUB_S, fpu_nmsub_s)
@@ -452,26 +509,26 @@ L_FSD: STORE_BITS(X(ip->rs1) + ip->imm, 8, F(ip->rs2)); NEXT;
 	FOP_S2(FSUB_S, fpu_sub_s)
 	FOP_S2(FMUL_S, fpu_mul_s)
 	FOP_S2(FDIV_S, fpu_div_s)
-L_FSQRT_S: { int rm = RM(); F(ip->rd) = box_s(fpu_sqrt_s(FS(ip->rs1), rm, FL)); NEXT; }
-L_FSGNJ_S:  F(ip->rd) = box_s((FS(ip->rs1) & 0x7fffffffu) | (FS(ip->rs2) & 0x80000000u)); NEXT;
-L_FSGNJN_S: F(ip->rd) = box_s((FS(ip->rs1) & 0x7fffffffu) | (~FS(ip->rs2) & 0x80000000u)); NEXT;
-L_FSGNJX_S: F(ip->rd) = box_s(FS(ip->rs1) ^ (FS(ip->rs2) & 0x80000000u)); NEXT;
-L_FMIN_S: F(ip->rd) = box_s(fpu_min_s(FS(ip->rs1), FS(ip->rs2), FL)); NEXT;
-L_FMAX_S: F(ip->rd) = box_s(fpu_max_s(FS(ip->rs1), FS(ip->rs2), FL)); NEXT;
-L_FCVT_W_S:  { int rm = RM(); X(ip->rd) = fpu_cvt_w_s(FS(ip->rs1), rm, FL); NEXT; }
-L_FCVT_WU_S: { int rm = RM(); X(ip->rd) = fpu_cvt_wu_s(FS(ip->rs1), rm, FL); NEXT; }
-L_FCVT_L_S:  { int rm = RM(); X(ip->rd) = fpu_cvt_l_s(FS(ip->rs1), rm, FL); NEXT; }
-L_FCVT_LU_S: { int rm = RM(); X(ip->rd) = fpu_cvt_lu_s(FS(ip->rs1), rm, FL); NEXT; }
-L_FMV_X_W: X(ip->rd) = (uint64_t)sext32(F(ip->rs1)); NEXT;
-L_FEQ_S: X(ip->rd) = fpu_eq_s(FS(ip->rs1), FS(ip->rs2), FL); NEXT;
-L_FLT_S: X(ip->rd) = fpu_lt_s(FS(ip->rs1), FS(ip->rs2), FL); NEXT;
-L_FLE_S: X(ip->rd) = fpu_le_s(FS(ip->rs1), FS(ip->rs2), FL); NEXT;
-L_FCLASS_S: X(ip->rd) = fpu_class_s(FS(ip->rs1)); NEXT;
-L_FCVT_S_W:  { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_w(X(ip->rs1), rm, FL)); NEXT; }
-L_FCVT_S_WU: { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_wu(X(ip->rs1), rm, FL)); NEXT; }
-L_FCVT_S_L:  { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_l(X(ip->rs1), rm, FL)); NEXT; }
-L_FCVT_S_LU: { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_lu(X(ip->rs1), rm, FL)); NEXT; }
-L_FMV_W_X: F(ip->rd) = box_s((uint32_t)X(ip->rs1)); NEXT;
+L_FSQRT_S: FPCHK; { int rm = RM(); F(ip->rd) = box_s(fpu_sqrt_s(FS(ip->rs1), rm, FL)); NEXT; }
+L_FSGNJ_S: FPCHK;  F(ip->rd) = box_s((FS(ip->rs1) & 0x7fffffffu) | (FS(ip->rs2) & 0x80000000u)); NEXT;
+L_FSGNJN_S: FPCHK; F(ip->rd) = box_s((FS(ip->rs1) & 0x7fffffffu) | (~FS(ip->rs2) & 0x80000000u)); NEXT;
+L_FSGNJX_S: FPCHK; F(ip->rd) = box_s(FS(ip->rs1) ^ (FS(ip->rs2) & 0x80000000u)); NEXT;
+L_FMIN_S: FPCHK; F(ip->rd) = box_s(fpu_min_s(FS(ip->rs1), FS(ip->rs2), FL)); NEXT;
+L_FMAX_S: FPCHK; F(ip->rd) = box_s(fpu_max_s(FS(ip->rs1), FS(ip->rs2), FL)); NEXT;
+L_FCVT_W_S: FPCHK;  { int rm = RM(); X(ip->rd) = fpu_cvt_w_s(FS(ip->rs1), rm, FL); NEXT; }
+L_FCVT_WU_S: FPCHK; { int rm = RM(); X(ip->rd) = fpu_cvt_wu_s(FS(ip->rs1), rm, FL); NEXT; }
+L_FCVT_L_S: FPCHK;  { int rm = RM(); X(ip->rd) = fpu_cvt_l_s(FS(ip->rs1), rm, FL); NEXT; }
+L_FCVT_LU_S: FPCHK; { int rm = RM(); X(ip->rd) = fpu_cvt_lu_s(FS(ip->rs1), rm, FL); NEXT; }
+L_FMV_X_W: FPCHK; X(ip->rd) = (uint64_t)sext32(F(ip->rs1)); NEXT;
+L_FEQ_S: FPCHK; X(ip->rd) = fpu_eq_s(FS(ip->rs1), FS(ip->rs2), FL); NEXT;
+L_FLT_S: FPCHK; X(ip->rd) = fpu_lt_s(FS(ip->rs1), FS(ip->rs2), FL); NEXT;
+L_FLE_S: FPCHK; X(ip->rd) = fpu_le_s(FS(ip->rs1), FS(ip->rs2), FL); NEXT;
+L_FCLASS_S: FPCHK; X(ip->rd) = fpu_class_s(FS(ip->rs1)); NEXT;
+L_FCVT_S_W: FPCHK;  { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_w(X(ip->rs1), rm, FL)); NEXT; }
+L_FCVT_S_WU: FPCHK; { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_wu(X(ip->rs1), rm, FL)); NEXT; }
+L_FCVT_S_L: FPCHK;  { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_l(X(ip->rs1), rm, FL)); NEXT; }
+L_FCVT_S_LU: FPCHK; { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_lu(X(ip->rs1), rm, FL)); NEXT; }
+L_FMV_W_X: FPCHK; F(ip->rd) = box_s((uint32_t)X(ip->rs1)); NEXT;
 
 	FOP_D3(FMADD_D, fpu_madd_d)
 	FOP_D3(FMSUB_D, fpu_msub_d)
@@ -482,28 +539,28 @@ L_FMV_W_X: F(ip->rd) = box_s((uint32_t)X(ip->rs1)); NEXT;
 	FOP_D2(FMUL_D, fpu_mul_d)
 	FOP_D2(FDIV_D, fpu_div_d)
 #define SIGN_D 0x8000000000000000ull
-L_FSQRT_D: { int rm = RM(); F(ip->rd) = fpu_sqrt_d(F(ip->rs1), rm, FL); NEXT; }
-L_FSGNJ_D:  F(ip->rd) = (F(ip->rs1) & ~SIGN_D) | (F(ip->rs2) & SIGN_D); NEXT;
-L_FSGNJN_D: F(ip->rd) = (F(ip->rs1) & ~SIGN_D) | (~F(ip->rs2) & SIGN_D); NEXT;
-L_FSGNJX_D: F(ip->rd) = F(ip->rs1) ^ (F(ip->rs2) & SIGN_D); NEXT;
-L_FMIN_D: F(ip->rd) = fpu_min_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
-L_FMAX_D: F(ip->rd) = fpu_max_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
-L_FCVT_S_D: { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_d(F(ip->rs1), rm, FL)); NEXT; }
-L_FCVT_D_S: { int rm = RM(); F(ip->rd) = fpu_cvt_d_s(FS(ip->rs1), rm, FL); NEXT; }
-L_FCVT_W_D:  { int rm = RM(); X(ip->rd) = fpu_cvt_w_d(F(ip->rs1), rm, FL); NEXT; }
-L_FCVT_WU_D: { int rm = RM(); X(ip->rd) = fpu_cvt_wu_d(F(ip->rs1), rm, FL); NEXT; }
-L_FCVT_L_D:  { int rm = RM(); X(ip->rd) = fpu_cvt_l_d(F(ip->rs1), rm, FL); NEXT; }
-L_FCVT_LU_D: { int rm = RM(); X(ip->rd) = fpu_cvt_lu_d(F(ip->rs1), rm, FL); NEXT; }
-L_FMV_X_D: X(ip->rd) = F(ip->rs1); NEXT;
-L_FEQ_D: X(ip->rd) = fpu_eq_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
-L_FLT_D: X(ip->rd) = fpu_lt_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
-L_FLE_D: X(ip->rd) = fpu_le_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
-L_FCLASS_D: X(ip->rd) = fpu_class_d(F(ip->rs1)); NEXT;
-L_FCVT_D_W:  { int rm = RM(); F(ip->rd) = fpu_cvt_d_w(X(ip->rs1), rm, FL); NEXT; }
-L_FCVT_D_WU: { int rm = RM(); F(ip->rd) = fpu_cvt_d_wu(X(ip->rs1), rm, FL); NEXT; }
-L_FCVT_D_L:  { int rm = RM(); F(ip->rd) = fpu_cvt_d_l(X(ip->rs1), rm, FL); NEXT; }
-L_FCVT_D_LU: { int rm = RM(); F(ip->rd) = fpu_cvt_d_lu(X(ip->rs1), rm, FL); NEXT; }
-L_FMV_D_X: F(ip->rd) = X(ip->rs1); NEXT;
+L_FSQRT_D: FPCHK; { int rm = RM(); F(ip->rd) = fpu_sqrt_d(F(ip->rs1), rm, FL); NEXT; }
+L_FSGNJ_D: FPCHK;  F(ip->rd) = (F(ip->rs1) & ~SIGN_D) | (F(ip->rs2) & SIGN_D); NEXT;
+L_FSGNJN_D: FPCHK; F(ip->rd) = (F(ip->rs1) & ~SIGN_D) | (~F(ip->rs2) & SIGN_D); NEXT;
+L_FSGNJX_D: FPCHK; F(ip->rd) = F(ip->rs1) ^ (F(ip->rs2) & SIGN_D); NEXT;
+L_FMIN_D: FPCHK; F(ip->rd) = fpu_min_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
+L_FMAX_D: FPCHK; F(ip->rd) = fpu_max_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
+L_FCVT_S_D: FPCHK; { int rm = RM(); F(ip->rd) = box_s(fpu_cvt_s_d(F(ip->rs1), rm, FL)); NEXT; }
+L_FCVT_D_S: FPCHK; { int rm = RM(); F(ip->rd) = fpu_cvt_d_s(FS(ip->rs1), rm, FL); NEXT; }
+L_FCVT_W_D: FPCHK;  { int rm = RM(); X(ip->rd) = fpu_cvt_w_d(F(ip->rs1), rm, FL); NEXT; }
+L_FCVT_WU_D: FPCHK; { int rm = RM(); X(ip->rd) = fpu_cvt_wu_d(F(ip->rs1), rm, FL); NEXT; }
+L_FCVT_L_D: FPCHK;  { int rm = RM(); X(ip->rd) = fpu_cvt_l_d(F(ip->rs1), rm, FL); NEXT; }
+L_FCVT_LU_D: FPCHK; { int rm = RM(); X(ip->rd) = fpu_cvt_lu_d(F(ip->rs1), rm, FL); NEXT; }
+L_FMV_X_D: FPCHK; X(ip->rd) = F(ip->rs1); NEXT;
+L_FEQ_D: FPCHK; X(ip->rd) = fpu_eq_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
+L_FLT_D: FPCHK; X(ip->rd) = fpu_lt_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
+L_FLE_D: FPCHK; X(ip->rd) = fpu_le_d(F(ip->rs1), F(ip->rs2), FL); NEXT;
+L_FCLASS_D: FPCHK; X(ip->rd) = fpu_class_d(F(ip->rs1)); NEXT;
+L_FCVT_D_W: FPCHK;  { int rm = RM(); F(ip->rd) = fpu_cvt_d_w(X(ip->rs1), rm, FL); NEXT; }
+L_FCVT_D_WU: FPCHK; { int rm = RM(); F(ip->rd) = fpu_cvt_d_wu(X(ip->rs1), rm, FL); NEXT; }
+L_FCVT_D_L: FPCHK;  { int rm = RM(); F(ip->rd) = fpu_cvt_d_l(X(ip->rs1), rm, FL); NEXT; }
+L_FCVT_D_LU: FPCHK; { int rm = RM(); F(ip->rd) = fpu_cvt_d_lu(X(ip->rs1), rm, FL); NEXT; }
+L_FMV_D_X: FPCHK; F(ip->rd) = X(ip->rs1); NEXT;
 
 	/* ---- Zba ---- */
 	ALU_RR(ADD_UW, (uint32_t)a + c)
@@ -563,7 +620,7 @@ L_LIMIT_END:
 end_block:
 	h->instret += b->n;
 	nb = b->chain[taken];
-	if (likely(nb != NULL && nb->pc == next_pc)) {
+	if (likely(nb != NULL && nb->pc == next_pc && b->chain_epoch == h->tlb_epoch)) {
 		b = nb;
 		goto enter;
 	}
@@ -573,5 +630,20 @@ trap:
 	/* Precise: pc names the instruction, instret counts those before it. */
 	h->pc = PC;
 	h->instret += (uint64_t)(ip - b->insns);
-	return CPU_EXIT_TRAP;
+	if (!h->system)
+		return CPU_EXIT_TRAP;
+	trap_take(h, h->trap_cause, h->trap_tval);
+	next_pc = h->pc;
+	b = NULL;
+	goto lookup;
+
+fetch_fault:
+	/* The block at next_pc could not be fetched; nothing of it ran. */
+	h->pc = next_pc;
+	if (!h->system)
+		return CPU_EXIT_TRAP;
+	trap_take(h, h->trap_cause, h->trap_tval);
+	next_pc = h->pc;
+	b = NULL;
+	goto lookup;
 }

@@ -1,5 +1,7 @@
-/* Software TLB slow paths: translation through the environment's fill
- * callback, and accesses that straddle two pages. */
+/* Software TLB slow paths: translation (the environment's fill callback in
+ * app mode; the MMU, PMP and then the fill callback in system mode), device
+ * accesses, and accesses that straddle two pages. */
+#include "cpu/priv.h"
 #include "cpu/tlb.h"
 
 static const enum cpu_cause page_fault_cause[3] = {
@@ -7,80 +9,138 @@ static const enum cpu_cause page_fault_cause[3] = {
 	[ACC_WRITE] = CAUSE_STORE_PAGE_FAULT,
 	[ACC_EXEC] = CAUSE_INSN_PAGE_FAULT,
 };
+static const enum cpu_cause access_fault_cause[3] = {
+	[ACC_READ] = CAUSE_LOAD_ACCESS,
+	[ACC_WRITE] = CAUSE_STORE_ACCESS,
+	[ACC_EXEC] = CAUSE_INSN_ACCESS,
+};
 
-uint8_t *tlb_fill(struct hart *hart, enum mem_access acc, gva_t addr)
+static int set_trap(struct hart *hart, const enum cpu_cause *causes, enum mem_access acc,
+		    gva_t addr)
 {
-	gva_t page = addr & GUEST_PAGE_MASK;
-	struct tlb_entry *e = tlb_slot(hart, acc, addr);
-	uint8_t *host;
-
-	if (hart->env->fill(hart, page, acc, &host) < 0) {
-		hart->trap_cause = page_fault_cause[acc];
-		hart->trap_tval = addr;
-		return NULL;
-	}
-	e->page = page;
-	e->addend = (uintptr_t)host - page;
-	return host + (addr - page);
+	hart->trap_cause = causes[acc];
+	hart->trap_tval = addr;
+	return -1;
 }
 
-/* Host addresses of the bytes of [addr, addr+len): the part in the first page
- * and the part (possibly empty) in the next one. */
-static int translate_span(struct hart *hart, enum mem_access acc, gva_t addr, size_t len,
-			  uint8_t **first, size_t *first_len, uint8_t **second)
+static void tlb_insert(struct hart *hart, enum mem_access acc, gva_t addr, uint8_t *page_host)
 {
-	size_t in_first = GUEST_PAGE_SIZE - (addr & (GUEST_PAGE_SIZE - 1));
+	struct tlb_entry *e = tlb_slot(hart, acc, addr);
 
-	*first_len = len < in_first ? len : in_first;
-	*first = tlb_hit(hart, acc, addr, *first_len);
-	if (!*first && !(*first = tlb_fill(hart, acc, addr)))
-		return -1;
-	*second = NULL;
-	if (*first_len < len) {
-		gva_t next = addr + *first_len;
-		*second = tlb_hit(hart, acc, next, len - *first_len);
-		if (!*second && !(*second = tlb_fill(hart, acc, next)))
-			return -1;
-		/* the first page's entry may have been evicted by the second fill;
-		 * the host pointer we hold stays valid until the TLB is flushed */
+	e->page = addr & GUEST_PAGE_MASK;
+	e->addend = (uintptr_t)page_host - e->page;
+}
+
+int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len, uint8_t **host,
+		  gpa_t *pa)
+{
+	uint8_t *page_host;
+	int priv, r;
+
+	if (!hart->system) {
+		if (hart->env->fill(hart, addr & GUEST_PAGE_MASK, acc, &page_host) < 0)
+			return set_trap(hart, page_fault_cause, acc, addr);
+		tlb_insert(hart, acc, addr, page_host);
+		*host = page_host + (addr & (GUEST_PAGE_SIZE - 1));
+		return 0;
 	}
+	if (mmu_translate(hart, addr, acc, pa) < 0)
+		return -1;
+	priv = mmu_effective_priv(hart, acc);
+	if (!pmp_allows(hart, *pa, len, acc, priv))
+		return set_trap(hart, access_fault_cause, acc, addr);
+	r = hart->env->fill(hart, *pa & GUEST_PAGE_MASK, acc, &page_host);
+	if (r < 0)
+		return set_trap(hart, access_fault_cause, acc, addr);
+	if (r == FILL_MMIO)
+		return FILL_MMIO;
+	/* Cache only pages PMP treats alike throughout. */
+	if (pmp_allows(hart, *pa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE, acc, priv))
+		tlb_insert(hart, acc, addr, page_host);
+	*host = page_host + (*pa & (GUEST_PAGE_SIZE - 1));
 	return 0;
+}
+
+uint8_t *tlb_fill(struct hart *hart, enum mem_access acc, gva_t addr, size_t len)
+{
+	uint8_t *host;
+	gpa_t pa;
+	int r = tlb_translate(hart, acc, addr, len, &host, &pa);
+
+	if (r == FILL_MMIO) {
+		set_trap(hart, access_fault_cause, acc, addr);
+		return NULL;
+	}
+	return r < 0 ? NULL : host;
 }
 
 int mem_load_slow(struct hart *hart, gva_t addr, size_t len, uint64_t *val)
 {
+	size_t in_first = GUEST_PAGE_SIZE - (addr & (GUEST_PAGE_SIZE - 1));
 	uint8_t *first, *second, bytes[8];
-	size_t first_len;
+	gpa_t pa;
+	int r;
 
-	if (translate_span(hart, ACC_READ, addr, len, &first, &first_len, &second) < 0)
+	if (len <= in_first) {
+		r = tlb_translate(hart, ACC_READ, addr, len, &first, &pa);
+		if (r < 0)
+			return -1;
+		if (r == FILL_MMIO) {
+			if (hart->env->mmio_read(hart, pa, (unsigned)len, val) < 0)
+				return set_trap(hart, access_fault_cause, ACC_READ, addr);
+			return 0;
+		}
+		*val = 0;
+		memcpy(val, first, len); /* little-endian host */
+		return 0;
+	}
+	/* Crossing into the next page: both halves must be RAM. */
+	if (!(first = tlb_fill(hart, ACC_READ, addr, in_first)) ||
+	    !(second = tlb_fill(hart, ACC_READ, addr + in_first, len - in_first)))
 		return -1;
-	memcpy(bytes, first, first_len);
-	if (second)
-		memcpy(bytes + first_len, second, len - first_len);
+	memcpy(bytes, first, in_first);
+	memcpy(bytes + in_first, second, len - in_first);
 	*val = 0;
-	memcpy(val, bytes, len); /* little-endian host */
+	memcpy(val, bytes, len);
 	return 0;
 }
 
 int mem_store_slow(struct hart *hart, gva_t addr, size_t len, uint64_t val)
 {
+	size_t in_first = GUEST_PAGE_SIZE - (addr & (GUEST_PAGE_SIZE - 1));
 	uint8_t *first, *second;
-	size_t first_len;
+	gpa_t pa;
+	int r;
 
-	if (translate_span(hart, ACC_WRITE, addr, len, &first, &first_len, &second) < 0)
+	if (len <= in_first) {
+		r = tlb_translate(hart, ACC_WRITE, addr, len, &first, &pa);
+		if (r < 0)
+			return -1;
+		if (r == FILL_MMIO) {
+			if (hart->env->mmio_write(hart, pa, (unsigned)len, val) < 0)
+				return set_trap(hart, access_fault_cause, ACC_WRITE, addr);
+			return 0;
+		}
+		memcpy(first, &val, len);
+		return 0;
+	}
+	/* Both pages are checked before any byte is written. */
+	if (!(first = tlb_fill(hart, ACC_WRITE, addr, in_first)) ||
+	    !(second = tlb_fill(hart, ACC_WRITE, addr + in_first, len - in_first)))
 		return -1;
-	memcpy(first, &val, first_len);
-	if (second)
-		memcpy(second, (uint8_t *)&val + first_len, len - first_len);
+	memcpy(first, &val, in_first);
+	memcpy(second, (uint8_t *)&val + in_first, len - in_first);
 	return 0;
 }
 
-int mem_fetch16(struct hart *hart, gva_t addr, uint16_t *val)
+int mem_fetch16(struct hart *hart, gva_t addr, uint16_t *val, uint8_t **host)
 {
 	uint8_t *p = tlb_hit(hart, ACC_EXEC, addr, 2);
 
-	if (!p && !(p = tlb_fill(hart, ACC_EXEC, addr)))
+	if (!p && !(p = tlb_fill(hart, ACC_EXEC, addr, 2)))
 		return -1;
 	memcpy(val, p, 2);
+	if (host)
+		*host = p;
 	return 0;
 }

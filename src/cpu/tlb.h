@@ -9,7 +9,7 @@
 
 static inline struct tlb_entry *tlb_slot(struct hart *hart, enum mem_access acc, gva_t addr)
 {
-	return &hart->tlb[acc][(addr >> GUEST_PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+	return &hart->tlb->e[acc][(addr >> GUEST_PAGE_SHIFT) & (TLB_ENTRIES - 1)];
 }
 
 /* Host address for an access of len bytes at addr, or NULL on a miss or when
@@ -24,23 +24,27 @@ static inline uint8_t *tlb_hit(struct hart *hart, enum mem_access acc, gva_t add
 	return NULL;
 }
 
-/* Translate addr's page into the TLB; on failure set the trap fields to the
- * page fault for this access type and return NULL. */
-uint8_t *tlb_fill(struct hart *hart, enum mem_access acc, gva_t addr);
+/* Translate an access of len bytes (within one page) and cache the page
+ * when it is RAM.  Returns 0 with *host set, FILL_MMIO with *pa set (system
+ * mode devices), or -1 with the trap fields set. */
+int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len, uint8_t **host,
+		  gpa_t *pa);
+/* The same for accesses that must be RAM: a device page is an access fault. */
+uint8_t *tlb_fill(struct hart *hart, enum mem_access acc, gva_t addr, size_t len);
 
 /* Slow paths: misses and page-crossing accesses.  Return 0 or -1 (trap set).
  * A crossing store checks both pages before writing a byte. */
 int mem_load_slow(struct hart *hart, gva_t addr, size_t len, uint64_t *val);
 int mem_store_slow(struct hart *hart, gva_t addr, size_t len, uint64_t val);
-/* Fetch a 16-bit parcel of an instruction. */
-int mem_fetch16(struct hart *hart, gva_t addr, uint16_t *val);
+/* Fetch a 16-bit parcel of an instruction; *host (if not NULL) gets its host address. */
+int mem_fetch16(struct hart *hart, gva_t addr, uint16_t *val, uint8_t **host);
 
 /* Host pointer for an atomic access (naturally aligned, so never crossing). */
 static inline uint8_t *mem_atomic_ptr(struct hart *hart, enum mem_access acc, gva_t addr,
 				      size_t len)
 {
 	uint8_t *p = tlb_hit(hart, acc, addr, len);
-	return p ? p : tlb_fill(hart, acc, addr) ? tlb_hit(hart, acc, addr, len) : NULL;
+	return p ? p : tlb_fill(hart, acc, addr, len);
 }
 
 #endif

@@ -1,0 +1,68 @@
+/* Privileged-architecture constants (priv spec 1.12) and the hart-internal
+ * entry points of traps, the MMU and PMP. */
+#ifndef CPU_PRIV_H
+#define CPU_PRIV_H
+
+#include "condo/cpu.h"
+
+/* mstatus fields (priv 3.1.6) */
+#define MSTATUS_SIE  (1ull << 1)
+#define MSTATUS_MIE  (1ull << 3)
+#define MSTATUS_SPIE (1ull << 5)
+#define MSTATUS_MPIE (1ull << 7)
+#define MSTATUS_SPP  (1ull << 8)
+#define MSTATUS_MPP_SHIFT 11
+#define MSTATUS_MPP  (3ull << MSTATUS_MPP_SHIFT)
+#define MSTATUS_FS   (3ull << 13)
+#define MSTATUS_MPRV (1ull << 17)
+#define MSTATUS_SUM  (1ull << 18)
+#define MSTATUS_MXR  (1ull << 19)
+#define MSTATUS_TVM  (1ull << 20)
+#define MSTATUS_TW   (1ull << 21)
+#define MSTATUS_TSR  (1ull << 22)
+#define MSTATUS_UXL  (3ull << 32)
+#define MSTATUS_SXL  (3ull << 34)
+#define MSTATUS_SD   (1ull << 63)
+
+#define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | \
+		      MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD)
+
+/* Interrupt numbers and their mip/mie bits (priv 3.1.9) */
+enum { IRQ_S_SOFT = 1, IRQ_M_SOFT = 3, IRQ_S_TIMER = 5, IRQ_M_TIMER = 7, IRQ_S_EXT = 9,
+       IRQ_M_EXT = 11 };
+#define MIP_SSIP (1ull << IRQ_S_SOFT)
+#define MIP_MSIP (1ull << IRQ_M_SOFT)
+#define MIP_STIP (1ull << IRQ_S_TIMER)
+#define MIP_MTIP (1ull << IRQ_M_TIMER)
+#define MIP_SEIP (1ull << IRQ_S_EXT)
+#define MIP_MEIP (1ull << IRQ_M_EXT)
+#define S_INTERRUPTS (MIP_SSIP | MIP_STIP | MIP_SEIP)
+
+#define CAUSE_INTERRUPT (1ull << 63)
+
+#define SATP_MODE_BARE 0
+#define SATP_MODE_SV39 8
+#define SATP_MODE_SV48 9
+
+#define MENVCFG_STCE (1ull << 63)
+
+/* Take a trap (exception or interrupt) at the current pc: delegation, the
+ * status stack and the vector (priv 3.1.6.1, 3.1.8, 3.3.1). */
+void trap_take(struct hart *hart, uint64_t cause, uint64_t tval);
+/* mret / sret: pop the status stack, return the new pc. */
+uint64_t trap_mret(struct hart *hart);
+uint64_t trap_sret(struct hart *hart);
+/* The interrupt to take now, as a cause with CAUSE_INTERRUPT set, or 0. */
+uint64_t trap_pending_interrupt(const struct hart *hart);
+/* Pick the TLB set after a change of privilege, MPRV, MPP or SUM. */
+void trap_update_context(struct hart *hart);
+
+/* Translate a virtual address for an access at the effective privilege.
+ * 0: *pa set; -1: the trap fields hold a page or access fault. */
+int mmu_translate(struct hart *hart, gva_t va, enum mem_access acc, gpa_t *pa);
+/* The privilege an access runs at (MPRV makes M-mode loads/stores use MPP). */
+int mmu_effective_priv(const struct hart *hart, enum mem_access acc);
+/* PMP check of [pa, pa+len) for an access at priv (priv 3.7.1). */
+bool pmp_allows(const struct hart *hart, gpa_t pa, uint64_t len, enum mem_access acc, int priv);
+
+#endif
