@@ -66,12 +66,6 @@ struct hart_env_ops {
 	 * access fault. */
 	int (*mmio_read)(struct hart *hart, gpa_t addr, unsigned len, uint64_t *val);
 	int (*mmio_write)(struct hart *hart, gpa_t addr, unsigned len, uint64_t val);
-	/* System mode only: wfi with nothing pending; return when an interrupt
-	 * may be pending or stop_request is set (spurious returns are fine). */
-	void (*wait)(struct hart *hart);
-	/* System mode only: the guest changed stimecmp (Sstc); the timer that
-	 * raises STIP must be re-armed. */
-	void (*timer_update)(struct hart *hart);
 };
 
 /* One TLB per translation context: the privilege and SUM setting decide
@@ -146,6 +140,16 @@ struct hart {
 	bool sbi_in_host; /* ecall from S-mode exits to the environment (paravirtual SBI) */
 	uint8_t priv;  /* PRV_U, PRV_S or PRV_M */
 	uint64_t hartid;
+	/* Timers, in timebase ticks (10 MHz) of the VM's clock, which is the
+	 * host's monotonic clock minus time_offset.  The hart polls them itself:
+	 * every few thousand instructions while running, and as the deadline
+	 * of its sleep in wfi, so no timer thread is needed. */
+	uint64_t time_offset;
+	uint64_t mtimecmp;    /* ACLINT MTIMER comparator: MTIP */
+	uint64_t sbi_timecmp; /* paravirtual SBI set_timer: STIP */
+	bool sbi_timer_armed;
+	/* wfi sleeps on this futex word; cpu_kick() bumps it */
+	uint32_t wake_seq;
 	struct csr_state csr;
 	/* Interrupt-pending bits (mip).  Devices on other threads set bits with
 	 * cpu_set_irq(), which also wakes the hart. */
@@ -172,6 +176,12 @@ void cpu_code_flush(struct hart *hart);
 void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc);
 /* Raise or lower interrupt-pending bits in mip from any thread. */
 void cpu_set_irq(struct hart *hart, uint64_t mask, bool level);
+/* Make a hart re-check interrupts and stop requests now: wakes it from wfi. */
+void cpu_kick(struct hart *hart);
+/* The VM's clock as the time CSR and mtime read it. */
+uint64_t cpu_time(const struct hart *hart);
+/* Re-evaluate MTIP/STIP from the timer comparators (after one changed). */
+void cpu_timer_poll(struct hart *hart);
 
 /* The architectural fcsr as one word. */
 static inline uint32_t cpu_fcsr(const struct hart *hart)

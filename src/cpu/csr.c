@@ -36,6 +36,8 @@ void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc)
 	hart->csr.misa = MISA_RV64GC_SU;
 	hart->csr.mstatus = MSTATUS_UXL | MSTATUS_SXL; /* FS off until the kernel enables it */
 	hart->csr.stimecmp = UINT64_MAX;
+	hart->mtimecmp = UINT64_MAX;
+	hart->sbi_timer_armed = false;
 	hart->mip = 0;
 	trap_update_context(hart);
 	cpu_tlb_flush(hart);
@@ -47,17 +49,13 @@ void cpu_set_irq(struct hart *hart, uint64_t mask, bool level)
 		__atomic_or_fetch(&hart->mip, mask, __ATOMIC_SEQ_CST);
 	else
 		__atomic_and_fetch(&hart->mip, ~mask, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&hart->irq_check, 1, __ATOMIC_SEQ_CST);
+	cpu_kick(hart);
 }
 
 /* Sstc: STIP follows time >= stimecmp while menvcfg.STCE is set. */
 static void sstc_update(struct hart *hart)
 {
-	if (!(hart->csr.menvcfg & MENVCFG_STCE))
-		return;
-	cpu_set_irq(hart, MIP_STIP, csr_time_now() >= hart->csr.stimecmp);
-	if (hart->env->timer_update)
-		hart->env->timer_update(hart);
+	cpu_timer_poll(hart);
 }
 
 static uint64_t status_read(const struct hart *hart, uint64_t mask)
@@ -281,7 +279,7 @@ int csr_read(struct hart *hart, unsigned csr, uint64_t *val)
 	case CSR_CYCLE: case CSR_INSTRET: case CSR_TIME:
 		if (!counter_enabled(hart, csr))
 			return -1;
-		*val = csr == CSR_TIME ? csr_time_now() : hart->instret;
+		*val = csr == CSR_TIME ? cpu_time(hart) : hart->instret;
 		return 0;
 	}
 	if (csr >= 0xc03 && csr <= 0xc1f) {

@@ -106,6 +106,18 @@ static void sync_generations(struct hart *h)
 	}
 }
 
+/* Timers are polled every this many instructions (a few tens of µs). */
+#define POLL_INSNS 16384
+
+/* The instret at which cpu_run next stops to look outside: the caller's
+ * limit, or in system mode the next timer poll if that comes first. */
+static uint64_t next_poll(const struct hart *h)
+{
+	if (h->system && h->insn_limit - h->instret > POLL_INSNS)
+		return h->instret + POLL_INSNS;
+	return h->insn_limit;
+}
+
 enum cpu_exit cpu_run(struct hart *h)
 {
 	static const void *const handlers[OP_COUNT] = {
@@ -121,11 +133,12 @@ enum cpu_exit cpu_run(struct hart *h)
 	const struct insn *ip;
 	struct block *b, *nb;
 	const uint8_t *code;
-	uint64_t next_pc, addr, val;
+	uint64_t next_pc, addr, val, limit;
 	int taken;
 	bool full;
 
 	sync_generations(h);
+	limit = next_poll(h);
 	next_pc = h->pc;
 	b = NULL;
 	taken = 0;
@@ -173,12 +186,18 @@ enter:
 			}
 		}
 	}
-	if (unlikely(h->insn_limit - h->instret < b->n)) {
-		uint64_t left = h->insn_limit - h->instret;
+	if (unlikely(limit - h->instret < b->n)) {
+		uint64_t left = limit - h->instret;
 
 		h->pc = b->pc;
-		if (h->instret >= h->insn_limit)
-			return CPU_EXIT_LIMIT;
+		if (h->instret >= limit) {
+			if (h->instret >= h->insn_limit)
+				return CPU_EXIT_LIMIT;
+			/* Not the caller's limit: time to poll the timers. */
+			cpu_timer_poll(h);
+			limit = next_poll(h);
+			goto enter;
+		}
 		/* Run only the instructions the limit allows; none of them
 		 * transfers control, since only a block's last one can. */
 		memcpy(partial, b, sizeof(*b) + (left + 1) * sizeof(struct insn));
@@ -335,8 +354,8 @@ L_WFI:
 	    (h->priv == PRV_S && (h->csr.mstatus & MSTATUS_TW)))
 		ILLEGAL();
 	/* Sleep the host thread until an enabled interrupt is pending. */
-	if (!(h->mip & h->csr.mie) && !h->stop_request && h->env->wait)
-		h->env->wait(h);
+	if (!(h->mip & h->csr.mie) && !h->stop_request)
+		cpu_idle_wait(h);
 	h->irq_check = 1;
 	END_BLOCK(PC_NEXT, 0);
 L_SFENCE_VMA:
@@ -613,9 +632,11 @@ L_BLOCK_END:
 	/* The terminator of a block that ends without a control transfer. */
 	END_BLOCK(b->pc + b->bytes, 0);
 L_LIMIT_END:
+	/* The end of a block cut short by the limit: enter decides what next. */
 	h->instret += b->n;
-	h->pc = PC;
-	return CPU_EXIT_LIMIT;
+	next_pc = PC;
+	b = NULL;
+	goto lookup;
 
 end_block:
 	h->instret += b->n;

@@ -57,6 +57,10 @@ uint64_t trap_pending_interrupt(const struct hart *hart);
 /* Pick the TLB set after a change of privilege, MPRV, MPP or SUM. */
 void trap_update_context(struct hart *hart);
 
+/* wfi: sleep until an enabled interrupt is pending, a timer deadline
+ * passes, or the hart is kicked. */
+void cpu_idle_wait(struct hart *hart);
+
 /* Translate a virtual address for an access at the effective privilege.
  * 0: *pa set; -1: the trap fields hold a page or access fault. */
 int mmu_translate(struct hart *hart, gva_t va, enum mem_access acc, gpa_t *pa);

@@ -1,0 +1,21 @@
+/* One event loop per VM, on its own thread: console input, timers and
+ * device back ends wait here, never on a vCPU thread. */
+#ifndef CONDO_EVLOOP_H
+#define CONDO_EVLOOP_H
+
+#include "condo/types.h"
+
+struct evloop;
+
+typedef void (*evloop_fd_cb)(void *ctx, int fd);
+
+struct evloop *evloop_new(void);
+/* Stop the loop thread (if running) and free it. */
+void evloop_free(struct evloop *loop);
+/* Call cb(ctx, fd) on the loop thread whenever fd is readable. */
+int evloop_add_fd(struct evloop *loop, int fd, evloop_fd_cb cb, void *ctx);
+int evloop_remove_fd(struct evloop *loop, int fd);
+/* Run the loop on a new thread until evloop_free. */
+int evloop_start(struct evloop *loop);
+
+#endif

@@ -1,0 +1,47 @@
+/* Guest RAM: one anonymous MAP_NORESERVE host mapping, so an idle guest
+ * costs only the pages it has touched. */
+#include "condo/mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int ram_init(struct guest_ram *ram, gpa_t base, uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	ram->base = base;
+	ram->size = size;
+	ram->host = p;
+	return 0;
+}
+
+void ram_free(struct guest_ram *ram)
+{
+	if (ram->host)
+		munmap(ram->host, ram->size);
+	ram->host = NULL;
+}
+
+int gmem_read(const struct guest_ram *ram, gpa_t gpa, void *dst, uint64_t len)
+{
+	void *p = gmem_ptr(ram, gpa, len);
+
+	if (!p)
+		return -1;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gmem_write(const struct guest_ram *ram, gpa_t gpa, const void *src, uint64_t len)
+{
+	void *p = gmem_ptr(ram, gpa, len);
+
+	if (!p)
+		return -1;
+	memcpy(p, src, len);
+	return 0;
+}
