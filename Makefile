@@ -31,7 +31,7 @@ endif
 CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANFLAGS) \
             -Iinclude -Isrc -MMD -MP -pthread $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-LDLIBS   := -lm
+LDLIBS   := -lm -lfdt
 
 ifeq ($(V),1)
   Q :=

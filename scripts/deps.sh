@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
 	gcc clang make pkg-config dpkg-dev
-	libcmocka-dev
+	libcmocka-dev libfdt-dev
 	gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 	qemu-user
 

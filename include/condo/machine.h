@@ -1,0 +1,40 @@
+/* A full-system VM on the virt board: configuration and the entry point
+ * the CLI calls.  One VM per process. */
+#ifndef CONDO_MACHINE_H
+#define CONDO_MACHINE_H
+
+#include "condo/types.h"
+
+#define VM_MAX_CPUS   8
+#define VM_MAX_DRIVES 8
+
+/* Exit statuses of condo run besides the guest's own. */
+enum {
+	VM_EXIT_ERROR = 1,  /* bad configuration or input; nothing ran */
+	VM_EXIT_LIMIT = 137, /* --max-insns reached */
+};
+
+struct vm_drive {
+	const char *file;
+	bool readonly;
+};
+
+struct vm_config {
+	const char *kernel;  /* Image, ELF or raw binary; NULL: the default guest */
+	const char *initrd;
+	const char *append;  /* kernel command line */
+	const char *bios;    /* M-mode firmware; NULL: condo is the SBI (paravirtual) */
+	bool bios_none;      /* --bios none: the kernel is a bare-metal M-mode program */
+	uint64_t mem_size;
+	int cpus;
+	struct vm_drive drives[VM_MAX_DRIVES];
+	int ndrives;
+	uint64_t max_insns;  /* per hart; 0: none */
+};
+
+/* Build the board, boot and run until the guest powers off or resets.
+ * Returns the exit status: the guest's (test finisher, poweroff = 0),
+ * or VM_EXIT_* with a one-line error on stderr. */
+int vm_run(const struct vm_config *cfg);
+
+#endif

@@ -1,0 +1,19 @@
+/* Shared helpers of the condo subcommands. */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+#include <stdint.h>
+
+/* Exit status for a bad command line, as getopt-style tools use. */
+#define CLI_EXIT_USAGE 2
+
+/* "64M", "1G", "4096", "512K": bytes.  -1 on a malformed or overflowing value. */
+int cli_parse_size(const char *s, uint64_t *out);
+/* A decimal (or 0x hex) number.  -1 when malformed. */
+int cli_parse_u64(const char *s, uint64_t *out);
+/* Report an unknown option or a missing argument as one line. */
+void cli_bad_option(const char *cmd, const char *arg);
+
+int cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,199 @@
+/* condo run: boot a full-system VM on the virt board. */
+#include "condo/log.h"
+#include "condo/machine.h"
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+	"Usage: condo run [OPTIONS]\n"
+	"Boot a RISC-V virtual machine (RV64GC, the virt board) on this host.\n"
+	"With no --kernel, boots the default guest built by `make guest`\n"
+	"(Linux 6.1 and a busybox initramfs) with a shell on the console.\n"
+	"\n"
+	"Options:\n"
+	"  --kernel FILE         kernel: Linux Image, ELF or raw binary (loaded at RAM+2 MiB,\n"
+	"                        or at RAM base / its ELF addresses with --bios none)\n"
+	"  --initrd FILE         initial RAM disk, described to the kernel in the device tree\n"
+	"  --append STRING       kernel command line (default: \"console=ttyS0\")\n"
+	"  --bios FILE|none      M-mode firmware to run first, e.g. OpenSBI's fw_jump.elf or\n"
+	"                        fw_dynamic.bin (full virtualization); `none` starts the kernel\n"
+	"                        itself in M-mode at RAM base (bare metal).  Without --bios,\n"
+	"                        condo is the SBI and the kernel starts in S-mode\n"
+	"                        (paravirtualization)\n"
+	"  --mem SIZE            guest RAM, with K, M or G suffix (default 256M)\n"
+	"  --cpus N              harts, 1 to 8, one host thread each (default 1)\n"
+	"  --drive file=F[,readonly=on]\n"
+	"                        a raw disk image as a virtio-blk device (repeatable)\n"
+	"  --max-insns N         stop after N instructions on any hart (exit status 137)\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"Console: the terminal is in raw mode while the guest runs; C-a x quits,\n"
+	"C-a h shows the other keys.\n"
+	"Exit status: the guest's (poweroff gives 0; the test finisher device\n"
+	"passes the guest's own code), 1 for a bad option or input file,\n"
+	"137 when --max-insns is reached.\n";
+
+static int parse_drive(struct vm_config *cfg, const char *spec)
+{
+	char *copy, *item, *save = NULL;
+	struct vm_drive d = { 0 };
+
+	if (cfg->ndrives == VM_MAX_DRIVES) {
+		log_err("run", "--drive: at most %d drives", VM_MAX_DRIVES);
+		return -1;
+	}
+	copy = strdup(spec);
+	if (!copy)
+		return -1;
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(item, "file=", 5) && item[5]) {
+			d.file = spec + (item + 5 - copy); /* points into the argv string */
+		} else if (!strcmp(item, "readonly=on")) {
+			d.readonly = true;
+		} else if (!strcmp(item, "readonly=off")) {
+			d.readonly = false;
+		} else {
+			log_err("run", "--drive %s: unknown or malformed part '%s'", spec, item);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	if (!d.file) {
+		log_err("run", "--drive %s: needs file=PATH", spec);
+		return -1;
+	}
+	cfg->drives[cfg->ndrives++] = d;
+	return 0;
+}
+
+/* The file= value ends at the next comma of the original argument. */
+static void terminate_drive_paths(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->ndrives; i++) {
+		const char *comma = strchr(cfg->drives[i].file, ',');
+		if (comma)
+			cfg->drives[i].file = strndup(cfg->drives[i].file,
+						      (size_t)(comma - cfg->drives[i].file));
+	}
+}
+
+/* The default guest: $CONDO_GUEST_DIR, or the `guest` link that make guest
+ * keeps in the cache directory. */
+static int default_guest(struct vm_config *cfg, char *kernel, char *initrd, size_t len)
+{
+	const char *dir = getenv("CONDO_GUEST_DIR"), *cache = getenv("CONDO_CACHE");
+	const char *home = getenv("HOME");
+	char buf[2048];
+
+	if (!dir) {
+		if (cache)
+			snprintf(buf, sizeof(buf), "%s/guest", cache);
+		else
+			snprintf(buf, sizeof(buf), "%s/.cache/condo/guest", home ? home : ".");
+		dir = buf;
+	}
+	if (strlen(dir) > 2000) {
+		log_err("run", "guest directory name too long");
+		return -1;
+	}
+	snprintf(kernel, len, "%.2000s/Image", dir);
+	snprintf(initrd, len, "%.2000s/initramfs.cpio.gz", dir);
+	if (access(kernel, R_OK) || access(initrd, R_OK)) {
+		log_err("run", "no --kernel given and no default guest in %s (build it with `make "
+			"guest`)", dir);
+		return -1;
+	}
+	cfg->kernel = kernel;
+	if (!cfg->initrd)
+		cfg->initrd = initrd;
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
+	       OPT_MAX_INSNS };
+	static const struct option options[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "append", required_argument, NULL, OPT_APPEND },
+		{ "bios", required_argument, NULL, OPT_BIOS },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "drive", required_argument, NULL, OPT_DRIVE },
+		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct vm_config cfg = { .mem_size = 256ull << 20, .cpus = 1 };
+	static char kernel[4096], initrd[4096];
+	uint64_t n;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KERNEL: cfg.kernel = optarg; break;
+		case OPT_INITRD: cfg.initrd = optarg; break;
+		case OPT_APPEND: cfg.append = optarg; break;
+		case OPT_BIOS:
+			if (!strcmp(optarg, "none"))
+				cfg.bios_none = true;
+			else
+				cfg.bios = optarg;
+			break;
+		case OPT_MEM:
+			if (cli_parse_size(optarg, &cfg.mem_size) < 0 || cfg.mem_size < (16ull << 20) ||
+			    cfg.mem_size > (64ull << 30)) {
+				log_err("run", "--mem %s: expected a size from 16M to 64G", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_CPUS:
+			if (cli_parse_u64(optarg, &n) < 0 || n < 1 || n > VM_MAX_CPUS) {
+				log_err("run", "--cpus %s: expected 1 to %d", optarg, VM_MAX_CPUS);
+				return CLI_EXIT_USAGE;
+			}
+			cfg.cpus = (int)n;
+			break;
+		case OPT_DRIVE:
+			if (parse_drive(&cfg, optarg) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_MAX_INSNS:
+			if (cli_parse_u64(optarg, &cfg.max_insns) < 0 || !cfg.max_insns) {
+				log_err("run", "--max-insns %s: expected a positive number", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return 0;
+		default:
+			cli_bad_option("run", argv[optind - 1]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_err("run", "unexpected argument '%s' (see condo run --help)", argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	terminate_drive_paths(&cfg);
+	if (!cfg.kernel && !cfg.bios && !cfg.bios_none &&
+	    default_guest(&cfg, kernel, initrd, sizeof(kernel)) < 0)
+		return VM_EXIT_ERROR;
+	if (!cfg.append)
+		cfg.append = "console=ttyS0";
+	if (cfg.bios_none && !cfg.kernel) {
+		log_err("run", "--bios none needs --kernel");
+		return CLI_EXIT_USAGE;
+	}
+	return vm_run(&cfg);
+}

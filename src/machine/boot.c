@@ -1,0 +1,305 @@
+/* Boot: load the firmware, kernel and initrd into guest RAM, place the
+ * device tree, and set up the harts for the chosen boot path:
+ *  - paravirtual (default): condo is the SBI; the kernel starts in S-mode at
+ *    RAM+0x200000 with a0 = hartid, a1 = fdt; other harts wait for HSM;
+ *  - firmware (--bios FILE): all harts start in M-mode at RAM base with
+ *    a0 = hartid, a1 = fdt, a2 = fw_dynamic info (OpenSBI fw_jump and
+ *    fw_dynamic both work); the kernel is at RAM+0x200000;
+ *  - bare metal (--bios none): the program starts in M-mode at its entry. */
+#include "condo/log.h"
+#include "cpu/priv.h"
+#include "machine/vm.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KERNEL_OFFSET 0x200000ull /* where Linux expects to be, from RAM base */
+#define FDT_MAX_SIZE  0x10000
+#define FW_DYNAMIC_MAGIC 0x4942534full
+
+struct image {
+	uint8_t *data;
+	size_t size;
+};
+
+static int read_file(const char *what, const char *path, struct image *img)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t done = 0;
+
+	if (fd < 0) {
+		log_err("boot", "%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_err("boot", "%s %s: not a regular file", what, path);
+		close(fd);
+		return -1;
+	}
+	img->size = (size_t)st.st_size;
+	img->data = malloc(img->size ? img->size : 1);
+	if (!img->data) {
+		log_err("boot", "%s %s: out of memory", what, path);
+		close(fd);
+		return -1;
+	}
+	while (done < img->size) {
+		ssize_t n = read(fd, img->data + done, img->size - done);
+		if (n <= 0) {
+			log_err("boot", "%s %s: read error", what, path);
+			free(img->data);
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+static int copy_in(struct vm *vm, const char *what, const char *path, gpa_t at, const void *src,
+		   size_t len)
+{
+	if (gmem_write(&vm->ram, at, src, len) < 0) {
+		log_err("boot", "%s %s: does not fit in guest RAM at %#llx (size %zu; try a larger --mem)",
+			what, path, (unsigned long long)at, len);
+		return -1;
+	}
+	return 0;
+}
+
+/* Find the HTIF symbols of a riscv-tests-style program. */
+static void find_htif(struct vm *vm, const struct image *img, const Elf64_Ehdr *eh)
+{
+	const Elf64_Shdr *sh;
+
+	if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+	    eh->e_shoff > img->size || (img->size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum)
+		return;
+	sh = (const Elf64_Shdr *)(img->data + eh->e_shoff);
+	for (int i = 0; i < eh->e_shnum; i++) {
+		const Elf64_Shdr *strtab;
+		const Elf64_Sym *syms;
+		size_t nsyms;
+
+		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+			continue;
+		strtab = &sh[sh[i].sh_link];
+		if (sh[i].sh_offset > img->size || sh[i].sh_size > img->size - sh[i].sh_offset ||
+		    strtab->sh_offset > img->size || strtab->sh_size > img->size - strtab->sh_offset)
+			return;
+		syms = (const Elf64_Sym *)(img->data + sh[i].sh_offset);
+		nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
+		for (size_t j = 0; j < nsyms; j++) {
+			const char *name = (const char *)img->data + strtab->sh_offset + syms[j].st_name;
+			if (syms[j].st_name >= strtab->sh_size)
+				continue;
+			if (!strncmp(name, "tohost", strtab->sh_size - syms[j].st_name))
+				vm->tohost = syms[j].st_value;
+			else if (!strncmp(name, "fromhost", strtab->sh_size - syms[j].st_name))
+				vm->fromhost = syms[j].st_value;
+		}
+	}
+}
+
+/* Load an ELF at its physical addresses, or, when they are not in RAM (a
+ * vmlinux linked at virtual addresses), moved as a whole to default_base.
+ * Returns 1 if the file is not an ELF, 0 on success, -1 on error. */
+static int load_elf(struct vm *vm, const char *what, const char *path, const struct image *img,
+		    gpa_t default_base, gpa_t *entry, gpa_t *end)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->data;
+	const Elf64_Phdr *ph;
+	uint64_t lo = UINT64_MAX, hi = 0, shift = 0;
+
+	if (img->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
+		return 1;
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_RISCV) {
+		log_err("boot", "%s %s: not a 64-bit RISC-V ELF", what, path);
+		return -1;
+	}
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > img->size ||
+	    (img->size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum) {
+		log_err("boot", "%s %s: truncated or corrupt ELF program headers", what, path);
+		return -1;
+	}
+	ph = (const Elf64_Phdr *)(img->data + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz)
+			continue;
+		if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > img->size ||
+		    ph[i].p_filesz > img->size - ph[i].p_offset ||
+		    ph[i].p_paddr + ph[i].p_memsz < ph[i].p_paddr) {
+			log_err("boot", "%s %s: corrupt ELF segment %d", what, path, i);
+			return -1;
+		}
+		if (ph[i].p_paddr < lo)
+			lo = ph[i].p_paddr;
+		if (ph[i].p_paddr + ph[i].p_memsz > hi)
+			hi = ph[i].p_paddr + ph[i].p_memsz;
+	}
+	if (lo == UINT64_MAX) {
+		log_err("boot", "%s %s: ELF has nothing to load", what, path);
+		return -1;
+	}
+	if (!gmem_ptr(&vm->ram, lo, hi - lo))
+		shift = default_base - lo;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		uint8_t *dst;
+		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz)
+			continue;
+		dst = gmem_ptr(&vm->ram, ph[i].p_paddr + shift, ph[i].p_memsz);
+		if (!dst) {
+			log_err("boot", "%s %s: segment %d does not fit in guest RAM (try a larger --mem)",
+				what, path, i);
+			return -1;
+		}
+		memcpy(dst, img->data + ph[i].p_offset, ph[i].p_filesz);
+		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+	}
+	*entry = eh->e_entry + shift;
+	if (!gmem_ptr(&vm->ram, *entry, 2))
+		*entry = lo + shift;
+	*end = hi + shift;
+	if (!shift)
+		find_htif(vm, img, eh);
+	return 0;
+}
+
+/* Load a kernel or firmware: ELF, Linux Image (at RAM + its text_offset),
+ * or raw binary at base. */
+static int load_program(struct vm *vm, const char *what, const char *path, gpa_t base,
+			gpa_t *entry, gpa_t *end)
+{
+	struct image img;
+	int r;
+
+	if (read_file(what, path, &img) < 0)
+		return -1;
+	r = load_elf(vm, what, path, &img, base, entry, end);
+	if (r == 1) {
+		/* Linux Image header: magic "RISCV\0\0\0" at 48 or "RSC\x05" at 56 */
+		if (img.size >= 64 && (!memcmp(img.data + 48, "RISCV\0\0\0", 8) ||
+				       !memcmp(img.data + 56, "RSC\x05", 4))) {
+			uint64_t text_offset, image_size;
+			memcpy(&text_offset, img.data + 8, 8);
+			memcpy(&image_size, img.data + 16, 8);
+			if (text_offset > vm->ram.size) {
+				log_err("boot", "%s %s: bad Image header (text_offset %#llx)", what, path,
+					(unsigned long long)text_offset);
+				free(img.data);
+				return -1;
+			}
+			base = vm->ram.base + text_offset;
+			*end = base + (image_size > img.size ? image_size : img.size);
+		} else {
+			*end = base + img.size;
+		}
+		*entry = base;
+		r = img.size == 0 ? -1 : copy_in(vm, what, path, base, img.data, img.size);
+		if (img.size == 0)
+			log_err("boot", "%s %s: empty file", what, path);
+	}
+	free(img.data);
+	return r;
+}
+
+static void start_hart(struct hart *h, int priv, uint64_t pc, uint64_t a0, uint64_t a1,
+		       uint64_t a2)
+{
+	h->priv = (uint8_t)priv;
+	h->pc = pc;
+	h->x[10] = a0;
+	h->x[11] = a1;
+	h->x[12] = a2;
+	trap_update_context(h);
+}
+
+/* What OpenSBI would leave behind for an S-mode kernel: delegation, counters
+ * and Sstc enabled, one PMP entry granting all memory. */
+static void setup_paravirtual(struct hart *h)
+{
+	h->sbi_in_host = true;
+	h->csr.medeleg = 0xb1ff & ~(1ull << CAUSE_ECALL_S);
+	h->csr.mideleg = S_INTERRUPTS;
+	h->csr.mcounteren = 7;
+	h->csr.menvcfg = MENVCFG_STCE;
+	h->csr.pmpaddr[0] = (1ull << 54) - 1; /* NAPOT: everything */
+	h->csr.pmpcfg[0] = 0x1f;             /* NAPOT | R | W | X */
+}
+
+int boot_load(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	gpa_t ram_end = vm->ram.base + vm->ram.size;
+	gpa_t kernel_entry = 0, kernel_end = vm->ram.base, fw_entry = 0, fw_end = vm->ram.base;
+	gpa_t fdt_addr = (ram_end - FDT_MAX_SIZE) & ~(gpa_t)0xfff;
+	gpa_t info_addr = fdt_addr - 64, initrd_start = 0, initrd_end = 0;
+	uint8_t *fdt;
+	bool firmware = cfg->bios && !cfg->bios_none;
+
+	if (firmware && load_program(vm, "firmware", cfg->bios, vm->ram.base, &fw_entry, &fw_end))
+		return -1;
+	if (cfg->kernel &&
+	    load_program(vm, "kernel", cfg->kernel,
+			 cfg->bios_none ? vm->ram.base : vm->ram.base + KERNEL_OFFSET,
+			 &kernel_entry, &kernel_end))
+		return -1;
+	if (firmware && cfg->kernel && fw_end > vm->ram.base + KERNEL_OFFSET) {
+		log_err("boot", "firmware %s: overlaps the kernel at RAM+%#llx", cfg->bios, KERNEL_OFFSET);
+		return -1;
+	}
+	if (cfg->initrd) {
+		struct image img;
+		if (read_file("initrd", cfg->initrd, &img) < 0)
+			return -1;
+		initrd_end = info_addr & ~(gpa_t)0xfff;
+		initrd_start = (initrd_end - img.size) & ~(gpa_t)0xfff;
+		if (img.size >= initrd_end - kernel_end || initrd_start < kernel_end) {
+			log_err("boot", "initrd %s: RAM too small for kernel plus initrd (--mem %llu MiB)",
+				cfg->initrd, (unsigned long long)(vm->ram.size >> 20));
+			free(img.data);
+			return -1;
+		}
+		initrd_end = initrd_start + img.size;
+		copy_in(vm, "initrd", cfg->initrd, initrd_start, img.data, img.size);
+		free(img.data);
+	}
+	if (fdt_addr <= kernel_end) {
+		log_err("boot", "kernel %s: RAM too small (--mem %llu MiB)", cfg->kernel,
+			(unsigned long long)(vm->ram.size >> 20));
+		return -1;
+	}
+	fdt = gmem_ptr(&vm->ram, fdt_addr, FDT_MAX_SIZE);
+	if (fdt_build(vm, fdt, FDT_MAX_SIZE, initrd_start, initrd_end) < 0) {
+		log_err("boot", "cannot build the device tree");
+		return -1;
+	}
+
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct hart *h = vm->harts[i].hart;
+		if (firmware) {
+			/* struct fw_dynamic_info: magic, version, next_addr, next_mode (S),
+			 * options, boot_hart (any) */
+			uint64_t info[6] = { FW_DYNAMIC_MAGIC, 2, vm->ram.base + KERNEL_OFFSET, 1, 0,
+					     UINT64_MAX };
+			gmem_write(&vm->ram, info_addr, info, sizeof(info));
+			start_hart(h, PRV_M, fw_entry, i, fdt_addr, info_addr);
+			vm->harts[i].state = HART_STARTED;
+		} else if (cfg->bios_none) {
+			start_hart(h, PRV_M, kernel_entry, i, fdt_addr, 0);
+			vm->harts[i].state = HART_STARTED;
+		} else {
+			setup_paravirtual(h);
+			start_hart(h, PRV_S, kernel_entry, i, fdt_addr, 0);
+			vm->harts[i].state = i == 0 ? HART_STARTED : HART_STOPPED;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,360 @@
+/* A full-system VM on the virt board: builds the board from its parts, runs
+ * one host thread per hart, and tears everything down when the guest
+ * powers off (or rebuilds it when the guest resets). */
+#include "condo/aclint.h"
+#include "condo/block.h"
+#include "condo/devices.h"
+#include "condo/log.h"
+#include "condo/virtio.h"
+#include "cpu/csr.h"
+#include "cpu/priv.h"
+#include "machine/vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void vm_shutdown(struct vm *vm, int status, bool reboot)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->done) {
+		vm->done = true;
+		vm->exit_status = status;
+		vm->reboot = reboot;
+	}
+	pthread_cond_broadcast(&vm->done_cond);
+	pthread_mutex_unlock(&vm->lock);
+	for (int i = 0; i < vm->ncpus; i++) {
+		if (vm->harts[i].hart) {
+			vm->harts[i].hart->stop_request = 1;
+			cpu_kick(vm->harts[i].hart);
+		}
+	}
+}
+
+/* ---- the harts' view of the board ---- */
+
+static bool is_htif(const struct vm *vm, gpa_t page)
+{
+	return vm->tohost && page == (vm->tohost & GUEST_PAGE_MASK);
+}
+
+static int board_fill(struct hart *h, gva_t page, enum mem_access acc, uint8_t **host)
+{
+	struct vm *vm = h->env_ctx;
+	uint8_t *p;
+
+	if (is_htif(vm, page))
+		return acc == ACC_EXEC ? -1 : FILL_MMIO;
+	p = gmem_ptr(&vm->ram, page, GUEST_PAGE_SIZE);
+	if (p) {
+		*host = p;
+		return 0;
+	}
+	return acc == ACC_EXEC ? -1 : FILL_MMIO;
+}
+
+/* riscv-tests HTIF: tohost = (code << 1) | 1 ends the program; device 1
+ * command 1 prints a character; anything else points at a "magic_mem"
+ * system-call block (write and exit). */
+static void htif_command(struct vm *vm, uint64_t cmd)
+{
+	uint64_t args[4];
+
+	if (cmd & 1) {
+		int code = (int)(cmd >> 1);
+		if (code)
+			log_err("htif", "program reported failure %d", code);
+		vm_shutdown(vm, code ? (code & 0x7f ? code & 0xff : 1) : 0, false);
+		return;
+	}
+	if ((cmd >> 56) == 1 && ((cmd >> 48) & 0xff) == 1) {
+		uint8_t c = (uint8_t)cmd;
+		console_write(&c, 1);
+	} else if (gmem_read(&vm->ram, cmd, args, sizeof(args)) == 0) {
+		if (args[0] == 64) { /* write(fd, buf, len) */
+			const void *p = gmem_ptr(&vm->ram, args[2], args[3]);
+			if (p)
+				console_write(p, args[3]);
+		} else if (args[0] == 93) {
+			vm_shutdown(vm, (int)(args[1] & 0xff), false);
+		}
+	}
+	if (vm->fromhost) {
+		uint64_t one = 1;
+		gmem_write(&vm->ram, vm->fromhost, &one, 8);
+	}
+}
+
+static int board_mmio_read(struct hart *h, gpa_t addr, unsigned len, uint64_t *val)
+{
+	struct vm *vm = h->env_ctx;
+
+	if (is_htif(vm, addr & GUEST_PAGE_MASK)) {
+		*val = 0;
+		return gmem_read(&vm->ram, addr, val, len);
+	}
+	return bus_read(&vm->bus, addr, len, val);
+}
+
+static int board_mmio_write(struct hart *h, gpa_t addr, unsigned len, uint64_t val)
+{
+	struct vm *vm = h->env_ctx;
+
+	if (is_htif(vm, addr & GUEST_PAGE_MASK)) {
+		if (gmem_write(&vm->ram, addr, &val, len) < 0)
+			return -1;
+		if (addr == vm->tohost && val) {
+			htif_command(vm, val);
+			val = 0;
+			gmem_write(&vm->ram, vm->tohost, &val, 8);
+		}
+		return 0;
+	}
+	return bus_write(&vm->bus, addr, len, val);
+}
+
+static const struct hart_env_ops board_env = {
+	.fill = board_fill,
+	.mmio_read = board_mmio_read,
+	.mmio_write = board_mmio_write,
+};
+
+/* ---- hart threads ---- */
+
+/* A stopped hart waits here for an SBI hart_start (or the end of the VM). */
+static bool wait_for_start(struct vm_hart *vh)
+{
+	struct vm *vm = vh->vm;
+	struct hart *h = vh->hart;
+
+	pthread_mutex_lock(&vm->lock);
+	while (vh->state == HART_STOPPED && !vm->done)
+		pthread_cond_wait(&vm->done_cond, &vm->lock);
+	if (vh->state == HART_START_PENDING) {
+		vh->state = HART_STARTED;
+		h->priv = PRV_S;
+		h->pc = vh->start_addr;
+		h->x[10] = h->hartid;
+		h->x[11] = vh->start_arg;
+		h->csr.satp = 0;
+		h->csr.mstatus &= ~MSTATUS_SIE;
+		trap_update_context(h);
+		cpu_tlb_flush(h);
+		cpu_code_flush(h);
+		h->stop_request = 0;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return !vm->done;
+}
+
+static void *hart_main(void *arg)
+{
+	struct vm_hart *vh = arg;
+	struct vm *vm = vh->vm;
+	struct hart *h = vh->hart;
+
+	while (!vm->done) {
+		if (vh->state != HART_STARTED && !wait_for_start(vh))
+			break;
+		switch (cpu_run(h)) {
+		case CPU_EXIT_ECALL:
+			sbi_ecall(vm, vh);
+			break;
+		case CPU_EXIT_LIMIT:
+			log_err("run", "hart %llu reached the instruction limit (--max-insns %llu)",
+				(unsigned long long)h->hartid, (unsigned long long)h->insn_limit);
+			vm_shutdown(vm, VM_EXIT_LIMIT, false);
+			break;
+		case CPU_EXIT_TRAP:
+			/* system-mode traps go to the guest; this is a condo bug */
+			log_err("run", "hart %llu: unexpected trap exit, cause %llu",
+				(unsigned long long)h->hartid, (unsigned long long)h->trap_cause);
+			vm_shutdown(vm, VM_EXIT_ERROR, false);
+			break;
+		case CPU_EXIT_STOP:
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- building and tearing down the board ---- */
+
+static void on_test_exit(void *ctx, int kind, int code)
+{
+	vm_shutdown(ctx, code, kind == VM_SHUTDOWN_REBOOT);
+}
+
+static struct irq_line plic_line(struct vm *vm, unsigned irq)
+{
+	return (struct irq_line){ .set = plic_set_irq, .ctrl = vm->plic, .irq = irq };
+}
+
+static int add_device(struct vm *vm, gpa_t base, uint64_t size, const struct dev_ops *ops,
+		      void *dev)
+{
+	if (!dev) {
+		log_err("run", "cannot create device %s", ops->name);
+		return -1;
+	}
+	if (bus_add(&vm->bus, base, size, ops, dev) < 0) {
+		log_err("run", "cannot map device %s at %#llx", ops->name, (unsigned long long)base);
+		if (ops->free)
+			ops->free(dev);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_virtio(struct vm *vm, struct virtio_mmio *dev)
+{
+	gpa_t base = VIRT_VIRTIO_BASE + (gpa_t)vm->nvirtio * VIRT_VIRTIO_SIZE;
+
+	if (vm->nvirtio == VIRT_VIRTIO_SLOTS) {
+		log_err("run", "too many virtio devices (at most %d)", VIRT_VIRTIO_SLOTS);
+		if (dev)
+			virtio_mmio_free(dev);
+		return -1;
+	}
+	if (!dev) {
+		log_err("run", "cannot create a virtio device");
+		return -1;
+	}
+	if (bus_add(&vm->bus, base, VIRT_VIRTIO_SIZE, &virtio_mmio_ops, dev) < 0) {
+		virtio_mmio_free(dev);
+		return -1;
+	}
+	vm->virtio[vm->nvirtio++].dev = dev;
+	return 0;
+}
+
+static int build_board(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	uint64_t time_offset = csr_time_now();
+	int err;
+
+	if (ram_init(&vm->ram, VIRT_RAM_BASE, cfg->mem_size) < 0) {
+		log_err("run", "cannot reserve %llu MiB of guest RAM",
+			(unsigned long long)(cfg->mem_size >> 20));
+		return -1;
+	}
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct hart *h = hart_new(&board_env, vm);
+		if (!h)
+			return -1;
+		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
+		h->time_offset = time_offset;
+		if (cfg->max_insns)
+			h->insn_limit = cfg->max_insns;
+		vm->harts[i] = (struct vm_hart){ .hart = h, .vm = vm, .state = HART_STOPPED };
+		vm->hart_ptrs[i] = h;
+	}
+	vm->aclint = aclint_new(vm->hart_ptrs, vm->ncpus);
+	vm->plic = plic_new(vm->hart_ptrs, vm->ncpus);
+	vm->uart = vm->plic ? uart16550_new(plic_line(vm, VIRT_UART_IRQ), STDOUT_FILENO) : NULL;
+	err = add_device(vm, VIRT_ACLINT_BASE, ACLINT_SIZE, &aclint_ops, vm->aclint) ||
+	      add_device(vm, VIRT_PLIC_BASE, VIRT_PLIC_SIZE, &plic_ops, vm->plic) ||
+	      add_device(vm, VIRT_UART_BASE, 0x100, &uart16550_ops, vm->uart) ||
+	      add_device(vm, VIRT_RTC_BASE, 0x1000, &goldfish_rtc_ops,
+			 goldfish_rtc_new(plic_line(vm, VIRT_RTC_IRQ))) ||
+	      add_device(vm, VIRT_TEST_BASE, 0x1000, &sifive_test_ops,
+			 sifive_test_new(on_test_exit, vm));
+	for (int i = 0; i < cfg->ndrives && !err; i++) {
+		struct block_dev *disk = block_raw_open(cfg->drives[i].file, cfg->drives[i].readonly);
+		if (!disk)
+			return -1;
+		err = add_virtio(vm, virtio_blk_new(&vm->ram,
+						    plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
+						    disk, cfg->drives[i].readonly));
+	}
+	err = err || add_virtio(vm, virtio_rng_new(&vm->ram,
+						   plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio)));
+	err = err || add_virtio(vm, virtio_console_new(&vm->ram,
+						       plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
+						       vm->loop, -1, STDOUT_FILENO));
+	return err ? -1 : 0;
+}
+
+static void destroy_board(struct vm *vm)
+{
+	for (int i = 0; i < vm->bus.count; i++) {
+		const struct mmio_region *r = &vm->bus.regions[i];
+		if (r->ops == &virtio_mmio_ops)
+			virtio_mmio_free(r->dev);
+		else if (r->ops->free)
+			r->ops->free(r->dev);
+	}
+	vm->bus.count = 0;
+	for (int i = 0; i < vm->ncpus; i++) {
+		hart_free(vm->harts[i].hart);
+		vm->harts[i].hart = NULL;
+	}
+	ram_free(&vm->ram);
+}
+
+/* Tell the user about devices the guest never set up, with the likely cause. */
+static void report_unused_devices(struct vm *vm)
+{
+	for (int i = 0; i < vm->nvirtio; i++) {
+		struct virtio_mmio *d = vm->virtio[i].dev;
+		if (virtio_mmio_device_id(d) == 2 && !virtio_mmio_driver_ok(d))
+			log_warn("the guest never initialised the %s device (is %s enabled in its "
+				 "kernel?)",
+				 virtio_mmio_name(d), virtio_mmio_kconfig(d));
+	}
+}
+
+/* One boot of the board: returns the exit status, or -1 to boot again. */
+static int run_once(const struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg, .ncpus = cfg->cpus };
+	int status = VM_EXIT_ERROR, started = 0;
+
+	pthread_mutex_init(&vm.lock, NULL);
+	pthread_cond_init(&vm.done_cond, NULL);
+	vm.loop = evloop_new();
+	if (!vm.loop || build_board(&vm) < 0 || boot_load(&vm) < 0)
+		goto out;
+	if (console_init(&vm) < 0 || evloop_start(vm.loop) < 0) {
+		log_err("run", "cannot start the console");
+		goto out;
+	}
+	for (started = 0; started < vm.ncpus; started++) {
+		if (pthread_create(&vm.harts[started].thread, NULL, hart_main, &vm.harts[started])) {
+			log_err("run", "cannot start a thread for hart %d", started);
+			vm_shutdown(&vm, VM_EXIT_ERROR, false);
+			break;
+		}
+	}
+	pthread_mutex_lock(&vm.lock);
+	while (!vm.done)
+		pthread_cond_wait(&vm.done_cond, &vm.lock);
+	pthread_mutex_unlock(&vm.lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(vm.harts[i].thread, NULL);
+	status = vm.reboot ? -1 : vm.exit_status;
+	report_unused_devices(&vm);
+out:
+	evloop_free(vm.loop); /* stops its thread before the devices go */
+	destroy_board(&vm);
+	console_restore();
+	pthread_cond_destroy(&vm.done_cond);
+	pthread_mutex_destroy(&vm.lock);
+	return status;
+}
+
+int vm_run(const struct vm_config *cfg)
+{
+	int status;
+
+	if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
+		log_err("run", "--cpus %d: must be 1 to %d", cfg->cpus, VM_MAX_CPUS);
+		return VM_EXIT_ERROR;
+	}
+	while ((status = run_once(cfg)) == -1)
+		log_info("run", "guest reset: booting again");
+	return status;
+}

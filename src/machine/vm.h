@@ -1,0 +1,90 @@
+/* The board's internals, shared by the files of src/machine and by the SBI. */
+#ifndef MACHINE_VM_H
+#define MACHINE_VM_H
+
+#include "condo/cpu.h"
+#include "condo/evloop.h"
+#include "condo/machine.h"
+#include "condo/mem.h"
+
+#include <pthread.h>
+
+/* The virt board's memory map (DESIGN.md, "Machine model"). */
+#define VIRT_TEST_BASE   0x00100000ull
+#define VIRT_RTC_BASE    0x00101000ull
+#define VIRT_ACLINT_BASE 0x02000000ull
+#define VIRT_PLIC_BASE   0x0c000000ull
+#define VIRT_PLIC_SIZE   0x00600000ull
+#define VIRT_UART_BASE   0x10000000ull
+#define VIRT_VIRTIO_BASE 0x10001000ull
+#define VIRT_VIRTIO_SIZE 0x1000ull
+#define VIRT_VIRTIO_SLOTS 8
+#define VIRT_RAM_BASE    0x80000000ull
+#define VIRT_UART_IRQ    10
+#define VIRT_RTC_IRQ     11
+#define VIRT_VIRTIO_IRQ  1 /* slot n uses VIRT_VIRTIO_IRQ + n */
+
+#define TIMEBASE_FREQ 10000000u
+
+enum hart_state { HART_STARTED, HART_STOPPED, HART_START_PENDING };
+
+struct vm_hart {
+	struct hart *hart;
+	struct vm *vm;
+	pthread_t thread;
+	volatile int state;      /* enum hart_state, for SBI HSM */
+	uint64_t start_addr, start_arg;
+};
+
+struct vm_virtio_slot {
+	struct virtio_mmio *dev;
+	const char *what;      /* "disk", "console", "rng" */
+	const char *kconfig;   /* the kernel option a guest needs to drive it */
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct guest_ram ram;
+	struct bus bus;
+	struct evloop *loop;
+	int ncpus;
+	struct vm_hart harts[VM_MAX_CPUS];
+	struct hart *hart_ptrs[VM_MAX_CPUS];
+
+	struct uart16550 *uart;
+	struct plic *plic;
+	struct aclint *aclint;
+	struct vm_virtio_slot virtio[VIRT_VIRTIO_SLOTS];
+	int nvirtio;
+
+	/* HTIF (tohost/fromhost) of riscv-tests-style ELF programs */
+	gpa_t tohost, fromhost;
+
+	/* Set once by whoever ends the VM (poweroff, reset, a limit, Ctrl-A x). */
+	pthread_mutex_t lock;
+	pthread_cond_t done_cond;
+	bool done;
+	int exit_status;
+	bool reboot;
+};
+
+/* End the VM with this exit status (first caller wins) and stop all harts. */
+void vm_shutdown(struct vm *vm, int status, bool reboot);
+
+/* Boot: load firmware/kernel/initrd, build the device tree, set up harts. */
+int boot_load(struct vm *vm);
+
+/* The device tree of the board into buf; returns its size or -1. */
+int fdt_build(struct vm *vm, void *buf, int bufsize, gpa_t initrd_start, gpa_t initrd_end);
+
+/* The host console: raw mode, Ctrl-A x, input to the UART and the SBI. */
+int console_init(struct vm *vm);
+void console_restore(void);
+/* Read one byte of console input for the SBI console (-1: none). */
+int console_getchar(struct vm *vm);
+void console_write(const void *buf, size_t len);
+
+/* The paravirtual SBI: handles an ecall from S-mode (pc still at the ecall). */
+void sbi_ecall(struct vm *vm, struct vm_hart *vh);
+
+#endif
