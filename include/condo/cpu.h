@@ -116,6 +116,8 @@ struct hart {
 	/* Set when mip, or something that decides whether an interrupt is
 	 * taken, may have changed; checked at the next block boundary. */
 	volatile int irq_check;
+	/* Flushes other harts asked for (CPU_FLUSH_*), done with irq_check. */
+	uint32_t flush_req;
 
 	/* Shared counters owned by the environment (NULL: none).  On entry
 	 * cpu_run flushes the TLB when *tlb_generation moved on, and decoded
@@ -176,6 +178,10 @@ void cpu_code_flush(struct hart *hart);
 void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc);
 /* Raise or lower interrupt-pending bits in mip from any thread. */
 void cpu_set_irq(struct hart *hart, uint64_t mask, bool level);
+enum { CPU_FLUSH_TLB = 1, CPU_FLUSH_CODE = 2 };
+/* Do the flushes in what (CPU_FLUSH_* bits) on this hart now. */
+void cpu_flush_requests(struct hart *hart, uint32_t what);
+
 /* Make a hart re-check interrupts and stop requests now: wakes it from wfi. */
 void cpu_kick(struct hart *hart);
 /* The VM's clock as the time CSR and mtime read it. */

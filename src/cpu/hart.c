@@ -20,6 +20,14 @@ void cpu_code_flush(struct hart *hart)
 	block_cache_flush(hart->blocks);
 }
 
+void cpu_flush_requests(struct hart *hart, uint32_t what)
+{
+	if (what & CPU_FLUSH_TLB)
+		cpu_tlb_flush(hart);
+	if (what & CPU_FLUSH_CODE)
+		cpu_code_flush(hart);
+}
+
 struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx)
 {
 	struct hart *hart = calloc(1, sizeof(*hart));

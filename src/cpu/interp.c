@@ -176,6 +176,12 @@ enter:
 		}
 		/* Clear before reading mip: a device raising a line afterwards sets it again. */
 		__atomic_store_n(&h->irq_check, 0, __ATOMIC_SEQ_CST);
+		if (h->flush_req) {
+			cpu_flush_requests(h, __atomic_exchange_n(&h->flush_req, 0, __ATOMIC_SEQ_CST));
+			next_pc = h->pc;
+			b = NULL; /* it may be gone: look it up again */
+			goto lookup;
+		}
 		if (h->system) {
 			uint64_t irq = trap_pending_interrupt(h);
 			if (irq) {
