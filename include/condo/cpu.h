@@ -76,6 +76,15 @@ struct tlb_set {
 	struct tlb_entry e[3][TLB_ENTRIES]; /* indexed by enum mem_access */
 };
 
+/* Interrupt numbers and their mip/mie bits (priv 3.1.9) */
+enum { IRQ_S_SOFT = 1, IRQ_M_SOFT = 3, IRQ_S_TIMER = 5, IRQ_M_TIMER = 7, IRQ_S_EXT = 9,
+       IRQ_M_EXT = 11 };
+#define MIP_SSIP (1ull << IRQ_S_SOFT)
+#define MIP_MSIP (1ull << IRQ_M_SOFT)
+#define MIP_STIP (1ull << IRQ_S_TIMER)
+#define MIP_MTIP (1ull << IRQ_M_TIMER)
+#define MIP_SEIP (1ull << IRQ_S_EXT)
+#define MIP_MEIP (1ull << IRQ_M_EXT)
 /* Privilege levels (priv spec 1.2). */
 enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
 
@@ -85,6 +94,9 @@ struct csr_state {
 	uint64_t mscratch, mepc, mcause, mtval, mcountinhibit;
 	uint64_t stvec, scounteren, senvcfg, sscratch, sepc, scause, stval, satp;
 	uint64_t stimecmp;
+	/* The software-writable SEIP bit; mip.SEIP reads as this OR the
+	 * PLIC's line (priv 3.1.9), kept apart so one cannot clear the other. */
+	uint64_t seip_sw;
 	uint64_t pmpcfg[2];   /* RV64: pmpcfg0 and pmpcfg2, 8 entries each */
 	uint64_t pmpaddr[16];
 };
@@ -188,6 +200,12 @@ void cpu_kick(struct hart *hart);
 uint64_t cpu_time(const struct hart *hart);
 /* Re-evaluate MTIP/STIP from the timer comparators (after one changed). */
 void cpu_timer_poll(struct hart *hart);
+
+/* mip as software sees it: the pending lines plus the software SEIP bit. */
+static inline uint64_t cpu_mip(const struct hart *hart)
+{
+	return hart->mip | hart->csr.seip_sw;
+}
 
 /* The architectural fcsr as one word. */
 static inline uint32_t cpu_fcsr(const struct hart *hart)

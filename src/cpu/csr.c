@@ -24,7 +24,6 @@ uint64_t csr_time_now(void)
 			  MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR)
 #define MEDELEG_WRITABLE 0xb3ffull /* all but ecall from M and the reserved causes */
 #define MIE_WRITABLE (MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP)
-#define MIP_WRITABLE (MIP_SSIP | MIP_STIP | MIP_SEIP)
 
 void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc)
 {
@@ -119,7 +118,7 @@ static int read_privileged(struct hart *hart, unsigned csr, uint64_t *val)
 	case CSR_SEPC: *val = c->sepc; return 0;
 	case CSR_SCAUSE: *val = c->scause; return 0;
 	case CSR_STVAL: *val = c->stval; return 0;
-	case CSR_SIP: *val = hart->mip & c->mideleg; return 0;
+	case CSR_SIP: *val = cpu_mip(hart) & c->mideleg; return 0;
 	case CSR_STIMECMP:
 		if (hart->priv == PRV_S && !(c->menvcfg & MENVCFG_STCE))
 			return -1;
@@ -143,7 +142,7 @@ static int read_privileged(struct hart *hart, unsigned csr, uint64_t *val)
 	case CSR_MEPC: *val = c->mepc; return 0;
 	case CSR_MCAUSE: *val = c->mcause; return 0;
 	case CSR_MTVAL: *val = c->mtval; return 0;
-	case CSR_MIP: *val = hart->mip; return 0;
+	case CSR_MIP: *val = cpu_mip(hart); return 0;
 	case CSR_PMPCFG0: *val = c->pmpcfg[0]; return 0;
 	case CSR_PMPCFG2: *val = c->pmpcfg[1]; return 0;
 	case CSR_MCYCLE: case CSR_MINSTRET: *val = hart->instret; return 0;
@@ -250,12 +249,12 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 	case CSR_MCAUSE: c->mcause = val; return 0;
 	case CSR_MTVAL: c->mtval = val; return 0;
 	case CSR_MIP: {
-		uint64_t writable = MIP_WRITABLE;
+		uint64_t writable = MIP_SSIP | MIP_STIP;
 		if (c->menvcfg & MENVCFG_STCE)
 			writable &= ~MIP_STIP; /* Sstc drives STIP */
-		uint64_t mip = (hart->mip & ~writable) | (val & writable);
-		cpu_set_irq(hart, writable & mip, true);
-		cpu_set_irq(hart, writable & ~mip, false);
+		c->seip_sw = val & MIP_SEIP;
+		cpu_set_irq(hart, writable & val, true);
+		cpu_set_irq(hart, writable & ~val, false);
 		return 0;
 	}
 	case CSR_PMPCFG0: pmpcfg_write(hart, 0, val); return 0;
@@ -263,6 +262,14 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 	case CSR_MCYCLE: case CSR_MINSTRET: hart->instret = val; return 0;
 	}
 	return -1;
+}
+
+uint64_t csr_rmw_base(const struct hart *hart, unsigned csr, uint64_t old)
+{
+	/* csrrs/csrrc on mip modify the software SEIP bit, not the PLIC's line */
+	if (csr == CSR_MIP)
+		return (old & ~MIP_SEIP) | hart->csr.seip_sw;
+	return old;
 }
 
 int csr_read(struct hart *hart, unsigned csr, uint64_t *val)

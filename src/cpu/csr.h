@@ -30,6 +30,9 @@ enum {
 int csr_read(struct hart *hart, unsigned csr, uint64_t *val);
 int csr_write(struct hart *hart, unsigned csr, uint64_t val);
 
+/* The value csrrs/csrrc combine with their operand, given what was read. */
+uint64_t csr_rmw_base(const struct hart *hart, unsigned csr, uint64_t old);
+
 /* The time CSR: host monotonic time at the board's 10 MHz timebase. */
 uint64_t csr_time_now(void);
 

@@ -360,7 +360,7 @@ L_WFI:
 	    (h->priv == PRV_S && (h->csr.mstatus & MSTATUS_TW)))
 		ILLEGAL();
 	/* Sleep the host thread until an enabled interrupt is pending. */
-	if (!(h->mip & h->csr.mie) && !h->stop_request)
+	if (!(cpu_mip(h) & h->csr.mie) && !h->stop_request)
 		cpu_idle_wait(h);
 	h->irq_check = 1;
 	END_BLOCK(PC_NEXT, 0);
@@ -470,9 +470,11 @@ L_ILLEGAL:
 #define CSR_OP(name, src, do_read, do_write, newval) \
 	L_##name: { \
 		unsigned csr = (unsigned)ip->imm; \
-		uint64_t s = (src), old = 0; \
+		uint64_t s = (src), old = 0, base; \
 		h->instret += (uint64_t)(ip - b->insns); /* counters read exactly */ \
 		int bad = (do_read) && csr_read(h, csr, &old) < 0; \
+		base = csr_rmw_base(h, csr, old); \
+		(void)base; \
 		if (!bad && (do_write)) \
 			bad = csr_write(h, csr, (newval)) < 0; \
 		h->instret -= (uint64_t)(ip - b->insns); \
@@ -482,11 +484,11 @@ L_ILLEGAL:
 		END_BLOCK(PC_NEXT, 0); \
 	}
 	CSR_OP(CSRRW, X(ip->rs1), ip->rd != REG_SINK, 1, s)
-	CSR_OP(CSRRS, X(ip->rs1), 1, ip->rs1 != 0, old | s)
-	CSR_OP(CSRRC, X(ip->rs1), 1, ip->rs1 != 0, old & ~s)
+	CSR_OP(CSRRS, X(ip->rs1), 1, ip->rs1 != 0, base | s)
+	CSR_OP(CSRRC, X(ip->rs1), 1, ip->rs1 != 0, base & ~s)
 	CSR_OP(CSRRWI, ip->rs1, ip->rd != REG_SINK, 1, s)
-	CSR_OP(CSRRSI, ip->rs1, 1, ip->rs1 != 0, old | s)
-	CSR_OP(CSRRCI, ip->rs1, 1, ip->rs1 != 0, old & ~s)
+	CSR_OP(CSRRSI, ip->rs1, 1, ip->rs1 != 0, base | s)
+	CSR_OP(CSRRCI, ip->rs1, 1, ip->rs1 != 0, base & ~s)
 
 	/* ---- F and D ---- */
 #define F(r)   h->f[r]

@@ -27,15 +27,6 @@
 #define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | \
 		      MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD)
 
-/* Interrupt numbers and their mip/mie bits (priv 3.1.9) */
-enum { IRQ_S_SOFT = 1, IRQ_M_SOFT = 3, IRQ_S_TIMER = 5, IRQ_M_TIMER = 7, IRQ_S_EXT = 9,
-       IRQ_M_EXT = 11 };
-#define MIP_SSIP (1ull << IRQ_S_SOFT)
-#define MIP_MSIP (1ull << IRQ_M_SOFT)
-#define MIP_STIP (1ull << IRQ_S_TIMER)
-#define MIP_MTIP (1ull << IRQ_M_TIMER)
-#define MIP_SEIP (1ull << IRQ_S_EXT)
-#define MIP_MEIP (1ull << IRQ_M_EXT)
 #define S_INTERRUPTS (MIP_SSIP | MIP_STIP | MIP_SEIP)
 
 #define CAUSE_INTERRUPT (1ull << 63)

@@ -61,7 +61,7 @@ void cpu_idle_wait(struct hart *hart)
 	struct timespec ts, *timeout = NULL;
 
 	cpu_timer_poll(hart);
-	if ((hart->mip & hart->csr.mie) || hart->stop_request)
+	if ((cpu_mip(hart) & hart->csr.mie) || hart->stop_request)
 		return;
 	now = cpu_time(hart);
 	if (deadline != UINT64_MAX) {

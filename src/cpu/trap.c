@@ -110,7 +110,7 @@ static uint64_t highest(uint64_t bits)
 
 uint64_t trap_pending_interrupt(const struct hart *hart)
 {
-	uint64_t pending = hart->mip & hart->csr.mie;
+	uint64_t pending = cpu_mip(hart) & hart->csr.mie;
 	uint64_t to_m, to_s;
 	bool m_on, s_on;
 

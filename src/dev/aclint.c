@@ -3,7 +3,6 @@
  * hart at 0x4000, mtime at 0xbff8.  Comparators live in the harts, which
  * poll them; a write here re-evaluates and wakes the hart. */
 #include "condo/aclint.h"
-#include "cpu/priv.h"
 
 #include <stdlib.h>
 

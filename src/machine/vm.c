@@ -266,6 +266,7 @@ static int build_board(struct vm *vm)
 		struct block_dev *disk = block_raw_open(cfg->drives[i].file, cfg->drives[i].readonly);
 		if (!disk)
 			return -1;
+		vm->disks[vm->ndisks++] = disk;
 		err = add_virtio(vm, virtio_blk_new(&vm->ram,
 						    plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
 						    disk, cfg->drives[i].readonly));
@@ -288,6 +289,9 @@ static void destroy_board(struct vm *vm)
 			r->ops->free(r->dev);
 	}
 	vm->bus.count = 0;
+	for (int i = 0; i < vm->ndisks; i++)
+		block_close(vm->disks[i]);
+	vm->ndisks = 0;
 	for (int i = 0; i < vm->ncpus; i++) {
 		hart_free(vm->harts[i].hart);
 		vm->harts[i].hart = NULL;

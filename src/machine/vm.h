@@ -56,6 +56,8 @@ struct vm {
 	struct aclint *aclint;
 	struct vm_virtio_slot virtio[VIRT_VIRTIO_SLOTS];
 	int nvirtio;
+	struct block_dev *disks[VM_MAX_DRIVES]; /* owned here, not by the devices */
+	int ndisks;
 
 	/* HTIF (tohost/fromhost) of riscv-tests-style ELF programs */
 	gpa_t tohost, fromhost;
