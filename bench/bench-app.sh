@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# App-mode benchmark: busybox sha256sum and gzip -c over 16 MiB of generated
+# data, run (a) under `$CONDO app --root`, (b) under qemu-riscv64, (c) as the
+# host-built busybox; BENCH_RUNS timed runs each (default 5) after one untimed
+# run that also checks the three agree.  Prints min and median wall time and
+# the condo/qemu and condo/native ratios of the medians.  Not part of make check.
+#
+#   CONDO=build/condo bench/bench-app.sh
+#   CONDO=tests/programs/qemu-shim.sh bench/bench-app.sh     # to try the script
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+die() { echo "bench-app: $*" >&2; exit 1; }
+
+runs=${BENCH_RUNS:-5}
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
+condo=${CONDO:-$top/build/condo}
+[ -x "$condo" ] || die "$condo is not executable (set CONDO, or run make)"
+condo=$(cd "$(dirname "$condo")" && pwd)/$(basename "$condo")
+qemu=$(command -v qemu-riscv64) || die "qemu-riscv64 is not installed (package qemu-user)"
+[ -n "${EPOCHREALTIME:-}" ] || die "needs bash >= 5 (EPOCHREALTIME)"
+
+rv_root=$("$top/scripts/build-busybox.sh" riscv64 --root) || die "riscv64 busybox build failed"
+host_bb=$("$top/scripts/build-busybox.sh" host) || die "host busybox build failed"
+
+build=${BUILD:-$top/build}
+work=$build/bench-work
+root=$work/root
+mkdir -p "$work" || die "cannot create $work"
+rm -rf "$root"
+cp -a "$rv_root" "$root" || die "cannot copy $rv_root"
+mkdir -p "$root/work"
+
+# 16 MiB: 12 MiB of text (compressible) and 4 MiB of already-compressed bytes.
+data=$root/work/data.bin
+if [ ! -f "$work/data.bin" ] || [ "$(wc -c <"$work/data.bin")" -ne 16777216 ]; then
+	echo "bench-app: generating 16 MiB of input" >&2
+	(
+		set -e
+		cd "$work"
+		"$host_bb" awk -v seed=42 '
+		function rnd(n) { seed = (seed * 16807) % 2147483647; return seed % n }
+		BEGIN {
+			nw = split("alpha beta gamma delta hart trap csr page fence atomic load store", w, " ")
+			for (i = 0; i < 400000; i++)
+				printf "%08d %s %s %d\n", i, w[1 + rnd(nw)], w[1 + rnd(nw)], rnd(1000000)
+		}' >text.tmp
+		gzip -n -1 -c text.tmp >blob.tmp
+		{ cat text.tmp text.tmp text.tmp text.tmp blob.tmp blob.tmp blob.tmp blob.tmp \
+			blob.tmp blob.tmp blob.tmp blob.tmp; } | head -c 12582912 >text-part.tmp
+		{ cat blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp \
+			blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp; } |
+			head -c 4194304 >blob-part.tmp
+		cat text-part.tmp blob-part.tmp >data.bin.tmp
+		rm -f text.tmp blob.tmp text-part.tmp blob-part.tmp
+		mv data.bin.tmp data.bin
+	) || die "cannot generate input"
+	[ "$(wc -c <"$work/data.bin")" -eq 16777216 ] || die "input is not 16 MiB (text too short?)"
+fi
+cp "$work/data.bin" "$data"
+
+# run RUNNER TOOL: one run, output to stdout; cwd is the guest's /work.
+run() {
+	local runner=$1
+	shift
+	case "$runner" in
+	condo) "$condo" app --root "$root" "$root/bin/busybox" "$@" </dev/null ;;
+	qemu) "$qemu" "$root/bin/busybox" "$@" </dev/null ;;
+	native) "$host_bb" "$@" </dev/null ;;
+	esac
+}
+tools=("sha256sum data.bin" "gzip -c data.bin")
+runners=(condo qemu native)
+
+cd "$root/work" || die "cannot enter $root/work"
+
+# One untimed run each, checking that the three agree.
+for tool in "${tools[@]}"; do
+	ref=
+	for runner in "${runners[@]}"; do
+		# shellcheck disable=SC2086 # the tool string is split on purpose
+		sum=$(run "$runner" $tool 2>"$work/err" | sha256sum | cut -c1-64) ||
+			die "$runner: '$tool' failed: $(head -c 200 "$work/err")"
+		[ -z "$ref" ] && ref=$sum
+		[ "$sum" = "$ref" ] || echo "bench-app: warning: $runner output of '$tool' differs from condo's" >&2
+	done
+done
+
+# Timed runs, interleaved so that a noisy moment hits all runners alike.
+declare -A times
+for ((i = 1; i <= runs; i++)); do
+	echo "bench-app: round $i/$runs" >&2
+	for tool in "${tools[@]}"; do
+		for runner in "${runners[@]}"; do
+			t0=$EPOCHREALTIME
+			# shellcheck disable=SC2086
+			run "$runner" $tool >/dev/null 2>"$work/err" || die "$runner: '$tool' failed: $(head -c 200 "$work/err")"
+			t1=$EPOCHREALTIME
+			times[$tool/$runner]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }') "
+		done
+	done
+done
+
+# stats "T1 T2 ...": prints "min median"
+stats() {
+	tr ' ' '\n' <<<"$1" | grep . | sort -g |
+		awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f\n", v[1], m }'
+}
+
+echo
+echo "bench-app: 16 MiB input, $runs timed runs per cell, wall time in seconds (min / median)"
+echo "condo: $condo"
+printf '%-12s %17s %17s %17s %11s %13s\n' tool condo qemu native condo/qemu condo/native
+for tool in "${tools[@]}"; do
+	read -r cmin cmed <<<"$(stats "${times[$tool/condo]}")"
+	read -r qmin qmed <<<"$(stats "${times[$tool/qemu]}")"
+	read -r nmin nmed <<<"$(stats "${times[$tool/native]}")"
+	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+	printf '%-12s %8s / %-6s %8s / %-6s %8s / %-6s %11s %13s\n' "${tool% data.bin}" \
+		"$cmin" "$cmed" "$qmin" "$qmed" "$nmin" "$nmed" "$(ratio "$cmed" "$qmed")" "$(ratio "$cmed" "$nmed")"
+done
+echo "(ratios are of the medians; below 1.00x means condo is faster)"
