@@ -100,7 +100,7 @@ check-programs: $(CONDO)
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/programs/run.sh
 
 fuzz-isa: $(CONDO)
-	@CONDO=$(CONDO) BUILD=$(BUILD) DIFF_CASES=$${DIFF_CASES:-1000000} tests/diff/run.sh
+	@FUZZ=1 CONDO=$(CONDO) BUILD=$(BUILD) DIFF_CASES=$${DIFF_CASES:-1000000} tests/diff/run.sh
 
 # App mode on a real program: busybox (riscv64, built from Debian's source) runs a pipeline.
 run: $(CONDO)

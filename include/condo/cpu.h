@@ -144,6 +144,8 @@ struct hart {
 	void *env_ctx; /* the environment's own state */
 
 	struct block_cache *blocks;
+	struct jit *jit; /* NULL: interpret only */
+	int engine;      /* enum cpu_engine */
 	struct tlb_set *tlb; /* the set for the current context */
 	/* Bumped by every TLB flush: chained jumps between blocks are trusted
 	 * only within one epoch, since a flush may remap their pcs. */

@@ -122,6 +122,8 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	b->pc = pc;
 	b->host = host;
 	b->chain_epoch = hart->tlb_epoch;
+	b->jit_entry = NULL;
+	b->heat = 0;
 	b->n = n;
 	b->bytes = (uint32_t)(at - pc);
 	b->chain[0] = b->chain[1] = NULL;

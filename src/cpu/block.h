@@ -20,7 +20,9 @@ struct block {
 	 * (no TLB flush since), and a user checks ->pc. */
 	struct block *chain[2];
 	uint64_t chain_epoch;
-	uint32_t n;     /* instructions, not counting the terminator */
+	void *jit_entry; /* compiled code (a jit_block_fn), or NULL */
+	uint32_t heat;   /* runs in the interpreter so far, until compiled */
+	uint32_t n;      /* instructions, not counting the terminator */
 	uint32_t bytes; /* guest bytes covered */
 	struct insn insns[]; /* n instructions, then a terminator */
 };

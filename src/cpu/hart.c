@@ -2,6 +2,7 @@
 #include "condo/cpu.h"
 #include "cpu/block.h"
 #include "cpu/priv.h"
+#include "condo/jit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@ void cpu_tlb_flush(struct hart *hart)
 void cpu_code_flush(struct hart *hart)
 {
 	block_cache_flush(hart->blocks);
+	if (hart->jit)
+		jit_flush(hart->jit);
 }
 
 void cpu_flush_requests(struct hart *hart, uint32_t what)
@@ -74,6 +77,7 @@ void hart_free(struct hart *hart)
 	if (!hart)
 		return;
 	block_cache_free(hart->blocks);
+	jit_free(hart->jit);
 	free(hart);
 }
 

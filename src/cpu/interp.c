@@ -5,6 +5,7 @@
  * without a hash lookup.  instret is added per block and made exact at a
  * trap from the instruction's index. */
 #include "condo/cpu.h"
+#include "condo/jit.h"
 #include "cpu/block.h"
 #include "cpu/csr.h"
 #include "cpu/fpu.h"
@@ -210,6 +211,19 @@ enter:
 		partial->n = (uint32_t)left;
 		partial->insns[left].handler = &&L_LIMIT_END;
 		b = partial;
+	} else if (h->jit) {
+		/* Hot blocks run as host code; the rest stay interpreted. */
+		if (!b->jit_entry && ++b->heat == JIT_HOT)
+			b->jit_entry = (void *)jit_compile(h->jit, h, b);
+		if (b->jit_entry) {
+			int r = ((jit_block_fn)b->jit_entry)(h);
+			if (likely(r != JIT_EXIT_TRAP)) {
+				next_pc = h->pc;
+				taken = r;
+				goto end_block;
+			}
+			goto take_trap; /* pc and instret already exact */
+		}
 	}
 	ip = b->insns;
 	goto *ip->handler;
@@ -659,6 +673,7 @@ trap:
 	/* Precise: pc names the instruction, instret counts those before it. */
 	h->pc = PC;
 	h->instret += (uint64_t)(ip - b->insns);
+take_trap:
 	if (!h->system)
 		return CPU_EXIT_TRAP;
 	trap_take(h, h->trap_cause, h->trap_tval);
