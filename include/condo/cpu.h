@@ -91,7 +91,8 @@ enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
 /* Machine- and supervisor-level CSR state (priv spec chapters 3 and 4). */
 struct csr_state {
 	uint64_t mstatus, misa, medeleg, mideleg, mie, mtvec, mcounteren, menvcfg;
-	uint64_t mscratch, mepc, mcause, mtval, mcountinhibit;
+	uint64_t mscratch, mepc, mcause, mtval;
+	uint64_t cycle_offset; /* mcycle = instret + cycle_offset: no cycle model */
 	uint64_t stvec, scounteren, senvcfg, sscratch, sepc, scause, stval, satp;
 	uint64_t stimecmp;
 	/* The software-writable SEIP bit; mip.SEIP reads as this OR the

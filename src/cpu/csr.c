@@ -34,6 +34,10 @@ void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc)
 	hart->csr = (struct csr_state){ 0 };
 	hart->csr.misa = MISA_RV64GC_SU;
 	hart->csr.mstatus = MSTATUS_UXL | MSTATUS_SXL; /* FS off until the kernel enables it */
+	/* scounteren's reset value is unspecified (priv 4.1.5); user-mode
+	 * counters on is what Linux, which never writes it, relies on for
+	 * its vDSO's rdtime, on either boot path. */
+	hart->csr.scounteren = 7;
 	hart->csr.stimecmp = UINT64_MAX;
 	hart->mtimecmp = UINT64_MAX;
 	hart->sbi_timer_armed = false;
@@ -96,6 +100,13 @@ static bool counter_enabled(const struct hart *hart, unsigned csr)
 	return hart->priv == PRV_S || (hart->csr.scounteren & bit);
 }
 
+/* Sstc 1.0: S-mode reaches stimecmp only with menvcfg.STCE and mcounteren.TM. */
+static bool stimecmp_allowed(const struct hart *hart)
+{
+	return hart->priv == PRV_M ||
+	       ((hart->csr.menvcfg & MENVCFG_STCE) && (hart->csr.mcounteren & 2));
+}
+
 static int read_privileged(struct hart *hart, unsigned csr, uint64_t *val)
 {
 	struct csr_state *c = &hart->csr;
@@ -120,7 +131,7 @@ static int read_privileged(struct hart *hart, unsigned csr, uint64_t *val)
 	case CSR_STVAL: *val = c->stval; return 0;
 	case CSR_SIP: *val = cpu_mip(hart) & c->mideleg; return 0;
 	case CSR_STIMECMP:
-		if (hart->priv == PRV_S && !(c->menvcfg & MENVCFG_STCE))
+		if (!stimecmp_allowed(hart))
 			return -1;
 		*val = c->stimecmp;
 		return 0;
@@ -137,7 +148,7 @@ static int read_privileged(struct hart *hart, unsigned csr, uint64_t *val)
 	case CSR_MTVEC: *val = c->mtvec; return 0;
 	case CSR_MCOUNTEREN: *val = c->mcounteren; return 0;
 	case CSR_MENVCFG: *val = c->menvcfg; return 0;
-	case CSR_MCOUNTINHIBIT: *val = c->mcountinhibit; return 0;
+	case CSR_MCOUNTINHIBIT: *val = 0; return 0;
 	case CSR_MSCRATCH: *val = c->mscratch; return 0;
 	case CSR_MEPC: *val = c->mepc; return 0;
 	case CSR_MCAUSE: *val = c->mcause; return 0;
@@ -145,7 +156,8 @@ static int read_privileged(struct hart *hart, unsigned csr, uint64_t *val)
 	case CSR_MIP: *val = cpu_mip(hart); return 0;
 	case CSR_PMPCFG0: *val = c->pmpcfg[0]; return 0;
 	case CSR_PMPCFG2: *val = c->pmpcfg[1]; return 0;
-	case CSR_MCYCLE: case CSR_MINSTRET: *val = hart->instret; return 0;
+	case CSR_MCYCLE: *val = hart->instret + c->cycle_offset; return 0;
+	case CSR_MINSTRET: *val = hart->instret; return 0;
 	case CSR_MVENDORID: case CSR_MARCHID: case CSR_MIMPID: case CSR_MCONFIGPTR:
 		*val = 0;
 		return 0;
@@ -210,7 +222,7 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 		cpu_set_irq(hart, MIP_SSIP & c->mideleg, val & MIP_SSIP);
 		return 0;
 	case CSR_STIMECMP:
-		if (hart->priv == PRV_S && !(c->menvcfg & MENVCFG_STCE))
+		if (!stimecmp_allowed(hart))
 			return -1;
 		c->stimecmp = val;
 		sstc_update(hart);
@@ -243,7 +255,7 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 		c->menvcfg = val & (MENVCFG_STCE | 1);
 		sstc_update(hart);
 		return 0;
-	case CSR_MCOUNTINHIBIT: c->mcountinhibit = val & 0xfffffffd; return 0;
+	case CSR_MCOUNTINHIBIT: return 0; /* counters cannot be stopped: all bits read 0 */
 	case CSR_MSCRATCH: c->mscratch = val; return 0;
 	case CSR_MEPC: c->mepc = val & ~1ull; return 0;
 	case CSR_MCAUSE: c->mcause = val; return 0;
@@ -259,7 +271,11 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 	}
 	case CSR_PMPCFG0: pmpcfg_write(hart, 0, val); return 0;
 	case CSR_PMPCFG2: pmpcfg_write(hart, 1, val); return 0;
-	case CSR_MCYCLE: case CSR_MINSTRET: hart->instret = val; return 0;
+	/* A counter written by an instruction is not also incremented by it
+	 * (Zicsr): the writing instruction retires right after this, so aim
+	 * one below. */
+	case CSR_MCYCLE: c->cycle_offset = val - hart->instret - 1; return 0;
+	case CSR_MINSTRET: hart->instret = val - 1; return 0;
 	}
 	return -1;
 }
@@ -286,7 +302,10 @@ int csr_read(struct hart *hart, unsigned csr, uint64_t *val)
 	case CSR_CYCLE: case CSR_INSTRET: case CSR_TIME:
 		if (!counter_enabled(hart, csr))
 			return -1;
-		*val = csr == CSR_TIME ? cpu_time(hart) : hart->instret;
+		if (csr == CSR_TIME)
+			*val = cpu_time(hart);
+		else
+			*val = hart->instret + (csr == CSR_CYCLE ? hart->csr.cycle_offset : 0);
 		return 0;
 	}
 	if (csr >= 0xc03 && csr <= 0xc1f) {

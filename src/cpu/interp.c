@@ -211,13 +211,23 @@ enter:
 		partial->n = (uint32_t)left;
 		partial->insns[left].handler = &&L_LIMIT_END;
 		b = partial;
-	} else if (h->jit) {
+	} else if (h->jit && h->engine != ENGINE_INTERP) {
 		/* Hot blocks run as host code; the rest stay interpreted. */
 		if (!b->jit_entry && ++b->heat == JIT_HOT)
-			b->jit_entry = (void *)jit_compile(h->jit, h, b);
-		if (b->jit_entry) {
-			int r = ((jit_block_fn)b->jit_entry)(h);
+			b->jit_entry = jit_compile(h->jit, h, b);
+		if (unlikely(b->jit_entry && h->engine == ENGINE_LOCKSTEP)) {
+			/* Compared with the interpreter, then interpreted for real below. */
+			if (jit_lockstep(h->jit, h, b) < 0) {
+				next_pc = h->pc;
+				b = NULL; /* dropped meanwhile */
+				goto lookup;
+			}
+		} else if (b->jit_entry) {
+			struct block *last = b;
+			int r = jit_run(h->jit, h, &last, limit);
 			if (likely(r != JIT_EXIT_TRAP)) {
+				/* It may have chained on: end_block counts the last block. */
+				b = last;
 				next_pc = h->pc;
 				taken = r;
 				goto end_block;

@@ -76,6 +76,7 @@ uint64_t trap_mret(struct hart *hart)
 	hart->priv = (uint8_t)mpp;
 	hart->resv_valid = false;
 	trap_update_context(hart);
+	hart->irq_check = 1; /* a pending interrupt may be enabled now */
 	return hart->csr.mepc;
 }
 
@@ -92,6 +93,7 @@ uint64_t trap_sret(struct hart *hart)
 	hart->priv = (uint8_t)spp;
 	hart->resv_valid = false;
 	trap_update_context(hart);
+	hart->irq_check = 1;
 	return hart->csr.sepc;
 }
 
