@@ -13,25 +13,60 @@ struct jit;
 /* Engines a hart can run with (--engine). */
 enum cpu_engine { ENGINE_INTERP, ENGINE_JIT, ENGINE_LOCKSTEP };
 
-/* What compiled code returns.  On JIT_EXIT_FALLTHROUGH / JIT_EXIT_TAKEN the
- * block ran to its end: hart->pc is the next pc and instret has NOT been
- * added (the caller adds the block's count, as for interpreted blocks).  On
- * JIT_EXIT_TRAP the trap fields are set, hart->pc is the faulting
- * instruction and hart->instret counts exactly the instructions before it. */
+/* What jit_run returns.  On JIT_EXIT_FALLTHROUGH / JIT_EXIT_TAKEN the last
+ * block that ran (*block on return) ran to its end: hart->pc is the next pc
+ * and instret counts every block before it but NOT that block (the caller
+ * adds its count, as for interpreted blocks).  On JIT_EXIT_TRAP the trap
+ * fields are set, hart->pc is the faulting instruction and hart->instret
+ * counts exactly the instructions before it. */
 enum jit_exit { JIT_EXIT_FALLTHROUGH = 0, JIT_EXIT_TAKEN = 1, JIT_EXIT_TRAP = 2 };
-
-typedef int (*jit_block_fn)(struct hart *hart);
 
 /* Blocks run this many times in the interpreter before being compiled. */
 #define JIT_HOT 16
 
-/* A translator with a code cache of cache_bytes (0: the default). */
+/* Default code cache size per hart. */
+#define JIT_CACHE_DEFAULT (32u << 20)
+
+/* A translator with a code cache of cache_bytes (0: the default).  NULL
+ * when the host refuses the memory. */
 struct jit *jit_new(size_t cache_bytes);
 void jit_free(struct jit *jit);
-/* Compiled code for the block, or NULL when it cannot be compiled (an
- * operation the translator leaves to the interpreter, or a full cache). */
-jit_block_fn jit_compile(struct jit *jit, struct hart *hart, struct block *block);
+/* Compiled code for the block (to store in block->jit_entry), or NULL when
+ * it cannot be compiled (an operation the translator leaves to the
+ * interpreter, or a full cache, which is then flushed). */
+void *jit_compile(struct jit *jit, struct hart *hart, struct block *block);
+/* Run compiled code from *block (whose jit_entry is set); it may chain into
+ * other compiled blocks while the instret stays within limit and no stop or
+ * interrupt check is pending.  *block is set to the last block run. */
+int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t limit);
 /* Forget all compiled code (the decoded blocks are being dropped). */
 void jit_flush(struct jit *jit);
+/* The cache size the translator was made with (for a new thread's hart). */
+size_t jit_cache_size(const struct jit *jit);
+
+/* Lockstep engine: run the block in the interpreter (the reference) and as
+ * compiled code from the same state, and compare registers and memory.  On
+ * a difference print a report and exit with status JIT_LOCKSTEP_EXIT.
+ * Leaves the hart as it was on entry, so the caller then runs the block
+ * for real; returns -1 when the block is gone (code flushed meanwhile) and
+ * the caller must look hart->pc up again. */
+int jit_lockstep(struct jit *jit, struct hart *hart, struct block *block);
+#define JIT_LOCKSTEP_EXIT 3
+
+/* Counters for reports. */
+struct jit_stats {
+	uint64_t blocks_compiled;
+	uint64_t blocks_rejected;   /* held an operation left to the interpreter */
+	uint64_t insns_compiled;    /* guest instructions translated */
+	uint64_t translate_ns;      /* host time spent translating */
+	uint64_t code_bytes;        /* host code emitted since the start */
+	uint64_t flushes;           /* whole-cache flushes (full, or code changed) */
+	uint64_t chains;            /* block exits patched to jump to a successor */
+	uint64_t cache_bytes;       /* size of the code cache */
+	uint64_t host_bytes;        /* host memory the cache holds now */
+	uint64_t lockstep_blocks;   /* blocks compared in lockstep */
+	uint64_t lockstep_skipped;  /* blocks lockstep ran only in the interpreter */
+};
+void jit_stats(const struct jit *jit, struct jit_stats *out);
 
 #endif

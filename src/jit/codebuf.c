@@ -1,0 +1,55 @@
+/* Dual-mapped code memory (W^X).  memfd pages are allocated when first
+ * written, so a large cache costs only what the translator fills. */
+#define _GNU_SOURCE
+#include "jit/codebuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int codebuf_init(struct codebuf *cb, size_t size)
+{
+	int err;
+
+	cb->size = size;
+	cb->rw = cb->rx = MAP_FAILED;
+	cb->fd = memfd_create("condo-jit", MFD_CLOEXEC);
+	if (cb->fd < 0)
+		return -errno;
+	if (ftruncate(cb->fd, (off_t)size) < 0)
+		goto err;
+	cb->rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, cb->fd, 0);
+	if (cb->rw == MAP_FAILED)
+		goto err;
+	cb->rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, cb->fd, 0);
+	if (cb->rx == MAP_FAILED)
+		goto err;
+	return 0;
+err:
+	err = -errno;
+	codebuf_destroy(cb);
+	return err;
+}
+
+void codebuf_destroy(struct codebuf *cb)
+{
+	if (cb->rx && cb->rx != MAP_FAILED)
+		munmap(cb->rx, cb->size);
+	if (cb->rw && cb->rw != MAP_FAILED)
+		munmap(cb->rw, cb->size);
+	if (cb->fd >= 0)
+		close(cb->fd);
+	cb->rw = cb->rx = NULL;
+	cb->fd = -1;
+}
+
+void codebuf_discard(struct codebuf *cb, size_t off)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t start = (off + (size_t)page - 1) & ~((size_t)page - 1);
+
+	if (start < cb->size)
+		fallocate(cb->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+			  (off_t)(cb->size - start));
+}

@@ -1,0 +1,97 @@
+/* The translator's internals shared by jit.c, translate.c, helpers.c and
+ * lockstep.c (see docs/jit.md for the design). */
+#ifndef JIT_INTERNAL_H
+#define JIT_INTERNAL_H
+
+#include "condo/cpu.h"
+#include "condo/jit.h"
+#include "cpu/block.h"
+#include "jit/codebuf.h"
+#include "jit/emit_x86.h"
+
+/* The stack frame every compiled block runs in, set up by the entry
+ * trampoline: rbx holds the hart, [rsp + FRAME_LIMIT] the instruction limit
+ * chaining must not pass, FRAME_VAL receives slow-path results and
+ * FRAME_SAVE keeps the caller-saved host registers across helper calls. */
+#define FRAME_LIMIT 0
+#define FRAME_VAL   8
+#define FRAME_SAVE  16
+#define FRAME_SIZE  72 /* 16-byte aligned after six pushes and the return address */
+
+/* A translated block's descriptor.  Descriptors live at the top of the code
+ * buffer (growing down, code grows up) and are found by compiled code,
+ * which returns its own descriptor so the interpreter knows the last block
+ * that ran.  An exit with a static successor has a patch site: the epoch
+ * (imm64), the instruction budget (imm32) and the jump (rel32) of its chain
+ * check, as buffer offsets. */
+struct jit_tb {
+	struct block *block;
+	uint64_t target[2];     /* successor pc of exit k (0 fall-through, 1 taken) */
+	uint32_t site_epoch[2]; /* 0: exit k has no chain site */
+	uint32_t site_n[2];
+	uint32_t site_jmp[2];
+	uint32_t code;          /* buffer offset of the block's code */
+	uint32_t code_bytes;
+};
+
+/* What compiled code returns (rax, rdx under the SysV ABI). */
+struct jit_ret {
+	uint64_t exit;         /* enum jit_exit */
+	struct jit_tb *tb;     /* the block that exited (not set on a trap) */
+};
+
+typedef struct jit_ret (*jit_enter_fn)(struct hart *hart, uint64_t limit, void *code);
+
+struct lockstep;
+
+struct jit {
+	struct codebuf cb;
+	size_t code_start; /* first byte after the trampoline */
+	size_t code_pos;   /* next free byte for code */
+	size_t desc_pos;   /* lowest descriptor; they grow down from the top */
+	size_t epilogue;   /* offset of the shared exit path */
+	jit_enter_fn enter;
+	bool has_popcnt;
+
+	/* The last block that exited through a chainable exit: chained to the
+	 * next block run when that one is compiled too. */
+	struct jit_tb *prev_tb;
+	int prev_exit;
+
+	uint64_t generation; /* bumped by every flush */
+	struct jit_stats stats;
+	size_t used_max; /* high-water mark of the buffer, for host memory */
+	struct lockstep *ls;
+};
+
+/* Translate block b to code at e (a view of the buffer) and fill tb.
+ * Returns 0, or -1 when the block holds an operation left to the
+ * interpreter. */
+int jit_translate(struct jit *jit, struct emit *e, struct block *b, struct jit_tb *tb);
+
+/* ---- C helpers called from compiled code (helpers.c) ---- */
+
+enum jit_fp_kind { FPK_NONE, FPK_FF, FPK_FX, FPK_XF };
+
+/* An F/D operation done by a helper: FF reads and writes f registers,
+ * FX writes an x register (returned), XF reads an x register (passed). */
+struct jit_fp_op {
+	void *fn;
+	uint8_t kind; /* enum jit_fp_kind */
+	bool rm;      /* resolves a rounding mode (frm 5-7 illegal) */
+};
+extern const struct jit_fp_op jit_fp_ops[OP_COUNT];
+
+typedef void (*jit_fp_ff_fn)(struct hart *hart, const struct insn *ip, int rm);
+typedef uint64_t (*jit_fp_fx_fn)(struct hart *hart, const struct insn *ip, int rm);
+typedef void (*jit_fp_xf_fn)(struct hart *hart, const struct insn *ip, int rm, uint64_t x);
+
+/* LR, SC and AMOs with the interpreter's semantics: 0 with *rd_val set, or
+ * -1 with the trap fields set. */
+int jit_helper_amo(struct hart *hart, const struct insn *ip, uint64_t addr, uint64_t src,
+		   uint64_t *rd_val);
+
+/* ---- lockstep (lockstep.c) ---- */
+void lockstep_free(struct lockstep *ls);
+
+#endif

@@ -1,0 +1,423 @@
+/* The lockstep engine: each compiled block is run twice from the same state,
+ * first by the interpreter (the reference), then as compiled code, and the
+ * architectural results are compared: x and f registers, pc, fflags, frm,
+ * the LR/SC reservation, instret, traps (cause, tval, instruction) and the
+ * memory the block touched.  Then the state is put back and the caller's
+ * interpreter runs the block for real, so nothing is applied twice.
+ *
+ * Memory: during both runs the hart uses a private, empty TLB and an
+ * environment wrapper whose fill() hands out private copies ("shadows") of
+ * the data pages instead of the real ones; each run gets fresh shadows, so
+ * neither run changes guest memory and their shadows are compared page by
+ * page afterwards.  Code pages are handed out as they are (the block was
+ * decoded from them).  A device page, or in system mode any fault, aborts
+ * the comparison: the block is then only run by the caller.  Both runs use
+ * the app-mode translation path (hart->system off, the wrapper doing the
+ * system-mode MMU and PMP steps itself), so a trap returns from the
+ * reference run instead of entering the guest's handler. */
+#include "cpu/priv.h"
+#include "jit/jit_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define LS_PAGES 160 /* shadow pages per run: 64 instructions, two pages each */
+
+struct shadow_set {
+	int n;
+	gva_t page[LS_PAGES];     /* the page as fill() was asked for it */
+	uint8_t *real[LS_PAGES];  /* the page's real host address */
+	uint8_t *copy;            /* LS_PAGES pages */
+};
+
+struct lockstep {
+	struct hart_env_ops ops; /* the wrapper: hart->env points here during a run */
+	const struct hart_env_ops *env;
+	bool system;
+	bool aborted;
+	int cur;
+	struct shadow_set set[2]; /* [0] interpreter, [1] compiled code */
+	struct tlb_set tlb;
+};
+
+/* The architectural state a block can change. */
+struct arch {
+	uint64_t x[32], f[32], pc, instret, trap_cause, trap_tval;
+	uint32_t fflags, frm;
+	gva_t resv_addr;
+	uint64_t resv_value;
+	bool resv_valid;
+};
+
+static void arch_save(const struct hart *h, struct arch *a)
+{
+	memcpy(a->x, h->x, sizeof(a->x));
+	memcpy(a->f, h->f, sizeof(a->f));
+	a->pc = h->pc;
+	a->instret = h->instret;
+	a->trap_cause = h->trap_cause;
+	a->trap_tval = h->trap_tval;
+	a->fflags = h->fflags;
+	a->frm = h->frm;
+	a->resv_addr = h->resv_addr;
+	a->resv_value = h->resv_value;
+	a->resv_valid = h->resv_valid;
+}
+
+static void arch_restore(struct hart *h, const struct arch *a)
+{
+	memcpy(h->x, a->x, sizeof(a->x));
+	memcpy(h->f, a->f, sizeof(a->f));
+	h->pc = a->pc;
+	h->instret = a->instret;
+	h->trap_cause = a->trap_cause;
+	h->trap_tval = a->trap_tval;
+	h->fflags = a->fflags;
+	h->frm = a->frm;
+	h->resv_addr = a->resv_addr;
+	h->resv_value = a->resv_value;
+	h->resv_valid = a->resv_valid;
+}
+
+static struct lockstep *ls_of(struct hart *h)
+{
+	return (struct lockstep *)((uint8_t *)h->env - offsetof(struct lockstep, ops));
+}
+
+static uint8_t *shadow(struct lockstep *ls, gva_t page, uint8_t *real)
+{
+	struct shadow_set *s = &ls->set[ls->cur];
+	uint8_t *copy;
+
+	for (int i = 0; i < s->n; i++)
+		if (s->real[i] == real)
+			return s->copy + (size_t)i * GUEST_PAGE_SIZE;
+	if (s->n == LS_PAGES)
+		return NULL;
+	copy = s->copy + (size_t)s->n * GUEST_PAGE_SIZE;
+	memcpy(copy, real, GUEST_PAGE_SIZE);
+	s->page[s->n] = page;
+	s->real[s->n] = real;
+	s->n++;
+	return copy;
+}
+
+static int ls_fill(struct hart *h, gva_t page, enum mem_access acc, uint8_t **host)
+{
+	struct lockstep *ls = ls_of(h);
+	uint8_t *real = NULL;
+	int r;
+
+	if (ls->system) {
+		gpa_t pa;
+
+		/* the steps tlb_translate takes in system mode */
+		h->system = true;
+		r = mmu_translate(h, page, acc, &pa);
+		if (r == 0 && !pmp_allows(h, pa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE, acc,
+					  mmu_effective_priv(h, acc)))
+			r = -1;
+		if (r == 0)
+			r = ls->env->fill(h, pa & GUEST_PAGE_MASK, acc, &real);
+		h->system = false;
+		if (r != 0) {
+			ls->aborted = true; /* faults and devices: not compared */
+			return -1;
+		}
+	} else {
+		r = ls->env->fill(h, page, acc, &real);
+		if (r < 0)
+			return -1; /* a page fault both runs must agree on */
+		if (r != 0) {
+			ls->aborted = true;
+			return -1;
+		}
+	}
+	if (acc == ACC_EXEC) {
+		*host = real;
+		return 0;
+	}
+	*host = shadow(ls, page, real);
+	if (!*host) {
+		ls->aborted = true;
+		return -1;
+	}
+	return 0;
+}
+
+static struct lockstep *ls_new(void)
+{
+	struct lockstep *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		ls->set[i].copy = mmap(NULL, LS_PAGES * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ls->set[i].copy == MAP_FAILED) {
+			ls->set[i].copy = NULL;
+			lockstep_free(ls);
+			return NULL;
+		}
+	}
+	ls->ops.fill = ls_fill;
+	return ls;
+}
+
+void lockstep_free(struct lockstep *ls)
+{
+	if (!ls)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (ls->set[i].copy)
+			munmap(ls->set[i].copy, LS_PAGES * GUEST_PAGE_SIZE);
+	free(ls);
+}
+
+/* What the hart had before a run, put back after it. */
+struct saved {
+	const struct hart_env_ops *env;
+	struct tlb_set *tlb;
+	bool system;
+	int engine;
+	uint64_t insn_limit;
+};
+
+static void run_begin(struct lockstep *ls, struct hart *h, int which, struct saved *sv)
+{
+	sv->env = h->env;
+	sv->tlb = h->tlb;
+	sv->system = h->system;
+	sv->engine = h->engine;
+	sv->insn_limit = h->insn_limit;
+	ls->env = h->env;
+	ls->system = h->system;
+	ls->cur = which;
+	ls->set[which].n = 0;
+	for (int acc = 0; acc < 3; acc++)
+		for (int i = 0; i < TLB_ENTRIES; i++)
+			ls->tlb.e[acc][i].page = TLB_INVALID;
+	h->tlb = &ls->tlb;
+	h->env = &ls->ops;
+	h->system = false;
+	/* no chain pointer made before may be followed from here */
+	h->tlb_epoch++;
+}
+
+static void run_end(struct hart *h, const struct saved *sv)
+{
+	h->env = sv->env;
+	h->tlb = sv->tlb;
+	h->system = sv->system;
+	h->engine = sv->engine;
+	h->insn_limit = sv->insn_limit;
+	h->tlb_epoch++;
+}
+
+/* How a run ended. */
+struct outcome {
+	bool trapped;
+	uint64_t index; /* trap: the faulting instruction */
+	struct arch a;
+};
+
+static const char *const abi_names[32] = {
+	"zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
+	"a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+};
+
+/* The final content of a page after run which (its shadow, or untouched). */
+static const uint8_t *page_after(const struct lockstep *ls, int which, uint8_t *real)
+{
+	const struct shadow_set *s = &ls->set[which];
+
+	for (int i = 0; i < s->n; i++)
+		if (s->real[i] == real)
+			return s->copy + (size_t)i * GUEST_PAGE_SIZE;
+	return real;
+}
+
+static int report_header(const struct block *b, int shown)
+{
+	if (shown)
+		return 1;
+	fprintf(stderr, "condo: lockstep: compiled code differs from the interpreter\n");
+	fprintf(stderr, "  block at 0x%" PRIx64 ", %u instructions:\n", b->pc, b->n);
+	for (uint32_t i = 0; i < b->n; i++)
+		fprintf(stderr, "    0x%" PRIx64 "  %08x  %s\n", b->pc + b->insns[i].off,
+			b->insns[i].raw, insn_name(&b->insns[i]));
+	fprintf(stderr, "  differences (interpreter / compiled):\n");
+	return 1;
+}
+
+static void describe_end(const struct outcome *o, uint64_t i0, char *buf, size_t len)
+{
+	if (o->trapped)
+		snprintf(buf, len, "trap %s (tval 0x%" PRIx64 ") at instruction %" PRIu64
+			 ", pc 0x%" PRIx64 ", instret +%" PRIu64,
+			 cpu_cause_name(o->a.trap_cause), o->a.trap_tval, o->index, o->a.pc,
+			 o->a.instret - i0);
+	else
+		snprintf(buf, len, "ran to the end, next pc 0x%" PRIx64 ", instret +%" PRIu64,
+			 o->a.pc, o->a.instret - i0);
+}
+
+/* Compare the two runs; report and return true when they differ. */
+static bool compare(struct lockstep *ls, const struct block *b, const struct outcome *ref,
+		    const struct outcome *jit, uint64_t i0)
+{
+	int shown = 0;
+
+	if (ref->trapped != jit->trapped || ref->a.pc != jit->a.pc ||
+	    ref->a.instret != jit->a.instret ||
+	    (ref->trapped && (ref->index != jit->index || ref->a.trap_cause != jit->a.trap_cause ||
+			      ref->a.trap_tval != jit->a.trap_tval))) {
+		char r[200], j[200];
+
+		describe_end(ref, i0, r, sizeof(r));
+		describe_end(jit, i0, j, sizeof(j));
+		shown = report_header(b, shown);
+		fprintf(stderr, "    exit: %s\n          %s\n", r, j);
+	}
+	for (int i = 1; i < 32; i++)
+		if (ref->a.x[i] != jit->a.x[i]) {
+			shown = report_header(b, shown);
+			fprintf(stderr, "    x%-2d %-4s 0x%016" PRIx64 " / 0x%016" PRIx64 "\n", i,
+				abi_names[i], ref->a.x[i], jit->a.x[i]);
+		}
+	for (int i = 0; i < 32; i++)
+		if (ref->a.f[i] != jit->a.f[i]) {
+			shown = report_header(b, shown);
+			fprintf(stderr, "    f%-2d      0x%016" PRIx64 " / 0x%016" PRIx64 "\n", i,
+				ref->a.f[i], jit->a.f[i]);
+		}
+	if (ref->a.fflags != jit->a.fflags || ref->a.frm != jit->a.frm) {
+		shown = report_header(b, shown);
+		fprintf(stderr, "    fflags %#x frm %u / fflags %#x frm %u\n", ref->a.fflags,
+			ref->a.frm, jit->a.fflags, jit->a.frm);
+	}
+	if (ref->a.resv_valid != jit->a.resv_valid ||
+	    (ref->a.resv_valid &&
+	     (ref->a.resv_addr != jit->a.resv_addr || ref->a.resv_value != jit->a.resv_value))) {
+		shown = report_header(b, shown);
+		fprintf(stderr, "    reservation %d 0x%" PRIx64 "=0x%" PRIx64 " / %d 0x%" PRIx64
+			"=0x%" PRIx64 "\n", ref->a.resv_valid, ref->a.resv_addr, ref->a.resv_value,
+			jit->a.resv_valid, jit->a.resv_addr, jit->a.resv_value);
+	}
+	/* every page either run touched */
+	for (int which = 0; which < 2; which++) {
+		const struct shadow_set *s = &ls->set[which];
+
+		for (int i = 0; i < s->n; i++) {
+			const uint8_t *r, *j;
+			int lines = 0;
+
+			if (which == 1 && page_after(ls, 0, s->real[i]) != s->real[i])
+				continue; /* compared from set 0 */
+			r = page_after(ls, 0, s->real[i]);
+			j = page_after(ls, 1, s->real[i]);
+			if (!memcmp(r, j, GUEST_PAGE_SIZE))
+				continue;
+			shown = report_header(b, shown);
+			for (size_t off = 0; off < GUEST_PAGE_SIZE && lines < 8; off += 8) {
+				uint64_t rv, jv;
+
+				memcpy(&rv, r + off, 8);
+				memcpy(&jv, j + off, 8);
+				if (rv != jv) {
+					fprintf(stderr, "    mem 0x%" PRIx64 ": 0x%016" PRIx64
+						" / 0x%016" PRIx64 "\n", s->page[i] + off, rv, jv);
+					lines++;
+				}
+			}
+		}
+	}
+	return shown;
+}
+
+int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
+{
+	struct lockstep *ls = jit->ls;
+	uint64_t gen = jit->generation, code_seen = h->code_generation_seen;
+	struct outcome ref, cmp;
+	struct arch start;
+	struct saved sv;
+	struct jit_ret jr;
+	enum cpu_exit rr;
+	uint64_t i0 = h->instret;
+	bool aborted;
+
+	if (!ls && !(ls = jit->ls = ls_new())) {
+		jit->stats.lockstep_skipped++;
+		return 0;
+	}
+	if (h->stop_request | h->irq_check) {
+		jit->stats.lockstep_skipped++;
+		return 0; /* looked at when the block has run */
+	}
+	arch_save(h, &start);
+
+	/* the reference: the interpreter, this block only */
+	run_begin(ls, h, 0, &sv);
+	ls->aborted = false;
+	h->engine = ENGINE_INTERP;
+	h->insn_limit = i0 + b->n;
+	rr = cpu_run(h);
+	arch_save(h, &ref.a);
+	aborted = ls->aborted;
+	run_end(h, &sv);
+	if (jit->generation != gen || h->code_generation_seen != code_seen) {
+		/* the decoded code was dropped meanwhile: b is gone */
+		if (jit->generation == gen)
+			jit_flush(jit);
+		arch_restore(h, &start);
+		jit->stats.lockstep_skipped++;
+		return -1;
+	}
+	arch_restore(h, &start);
+	if (rr == CPU_EXIT_STOP)
+		h->stop_request = 1;
+	if (aborted || (rr != CPU_EXIT_LIMIT && rr != CPU_EXIT_TRAP) || ref.a.instret > i0 + b->n) {
+		jit->stats.lockstep_skipped++;
+		return 0;
+	}
+	/* A trap after the whole block is the next block's fetch: not ours. */
+	ref.trapped = rr == CPU_EXIT_TRAP && ref.a.instret < i0 + b->n;
+	ref.index = ref.a.instret - i0;
+
+	/* the compiled code, from the same state; the limit keeps it from chaining */
+	run_begin(ls, h, 1, &sv);
+	ls->aborted = false;
+	jr = jit->enter(h, i0 + b->n, b->jit_entry);
+	arch_save(h, &cmp.a);
+	aborted = ls->aborted;
+	run_end(h, &sv);
+	arch_restore(h, &start);
+	if (aborted) {
+		jit->stats.lockstep_skipped++;
+		return 0;
+	}
+	cmp.trapped = jr.exit == JIT_EXIT_TRAP;
+	cmp.index = cmp.a.instret - i0;
+	if (!cmp.trapped) {
+		if (jr.tb->block != b)
+			cmp.a.pc = ~cmp.a.pc; /* cannot happen without chaining: report it */
+		cmp.a.instret += b->n; /* the caller would add the block's count */
+	}
+	if (!ref.trapped) {
+		/* a trap's fields after a completed block belong to the next fetch */
+		ref.a.trap_cause = cmp.a.trap_cause;
+		ref.a.trap_tval = cmp.a.trap_tval;
+	}
+	jit->stats.lockstep_blocks++;
+	if (compare(ls, b, &ref, &cmp, i0)) {
+		fprintf(stderr, "condo: lockstep: stopping (exit status %d)\n", JIT_LOCKSTEP_EXIT);
+		/* A debugging engine: going on from a state one engine got wrong
+		 * would only bury the first difference. */
+		exit(JIT_LOCKSTEP_EXIT);
+	}
+	return 0;
+}

@@ -1,0 +1,1251 @@
+/* Per-operation translation of a decoded block to x86-64.
+ *
+ * Guest registers live in struct hart; within a block they are cached in
+ * host registers, loaded on first use and written back at every exit.  The
+ * block is straight-line code (only its last instruction transfers
+ * control), so which guest register sits in which host register, and
+ * whether it is dirty, is known at every point at translation time.  Each
+ * point that can trap gets an out-of-line stub that writes back what was
+ * dirty there and reports the instruction's pc and index (precise traps).
+ * Loads and stores take the software TLB inline (src/cpu/tlb.h: the slot
+ * chosen by the first byte, compared with the page of the last byte, then
+ * host = addr + addend) and call mem_load_slow/mem_store_slow on a miss.
+ *
+ * Host registers: rbx = the hart; rax, rcx, rdx are scratch; the others
+ * (except rsp) cache guest registers.  See docs/jit.md. */
+#include "jit/jit_internal.h"
+#include "cpu/priv.h"
+#include "cpu/tlb.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(struct tlb_entry) == 16, "TLB entry layout");
+_Static_assert(TLB_ENTRIES == 256, "TLB index mask");
+
+#define MAX_STUBS 256
+#define NO_TARGET UINT64_MAX
+
+/* Callee-saved registers first: they keep their guest values across calls. */
+static const int8_t pool[] = { R12, R13, R14, R15, RBP, RSI, RDI, R8, R9, R10, R11 };
+#define CALLER_SAVED_MASK (1u << RSI | 1u << RDI | 1u << R8 | 1u << R9 | 1u << R10 | 1u << R11)
+
+struct regstate {
+	int8_t host_of[33]; /* guest x register -> host register, or -1 */
+	int8_t guest_of[16];
+	uint16_t dirty;     /* host registers newer than their hart->x slot */
+};
+
+enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE };
+
+/* Out-of-line code, emitted after the block's straight-line code. */
+struct stub {
+	uint8_t kind;
+	uint8_t size;      /* load/store bytes */
+	bool sign;         /* load sign-extends */
+	bool set_cause;    /* trap: the stub sets cause and tval itself */
+	int8_t reg;        /* load destination / store source (host), NO_REG: see fp */
+	int8_t freg;       /* FP store source or FP load destination, or -1 */
+	int idx;           /* instruction index */
+	size_t jump;       /* rel32 of the jump into the stub */
+	size_t join;       /* where a slow path rejoins the fast path */
+	uint64_t cause, tval;
+	struct regstate rs;
+};
+
+struct tr {
+	struct jit *jit;
+	struct emit *e;
+	struct block *b;
+	struct jit_tb *tb;
+	const struct insn *ip;
+	int idx;
+	struct regstate rs;
+	uint16_t locked; /* host registers the current instruction uses */
+	bool fs_ok;      /* mstatus.FS already checked in this block */
+	bool frm_ok;     /* frm already checked valid in this block */
+	int nstubs;
+	bool overflow;
+	struct stub stubs[MAX_STUBS];
+};
+
+#define E (t->e)
+
+static int32_t x_off(int g)
+{
+	return (int32_t)(offsetof(struct hart, x) + 8 * (size_t)g);
+}
+
+static int32_t f_off(int g)
+{
+	return (int32_t)(offsetof(struct hart, f) + 8 * (size_t)g);
+}
+
+#define HART_OFF(field) ((int32_t)offsetof(struct hart, field))
+
+static uint64_t insn_pc(const struct tr *t, int idx)
+{
+	return t->b->pc + t->b->insns[idx].off;
+}
+
+/* ---- operation classes ---- */
+
+enum kind {
+	K_NONE,  /* left to the interpreter */
+	K_RR,    /* rd = f(rs1, rs2) */
+	K_RI,    /* rd = f(rs1, imm) */
+	K_U,     /* rd = imm */
+	K_BR, K_JAL, K_JALR,
+	K_LOAD, K_STORE, K_AMO, K_FENCE,
+	K_FLOAD, K_FSTORE,
+	K_FF, K_FX, K_XF, /* jit_fp_ops */
+};
+
+static enum kind op_kind(int op)
+{
+	switch (op) {
+	case OP_LUI: case OP_AUIPC:
+		return K_U;
+	case OP_JAL:
+		return K_JAL;
+	case OP_JALR:
+		return K_JALR;
+	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+		return K_BR;
+	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+		return K_LOAD;
+	case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+		return K_STORE;
+	case OP_ADDI: case OP_SLTI: case OP_SLTIU: case OP_XORI: case OP_ORI: case OP_ANDI:
+	case OP_SLLI: case OP_SRLI: case OP_SRAI:
+	case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+	case OP_SLLI_UW:
+	case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_CPOP: case OP_CPOPW:
+	case OP_SEXT_B: case OP_SEXT_H: case OP_ZEXT_H: case OP_RORI: case OP_RORIW:
+	case OP_ORC_B: case OP_REV8:
+	case OP_BCLRI: case OP_BEXTI: case OP_BINVI: case OP_BSETI:
+		return K_RI;
+	case OP_ADD: case OP_SUB: case OP_SLL: case OP_SLT: case OP_SLTU: case OP_XOR:
+	case OP_SRL: case OP_SRA: case OP_OR: case OP_AND:
+	case OP_ADDW: case OP_SUBW: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+	case OP_MUL: case OP_MULH: case OP_MULHSU: case OP_MULHU:
+	case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+	case OP_MULW: case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+	case OP_ADD_UW: case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
+	case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW:
+	case OP_ANDN: case OP_ORN: case OP_XNOR: case OP_MAX: case OP_MAXU: case OP_MIN:
+	case OP_MINU: case OP_ROL: case OP_ROLW: case OP_ROR: case OP_RORW:
+	case OP_BCLR: case OP_BEXT: case OP_BINV: case OP_BSET:
+		return K_RR;
+	case OP_FENCE:
+		return K_FENCE;
+	case OP_FLW: case OP_FLD:
+		return K_FLOAD;
+	case OP_FSW: case OP_FSD:
+		return K_FSTORE;
+	default:
+		break;
+	}
+	if (op >= OP_LR_W && op <= OP_AMOMAXU_D)
+		return K_AMO;
+	if (op < OP_COUNT && jit_fp_ops[op].fn) {
+		switch (jit_fp_ops[op].kind) {
+		case FPK_FF: return K_FF;
+		case FPK_FX: return K_FX;
+		case FPK_XF: return K_XF;
+		}
+	}
+	return K_NONE;
+}
+
+/* The x registers an instruction reads (up to two, -1 for none) and writes. */
+static void x_regs(const struct insn *ip, int *r1, int *r2, int *w)
+{
+	*r1 = *r2 = *w = -1;
+	switch (op_kind(ip->op)) {
+	case K_RR: case K_AMO:
+		*r1 = ip->rs1, *r2 = ip->rs2, *w = ip->rd;
+		break;
+	case K_RI: case K_LOAD: case K_JALR:
+		*r1 = ip->rs1, *w = ip->rd;
+		break;
+	case K_U: case K_JAL: case K_FX:
+		*w = ip->rd;
+		break;
+	case K_BR: case K_STORE:
+		*r1 = ip->rs1, *r2 = ip->rs2;
+		break;
+	case K_FLOAD: case K_FSTORE: case K_XF:
+		*r1 = ip->rs1;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- the register cache ---- */
+
+static void map(struct tr *t, int g, int h)
+{
+	t->rs.host_of[g] = (int8_t)h;
+	t->rs.guest_of[h] = (int8_t)g;
+	t->rs.dirty &= (uint16_t)~(1u << h);
+}
+
+static void spill(struct tr *t, int h)
+{
+	int g = t->rs.guest_of[h];
+
+	if (g < 0)
+		return;
+	if (t->rs.dirty & (1u << h))
+		x86_alu_mr(E, ALU_MOV, true, RBX, x_off(g), h);
+	t->rs.dirty &= (uint16_t)~(1u << h);
+	t->rs.host_of[g] = -1;
+	t->rs.guest_of[h] = -1;
+}
+
+/* How soon guest register g is needed again after the current instruction:
+ * the index of its next read, or INT_MAX when it is overwritten first or
+ * never used again. */
+static int next_use(const struct tr *t, int g)
+{
+	for (uint32_t i = (uint32_t)t->idx + 1; i < t->b->n; i++) {
+		int r1, r2, w;
+
+		x_regs(&t->b->insns[i], &r1, &r2, &w);
+		if (r1 == g || r2 == g)
+			return (int)i;
+		if (w == g)
+			return INT_MAX;
+	}
+	return INT_MAX;
+}
+
+static int alloc_host(struct tr *t)
+{
+	int best = -1;
+	long best_score = -1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(pool); i++) {
+		int h = pool[i];
+
+		if (t->rs.guest_of[h] < 0 && !(t->locked & (1u << h)))
+			return h;
+	}
+	/* Evict the register needed last; a clean one costs no store. */
+	for (size_t i = 0; i < ARRAY_SIZE(pool); i++) {
+		int h = pool[i];
+		long score;
+
+		if (t->locked & (1u << h))
+			continue;
+		score = (long)next_use(t, t->rs.guest_of[h]) * 2 + !(t->rs.dirty & (1u << h));
+		if (score > best_score) {
+			best_score = score;
+			best = h;
+		}
+	}
+	spill(t, best);
+	return best;
+}
+
+/* The host register holding guest register g (loaded if needed). */
+static int use(struct tr *t, int g)
+{
+	int h = t->rs.host_of[g];
+
+	if (h < 0) {
+		h = alloc_host(t);
+		if (g == 0)
+			x86_alu_rr(E, ALU_XOR, false, h, h);
+		else
+			x86_alu_rm(E, ALU_MOV, true, h, RBX, x_off(g));
+		map(t, g, h);
+	}
+	t->locked |= (uint16_t)(1u << h);
+	return h;
+}
+
+/* The host register that will receive guest register g's new value.  Its
+ * old value stays there (and dirty) until the instruction writes it. */
+static int def(struct tr *t, int g)
+{
+	int h = t->rs.host_of[g];
+
+	if (h < 0) {
+		h = alloc_host(t);
+		map(t, g, h);
+	}
+	t->locked |= (uint16_t)(1u << h);
+	return h;
+}
+
+static void written(struct tr *t, int g)
+{
+	t->rs.dirty |= (uint16_t)(1u << t->rs.host_of[g]);
+}
+
+static void writeback(struct tr *t, const struct regstate *rs)
+{
+	for (int h = 0; h < 16; h++)
+		if (rs->dirty & (1u << h))
+			x86_alu_mr(E, ALU_MOV, true, RBX, x_off(rs->guest_of[h]), h);
+}
+
+/* ---- helper calls: caller-saved cache registers are kept in the frame ---- */
+
+static int32_t save_slot(int h)
+{
+	int i = h == RSI ? 0 : h == RDI ? 1 : h - R8 + 2;
+
+	return FRAME_SAVE + 8 * i;
+}
+
+static void save_caller(struct tr *t, const struct regstate *rs)
+{
+	for (int h = 0; h < 16; h++)
+		if ((CALLER_SAVED_MASK & (1u << h)) && rs->guest_of[h] >= 0)
+			x86_alu_mr(E, ALU_MOV, true, RSP, save_slot(h), h);
+}
+
+static void restore_caller(struct tr *t, const struct regstate *rs)
+{
+	for (int h = 0; h < 16; h++)
+		if ((CALLER_SAVED_MASK & (1u << h)) && rs->guest_of[h] >= 0)
+			x86_alu_rm(E, ALU_MOV, true, h, RSP, save_slot(h));
+}
+
+/* Load guest register g into argument register arg after save_caller: a
+ * caller-saved source is read from its save slot, since setting earlier
+ * arguments may have overwritten it. */
+static void load_arg(struct tr *t, int arg, int g)
+{
+	int h = t->rs.host_of[g];
+
+	if (g == 0)
+		x86_alu_rr(E, ALU_XOR, false, arg, arg);
+	else if (h < 0)
+		x86_alu_rm(E, ALU_MOV, true, arg, RBX, x_off(g));
+	else if (CALLER_SAVED_MASK & (1u << h))
+		x86_alu_rm(E, ALU_MOV, true, arg, RSP, save_slot(h));
+	else
+		x86_mov_rr(E, true, arg, h);
+}
+
+static void call(struct tr *t, const void *fn)
+{
+	x86_mov_ri(E, RAX, (uint64_t)(uintptr_t)fn);
+	x86_call_r(E, RAX);
+}
+
+/* ---- exits ---- */
+
+static void exit_to_epilogue(struct tr *t, int code, bool with_tb)
+{
+	x86_mov_ri(E, RAX, (uint64_t)code);
+	if (with_tb)
+		x86_mov_ri(E, RDX, (uint64_t)(uintptr_t)t->tb);
+	x86_jmp_to(E, t->jit->epilogue);
+}
+
+static void store_pc(struct tr *t, uint64_t pc)
+{
+	x86_mov_ri(E, RAX, pc);
+	x86_alu_mr(E, ALU_MOV, true, RBX, HART_OFF(pc), RAX);
+}
+
+/* Precise trap exit at instruction idx with the cache state rs. */
+static void emit_trap_exit(struct tr *t, const struct regstate *rs, int idx)
+{
+	writeback(t, rs);
+	store_pc(t, insn_pc(t, idx));
+	if (idx)
+		x86_alu_mi(E, AI_ADD, true, RBX, HART_OFF(instret), idx);
+	exit_to_epilogue(t, JIT_EXIT_TRAP, false);
+}
+
+static struct stub *new_stub(struct tr *t, enum stub_kind kind)
+{
+	struct stub *s;
+
+	if (t->nstubs == MAX_STUBS) {
+		t->overflow = true;
+		s = &t->stubs[0]; /* keep going; the block is dropped */
+	} else {
+		s = &t->stubs[t->nstubs++];
+	}
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->idx = t->idx;
+	s->rs = t->rs;
+	s->reg = NO_REG;
+	s->freg = -1;
+	return s;
+}
+
+/* Jump to a trap exit when cc holds; cause/tval set by the stub if given. */
+static void trap_if(struct tr *t, enum x86_cc cc, bool set_cause, uint64_t cause, uint64_t tval)
+{
+	struct stub *s = new_stub(t, STUB_TRAP);
+
+	s->set_cause = set_cause;
+	s->cause = cause;
+	s->tval = tval;
+	s->jump = x86_jcc_fwd(E, cc);
+}
+
+/* An exit to a static successor: chained (patched later by jit_run) when the
+ * epoch, stop/irq flags and instruction budget allow, else back to the
+ * interpreter with pc = target.  The cache has been written back. */
+static void exit_direct(struct tr *t, int k, uint64_t target)
+{
+	size_t slow[3], at;
+
+	t->tb->target[k] = target;
+	/* mov rax, imm64 (always the 10-byte form, so it can be patched) */
+	emit_u8(E, 0x48);
+	emit_u8(E, 0xb8);
+	t->tb->site_epoch[k] = (uint32_t)E->pos;
+	emit_u64(E, UINT64_MAX); /* no epoch matches until patched */
+	x86_alu_rm(E, ALU_CMP, true, RAX, RBX, HART_OFF(tlb_epoch));
+	slow[0] = x86_jcc_fwd(E, CC_NE);
+	x86_alu_rm(E, ALU_MOV, false, RAX, RBX, HART_OFF(stop_request));
+	x86_alu_rm(E, ALU_OR, false, RAX, RBX, HART_OFF(irq_check));
+	slow[1] = x86_jcc_fwd(E, CC_NE);
+	/* limit - instret >= this block's n + the successor's n */
+	x86_alu_rm(E, ALU_MOV, true, RAX, RSP, FRAME_LIMIT);
+	x86_alu_rm(E, ALU_SUB, true, RAX, RBX, HART_OFF(instret));
+	emit_u8(E, 0x48); /* cmp rax, imm32 */
+	emit_u8(E, 0x3d);
+	t->tb->site_n[k] = (uint32_t)E->pos;
+	emit_u32(E, UINT32_MAX);
+	slow[2] = x86_jcc_fwd(E, CC_B);
+	x86_alu_mi(E, AI_ADD, true, RBX, HART_OFF(instret), (int32_t)t->b->n);
+	at = x86_jmp_fwd(E);
+	t->tb->site_jmp[k] = (uint32_t)at;
+	for (int i = 0; i < 3; i++)
+		x86_bind(E, slow[i]);
+	x86_bind(E, at);
+	store_pc(t, target);
+	exit_to_epilogue(t, k, true);
+}
+
+/* ---- memory access ---- */
+
+/* With the guest address in rax: check the TLB for an access of size bytes,
+ * leaving the host address in rax on a hit; returns the rel32 of the jump
+ * taken on a miss.  rcx and rdx are clobbered. */
+static size_t tlb_check(struct tr *t, enum mem_access acc, int size)
+{
+	int32_t e_off = (int32_t)(acc * TLB_ENTRIES * sizeof(struct tlb_entry));
+	size_t miss;
+
+	/* rcx = &tlb->e[acc][(addr >> 12) & 255] (minus e_off) */
+	x86_mov_rr(E, true, RCX, RAX);
+	x86_shift_ri(E, SH_SHR, true, RCX, GUEST_PAGE_SHIFT - 4);
+	x86_alu_ri(E, AI_AND, false, RCX, (TLB_ENTRIES - 1) << 4);
+	x86_alu_rm(E, ALU_ADD, true, RCX, RBX, HART_OFF(tlb));
+	/* rdx = page of the last byte */
+	if (size > 1)
+		x86_lea(E, true, RDX, RAX, NO_REG, 1, size - 1);
+	else
+		x86_mov_rr(E, true, RDX, RAX);
+	x86_alu_ri(E, AI_AND, true, RDX, (int32_t)GUEST_PAGE_MASK);
+	x86_alu_rm(E, ALU_CMP, true, RDX, RCX, e_off + (int32_t)offsetof(struct tlb_entry, page));
+	miss = x86_jcc_fwd(E, CC_NE);
+	x86_alu_rm(E, ALU_ADD, true, RAX, RCX, e_off + (int32_t)offsetof(struct tlb_entry, addend));
+	return miss;
+}
+
+static void addr_to_rax(struct tr *t, int base)
+{
+	x86_lea(E, true, RAX, base, NO_REG, 1, (int32_t)t->ip->imm);
+}
+
+static int load_size(int op, bool *sign)
+{
+	switch (op) {
+	case OP_LB: *sign = true; return 1;
+	case OP_LH: *sign = true; return 2;
+	case OP_LW: *sign = true; return 4;
+	case OP_LD: *sign = true; return 8;
+	case OP_LBU: *sign = false; return 1;
+	case OP_LHU: *sign = false; return 2;
+	case OP_LWU: *sign = false; return 4;
+	case OP_SB: return 1;
+	case OP_SH: return 2;
+	case OP_SW: case OP_FLW: case OP_FSW: return 4;
+	default: return 8;
+	}
+}
+
+static void tr_load(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	bool sign = false;
+	int size = load_size(ip->op, &sign);
+	int a = use(t, ip->rs1);
+	int d = ip->rd == REG_SINK ? RAX : def(t, ip->rd);
+	struct stub *s;
+
+	addr_to_rax(t, a);
+	s = new_stub(t, STUB_LOAD);
+	s->size = (uint8_t)size;
+	s->sign = sign;
+	s->reg = (int8_t)(d == RAX ? NO_REG : d);
+	s->jump = tlb_check(t, ACC_READ, size);
+	x86_load(E, size, sign, d, RAX, NO_REG, 1, 0);
+	s->join = E->pos;
+	if (d != RAX)
+		written(t, ip->rd);
+}
+
+static void tr_store(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	bool sign;
+	int size = load_size(ip->op, &sign);
+	int a = use(t, ip->rs1), c = use(t, ip->rs2);
+	struct stub *s;
+
+	addr_to_rax(t, a);
+	s = new_stub(t, STUB_STORE);
+	s->size = (uint8_t)size;
+	s->reg = (int8_t)c;
+	s->jump = tlb_check(t, ACC_WRITE, size);
+	x86_store(E, size, RAX, 0, c);
+	s->join = E->pos;
+}
+
+/* mstatus.FS off makes every F/D instruction illegal (priv 3.1.6.6). */
+static void fp_check(struct tr *t)
+{
+	if (t->fs_ok)
+		return;
+	x86_test_mi(E, false, RBX, HART_OFF(csr.mstatus), (int32_t)MSTATUS_FS);
+	trap_if(t, CC_E, true, CAUSE_ILLEGAL_INSN, t->ip->raw);
+	t->fs_ok = true;
+}
+
+/* The rounding mode into edx: the instruction's, or frm when dynamic, which
+ * must be 0-4 (unpriv 11.2). */
+static void fp_rm(struct tr *t)
+{
+	if (t->ip->rm != 7) {
+		x86_mov_ri(E, RDX, t->ip->rm);
+		return;
+	}
+	x86_alu_rm(E, ALU_MOV, false, RDX, RBX, HART_OFF(frm));
+	if (!t->frm_ok) {
+		x86_alu_ri(E, AI_CMP, false, RDX, 4);
+		trap_if(t, CC_A, true, CAUSE_ILLEGAL_INSN, t->ip->raw);
+		t->frm_ok = true;
+	}
+}
+
+static void tr_fload(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	int size = ip->op == OP_FLW ? 4 : 8;
+	int a;
+	struct stub *s;
+
+	fp_check(t);
+	a = use(t, ip->rs1);
+	addr_to_rax(t, a);
+	s = new_stub(t, STUB_LOAD);
+	s->size = (uint8_t)size;
+	s->freg = (int8_t)ip->rd;
+	s->jump = tlb_check(t, ACC_READ, size);
+	x86_load(E, size, false, RAX, RAX, NO_REG, 1, 0);
+	s->join = E->pos;
+	if (size == 4) {
+		x86_mov_ri(E, RCX, 0xffffffff00000000ull); /* NaN-box */
+		x86_alu_rr(E, ALU_OR, true, RAX, RCX);
+	}
+	x86_alu_mr(E, ALU_MOV, true, RBX, f_off(ip->rd), RAX);
+}
+
+static void tr_fstore(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	int size = ip->op == OP_FSW ? 4 : 8;
+	int a;
+	struct stub *s;
+
+	fp_check(t);
+	a = use(t, ip->rs1);
+	addr_to_rax(t, a);
+	s = new_stub(t, STUB_STORE);
+	s->size = (uint8_t)size;
+	s->freg = (int8_t)ip->rs2;
+	s->jump = tlb_check(t, ACC_WRITE, size);
+	x86_alu_rm(E, ALU_MOV, true, RDX, RBX, f_off(ip->rs2));
+	x86_store(E, size, RAX, 0, RDX);
+	s->join = E->pos;
+}
+
+static void tr_amo(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	int d = NO_REG;
+
+	use(t, ip->rs1);
+	use(t, ip->rs2);
+	if (ip->rd != REG_SINK)
+		d = def(t, ip->rd);
+	save_caller(t, &t->rs);
+	load_arg(t, RDX, ip->rs1);
+	load_arg(t, RCX, ip->rs2);
+	x86_mov_rr(E, true, RDI, RBX);
+	x86_mov_ri(E, RSI, (uint64_t)(uintptr_t)ip);
+	x86_lea(E, true, R8, RSP, NO_REG, 1, FRAME_VAL);
+	call(t, (const void *)jit_helper_amo);
+	restore_caller(t, &t->rs);
+	x86_alu_rr(E, ALU_TEST, false, RAX, RAX);
+	trap_if(t, CC_NE, false, 0, 0);
+	if (d != NO_REG) {
+		x86_alu_rm(E, ALU_MOV, true, d, RSP, FRAME_VAL);
+		written(t, ip->rd);
+	}
+}
+
+static void tr_fp(struct tr *t, enum kind kind)
+{
+	const struct insn *ip = t->ip;
+	const struct jit_fp_op *op = &jit_fp_ops[ip->op];
+	int d = NO_REG;
+
+	fp_check(t);
+	if (kind == K_XF)
+		use(t, ip->rs1);
+	if (kind == K_FX && ip->rd != REG_SINK)
+		d = def(t, ip->rd);
+	if (op->rm)
+		fp_rm(t); /* edx */
+	save_caller(t, &t->rs);
+	if (kind == K_XF)
+		load_arg(t, RCX, ip->rs1);
+	x86_mov_rr(E, true, RDI, RBX);
+	x86_mov_ri(E, RSI, (uint64_t)(uintptr_t)ip);
+	call(t, op->fn);
+	restore_caller(t, &t->rs);
+	if (d != NO_REG) {
+		x86_mov_rr(E, true, d, RAX);
+		written(t, ip->rd);
+	}
+}
+
+/* ---- integer operations ---- */
+
+/* d = a op c for an x86 two-operand ALU op. */
+static void alu_rr(struct tr *t, enum x86_alu op, bool commutative)
+{
+	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
+
+	if (d == a) {
+		x86_alu_rr(E, op, true, d, c);
+	} else if (d == c && commutative) {
+		x86_alu_rr(E, op, true, d, a);
+	} else if (d == c) {
+		x86_mov_rr(E, true, RAX, a);
+		x86_alu_rr(E, op, true, RAX, c);
+		x86_mov_rr(E, true, d, RAX);
+	} else {
+		x86_mov_rr(E, true, d, a);
+		x86_alu_rr(E, op, true, d, c);
+	}
+}
+
+/* d = a op imm */
+static void alu_ri(struct tr *t, enum x86_alu_imm op)
+{
+	int a = use(t, t->ip->rs1), d = def(t, t->ip->rd);
+
+	if (d != a)
+		x86_mov_rr(E, true, d, a);
+	x86_alu_ri(E, op, true, d, (int32_t)t->ip->imm);
+}
+
+static void set_cc_rr(struct tr *t, enum x86_cc cc)
+{
+	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
+
+	x86_alu_rr(E, ALU_XOR, false, RAX, RAX);
+	x86_alu_rr(E, ALU_CMP, true, a, c);
+	x86_setcc(E, cc, RAX);
+	x86_mov_rr(E, true, d, RAX);
+}
+
+static void set_cc_ri(struct tr *t, enum x86_cc cc)
+{
+	int a = use(t, t->ip->rs1), d = def(t, t->ip->rd);
+
+	x86_alu_rr(E, ALU_XOR, false, RAX, RAX);
+	x86_alu_ri(E, AI_CMP, true, a, (int32_t)t->ip->imm);
+	x86_setcc(E, cc, RAX);
+	x86_mov_rr(E, true, d, RAX);
+}
+
+/* d = a shifted by c (64-bit: count mod 64; 32-bit: mod 32, then sign-extended) */
+static void shift_rr(struct tr *t, enum x86_shift op, bool w)
+{
+	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
+
+	x86_mov_rr(E, false, RCX, c);
+	if (w) {
+		if (d != a)
+			x86_mov_rr(E, true, d, a);
+		x86_shift_cl(E, op, true, d);
+	} else {
+		x86_mov_rr(E, false, RAX, a);
+		x86_shift_cl(E, op, false, RAX);
+		x86_movsxd(E, d, RAX);
+	}
+}
+
+static void shift_ri(struct tr *t, enum x86_shift op, bool w)
+{
+	int a = use(t, t->ip->rs1), d = def(t, t->ip->rd);
+	uint8_t sh = (uint8_t)t->ip->imm;
+
+	if (w) {
+		if (d != a)
+			x86_mov_rr(E, true, d, a);
+		if (sh)
+			x86_shift_ri(E, op, true, d, sh);
+	} else {
+		x86_mov_rr(E, false, RAX, a);
+		if (sh)
+			x86_shift_ri(E, op, false, RAX, sh);
+		x86_movsxd(E, d, RAX);
+	}
+}
+
+/* Division with the spec's results for a zero divisor and for overflow
+ * (unpriv 7.2), which x86 would fault on.  w: 64-bit; rem: remainder. */
+static void divide(struct tr *t, bool sign, bool rem, bool w)
+{
+	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
+	size_t zero, neg1 = 0, done1, done2 = 0;
+
+	x86_mov_rr(E, w, RCX, c);
+	x86_mov_rr(E, w, RAX, a);
+	x86_alu_rr(E, ALU_TEST, w, RCX, RCX);
+	zero = x86_jcc_fwd(E, CC_E);
+	if (sign) {
+		x86_alu_ri(E, AI_CMP, w, RCX, -1);
+		neg1 = x86_jcc_fwd(E, CC_E);
+		if (w)
+			x86_cqo(E);
+		else
+			x86_cdq(E);
+		x86_unary(E, UN_IDIV, w, RCX);
+	} else {
+		x86_alu_rr(E, ALU_XOR, false, RDX, RDX);
+		x86_unary(E, UN_DIV, w, RCX);
+	}
+	done1 = x86_jmp_fwd(E);
+	if (sign) {
+		/* x / -1 = -x (the most negative value stays itself), x % -1 = 0 */
+		x86_bind(E, neg1);
+		if (rem)
+			x86_alu_rr(E, ALU_XOR, false, RDX, RDX);
+		else
+			x86_unary(E, UN_NEG, w, RAX);
+		done2 = x86_jmp_fwd(E);
+	}
+	/* x / 0 = all ones, x % 0 = x */
+	x86_bind(E, zero);
+	if (rem)
+		x86_mov_rr(E, w, RDX, RAX);
+	else
+		x86_mov_ri(E, RAX, UINT64_MAX);
+	x86_bind(E, done1);
+	if (sign)
+		x86_bind(E, done2);
+	if (w)
+		x86_mov_rr(E, true, d, rem ? RDX : RAX);
+	else
+		x86_movsxd(E, d, rem ? RDX : RAX);
+}
+
+/* rax = a, op with c, d = rax */
+static void via_rax_rr(struct tr *t, enum x86_alu op, bool not_c)
+{
+	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
+
+	if (not_c) {
+		x86_mov_rr(E, true, RAX, c);
+		x86_unary(E, UN_NOT, true, RAX);
+		x86_alu_rr(E, op, true, RAX, a);
+	} else {
+		x86_mov_rr(E, true, RAX, a);
+		x86_alu_rr(E, op, true, RAX, c);
+		x86_unary(E, UN_NOT, true, RAX); /* xnor */
+	}
+	x86_mov_rr(E, true, d, RAX);
+}
+
+static void minmax(struct tr *t, enum x86_cc cc)
+{
+	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
+
+	x86_mov_rr(E, true, RAX, a);
+	x86_alu_rr(E, ALU_CMP, true, RAX, c);
+	x86_cmov(E, cc, true, RAX, c);
+	x86_mov_rr(E, true, d, RAX);
+}
+
+static void rotate_rr(struct tr *t, enum x86_shift op, bool w)
+{
+	shift_rr(t, op, w);
+}
+
+static void bit_rr(struct tr *t, enum x86_bt op)
+{
+	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
+
+	if (op == BT_BT) {
+		x86_alu_rr(E, ALU_XOR, false, RAX, RAX);
+		x86_bt_rr(E, BT_BT, a, c);
+		x86_setcc(E, CC_B, RAX);
+	} else {
+		x86_mov_rr(E, true, RAX, a);
+		x86_bt_rr(E, op, RAX, c);
+	}
+	x86_mov_rr(E, true, d, RAX);
+}
+
+static void bit_ri(struct tr *t, enum x86_bt op)
+{
+	int a = use(t, t->ip->rs1), d = def(t, t->ip->rd);
+	uint8_t bit = (uint8_t)t->ip->imm;
+
+	if (op == BT_BT) {
+		x86_mov_rr(E, true, RAX, a);
+		if (bit)
+			x86_shift_ri(E, SH_SHR, true, RAX, bit);
+		x86_alu_ri(E, AI_AND, false, RAX, 1);
+		x86_mov_rr(E, true, d, RAX);
+		return;
+	}
+	if (d != a)
+		x86_mov_rr(E, true, d, a);
+	x86_bt_ri(E, op, d, bit);
+}
+
+/* count leading/trailing zeros: bsr/bsf, with the zero case by cmov */
+static void count_zeros(struct tr *t, bool leading, bool w)
+{
+	int a = use(t, t->ip->rs1), d = def(t, t->ip->rd);
+	int bits = w ? 64 : 32;
+
+	/* clz = (bsr ^ (bits-1)); for zero input use 2*bits-1, which gives bits */
+	x86_mov_ri(E, RCX, (uint64_t)(leading ? 2 * bits - 1 : bits));
+	if (leading)
+		x86_bsr(E, w, RAX, a);
+	else
+		x86_bsf(E, w, RAX, a);
+	x86_cmov(E, CC_E, w, RAX, RCX);
+	if (leading)
+		x86_alu_ri(E, AI_XOR, false, RAX, bits - 1);
+	x86_mov_rr(E, true, d, RAX);
+}
+
+static void orc_b(struct tr *t)
+{
+	int a = use(t, t->ip->rs1), d = def(t, t->ip->rd);
+
+	/* high bit of each byte of ((a & 7f..) + 7f..) | a is set iff the byte is nonzero */
+	x86_mov_ri(E, RAX, 0x7f7f7f7f7f7f7f7full);
+	x86_mov_rr(E, true, RCX, a);
+	x86_alu_rr(E, ALU_AND, true, RCX, RAX);
+	x86_alu_rr(E, ALU_ADD, true, RCX, RAX);
+	x86_alu_rr(E, ALU_OR, true, RCX, a);
+	x86_unary(E, UN_NOT, true, RAX); /* 80..80 */
+	x86_alu_rr(E, ALU_AND, true, RCX, RAX);
+	x86_shift_ri(E, SH_SHR, true, RCX, 7);
+	x86_imul_rri(E, true, RCX, RCX, 0xff);
+	x86_mov_rr(E, true, d, RCX);
+}
+
+static void tr_ri(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	int a, d;
+
+	switch (ip->op) {
+	case OP_ADDI:
+		if (ip->rs1 == 0) {
+			d = def(t, ip->rd);
+			x86_mov_ri(E, d, (uint64_t)ip->imm);
+			break;
+		}
+		a = use(t, ip->rs1);
+		d = def(t, ip->rd);
+		if (d == a) {
+			if (ip->imm)
+				x86_alu_ri(E, AI_ADD, true, d, (int32_t)ip->imm);
+		} else {
+			x86_lea(E, true, d, a, NO_REG, 1, (int32_t)ip->imm);
+		}
+		break;
+	case OP_SLTI: set_cc_ri(t, CC_L); break;
+	case OP_SLTIU: set_cc_ri(t, CC_B); break;
+	case OP_XORI: alu_ri(t, AI_XOR); break;
+	case OP_ORI: alu_ri(t, AI_OR); break;
+	case OP_ANDI: alu_ri(t, AI_AND); break;
+	case OP_SLLI: shift_ri(t, SH_SHL, true); break;
+	case OP_SRLI: shift_ri(t, SH_SHR, true); break;
+	case OP_SRAI: shift_ri(t, SH_SAR, true); break;
+	case OP_ADDIW:
+		a = use(t, ip->rs1);
+		d = def(t, ip->rd);
+		x86_lea(E, false, RAX, a, NO_REG, 1, (int32_t)ip->imm);
+		x86_movsxd(E, d, RAX);
+		break;
+	case OP_SLLIW: shift_ri(t, SH_SHL, false); break;
+	case OP_SRLIW: shift_ri(t, SH_SHR, false); break;
+	case OP_SRAIW: shift_ri(t, SH_SAR, false); break;
+	case OP_RORI: shift_ri(t, SH_ROR, true); break;
+	case OP_RORIW: shift_ri(t, SH_ROR, false); break;
+	case OP_SLLI_UW:
+		a = use(t, ip->rs1);
+		d = def(t, ip->rd);
+		x86_mov_rr(E, false, RAX, a);
+		if (ip->imm)
+			x86_shift_ri(E, SH_SHL, true, RAX, (uint8_t)ip->imm);
+		x86_mov_rr(E, true, d, RAX);
+		break;
+	case OP_CLZ: count_zeros(t, true, true); break;
+	case OP_CLZW: count_zeros(t, true, false); break;
+	case OP_CTZ: count_zeros(t, false, true); break;
+	case OP_CTZW: count_zeros(t, false, false); break;
+	case OP_CPOP:
+	case OP_CPOPW:
+		a = use(t, ip->rs1);
+		d = def(t, ip->rd);
+		x86_popcnt(E, ip->op == OP_CPOP, d, a);
+		break;
+	case OP_SEXT_B:
+	case OP_SEXT_H:
+	case OP_ZEXT_H:
+		a = use(t, ip->rs1);
+		d = def(t, ip->rd);
+		x86_extend_rr(E, ip->op == OP_SEXT_B ? 1 : 2, ip->op != OP_ZEXT_H, d, a);
+		break;
+	case OP_ORC_B: orc_b(t); break;
+	case OP_REV8:
+		a = use(t, ip->rs1);
+		d = def(t, ip->rd);
+		if (d != a)
+			x86_mov_rr(E, true, d, a);
+		x86_bswap(E, true, d);
+		break;
+	case OP_BCLRI: bit_ri(t, BT_BTR); break;
+	case OP_BEXTI: bit_ri(t, BT_BT); break;
+	case OP_BINVI: bit_ri(t, BT_BTC); break;
+	case OP_BSETI: bit_ri(t, BT_BTS); break;
+	}
+	written(t, ip->rd);
+}
+
+static void tr_rr(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	int a, c, d, sh;
+
+	switch (ip->op) {
+	case OP_ADD: alu_rr(t, ALU_ADD, true); break;
+	case OP_SUB: alu_rr(t, ALU_SUB, false); break;
+	case OP_XOR: alu_rr(t, ALU_XOR, true); break;
+	case OP_OR: alu_rr(t, ALU_OR, true); break;
+	case OP_AND: alu_rr(t, ALU_AND, true); break;
+	case OP_SLT: set_cc_rr(t, CC_L); break;
+	case OP_SLTU: set_cc_rr(t, CC_B); break;
+	case OP_SLL: shift_rr(t, SH_SHL, true); break;
+	case OP_SRL: shift_rr(t, SH_SHR, true); break;
+	case OP_SRA: shift_rr(t, SH_SAR, true); break;
+	case OP_SLLW: shift_rr(t, SH_SHL, false); break;
+	case OP_SRLW: shift_rr(t, SH_SHR, false); break;
+	case OP_SRAW: shift_rr(t, SH_SAR, false); break;
+	case OP_ADDW:
+		a = use(t, ip->rs1);
+		c = use(t, ip->rs2);
+		d = def(t, ip->rd);
+		x86_lea(E, false, RAX, a, c, 1, 0);
+		x86_movsxd(E, d, RAX);
+		break;
+	case OP_SUBW:
+	case OP_MULW:
+		a = use(t, ip->rs1);
+		c = use(t, ip->rs2);
+		d = def(t, ip->rd);
+		x86_mov_rr(E, false, RAX, a);
+		if (ip->op == OP_SUBW)
+			x86_alu_rr(E, ALU_SUB, false, RAX, c);
+		else
+			x86_imul_rr(E, false, RAX, c);
+		x86_movsxd(E, d, RAX);
+		break;
+	case OP_MUL:
+		a = use(t, ip->rs1);
+		c = use(t, ip->rs2);
+		d = def(t, ip->rd);
+		if (d == a) {
+			x86_imul_rr(E, true, d, c);
+		} else if (d == c) {
+			x86_imul_rr(E, true, d, a);
+		} else {
+			x86_mov_rr(E, true, d, a);
+			x86_imul_rr(E, true, d, c);
+		}
+		break;
+	case OP_MULH:
+	case OP_MULHU:
+	case OP_MULHSU:
+		a = use(t, ip->rs1);
+		c = use(t, ip->rs2);
+		d = def(t, ip->rd);
+		x86_mov_rr(E, true, RAX, a);
+		x86_unary(E, ip->op == OP_MULH ? UN_IMUL : UN_MUL, true, c);
+		if (ip->op == OP_MULHSU) {
+			/* signed a * unsigned c: the unsigned product's high half
+			 * minus c when a is negative */
+			x86_mov_rr(E, true, RCX, a);
+			x86_shift_ri(E, SH_SAR, true, RCX, 63);
+			x86_alu_rr(E, ALU_AND, true, RCX, c);
+			x86_alu_rr(E, ALU_SUB, true, RDX, RCX);
+		}
+		x86_mov_rr(E, true, d, RDX);
+		break;
+	case OP_DIV: divide(t, true, false, true); break;
+	case OP_DIVU: divide(t, false, false, true); break;
+	case OP_REM: divide(t, true, true, true); break;
+	case OP_REMU: divide(t, false, true, true); break;
+	case OP_DIVW: divide(t, true, false, false); break;
+	case OP_DIVUW: divide(t, false, false, false); break;
+	case OP_REMW: divide(t, true, true, false); break;
+	case OP_REMUW: divide(t, false, true, false); break;
+	case OP_ADD_UW:
+		a = use(t, ip->rs1);
+		c = use(t, ip->rs2);
+		d = def(t, ip->rd);
+		x86_mov_rr(E, false, RAX, a);
+		x86_alu_rr(E, ALU_ADD, true, RAX, c);
+		x86_mov_rr(E, true, d, RAX);
+		break;
+	case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
+		sh = ip->op - OP_SH1ADD + 1;
+		a = use(t, ip->rs1);
+		c = use(t, ip->rs2);
+		d = def(t, ip->rd);
+		x86_lea(E, true, d, c, a, 1 << sh, 0);
+		break;
+	case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW:
+		sh = ip->op - OP_SH1ADD_UW + 1;
+		a = use(t, ip->rs1);
+		c = use(t, ip->rs2);
+		d = def(t, ip->rd);
+		x86_mov_rr(E, false, RAX, a);
+		x86_lea(E, true, d, c, RAX, 1 << sh, 0);
+		break;
+	case OP_ANDN: via_rax_rr(t, ALU_AND, true); break;
+	case OP_ORN: via_rax_rr(t, ALU_OR, true); break;
+	case OP_XNOR: via_rax_rr(t, ALU_XOR, false); break;
+	case OP_MAX: minmax(t, CC_L); break;
+	case OP_MAXU: minmax(t, CC_B); break;
+	case OP_MIN: minmax(t, CC_G); break;
+	case OP_MINU: minmax(t, CC_A); break;
+	case OP_ROL: rotate_rr(t, SH_ROL, true); break;
+	case OP_ROR: rotate_rr(t, SH_ROR, true); break;
+	case OP_ROLW: rotate_rr(t, SH_ROL, false); break;
+	case OP_RORW: rotate_rr(t, SH_ROR, false); break;
+	case OP_BCLR: bit_rr(t, BT_BTR); break;
+	case OP_BEXT: bit_rr(t, BT_BT); break;
+	case OP_BINV: bit_rr(t, BT_BTC); break;
+	case OP_BSET: bit_rr(t, BT_BTS); break;
+	}
+	written(t, ip->rd);
+}
+
+/* ---- control transfer (the block's last instruction) ---- */
+
+static void tr_branch(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	static const enum x86_cc cc[] = {
+		[OP_BEQ - OP_BEQ] = CC_E, [OP_BNE - OP_BEQ] = CC_NE,
+		[OP_BLT - OP_BEQ] = CC_L, [OP_BGE - OP_BEQ] = CC_GE,
+		[OP_BLTU - OP_BEQ] = CC_B, [OP_BGEU - OP_BEQ] = CC_AE,
+	};
+	int a = use(t, ip->rs1);
+	size_t taken;
+
+	if (ip->rs2 == 0) {
+		x86_alu_ri(E, AI_CMP, true, a, 0);
+	} else {
+		int c = use(t, ip->rs2);
+		x86_alu_rr(E, ALU_CMP, true, a, c);
+	}
+	writeback(t, &t->rs); /* movs keep the flags */
+	taken = x86_jcc_fwd(E, cc[ip->op - OP_BEQ]);
+	exit_direct(t, 0, insn_pc(t, t->idx) + ip->len);
+	x86_bind(E, taken);
+	exit_direct(t, 1, (uint64_t)ip->imm);
+}
+
+static void tr_jal(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+
+	if (ip->rd != REG_SINK) {
+		int d = def(t, ip->rd);
+		x86_mov_ri(E, d, insn_pc(t, t->idx) + ip->len);
+		written(t, ip->rd);
+	}
+	writeback(t, &t->rs);
+	exit_direct(t, 1, (uint64_t)ip->imm);
+}
+
+static void tr_jalr(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	int a = use(t, ip->rs1);
+
+	x86_lea(E, true, RAX, a, NO_REG, 1, (int32_t)ip->imm);
+	x86_alu_ri(E, AI_AND, true, RAX, -2);
+	if (ip->rd != REG_SINK) {
+		int d = def(t, ip->rd);
+		x86_mov_ri(E, d, insn_pc(t, t->idx) + ip->len);
+		written(t, ip->rd);
+	}
+	writeback(t, &t->rs);
+	x86_alu_mr(E, ALU_MOV, true, RBX, HART_OFF(pc), RAX);
+	t->tb->target[1] = NO_TARGET;
+	exit_to_epilogue(t, JIT_EXIT_TAKEN, true);
+}
+
+/* ---- stubs ---- */
+
+static void emit_stub(struct tr *t, struct stub *s)
+{
+	size_t ok;
+
+	x86_bind(E, s->jump);
+	if (s->kind == STUB_TRAP) {
+		if (s->set_cause) {
+			x86_mov_ri(E, RAX, s->cause);
+			x86_alu_mr(E, ALU_MOV, true, RBX, HART_OFF(trap_cause), RAX);
+			x86_mov_ri(E, RAX, s->tval);
+			x86_alu_mr(E, ALU_MOV, true, RBX, HART_OFF(trap_tval), RAX);
+		}
+		emit_trap_exit(t, &s->rs, s->idx);
+		return;
+	}
+	/* A TLB miss or page-crossing access: the guest address is in rax. */
+	save_caller(t, &s->rs);
+	if (s->kind == STUB_STORE) {
+		if (s->freg >= 0)
+			x86_alu_rm(E, ALU_MOV, true, RCX, RBX, f_off(s->freg));
+		else
+			x86_mov_rr(E, true, RCX, s->reg); /* before rsi/rdi are set */
+	} else {
+		x86_lea(E, true, RCX, RSP, NO_REG, 1, FRAME_VAL);
+	}
+	x86_mov_rr(E, true, RDI, RBX);
+	x86_mov_rr(E, true, RSI, RAX);
+	x86_mov_ri(E, RDX, s->size);
+	call(t, s->kind == STUB_STORE ? (const void *)mem_store_slow : (const void *)mem_load_slow);
+	restore_caller(t, &s->rs);
+	x86_alu_rr(E, ALU_TEST, false, RAX, RAX);
+	ok = x86_jcc_fwd(E, CC_E);
+	emit_trap_exit(t, &s->rs, s->idx);
+	x86_bind(E, ok);
+	if (s->kind == STUB_LOAD) {
+		if (s->freg >= 0)
+			x86_alu_rm(E, ALU_MOV, true, RAX, RSP, FRAME_VAL); /* boxed at the join */
+		else if (s->reg != NO_REG)
+			x86_load(E, s->size, s->sign, s->reg, RSP, NO_REG, 1, FRAME_VAL);
+	}
+	x86_jmp_to(E, s->join);
+}
+
+int jit_translate(struct jit *jit, struct emit *e, struct block *b, struct jit_tb *tb)
+{
+	struct tr *t;
+	int ret = 0;
+
+	if (!b->n)
+		return -1;
+	for (uint32_t i = 0; i < b->n; i++) {
+		enum kind k = op_kind(b->insns[i].op);
+
+		if (k == K_NONE)
+			return -1;
+		if ((b->insns[i].op == OP_CPOP || b->insns[i].op == OP_CPOPW) && !jit->has_popcnt)
+			return -1;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -1;
+	t->jit = jit;
+	t->e = e;
+	t->b = b;
+	t->tb = tb;
+	memset(t->rs.host_of, -1, sizeof(t->rs.host_of));
+	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));
+	tb->target[0] = tb->target[1] = NO_TARGET;
+
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct insn *ip = &b->insns[i];
+		enum kind k = op_kind(ip->op);
+
+		t->ip = ip;
+		t->idx = (int)i;
+		t->locked = 0;
+		switch (k) {
+		case K_U:
+			if (ip->rd != REG_SINK) {
+				int d = def(t, ip->rd);
+				x86_mov_ri(E, d, (uint64_t)ip->imm);
+				written(t, ip->rd);
+			}
+			break;
+		case K_RI:
+			if (ip->rd != REG_SINK)
+				tr_ri(t);
+			break;
+		case K_RR:
+			if (ip->rd != REG_SINK)
+				tr_rr(t);
+			break;
+		case K_LOAD: tr_load(t); break;
+		case K_STORE: tr_store(t); break;
+		case K_FLOAD: tr_fload(t); break;
+		case K_FSTORE: tr_fstore(t); break;
+		case K_AMO: tr_amo(t); break;
+		case K_FF: case K_FX: case K_XF: tr_fp(t, k); break;
+		case K_FENCE: x86_mfence(E); break;
+		case K_BR: tr_branch(t); break;
+		case K_JAL: tr_jal(t); break;
+		case K_JALR: tr_jalr(t); break;
+		case K_NONE: break;
+		}
+	}
+	t->locked = 0;
+	if (!insn_ends_block(&b->insns[b->n - 1])) {
+		/* ended by the page, the size limit or an unfetchable instruction */
+		writeback(t, &t->rs);
+		exit_direct(t, 0, b->pc + b->bytes);
+	}
+	for (int i = 0; i < t->nstubs; i++)
+		emit_stub(t, &t->stubs[i]);
+	if (t->overflow)
+		ret = -1;
+	free(t);
+	return ret;
+}
