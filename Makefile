@@ -50,8 +50,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
-.PHONY: all deps check check-unit check-isa check-diff check-programs check-bad \
-        run guest-app fuzz-isa bench-app bench clean format
+.PHONY: all deps check check-unit check-isa check-diff check-programs check-bad check-priv \
+        check-vmbad check-guest guest run fuzz-isa bench-app bench-boot bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -81,7 +81,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-check: check-unit check-bad check-isa check-diff check-programs
+check: check-unit check-bad check-isa check-diff check-programs check-priv check-vmbad check-guest
 	@echo "make check: all suites passed ($(BUILD))"
 
 check-unit: $(UNIT_BINS)
@@ -99,6 +99,19 @@ check-diff: $(CONDO)
 check-programs: $(CONDO)
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/programs/run.sh
 
+check-priv: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/priv/run.sh
+
+check-vmbad: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/vmbad/run.sh
+
+check-guest: $(CONDO) guest
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/guest/run.sh
+
+# The default guest: Linux 6.1 and a busybox initramfs, cached outside the tree.
+guest: $(BUILD)/.deps-ok
+	@scripts/build-guest.sh >/dev/null
+
 fuzz-isa: $(CONDO)
 	@FUZZ=1 CONDO=$(CONDO) BUILD=$(BUILD) DIFF_CASES=$${DIFF_CASES:-1000000} tests/diff/run.sh
 
@@ -110,7 +123,13 @@ run: $(CONDO)
 bench-app: $(CONDO)
 	@CONDO=$(CONDO) bench/bench-app.sh
 
-bench: bench-app
+bench-boot: $(CONDO) guest
+	@CONDO=$(CONDO) bench/bench-boot.sh
+
+bench-idle: $(CONDO) guest
+	@CONDO=$(CONDO) bench/idle.sh
+
+bench: bench-app bench-boot bench-idle
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
