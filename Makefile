@@ -50,8 +50,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
-.PHONY: all deps check check-unit check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-guest guest run fuzz-isa bench-app bench-boot bench-idle bench clean format
+.PHONY: all deps check check-unit check-app check-isa check-diff check-programs check-bad check-priv \
+        check-vmbad check-guest guest run run-app fuzz-isa bench-app bench-boot bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -81,7 +81,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-check: check-unit check-bad check-isa check-diff check-programs check-priv check-vmbad check-guest
+check: check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-guest
 	@echo "make check: all suites passed ($(BUILD))"
 
 check-unit: $(UNIT_BINS)
@@ -89,6 +89,9 @@ check-unit: $(UNIT_BINS)
 
 check-bad: $(CONDO)
 	@CONDO=$(CONDO) tests/bad/run.sh
+
+check-app: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/app/run.sh
 
 check-isa: $(CONDO)
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/isa/run.sh
@@ -115,10 +118,14 @@ guest: $(BUILD)/.deps-ok
 fuzz-isa: $(CONDO)
 	@FUZZ=1 CONDO=$(CONDO) BUILD=$(BUILD) DIFF_CASES=$${DIFF_CASES:-1000000} tests/diff/run.sh
 
+# Boot the default guest (Linux and busybox) to a shell on this terminal.
+run: $(CONDO) guest
+	@$(CONDO) run
+
 # App mode on a real program: busybox (riscv64, built from Debian's source) runs a pipeline.
-run: $(CONDO)
-	@bb=$$(scripts/build-busybox.sh riscv64) && \
-	 $(CONDO) app $$bb sh -c 'echo "hello from condo app mode on $$(uname -m)"; seq 1 10 | $$0 awk "{s+=\$$1} END {print \"sum 1..10 =\", s}"'
+run-app: $(CONDO)
+	@root=$$(scripts/build-busybox.sh riscv64 --root) && \
+	 $(CONDO) app --root $$root $$root/bin/busybox sh -c 'echo "hello from condo app mode on $$(uname -m)"; seq 1 10 | awk "{s+=\$$1} END {print \"sum 1..10 =\", s}"'
 
 bench-app: $(CONDO)
 	@CONDO=$(CONDO) bench/bench-app.sh

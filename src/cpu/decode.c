@@ -5,20 +5,26 @@
 
 #include <string.h>
 
+/* Sign-extend the low n bits of v (shifting unsigned, so no UB). */
+static int32_t sext(uint32_t v, int n)
+{
+	return (int32_t)(v << (32 - n)) >> (32 - n);
+}
+
 static int32_t imm_i(uint32_t r) { return (int32_t)r >> 20; }
-static int32_t imm_s(uint32_t r) { return ((int32_t)r >> 25) << 5 | ((r >> 7) & 31); }
+static int32_t imm_s(uint32_t r) { return sext((r >> 25) << 5 | ((r >> 7) & 31), 12); }
 static int32_t imm_u(uint32_t r) { return (int32_t)(r & 0xfffff000); }
 
 static int32_t imm_b(uint32_t r)
 {
-	return ((int32_t)r >> 31) << 12 | ((r >> 7) & 1) << 11 | ((r >> 25) & 0x3f) << 5 |
-	       ((r >> 8) & 0xf) << 1;
+	return sext((r >> 31) << 12 | ((r >> 7) & 1) << 11 | ((r >> 25) & 0x3f) << 5 |
+		    ((r >> 8) & 0xf) << 1, 13);
 }
 
 static int32_t imm_j(uint32_t r)
 {
-	return ((int32_t)r >> 31) << 20 | ((r >> 12) & 0xff) << 12 | ((r >> 20) & 1) << 11 |
-	       ((r >> 21) & 0x3ff) << 1;
+	return sext((r >> 31) << 20 | ((r >> 12) & 0xff) << 12 | ((r >> 20) & 1) << 11 |
+		    ((r >> 21) & 0x3ff) << 1, 21);
 }
 
 static int op_imm(uint32_t r)

@@ -1,0 +1,319 @@
+/* App mode internals: the guest address space (mm.c), the ELF loader
+ * (elf.c), the initial stack (stack.c), the sandboxed file system view
+ * (path.c), threads and processes (thread.c, exec.c), signals (signal.c) and
+ * the system-call layer (syscall.c, sys_*.c).  Nothing here is public. */
+#ifndef CONDO_APP_INTERNAL_H
+#define CONDO_APP_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "condo/app.h"
+#include "condo/cpu.h"
+
+/* ---- Guest address space layout (a Linux-like Sv39 user space). ---- */
+
+#define APP_MIN_ADDR   0x10000ull    /* nothing is mapped below (vm.mmap_min_addr) */
+#define APP_STACK_SIZE (8ull << 20)  /* main thread stack, like RLIMIT_STACK */
+#define APP_STACK_GAP  (128ull << 20) /* between the stack and the mmap area */
+
+static inline uint64_t page_down(uint64_t x)
+{
+	return x & GUEST_PAGE_MASK;
+}
+static inline uint64_t page_up(uint64_t x)
+{
+	return (x + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+}
+
+/* ---- mm.c: the guest address space ---- */
+
+enum vma_flags {
+	VMA_SHARED = 1 << 0, /* MAP_SHARED: host pages shared across fork */
+	VMA_FILE = 1 << 1,   /* backed by a host file */
+	VMA_STACK = 1 << 2,  /* the main thread's stack */
+	VMA_BRK = 1 << 3,    /* the program break */
+	VMA_SIGBUS = 1 << 4, /* beyond the end of the mapped file: access is SIGBUS */
+};
+
+/* One guest mapping: [start, end), page aligned, with the guest's view of
+ * its permissions.  The host memory behind it is always readable and
+ * writable; permissions are enforced by fill() and mm_ptr(). */
+struct vma {
+	gva_t start, end;
+	int prot;    /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	int maxprot; /* what mprotect may grant (read-only shared files) */
+	int flags;   /* enum vma_flags */
+};
+
+/* The whole guest address space is one host reservation [host_base,
+ * host_base + size) that is never unmapped or made inaccessible, so a stale
+ * TLB entry in another thread can never touch unmapped host memory.  Guest
+ * unmaps map fresh anonymous memory over the range: an unmapped guest range
+ * always reads as zeroes on the host. */
+struct app_mm {
+	uint8_t *host_base;
+	uint64_t size;           /* guest addresses are [0, size) */
+	pthread_rwlock_t lock;   /* the VMA table */
+	struct vma *vma;         /* sorted by start, non-overlapping */
+	size_t nvma, cap;
+	gva_t brk_start;         /* the program break is [brk_start, brk_cur) */
+	gva_t brk_cur;
+	gva_t mmap_top;          /* mmap without a hint searches down from here */
+	uint64_t mem_limit;      /* 0: none */
+	uint64_t mem_used;       /* bytes of mappings with prot != PROT_NONE */
+	volatile int limit_hit;  /* a request went past mem_limit */
+	volatile uint64_t map_generation;  /* bumped whenever mappings change */
+	volatile uint64_t code_generation; /* bumped when executable mappings change */
+};
+
+int mm_init(struct app_mm *mm, uint64_t mem_limit);
+void mm_destroy(struct app_mm *mm);
+
+/* The ONE checked accessor for guest memory: the host address of [addr,
+ * addr + len) when every byte is mapped with at least prot, else NULL. */
+void *mm_ptr(struct app_mm *mm, gva_t addr, size_t len, int prot);
+int mm_read(struct app_mm *mm, void *dst, gva_t addr, size_t len);        /* 0 / -EFAULT */
+int mm_write(struct app_mm *mm, gva_t addr, const void *src, size_t len); /* 0 / -EFAULT */
+/* Copy a NUL-terminated guest string; -EFAULT, -ENAMETOOLONG (no NUL within size). */
+int mm_strcpy(struct app_mm *mm, char *dst, gva_t addr, size_t size);
+
+/* Map [start, start + len) (page aligned) replacing whatever is there.  fd < 0:
+ * anonymous.  flags: VMA_SHARED (and internally VMA_STACK, VMA_BRK).
+ * Returns 0 or -errno; -ENOMEM with limit_hit set past --mem. */
+int mm_map(struct app_mm *mm, gva_t start, uint64_t len, int prot, int flags, int fd,
+	   uint64_t offset);
+/* mmap(2) with the guest's MAP_* flags: the address or -errno. */
+int64_t mm_mmap(struct app_mm *mm, gva_t addr, uint64_t len, int prot, int flags, int fd,
+		uint64_t offset);
+int mm_unmap(struct app_mm *mm, gva_t start, uint64_t len);
+int mm_protect(struct app_mm *mm, gva_t start, uint64_t len, int prot);
+/* A free, page-aligned range of len bytes: at hint if free, else the highest
+ * one below mmap_top aligned to align.  0 when there is none. */
+gva_t mm_find_free(struct app_mm *mm, uint64_t len, gva_t hint, uint64_t align);
+/* True when no mapping intersects [start, start + len). */
+bool mm_is_free(struct app_mm *mm, gva_t start, uint64_t len);
+/* brk(2): returns the new (or unchanged) break. */
+gva_t mm_brk(struct app_mm *mm, gva_t addr);
+/* mremap(2): the new address or -errno. */
+int64_t mm_remap(struct app_mm *mm, gva_t old, uint64_t old_len, uint64_t new_len, int flags,
+		 gva_t new_addr);
+int mm_advise(struct app_mm *mm, gva_t start, uint64_t len, int advice);
+/* The hart's fill callback: see struct hart_env_ops in cpu.h. */
+int mm_fill(struct app_mm *mm, gva_t page, enum mem_access access, uint8_t **host);
+/* The VMA holding addr (a copy), for fault reports; false when unmapped. */
+bool mm_lookup(struct app_mm *mm, gva_t addr, struct vma *out);
+
+/* ---- elf.c: ELF64 RISC-V executables ---- */
+
+#define ELF_MAX_PHNUM 512
+
+struct elf_phdr64 {
+	uint32_t type, flags;
+	uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+
+struct elf_image {
+	int type;           /* ET_EXEC or ET_DYN */
+	uint64_t entry;     /* before relocation */
+	uint64_t phoff;
+	uint16_t phnum;
+	struct elf_phdr64 *phdr; /* phnum entries */
+	uint64_t lo, hi;    /* page-aligned span of the PT_LOAD segments, before relocation */
+	uint64_t align;     /* largest PT_LOAD alignment (>= page size) */
+	uint64_t phdr_vaddr; /* where the program headers are in memory; 0: nowhere */
+	char *interp;       /* PT_INTERP path or NULL */
+	bool exec_stack;    /* PT_GNU_STACK asks for an executable stack */
+};
+
+/* Read and check the headers of the ELF file open on fd.  On failure returns
+ * -ENOEXEC (or -EIO, -ENOMEM) and points *why at a one-line description. */
+int elf_read(int fd, struct elf_image *img, const char **why);
+void elf_free(struct elf_image *img);
+/* Copy the PT_LOAD segments into mm at bias (0 for ET_EXEC). */
+int elf_load(struct app_mm *mm, int fd, const struct elf_image *img, uint64_t bias,
+	     const char **why);
+/* Where an image of this shape would be placed in mm: 0 for ET_EXEC; the
+ * PIE base for the main program; a free range for an interpreter. */
+int elf_choose_bias(struct app_mm *mm, const struct elf_image *img, bool is_interp,
+		    uint64_t *bias, const char **why);
+
+/* ---- stack.c: the initial process stack (Linux ABI, riscv psABI) ---- */
+
+#define AT_HWCAP_RV64IMAFDC                                                                \
+	((1u << ('I' - 'A')) | (1u << ('M' - 'A')) | (1u << ('A' - 'A')) |                 \
+	 (1u << ('F' - 'A')) | (1u << ('D' - 'A')) | (1u << ('C' - 'A')))
+
+struct stack_info {
+	int argc;
+	char *const *argv;
+	char *const *envp;
+	const char *execfn;
+	uint64_t phdr, phent, phnum, entry, base; /* base: interpreter load address */
+	uint32_t uid, euid, gid, egid;
+	uint8_t random[16];
+};
+
+/* Lay out argc, argv, envp, auxv and their strings below top (inside an
+ * existing writable mapping) and store the initial sp.  -E2BIG when the
+ * arguments do not fit in limit bytes, -EFAULT when the stack is too small. */
+int stack_build(struct app_mm *mm, gva_t top, uint64_t limit, const struct stack_info *info,
+		gva_t *sp);
+
+/* ---- path.c: the file system view confined to the root ---- */
+
+#define APP_PATH_MAX 4096
+
+struct app_fs {
+	int root_fd;      /* O_PATH directory fd of the root, an internal fd */
+	char *root;       /* its canonical host path, no trailing '/' except for "/" */
+	size_t root_len;
+	int internal_fd[4]; /* condo's own fds, hidden from the guest; -1: unused */
+};
+
+/* Open the root (a host path) and move the host cwd inside it. */
+int fs_init(struct app_fs *fs, const char *root, const char **why);
+void fs_destroy(struct app_fs *fs);
+/* Move fd to a high number with O_CLOEXEC and remember it as internal. */
+int fs_hide_fd(struct app_fs *fs, int fd);
+/* True when a guest may use fd (not one of condo's own). */
+bool fs_fd_ok(const struct app_fs *fs, int fd);
+/* The guest view of a host path inside the root ("/" for the root itself);
+ * -EACCES when host is outside the root. */
+int fs_guest_path(const struct app_fs *fs, const char *host, char *out, size_t size);
+/* An absolute guest path for path relative to the guest dirfd (or AT_FDCWD). */
+int fs_absolute(const struct app_fs *fs, int dirfd, const char *path, char *out, size_t size);
+/* openat(2) inside the root: a host fd or -errno. */
+int fs_open(const struct app_fs *fs, int dirfd, const char *path, int flags, int mode);
+/* The parent directory of path as an O_PATH fd (caller closes it) and the
+ * last component copied to last (with its trailing '/' if any), for calls
+ * that must not follow a final symlink.  "." and ".." as last component
+ * resolve the path itself and return last = ".". */
+int fs_parent(const struct app_fs *fs, int dirfd, const char *path, char *last, size_t size);
+/* An O_PATH fd (caller closes it) for what path names; at_flags may hold
+ * AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH with their fstatat(2) meaning. */
+int fs_lookup(const struct app_fs *fs, int dirfd, const char *path, int at_flags);
+
+/* ---- threads, processes and signals ---- */
+
+#define APP_NSIG 64
+#define SIGBIT(sig) (1ull << ((sig) - 1))
+
+/* struct sigaction as the riscv64 kernel sees it (no sa_restorer). */
+struct guest_sigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t mask;
+};
+#define GUEST_SIG_DFL 0
+#define GUEST_SIG_IGN 1
+
+/* Signals a host handler recorded for the thread it ran on; the app loop
+ * delivers them.  Single producer (the handler) interrupting a single
+ * consumer (the same thread), so head/tail need only compiler ordering. */
+#define SIGQ_LEN 32
+struct sig_queue {
+	siginfo_t info[SIGQ_LEN];
+	volatile unsigned head, tail;
+};
+
+struct app_proc;
+
+/* One guest thread: a host thread running a hart. */
+struct app_thread {
+	struct app_proc *proc;
+	struct hart *hart;
+	pid_t tid;
+	gva_t clear_child_tid;   /* CLONE_CHILD_CLEARTID / set_tid_address */
+	gva_t robust_list;
+	uint64_t robust_len;
+	uint64_t blocked;        /* the guest's signal mask */
+	uint64_t saved_mask;     /* mask to restore after a sigsuspend-like call */
+	bool saved_mask_valid;
+	gva_t ss_sp;             /* sigaltstack */
+	uint64_t ss_size;
+	int ss_flags;
+	struct sig_queue sigq;
+	uint64_t map_generation_seen;
+	struct app_thread *next; /* in proc->threads */
+};
+
+/* One guest process (a host process; its threads share this). */
+struct app_proc {
+	struct app_config cfg;   /* how this process was started (for re-exec) */
+	const char *name;        /* for messages: the program as given */
+	struct app_mm mm;
+	struct app_fs fs;
+	pthread_mutex_t lock;    /* threads, sigactions */
+	struct app_thread *threads;
+	int nthreads;
+	struct guest_sigaction sigact[APP_NSIG + 1];
+	gva_t sigreturn_tramp;   /* "li a7, 139; ecall" */
+	char exe_guest_path[APP_PATH_MAX]; /* /proc/self/exe inside the root, or "" */
+	char exe_host_path[APP_PATH_MAX];  /* the program on the host, when outside */
+	bool trace;
+};
+
+/* The guest thread running on this host thread. */
+extern __thread struct app_thread *app_current;
+
+/* app.c */
+int app_loop(struct app_thread *t); /* runs until the thread exits; never returns a value */
+void app_flush_other_harts(struct app_thread *t);
+_Noreturn void app_exit_group(struct app_thread *t, int status);
+_Noreturn void app_die_limit(struct app_thread *t, const char *what);
+/* Make every hart notice changed mappings (TLB) and changed code. */
+void app_mappings_changed(struct app_thread *t, bool code);
+
+/* thread.c */
+struct app_thread *thread_new(struct app_proc *p, struct hart *hart);
+void thread_free(struct app_thread *t);
+int64_t thread_clone(struct app_thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t tls,
+		     gva_t ctid);
+_Noreturn void thread_exit(struct app_thread *t, int status);
+int64_t proc_fork(struct app_thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t tls,
+		  gva_t ctid);
+
+/* exec.c */
+int64_t exec_guest(struct app_thread *t, gva_t path, gva_t argv, gva_t envp);
+
+/* signal.c */
+void sig_init_proc(struct app_proc *p);
+void sig_set_host_mask(uint64_t guest_mask);
+uint64_t sig_host_mask(void);
+int sig_set_action(struct app_proc *p, int sig, const struct guest_sigaction *act);
+bool sig_pending(struct app_thread *t);
+/* Is a queued signal unblocked, so that a blocking call should not start? */
+bool sig_deliverable(struct app_thread *t);
+/* Deliver queued signals to guest handlers.  interrupted: the syscall result
+ * was -EINTR (restart it when the handler has SA_RESTART and restart is true). */
+void sig_deliver_pending(struct app_thread *t, bool interrupted, bool restart, uint64_t orig_a0);
+/* A synchronous fault from the hart: deliver or die. */
+void sig_fault(struct app_thread *t, uint64_t cause, uint64_t tval);
+int64_t sig_return(struct app_thread *t);
+_Noreturn void sig_die(struct app_thread *t, int sig, const char *report);
+const char *sig_name(int sig);
+
+/* syscall.c */
+void syscall_dispatch(struct app_thread *t);
+const char *syscall_name(uint64_t nr);
+
+/* Helpers shared by the sys_*.c files: the syscall handler type. */
+typedef int64_t (*sys_fn)(struct app_thread *t, const uint64_t *a);
+
+#define SYS(name) int64_t sys_##name(struct app_thread *t, const uint64_t *a)
+
+static inline struct app_mm *t_mm(struct app_thread *t)
+{
+	return &t->proc->mm;
+}
+static inline struct app_fs *t_fs(struct app_thread *t)
+{
+	return &t->proc->fs;
+}
+/* -errno of a host call that returned -1. */
+int64_t host_ret(int64_t r);
+
+#endif

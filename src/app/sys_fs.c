@@ -1,0 +1,1121 @@
+/* File system calls.  Guest fds are host fds (condo's own are refused),
+ * paths go through path.c (confined to the root), and buffers through
+ * mm_ptr().  Structures whose riscv64 layout differs from the host's are
+ * converted (struct stat is the asm-generic one); the rest (statx, dirent64,
+ * statfs, flock, termios, iovec, timespec) are the same on both. */
+#define _GNU_SOURCE
+#include "app/app_internal.h"
+#include "app/syscalls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+int64_t host_ret(int64_t r)
+{
+	return r < 0 ? -errno : r;
+}
+
+#define CHECK_FD(fd)                                                                        \
+	do {                                                                                \
+		if (!fs_fd_ok(t_fs(t), (int)(fd)))                                          \
+			return -EBADF;                                                      \
+	} while (0)
+
+/* A guest path argument copied into buf; returns from the caller on error. */
+#define GET_PATH(buf, addr)                                                                 \
+	do {                                                                                \
+		int err_ = mm_strcpy(t_mm(t), buf, addr, sizeof(buf));                      \
+		if (err_)                                                                   \
+			return err_;                                                        \
+	} while (0)
+
+static int dirfd_arg(uint64_t v)
+{
+	return (int)v; /* AT_FDCWD is -100 in the low 32 bits */
+}
+
+/* ---- struct stat, asm-generic layout (include/uapi/asm-generic/stat.h) ---- */
+
+struct guest_stat {
+	uint64_t st_dev, st_ino;
+	uint32_t st_mode, st_nlink, st_uid, st_gid;
+	uint64_t st_rdev, pad1;
+	int64_t st_size;
+	int32_t st_blksize, pad2;
+	int64_t st_blocks;
+	int64_t st_atime_, st_atime_nsec;
+	int64_t st_mtime_, st_mtime_nsec;
+	int64_t st_ctime_, st_ctime_nsec;
+	uint32_t unused4, unused5;
+};
+_Static_assert(sizeof(struct guest_stat) == 128, "asm-generic struct stat");
+
+static int64_t put_stat(struct app_thread *t, gva_t addr, const struct stat *st)
+{
+	struct guest_stat g = {
+		.st_dev = st->st_dev,
+		.st_ino = st->st_ino,
+		.st_mode = st->st_mode,
+		.st_nlink = (uint32_t)st->st_nlink,
+		.st_uid = st->st_uid,
+		.st_gid = st->st_gid,
+		.st_rdev = st->st_rdev,
+		.st_size = st->st_size,
+		.st_blksize = (int32_t)st->st_blksize,
+		.st_blocks = st->st_blocks,
+		.st_atime_ = st->st_atim.tv_sec,
+		.st_atime_nsec = st->st_atim.tv_nsec,
+		.st_mtime_ = st->st_mtim.tv_sec,
+		.st_mtime_nsec = st->st_mtim.tv_nsec,
+		.st_ctime_ = st->st_ctim.tv_sec,
+		.st_ctime_nsec = st->st_ctim.tv_nsec,
+	};
+	return mm_write(t_mm(t), addr, &g, sizeof(g));
+}
+
+/* "/proc/self/fd/N": the host path of an fd, for host calls that have no
+ * fd form; the kernel follows it to the very object the fd names. */
+static void fd_path(char *buf, size_t size, int fd)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* ---- open, close, dup ---- */
+
+SYS(openat)
+{
+	char path[APP_PATH_MAX];
+	GET_PATH(path, a[1]);
+	return fs_open(t_fs(t), dirfd_arg(a[0]), path, (int)a[2], (int)a[3]);
+}
+
+SYS(close)
+{
+	CHECK_FD(a[0]);
+	return host_ret(close((int)a[0]));
+}
+
+SYS(close_range)
+{
+	unsigned first = (unsigned)a[0], last = (unsigned)a[1];
+	int flags = (int)a[2];
+	if (first > last || flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE))
+		return -EINVAL;
+	/* Close around condo's own fds. */
+	const struct app_fs *fs = t_fs(t);
+	unsigned from = first;
+	while (from <= last) {
+		unsigned to = last;
+		for (size_t i = 0; i < ARRAY_SIZE(fs->internal_fd); i++) {
+			int fd = fs->internal_fd[i];
+			if (fd >= 0 && (unsigned)fd >= from && (unsigned)fd <= to)
+				to = (unsigned)fd - 1 < to ? (unsigned)fd - 1 : to;
+		}
+		if (to >= from && to != (unsigned)-1 &&
+		    syscall(SYS_close_range, from, to, flags & CLOSE_RANGE_CLOEXEC) < 0)
+			return -errno;
+		if (to == last || to + 1 == 0)
+			break;
+		from = to + 2; /* skip the internal fd at to + 1 */
+	}
+	return 0;
+}
+
+SYS(dup)
+{
+	CHECK_FD(a[0]);
+	return host_ret(dup((int)a[0]));
+}
+
+SYS(dup3)
+{
+	CHECK_FD(a[0]);
+	CHECK_FD(a[1]);
+	if (a[2] & ~(uint64_t)O_CLOEXEC)
+		return -EINVAL;
+	if ((int)a[0] == (int)a[1])
+		return -EINVAL;
+	return host_ret(dup3((int)a[0], (int)a[1], (int)a[2]));
+}
+
+SYS(pipe2)
+{
+	int fds[2];
+	if (pipe2(fds, (int)a[1]) < 0)
+		return -errno;
+	int32_t out[2] = { fds[0], fds[1] };
+	if (mm_write(t_mm(t), a[0], out, sizeof(out))) {
+		close(fds[0]);
+		close(fds[1]);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+SYS(fcntl)
+{
+	int fd = (int)a[0], cmd = (int)a[1];
+	void *p;
+
+	CHECK_FD(fd);
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+	case F_GETFD:
+	case F_SETFD:
+	case F_GETFL:
+	case F_SETFL:
+	case F_SETOWN:
+	case F_GETOWN:
+	case F_SETSIG:
+	case F_GETSIG:
+	case F_SETLEASE:
+	case F_GETLEASE:
+	case F_NOTIFY:
+	case F_SETPIPE_SZ:
+	case F_GETPIPE_SZ:
+	case F_ADD_SEALS:
+	case F_GET_SEALS:
+		return host_ret(fcntl(fd, cmd, (long)a[2]));
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		/* struct flock: same 32-byte layout on riscv64 and x86-64. */
+		p = mm_ptr(t_mm(t), a[2], sizeof(struct flock), PROT_READ | PROT_WRITE);
+		if (!p)
+			return -EFAULT;
+		return host_ret(fcntl(fd, cmd, p));
+	case F_GETOWN_EX:
+	case F_SETOWN_EX:
+		p = mm_ptr(t_mm(t), a[2], sizeof(struct f_owner_ex), PROT_READ | PROT_WRITE);
+		if (!p)
+			return -EFAULT;
+		return host_ret(fcntl(fd, cmd, p));
+	default:
+		return -EINVAL;
+	}
+}
+
+SYS(flock)
+{
+	CHECK_FD(a[0]);
+	return host_ret(flock((int)a[0], (int)a[1]));
+}
+
+/* ---- read and write ---- */
+
+SYS(read)
+{
+	CHECK_FD(a[0]);
+	void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_WRITE);
+	if (!buf)
+		return -EFAULT;
+	return host_ret(read((int)a[0], buf, a[2]));
+}
+
+SYS(write)
+{
+	CHECK_FD(a[0]);
+	const void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_READ);
+	if (!buf)
+		return -EFAULT;
+	return host_ret(write((int)a[0], buf, a[2]));
+}
+
+SYS(pread64)
+{
+	CHECK_FD(a[0]);
+	void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_WRITE);
+	if (!buf)
+		return -EFAULT;
+	return host_ret(pread((int)a[0], buf, a[2], (off_t)a[3]));
+}
+
+SYS(pwrite64)
+{
+	CHECK_FD(a[0]);
+	const void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_READ);
+	if (!buf)
+		return -EFAULT;
+	return host_ret(pwrite((int)a[0], buf, a[2], (off_t)a[3]));
+}
+
+/* Translate a guest iovec array; prot is what the syscall does to the buffers. */
+static int64_t get_iov(struct app_thread *t, gva_t addr, uint64_t count, int prot,
+		       struct iovec *iov)
+{
+	if (count > IOV_MAX)
+		return -EINVAL;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t g[2];
+		if (mm_read(t_mm(t), g, addr + i * 16, sizeof(g)))
+			return -EFAULT;
+		if ((int64_t)g[1] < 0)
+			return -EINVAL;
+		iov[i].iov_base = mm_ptr(t_mm(t), g[0], g[1], prot);
+		iov[i].iov_len = g[1];
+		if (!iov[i].iov_base)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static int64_t do_rw_vec(struct app_thread *t, const uint64_t *a, bool write, bool pos,
+			 int flags)
+{
+	struct iovec iov[IOV_MAX];
+	int64_t err;
+
+	CHECK_FD(a[0]);
+	err = get_iov(t, a[1], a[2], write ? PROT_READ : PROT_WRITE, iov);
+	if (err)
+		return err;
+	int fd = (int)a[0], n = (int)a[2];
+	off_t off = pos ? (off_t)a[3] : -1;
+	if (write)
+		return host_ret(pwritev2(fd, iov, n, off, flags));
+	return host_ret(preadv2(fd, iov, n, off, flags));
+}
+
+SYS(readv)
+{
+	return do_rw_vec(t, a, false, false, 0);
+}
+SYS(writev)
+{
+	return do_rw_vec(t, a, true, false, 0);
+}
+SYS(preadv)
+{
+	return do_rw_vec(t, a, false, true, 0);
+}
+SYS(pwritev)
+{
+	return do_rw_vec(t, a, true, true, 0);
+}
+SYS(preadv2)
+{
+	return do_rw_vec(t, a, false, (int64_t)a[3] != -1, (int)a[5]);
+}
+SYS(pwritev2)
+{
+	return do_rw_vec(t, a, true, (int64_t)a[3] != -1, (int)a[5]);
+}
+
+SYS(lseek)
+{
+	CHECK_FD(a[0]);
+	return host_ret(lseek((int)a[0], (off_t)a[1], (int)a[2]));
+}
+
+/* An optional guest loff_t in/out pointer. */
+static int64_t opt_off(struct app_thread *t, gva_t addr, loff_t **p)
+{
+	*p = NULL;
+	if (!addr)
+		return 0;
+	*p = mm_ptr(t_mm(t), addr, sizeof(loff_t), PROT_READ | PROT_WRITE);
+	return *p ? 0 : -EFAULT;
+}
+
+SYS(sendfile)
+{
+	loff_t *off;
+	CHECK_FD(a[0]);
+	CHECK_FD(a[1]);
+	if (opt_off(t, a[2], &off))
+		return -EFAULT;
+	return host_ret(sendfile((int)a[0], (int)a[1], (off_t *)off, a[3]));
+}
+
+SYS(splice)
+{
+	loff_t *in_off, *out_off;
+	CHECK_FD(a[0]);
+	CHECK_FD(a[2]);
+	if (opt_off(t, a[1], &in_off) || opt_off(t, a[3], &out_off))
+		return -EFAULT;
+	return host_ret(splice((int)a[0], in_off, (int)a[2], out_off, a[4], (unsigned)a[5]));
+}
+
+SYS(tee)
+{
+	CHECK_FD(a[0]);
+	CHECK_FD(a[1]);
+	return host_ret(tee((int)a[0], (int)a[1], a[2], (unsigned)a[3]));
+}
+
+SYS(copy_file_range)
+{
+	loff_t *in_off, *out_off;
+	CHECK_FD(a[0]);
+	CHECK_FD(a[2]);
+	if (opt_off(t, a[1], &in_off) || opt_off(t, a[3], &out_off))
+		return -EFAULT;
+	return host_ret(
+		copy_file_range((int)a[0], in_off, (int)a[2], out_off, a[4], (unsigned)a[5]));
+}
+
+SYS(getdents64)
+{
+	CHECK_FD(a[0]);
+	/* struct linux_dirent64 is the same everywhere. */
+	void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_WRITE);
+	if (!buf)
+		return -EFAULT;
+	return host_ret(syscall(SYS_getdents64, (int)a[0], buf, (unsigned)a[2]));
+}
+
+/* ---- metadata ---- */
+
+SYS(fstat)
+{
+	struct stat st;
+	CHECK_FD(a[0]);
+	if (fstat((int)a[0], &st) < 0)
+		return -errno;
+	return put_stat(t, a[1], &st);
+}
+
+SYS(newfstatat)
+{
+	char path[APP_PATH_MAX];
+	struct stat st;
+	GET_PATH(path, a[1]);
+	if (!path[0] && ((int)a[3] & AT_EMPTY_PATH) && dirfd_arg(a[0]) != AT_FDCWD) {
+		/* fstat() as glibc spells it: the fd itself, no lookup. */
+		CHECK_FD(a[0]);
+		if (fstat((int)a[0], &st) < 0)
+			return -errno;
+		return put_stat(t, a[2], &st);
+	}
+	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+			   (int)a[3] & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	if (fd < 0)
+		return fd;
+	int r = fstat(fd, &st);
+	int err = errno;
+	close(fd);
+	if (r < 0)
+		return -err;
+	return put_stat(t, a[2], &st);
+}
+
+SYS(statx)
+{
+	char path[APP_PATH_MAX];
+	struct statx stx;
+	int flags = (int)a[2];
+	GET_PATH(path, a[1]);
+	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+			   flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	if (fd < 0)
+		return fd;
+	int r = statx(fd, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), (unsigned)a[3], &stx);
+	int err = errno;
+	close(fd);
+	if (r < 0)
+		return -err;
+	return mm_write(t_mm(t), a[4], &stx, sizeof(stx));
+}
+
+static int64_t put_statfs(struct app_thread *t, gva_t addr, const struct statfs *sf)
+{
+	/* asm-generic struct statfs with 64-bit words: the host layout. */
+	_Static_assert(sizeof(struct statfs) == 120, "statfs layout");
+	return mm_write(t_mm(t), addr, sf, sizeof(*sf));
+}
+
+SYS(statfs)
+{
+	char path[APP_PATH_MAX];
+	struct statfs sf;
+	GET_PATH(path, a[0]);
+	int fd = fs_lookup(t_fs(t), AT_FDCWD, path, 0);
+	if (fd < 0)
+		return fd;
+	int r = fstatfs(fd, &sf);
+	int err = errno;
+	close(fd);
+	return r < 0 ? -err : put_statfs(t, a[1], &sf);
+}
+
+SYS(fstatfs)
+{
+	struct statfs sf;
+	CHECK_FD(a[0]);
+	if (fstatfs((int)a[0], &sf) < 0)
+		return -errno;
+	return put_statfs(t, a[1], &sf);
+}
+
+SYS(readlinkat)
+{
+	char path[APP_PATH_MAX], target[APP_PATH_MAX];
+	int64_t n;
+	GET_PATH(path, a[1]);
+	if ((int64_t)a[3] <= 0)
+		return -EINVAL;
+	if (!strcmp(path, "/proc/self/exe")) {
+		/* The one /proc link programs commonly ask for: the program's
+		 * guest path, or its host path when it lives outside the root. */
+		const char *exe = t->proc->exe_guest_path[0] ? t->proc->exe_guest_path
+							     : t->proc->exe_host_path;
+		n = (int64_t)strlen(exe);
+		memcpy(target, exe, n);
+	} else {
+		int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path, AT_SYMLINK_NOFOLLOW);
+		struct stat st;
+		if (fd < 0)
+			return fd;
+		if (fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode)) {
+			close(fd);
+			return -EINVAL;
+		}
+		n = readlinkat(fd, "", target, sizeof(target));
+		int err = errno;
+		close(fd);
+		if (n < 0)
+			return -err;
+	}
+	if ((uint64_t)n > a[3])
+		n = (int64_t)a[3];
+	return mm_write(t_mm(t), a[2], target, n) ? -EFAULT : n;
+}
+
+static int64_t do_access(struct app_thread *t, const uint64_t *a, int flags)
+{
+	char path[APP_PATH_MAX];
+	if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	GET_PATH(path, a[1]);
+	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+			   flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	if (fd < 0)
+		return fd;
+	int64_t r = host_ret(
+		syscall(SYS_faccessat2, fd, "", (int)a[2], AT_EMPTY_PATH | (flags & AT_EACCESS)));
+	close(fd);
+	return r;
+}
+
+SYS(faccessat)
+{
+	return do_access(t, a, 0);
+}
+
+SYS(faccessat2)
+{
+	return do_access(t, a, (int)a[3]);
+}
+
+SYS(utimensat)
+{
+	char path[APP_PATH_MAX];
+	const struct timespec *ts = NULL;
+	int flags = (int)a[3];
+
+	if (a[2]) {
+		ts = mm_ptr(t_mm(t), a[2], 2 * sizeof(struct timespec), PROT_READ);
+		if (!ts)
+			return -EFAULT;
+	}
+	if (!a[1]) {
+		/* futimens(): the fd itself. */
+		CHECK_FD(a[0]);
+		return host_ret(syscall(SYS_utimensat, (int)a[0], NULL, ts, 0));
+	}
+	GET_PATH(path, a[1]);
+	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+			   flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	if (fd < 0)
+		return fd;
+	int64_t r = host_ret(utimensat(fd, "", ts, AT_EMPTY_PATH));
+	close(fd);
+	return r;
+}
+
+SYS(fchmod)
+{
+	CHECK_FD(a[0]);
+	return host_ret(fchmod((int)a[0], (mode_t)a[1]));
+}
+
+SYS(fchmodat)
+{
+	char path[APP_PATH_MAX], proc[64];
+	GET_PATH(path, a[1]);
+	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path, 0);
+	if (fd < 0)
+		return fd;
+	fd_path(proc, sizeof(proc), fd);
+	int64_t r = host_ret(chmod(proc, (mode_t)a[2]));
+	close(fd);
+	return r;
+}
+
+SYS(fchown)
+{
+	CHECK_FD(a[0]);
+	return host_ret(fchown((int)a[0], (uid_t)a[1], (gid_t)a[2]));
+}
+
+SYS(fchownat)
+{
+	char path[APP_PATH_MAX];
+	GET_PATH(path, a[1]);
+	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+			   (int)a[4] & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+	if (fd < 0)
+		return fd;
+	int64_t r = host_ret(fchownat(fd, "", (uid_t)a[2], (gid_t)a[3], AT_EMPTY_PATH));
+	close(fd);
+	return r;
+}
+
+SYS(truncate)
+{
+	char path[APP_PATH_MAX], proc[64];
+	GET_PATH(path, a[0]);
+	int fd = fs_lookup(t_fs(t), AT_FDCWD, path, 0);
+	if (fd < 0)
+		return fd;
+	fd_path(proc, sizeof(proc), fd);
+	int64_t r = host_ret(truncate(proc, (off_t)a[1]));
+	close(fd);
+	return r;
+}
+
+SYS(ftruncate)
+{
+	CHECK_FD(a[0]);
+	return host_ret(ftruncate((int)a[0], (off_t)a[1]));
+}
+
+SYS(fallocate)
+{
+	CHECK_FD(a[0]);
+	return host_ret(fallocate((int)a[0], (int)a[1], (off_t)a[2], (off_t)a[3]));
+}
+
+SYS(fadvise64)
+{
+	CHECK_FD(a[0]);
+	int r = posix_fadvise((int)a[0], (off_t)a[1], (off_t)a[2], (int)a[3]);
+	return -r;
+}
+
+SYS(readahead)
+{
+	CHECK_FD(a[0]);
+	return host_ret(readahead((int)a[0], (off64_t)a[1], a[2]));
+}
+
+SYS(sync)
+{
+	sync();
+	return 0;
+}
+
+SYS(syncfs)
+{
+	CHECK_FD(a[0]);
+	return host_ret(syncfs((int)a[0]));
+}
+
+SYS(fsync)
+{
+	CHECK_FD(a[0]);
+	return host_ret(fsync((int)a[0]));
+}
+
+SYS(fdatasync)
+{
+	CHECK_FD(a[0]);
+	return host_ret(fdatasync((int)a[0]));
+}
+
+SYS(sync_file_range)
+{
+	CHECK_FD(a[0]);
+	return host_ret(sync_file_range((int)a[0], (off64_t)a[1], (off64_t)a[2], (unsigned)a[3]));
+}
+
+SYS(umask)
+{
+	return umask((mode_t)a[0] & 0777);
+}
+
+SYS(noxattr)
+{
+	return -EOPNOTSUPP;
+}
+
+/* ---- names: calls on the last component, which must not follow it ---- */
+
+SYS(mkdirat)
+{
+	char path[APP_PATH_MAX], last[NAME_MAX + 2];
+	GET_PATH(path, a[1]);
+	int dfd = fs_parent(t_fs(t), dirfd_arg(a[0]), path, last, sizeof(last));
+	if (dfd < 0)
+		return dfd;
+	int64_t r = host_ret(mkdirat(dfd, last, (mode_t)a[2]));
+	close(dfd);
+	return r;
+}
+
+SYS(mknodat)
+{
+	char path[APP_PATH_MAX], last[NAME_MAX + 2];
+	GET_PATH(path, a[1]);
+	int dfd = fs_parent(t_fs(t), dirfd_arg(a[0]), path, last, sizeof(last));
+	if (dfd < 0)
+		return dfd;
+	int64_t r = host_ret(mknodat(dfd, last, (mode_t)a[2], (dev_t)a[3]));
+	close(dfd);
+	return r;
+}
+
+SYS(unlinkat)
+{
+	char path[APP_PATH_MAX], last[NAME_MAX + 2];
+	if (a[2] & ~(uint64_t)AT_REMOVEDIR)
+		return -EINVAL;
+	GET_PATH(path, a[1]);
+	int dfd = fs_parent(t_fs(t), dirfd_arg(a[0]), path, last, sizeof(last));
+	if (dfd < 0)
+		return dfd;
+	int64_t r = host_ret(unlinkat(dfd, last, (int)a[2]));
+	close(dfd);
+	return r;
+}
+
+SYS(symlinkat)
+{
+	char target[APP_PATH_MAX], path[APP_PATH_MAX], last[NAME_MAX + 2];
+	/* The target is stored verbatim; it is resolved inside the root when used. */
+	GET_PATH(target, a[0]);
+	GET_PATH(path, a[2]);
+	int dfd = fs_parent(t_fs(t), dirfd_arg(a[1]), path, last, sizeof(last));
+	if (dfd < 0)
+		return dfd;
+	int64_t r = host_ret(symlinkat(target, dfd, last));
+	close(dfd);
+	return r;
+}
+
+SYS(linkat)
+{
+	char old[APP_PATH_MAX], new[APP_PATH_MAX], last[NAME_MAX + 2], oldlast[NAME_MAX + 2];
+	int flags = (int)a[4];
+	int64_t r;
+
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	GET_PATH(old, a[1]);
+	GET_PATH(new, a[3]);
+	int ndfd = fs_parent(t_fs(t), dirfd_arg(a[2]), new, last, sizeof(last));
+	if (ndfd < 0)
+		return ndfd;
+	if (flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
+		char proc[64];
+		int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), old,
+				   (flags & AT_EMPTY_PATH) | (flags & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW));
+		if (fd < 0) {
+			close(ndfd);
+			return fd;
+		}
+		fd_path(proc, sizeof(proc), fd);
+		r = host_ret(linkat(AT_FDCWD, proc, ndfd, last, AT_SYMLINK_FOLLOW));
+		close(fd);
+	} else {
+		int odfd = fs_parent(t_fs(t), dirfd_arg(a[0]), old, oldlast, sizeof(oldlast));
+		if (odfd < 0) {
+			close(ndfd);
+			return odfd;
+		}
+		r = host_ret(linkat(odfd, oldlast, ndfd, last, 0));
+		close(odfd);
+	}
+	close(ndfd);
+	return r;
+}
+
+SYS(renameat2)
+{
+	char old[APP_PATH_MAX], new[APP_PATH_MAX], ol[NAME_MAX + 2], nl[NAME_MAX + 2];
+	GET_PATH(old, a[1]);
+	GET_PATH(new, a[3]);
+	int odfd = fs_parent(t_fs(t), dirfd_arg(a[0]), old, ol, sizeof(ol));
+	if (odfd < 0)
+		return odfd;
+	int ndfd = fs_parent(t_fs(t), dirfd_arg(a[2]), new, nl, sizeof(nl));
+	if (ndfd < 0) {
+		close(odfd);
+		return ndfd;
+	}
+	int64_t r = host_ret(syscall(SYS_renameat2, odfd, ol, ndfd, nl, (unsigned)a[4]));
+	close(odfd);
+	close(ndfd);
+	return r;
+}
+
+/* ---- the working directory ---- */
+
+SYS(chdir)
+{
+	char path[APP_PATH_MAX];
+	GET_PATH(path, a[0]);
+	int fd = fs_open(t_fs(t), AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	int64_t r = host_ret(syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH));
+	if (!r)
+		r = host_ret(fchdir(fd));
+	close(fd);
+	return r;
+}
+
+SYS(fchdir)
+{
+	char host[PATH_MAX], guest[APP_PATH_MAX], proc[64];
+	CHECK_FD(a[0]);
+	/* Only directories inside the root (an inherited fd may be outside). */
+	fd_path(proc, sizeof(proc), (int)a[0]);
+	ssize_t n = readlink(proc, host, sizeof(host) - 1);
+	if (n < 0)
+		return -EBADF;
+	host[n] = 0;
+	int err = fs_guest_path(t_fs(t), host, guest, sizeof(guest));
+	if (err)
+		return err == -ENOENT ? -ENOTDIR : err;
+	return host_ret(fchdir((int)a[0]));
+}
+
+SYS(getcwd)
+{
+	char host[PATH_MAX], guest[APP_PATH_MAX];
+	if (!getcwd(host, sizeof(host)))
+		return -errno;
+	int err = fs_guest_path(t_fs(t), host, guest, sizeof(guest));
+	if (err)
+		return -ENOENT;
+	size_t len = strlen(guest) + 1;
+	if (len > a[1])
+		return -ERANGE;
+	return mm_write(t_mm(t), a[0], guest, len) ? -EFAULT : (int64_t)len;
+}
+
+SYS(chroot)
+{
+	return -EPERM;
+}
+
+/* ---- ioctl: terminal requests with known argument sizes ---- */
+
+struct ioctl_arg {
+	unsigned long req;
+	uint32_t size; /* bytes at arg; 0: arg is an integer */
+	int prot;      /* PROT_READ: the kernel reads it; PROT_WRITE: writes it */
+};
+
+static const struct ioctl_arg ioctls[] = {
+	{ TCGETS, 36, PROT_WRITE },	    { TCSETS, 36, PROT_READ },
+	{ TCSETSW, 36, PROT_READ },	    { TCSETSF, 36, PROT_READ },
+	{ 0x802c542a, 44, PROT_WRITE },	    { 0x402c542b, 44, PROT_READ }, /* TC[GS]ETS2 */
+	{ 0x402c542c, 44, PROT_READ },	    { 0x402c542d, 44, PROT_READ },
+	{ TIOCGWINSZ, 8, PROT_WRITE },	    { TIOCSWINSZ, 8, PROT_READ },
+	{ TIOCGPGRP, 4, PROT_WRITE },	    { TIOCSPGRP, 4, PROT_READ },
+	{ TIOCGSID, 4, PROT_WRITE },	    { FIONREAD, 4, PROT_WRITE },
+	{ TIOCOUTQ, 4, PROT_WRITE },	    { FIONBIO, 4, PROT_READ },
+	{ FIOASYNC, 4, PROT_READ },	    { TIOCGETD, 4, PROT_WRITE },
+	{ TIOCSETD, 4, PROT_READ },	    { TIOCGPTN, 4, PROT_WRITE },
+	{ TIOCSPTLCK, 4, PROT_READ },	    { TIOCGLCKTRMIOS, 36, PROT_WRITE },
+	{ TCSBRK, 0, 0 },		    { TCXONC, 0, 0 },
+	{ TCFLSH, 0, 0 },		    { TIOCSCTTY, 0, 0 },
+	{ TIOCNOTTY, 0, 0 },		    { TIOCEXCL, 0, 0 },
+	{ TIOCNXCL, 0, 0 },		    { FIOCLEX, 0, 0 },
+	{ FIONCLEX, 0, 0 },		    { TCSBRKP, 0, 0 },
+	{ TIOCSBRK, 0, 0 },		    { TIOCCBRK, 0, 0 },
+	{ TIOCMGET, 4, PROT_WRITE },	    { TIOCMSET, 4, PROT_READ },
+	{ FS_IOC_GETFLAGS, 4, PROT_WRITE }, { BLKGETSIZE64, 8, PROT_WRITE },
+};
+
+SYS(ioctl)
+{
+	int fd = (int)a[0];
+	unsigned long req = (unsigned)a[1];
+
+	CHECK_FD(fd);
+	for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
+		if (ioctls[i].req != req)
+			continue;
+		if (!ioctls[i].size)
+			return host_ret(ioctl(fd, req, (unsigned long)a[2]));
+		void *p = mm_ptr(t_mm(t), a[2], ioctls[i].size, ioctls[i].prot);
+		if (!p)
+			return -EFAULT;
+		return host_ret(ioctl(fd, req, p));
+	}
+	return -ENOTTY;
+}
+
+/* ---- poll, select, epoll and friends ---- */
+
+static int64_t get_timespec(struct app_thread *t, gva_t addr, struct timespec *ts,
+			    struct timespec **out)
+{
+	*out = NULL;
+	if (!addr)
+		return 0;
+	if (mm_read(t_mm(t), ts, addr, sizeof(*ts)))
+		return -EFAULT;
+	*out = ts;
+	return 0;
+}
+
+/* A guest sigset argument for ppoll/pselect/epoll_pwait: the call runs with
+ * it as the mask, and a signal delivered meanwhile returns to the old one. */
+static int64_t get_sigmask(struct app_thread *t, gva_t addr, uint64_t size, uint64_t *mask,
+			   uint64_t **out)
+{
+	*out = NULL;
+	if (!addr)
+		return 0;
+	if (size != 8)
+		return -EINVAL;
+	if (mm_read(t_mm(t), mask, addr, 8))
+		return -EFAULT;
+	*mask &= ~(SIGBIT(SIGKILL) | SIGBIT(SIGSTOP));
+	/* The host call swaps the host mask itself; the guest's view follows so
+	 * that a signal it lets through is delivered, on the old mask's frame. */
+	t->saved_mask = t->blocked;
+	t->saved_mask_valid = true;
+	t->blocked = *mask;
+	*out = mask;
+	return 0;
+}
+
+/* After the call: keep the temporary mask only if a signal will be
+ * delivered (sig_deliver_pending restores the saved one). */
+static void end_sigmask(struct app_thread *t, uint64_t *mask)
+{
+	if (mask && !sig_pending(t)) {
+		t->saved_mask_valid = false;
+		t->blocked = t->saved_mask;
+	}
+}
+
+SYS(ppoll)
+{
+	struct timespec ts, *tsp;
+	uint64_t mask, *maskp;
+	uint64_t nfds = a[1];
+	int64_t r;
+
+	if (nfds > 65536)
+		return -EINVAL;
+	struct pollfd *fds = mm_ptr(t_mm(t), a[0], nfds * sizeof(struct pollfd),
+				    PROT_READ | PROT_WRITE);
+	if (!fds)
+		return -EFAULT;
+	if ((r = get_timespec(t, a[2], &ts, &tsp)) || (r = get_sigmask(t, a[3], a[4], &mask, &maskp)))
+		return r;
+	r = host_ret(syscall(SYS_ppoll, fds, nfds, tsp, maskp, 8));
+	end_sigmask(t, maskp);
+	if (tsp && mm_write(t_mm(t), a[2], tsp, sizeof(*tsp)))
+		return -EFAULT;
+	return r;
+}
+
+SYS(pselect6)
+{
+	int n = (int)a[0];
+	struct timespec ts, *tsp;
+	uint64_t mask, *maskp = NULL;
+	void *sets[3];
+	int64_t r;
+
+	if (n < 0 || n > 65536)
+		return -EINVAL;
+	size_t bytes = ((size_t)n + 63) / 64 * 8;
+	for (int i = 0; i < 3; i++) {
+		sets[i] = NULL;
+		if (a[1 + i] && !(sets[i] = mm_ptr(t_mm(t), a[1 + i], bytes, PROT_READ | PROT_WRITE)))
+			return -EFAULT;
+	}
+	if ((r = get_timespec(t, a[4], &ts, &tsp)))
+		return r;
+	if (a[5]) {
+		uint64_t sig[2]; /* { const sigset_t *ss; size_t ss_len; } */
+		if (mm_read(t_mm(t), sig, a[5], sizeof(sig)))
+			return -EFAULT;
+		if ((r = get_sigmask(t, sig[0], sig[1], &mask, &maskp)))
+			return r;
+	}
+	struct {
+		const void *ss;
+		size_t len;
+	} hsig = { maskp, 8 };
+	r = host_ret(syscall(SYS_pselect6, n, sets[0], sets[1], sets[2], tsp, &hsig));
+	end_sigmask(t, maskp);
+	if (tsp && mm_write(t_mm(t), a[4], tsp, sizeof(*tsp)))
+		return -EFAULT;
+	return r;
+}
+
+/* struct epoll_event: 16 bytes on riscv64, packed 12 on x86-64. */
+struct guest_epoll_event {
+	uint32_t events;
+	uint32_t pad;
+	uint64_t data;
+};
+
+SYS(epoll_create1)
+{
+	return host_ret(epoll_create1((int)a[0]));
+}
+
+SYS(epoll_ctl)
+{
+	struct guest_epoll_event g;
+	struct epoll_event ev = { 0 };
+	CHECK_FD(a[0]);
+	CHECK_FD(a[2]);
+	if (a[3]) {
+		if (mm_read(t_mm(t), &g, a[3], sizeof(g)))
+			return -EFAULT;
+		ev.events = g.events;
+		ev.data.u64 = g.data;
+	}
+	return host_ret(epoll_ctl((int)a[0], (int)a[1], (int)a[2], a[3] ? &ev : NULL));
+}
+
+SYS(epoll_pwait)
+{
+	struct epoll_event ev[256];
+	uint64_t mask, *maskp;
+	int max = (int)a[2];
+	int64_t r;
+
+	CHECK_FD(a[0]);
+	if (max <= 0)
+		return -EINVAL;
+	if (max > (int)ARRAY_SIZE(ev))
+		max = ARRAY_SIZE(ev);
+	if (!mm_ptr(t_mm(t), a[1], (size_t)max * sizeof(struct guest_epoll_event), PROT_WRITE))
+		return -EFAULT;
+	if ((r = get_sigmask(t, a[4], a[5], &mask, &maskp)))
+		return r;
+	r = host_ret(syscall(SYS_epoll_pwait, (int)a[0], ev, max, (int)a[3], maskp, 8));
+	end_sigmask(t, maskp);
+	for (int64_t i = 0; i < r; i++) {
+		struct guest_epoll_event g = { ev[i].events, 0, ev[i].data.u64 };
+		if (mm_write(t_mm(t), a[1] + i * sizeof(g), &g, sizeof(g)))
+			return -EFAULT;
+	}
+	return r;
+}
+
+SYS(eventfd2)
+{
+	return host_ret(eventfd((unsigned)a[0], (int)a[1]));
+}
+
+SYS(signalfd4)
+{
+	uint64_t mask;
+	if (a[2] != 8)
+		return -EINVAL;
+	if ((int)a[0] != -1)
+		CHECK_FD(a[0]);
+	if (mm_read(t_mm(t), &mask, a[1], 8))
+		return -EFAULT;
+	return host_ret(syscall(SYS_signalfd4, (int)a[0], &mask, 8, (int)a[3]));
+}
+
+SYS(timerfd_create)
+{
+	return host_ret(timerfd_create((int)a[0], (int)a[1]));
+}
+
+SYS(timerfd_settime)
+{
+	struct itimerspec nv, old;
+	CHECK_FD(a[0]);
+	if (mm_read(t_mm(t), &nv, a[2], sizeof(nv)))
+		return -EFAULT;
+	if (timerfd_settime((int)a[0], (int)a[1], &nv, &old) < 0)
+		return -errno;
+	if (a[3] && mm_write(t_mm(t), a[3], &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
+}
+
+SYS(timerfd_gettime)
+{
+	struct itimerspec cur;
+	CHECK_FD(a[0]);
+	if (timerfd_gettime((int)a[0], &cur) < 0)
+		return -errno;
+	return mm_write(t_mm(t), a[1], &cur, sizeof(cur));
+}
+
+SYS(inotify_init1)
+{
+	return host_ret(inotify_init1((int)a[0]));
+}
+
+SYS(inotify_add_watch)
+{
+	char path[APP_PATH_MAX], proc[64];
+	CHECK_FD(a[0]);
+	GET_PATH(path, a[1]);
+	int fd = fs_lookup(t_fs(t), AT_FDCWD, path,
+			   (a[2] & IN_DONT_FOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
+	if (fd < 0)
+		return fd;
+	fd_path(proc, sizeof(proc), fd);
+	int64_t r = host_ret(inotify_add_watch((int)a[0], proc, (uint32_t)a[2] & ~IN_DONT_FOLLOW));
+	close(fd);
+	return r;
+}
+
+SYS(inotify_rm_watch)
+{
+	CHECK_FD(a[0]);
+	return host_ret(inotify_rm_watch((int)a[0], (int)a[1]));
+}
+
+SYS(memfd_create)
+{
+	char name[256];
+	int err = mm_strcpy(t_mm(t), name, a[0], sizeof(name));
+	if (err)
+		return err == -ENAMETOOLONG ? -EINVAL : err;
+	return host_ret(memfd_create(name, (unsigned)a[1]));
+}

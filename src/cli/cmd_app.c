@@ -1,0 +1,207 @@
+/* condo app: run a RISC-V Linux program.  Options come before PROGRAM;
+ * everything after it belongs to the program.  Errors in the command line
+ * are one line naming the option, exit status 2. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "condo/app.h"
+
+extern char **environ;
+
+static void app_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: condo app [OPTIONS] PROGRAM [ARGS...]\n"
+		"\n"
+		"Run a RISC-V (RV64GC) Linux program: static, static-PIE or dynamically\n"
+		"linked.  PROGRAM is found on the host; everything it opens afterwards\n"
+		"(its dynamic linker, libraries, files, programs it executes) is looked\n"
+		"up inside the root directory, which it cannot leave.  The exit status\n"
+		"is the program's.\n"
+		"\n"
+		"Options:\n"
+		"  --root DIR         the directory the program sees as / (default: .)\n"
+		"  --mem SIZE         cap guest memory (mappings + heap); suffixes K, M, G\n"
+		"  --max-insns N      stop after N instructions (per thread)\n"
+		"  --trace-syscalls   print every system call on stderr\n"
+		"  -h, --help         show this help and exit\n"
+		"\n"
+		"Exit status: the program's; 126 if PROGRAM cannot be executed, 127 if\n"
+		"it (or its interpreter) is not found, 128+N if a fault killed it with\n"
+		"signal N, 137 when --mem or --max-insns is reached, 2 for a bad command\n"
+		"line.  See docs/app-mode.md.\n");
+}
+
+static int bad_option(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "condo: app: ");
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, " (see condo app --help)\n");
+	return 2;
+}
+
+/* "64M" -> 67108864; false on anything else (including 0 and overflow). */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10, end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20, end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30, end++;
+		break;
+	default:
+		break;
+	}
+	if (*end || !v || (shift && v > (~0ull >> shift)))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static bool parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || !v)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* The value of an option given as "--opt VALUE" or "--opt=VALUE". */
+static const char *option_value(const char *opt, int argc, char **argv, int *i, bool *missing)
+{
+	size_t len = strlen(opt);
+	*missing = false;
+	if (argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static bool is_option(const char *arg, const char *opt)
+{
+	size_t len = strlen(opt);
+	return !strncmp(arg, opt, len) && (arg[len] == 0 || arg[len] == '=');
+}
+
+int cmd_app(int argc, char **argv)
+{
+	struct app_config cfg = { 0 };
+	bool exec_mode = false;
+	char **envp = NULL;
+	size_t nenv = 0;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val;
+		bool missing;
+
+		if (!strcmp(arg, "--")) {
+			i++;
+			break;
+		}
+		if (arg[0] != '-' || !arg[1])
+			break;
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			app_usage(stdout);
+			return 0;
+		}
+		if (!strcmp(arg, "--trace-syscalls")) {
+			cfg.trace_syscalls = true;
+			continue;
+		}
+		if (!strcmp(arg, "--x-child")) { /* internal: set by a guest execve */
+			cfg.forked_child = true;
+			continue;
+		}
+		static const char *const valued[] = { "--root",	      "--mem",	    "--max-insns",
+						      "--x-exec",     "--x-exec-host", "--x-execfn",
+						      "--x-env" };
+		const char *opt = NULL;
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			if (is_option(arg, valued[k]))
+				opt = valued[k];
+		if (!opt)
+			return bad_option("unknown option '%s'%s", arg, "");
+		val = option_value(opt, argc, argv, &i, &missing);
+		if (missing)
+			return bad_option("option %s needs a value%s", opt, "");
+		if (!strcmp(opt, "--root")) {
+			if (!*val)
+				return bad_option("option %s needs a directory%s", opt, "");
+			cfg.root = val;
+		} else if (!strcmp(opt, "--mem")) {
+			if (!parse_size(val, &cfg.mem_limit))
+				return bad_option("--mem: invalid size '%s'%s", val,
+						  "; use a number with K, M or G, e.g. 64M");
+			if (cfg.mem_limit < (1u << 20))
+				return bad_option("--mem: size '%s' is too small%s", val,
+						  "; at least 1M");
+		} else if (!strcmp(opt, "--max-insns")) {
+			if (!parse_count(val, &cfg.max_insns))
+				return bad_option("--max-insns: invalid count '%s'%s", val,
+						  "; use a positive integer");
+		} else if (!strcmp(opt, "--x-env")) {
+			/* internal: one variable of the guest's environment */
+			char **grown = realloc(envp, (nenv + 2) * sizeof(*envp));
+			if (!grown)
+				return bad_option("%s%s", "out of memory", "");
+			envp = grown;
+			envp[nenv++] = (char *)val;
+			envp[nenv] = NULL;
+		} else if (!strcmp(opt, "--x-exec") || !strcmp(opt, "--x-exec-host")) {
+			/* internal: set by a guest execve (condo re-executes itself) */
+			cfg.program = val;
+			cfg.program_in_root = !strcmp(opt, "--x-exec");
+			exec_mode = true;
+		} else {
+			cfg.execfn = val;
+		}
+	}
+
+	if (exec_mode) {
+		/* After a guest execve: the rest is the guest's whole argv. */
+		cfg.argc = argc - i;
+		cfg.argv = argv + i;
+	} else {
+		if (i >= argc) {
+			fprintf(stderr, "condo: app: missing PROGRAM (see condo app --help)\n");
+			return 2;
+		}
+		cfg.program = argv[i];
+		cfg.argc = argc - i;
+		cfg.argv = argv + i;
+	}
+	/* After a guest execve the environment came as --x-env arguments;
+	 * otherwise the guest gets condo's, as with qemu-riscv64. */
+	static char *empty[] = { NULL };
+	cfg.envp = exec_mode ? (envp ? envp : empty) : environ;
+	int status = app_run(&cfg);
+	free(envp);
+	return status;
+}
