@@ -22,7 +22,7 @@ time_one() {
 	echo "$t1 - $t0" | bc -l
 }
 
-stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f", v[1], (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[1], (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 declare -A samples
 peers=(condo-paravirt condo-opensbi qemu-opensbi)
