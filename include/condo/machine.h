@@ -6,7 +6,7 @@
 #include "condo/types.h"
 
 #define VM_MAX_CPUS   8
-#define VM_MAX_DRIVES 8
+#define VM_MAX_DRIVES 6 /* of the 8 virtio slots; rng and console take two */
 
 /* Exit statuses of condo run besides the guest's own. */
 enum {

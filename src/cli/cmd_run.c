@@ -35,8 +35,8 @@ static const char run_usage[] =
 	"Console: the terminal is in raw mode while the guest runs; C-a x quits,\n"
 	"C-a h shows the other keys.\n"
 	"Exit status: the guest's (poweroff gives 0; the test finisher device\n"
-	"passes the guest's own code), 1 for a bad option or input file,\n"
-	"137 when --max-insns is reached.\n";
+	"passes the guest's own code), 1 for a bad input file, 2 for a bad\n"
+	"option, 137 when --max-insns is reached (a trap counts as an instruction).\n";
 
 static int parse_drive(struct vm_config *cfg, const char *spec)
 {
@@ -44,7 +44,7 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 	struct vm_drive d = { 0 };
 
 	if (cfg->ndrives == VM_MAX_DRIVES) {
-		log_err("run", "--drive: at most %d drives", VM_MAX_DRIVES);
+		log_err("run", "--drive %s: at most %d drives", spec, VM_MAX_DRIVES);
 		return -1;
 	}
 	copy = strdup(spec);
@@ -72,15 +72,18 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 	return 0;
 }
 
-/* The file= value ends at the next comma of the original argument. */
-static void terminate_drive_paths(struct vm_config *cfg)
+/* The file= value ends at the next comma of the original argument; the
+ * copies live in paths[] until the VM ends. */
+static int terminate_drive_paths(struct vm_config *cfg, char **paths)
 {
 	for (int i = 0; i < cfg->ndrives; i++) {
-		const char *comma = strchr(cfg->drives[i].file, ',');
-		if (comma)
-			cfg->drives[i].file = strndup(cfg->drives[i].file,
-						      (size_t)(comma - cfg->drives[i].file));
+		size_t len = strcspn(cfg->drives[i].file, ",");
+		paths[i] = strndup(cfg->drives[i].file, len);
+		if (!paths[i])
+			return -1;
+		cfg->drives[i].file = paths[i];
 	}
+	return 0;
 }
 
 /* The default guest: $CONDO_GUEST_DIR, or the `guest` link that make guest
@@ -133,8 +136,9 @@ int cmd_run(int argc, char **argv)
 	};
 	struct vm_config cfg = { .mem_size = 256ull << 20, .cpus = 1 };
 	static char kernel[4096], initrd[4096];
+	char *paths[VM_MAX_DRIVES] = { 0 };
 	uint64_t n;
-	int opt;
+	int opt, status;
 
 	optind = 1;
 	opterr = 0;
@@ -185,15 +189,17 @@ int cmd_run(int argc, char **argv)
 		log_err("run", "unexpected argument '%s' (see condo run --help)", argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
-	terminate_drive_paths(&cfg);
+	if (cfg.bios_none && !cfg.kernel) {
+		log_err("run", "--bios none needs --kernel");
+		return CLI_EXIT_USAGE;
+	}
 	if (!cfg.kernel && !cfg.bios && !cfg.bios_none &&
 	    default_guest(&cfg, kernel, initrd, sizeof(kernel)) < 0)
 		return VM_EXIT_ERROR;
 	if (!cfg.append)
 		cfg.append = "console=ttyS0";
-	if (cfg.bios_none && !cfg.kernel) {
-		log_err("run", "--bios none needs --kernel");
-		return CLI_EXIT_USAGE;
-	}
-	return vm_run(&cfg);
+	status = terminate_drive_paths(&cfg, paths) < 0 ? VM_EXIT_ERROR : vm_run(&cfg);
+	for (int i = 0; i < cfg.ndrives; i++)
+		free(paths[i]);
+	return status;
 }

@@ -75,35 +75,43 @@ static int copy_in(struct vm *vm, const char *what, const char *path, gpa_t at, 
 }
 
 /* Find the HTIF symbols of a riscv-tests-style program. */
+/* Section header i, copied out (the file gives no alignment). */
+static Elf64_Shdr section(const struct image *img, const Elf64_Ehdr *eh, unsigned i)
+{
+	Elf64_Shdr sh;
+
+	memcpy(&sh, img->data + eh->e_shoff + i * sizeof(sh), sizeof(sh));
+	return sh;
+}
+
 static void find_htif(struct vm *vm, const struct image *img, const Elf64_Ehdr *eh)
 {
-	const Elf64_Shdr *sh;
-
 	if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
 	    eh->e_shoff > img->size || (img->size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum)
 		return;
-	sh = (const Elf64_Shdr *)(img->data + eh->e_shoff);
-	for (int i = 0; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *strtab;
-		const Elf64_Sym *syms;
-		size_t nsyms;
+	for (unsigned i = 0; i < eh->e_shnum; i++) {
+		Elf64_Shdr sh = section(img, eh, i), strtab;
 
-		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+		if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh->e_shnum)
 			continue;
-		strtab = &sh[sh[i].sh_link];
-		if (sh[i].sh_offset > img->size || sh[i].sh_size > img->size - sh[i].sh_offset ||
-		    strtab->sh_offset > img->size || strtab->sh_size > img->size - strtab->sh_offset)
+		strtab = section(img, eh, sh.sh_link);
+		if (sh.sh_offset > img->size || sh.sh_size > img->size - sh.sh_offset ||
+		    strtab.sh_offset > img->size || strtab.sh_size > img->size - strtab.sh_offset)
 			return;
-		syms = (const Elf64_Sym *)(img->data + sh[i].sh_offset);
-		nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
-		for (size_t j = 0; j < nsyms; j++) {
-			const char *name = (const char *)img->data + strtab->sh_offset + syms[j].st_name;
-			if (syms[j].st_name >= strtab->sh_size)
+		for (size_t j = 0; j < sh.sh_size / sizeof(Elf64_Sym); j++) {
+			Elf64_Sym sym;
+			const char *name;
+			size_t room;
+
+			memcpy(&sym, img->data + sh.sh_offset + j * sizeof(sym), sizeof(sym));
+			if (sym.st_name >= strtab.sh_size)
 				continue;
-			if (!strncmp(name, "tohost", strtab->sh_size - syms[j].st_name))
-				vm->tohost = syms[j].st_value;
-			else if (!strncmp(name, "fromhost", strtab->sh_size - syms[j].st_name))
-				vm->fromhost = syms[j].st_value;
+			name = (const char *)img->data + strtab.sh_offset + sym.st_name;
+			room = strtab.sh_size - sym.st_name;
+			if (!strncmp(name, "tohost", room))
+				vm->tohost = sym.st_value;
+			else if (!strncmp(name, "fromhost", room))
+				vm->fromhost = sym.st_value;
 		}
 	}
 }
@@ -114,12 +122,18 @@ static void find_htif(struct vm *vm, const struct image *img, const Elf64_Ehdr *
 static int load_elf(struct vm *vm, const char *what, const char *path, const struct image *img,
 		    gpa_t default_base, gpa_t *entry, gpa_t *end)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img->data;
-	const Elf64_Phdr *ph;
+	Elf64_Ehdr ehdr, *eh = &ehdr;
+	Elf64_Phdr *ph;
 	uint64_t lo = UINT64_MAX, hi = 0, shift = 0;
+	int r = -1;
 
-	if (img->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
+	if (img->size < SELFMAG || memcmp(img->data, ELFMAG, SELFMAG))
 		return 1;
+	if (img->size < sizeof(*eh)) {
+		log_err("boot", "%s %s: truncated ELF header", what, path);
+		return -1;
+	}
+	memcpy(eh, img->data, sizeof(*eh)); /* the file gives no alignment */
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_RISCV) {
 		log_err("boot", "%s %s: not a 64-bit RISC-V ELF", what, path);
 		return -1;
@@ -129,7 +143,10 @@ static int load_elf(struct vm *vm, const char *what, const char *path, const str
 		log_err("boot", "%s %s: truncated or corrupt ELF program headers", what, path);
 		return -1;
 	}
-	ph = (const Elf64_Phdr *)(img->data + eh->e_phoff);
+	ph = malloc(sizeof(*ph) * (eh->e_phnum ? eh->e_phnum : 1));
+	if (!ph)
+		return -1;
+	memcpy(ph, img->data + eh->e_phoff, sizeof(*ph) * eh->e_phnum);
 	for (int i = 0; i < eh->e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD || !ph[i].p_memsz)
 			continue;
@@ -137,7 +154,7 @@ static int load_elf(struct vm *vm, const char *what, const char *path, const str
 		    ph[i].p_filesz > img->size - ph[i].p_offset ||
 		    ph[i].p_paddr + ph[i].p_memsz < ph[i].p_paddr) {
 			log_err("boot", "%s %s: corrupt ELF segment %d", what, path, i);
-			return -1;
+			goto out;
 		}
 		if (ph[i].p_paddr < lo)
 			lo = ph[i].p_paddr;
@@ -146,7 +163,7 @@ static int load_elf(struct vm *vm, const char *what, const char *path, const str
 	}
 	if (lo == UINT64_MAX) {
 		log_err("boot", "%s %s: ELF has nothing to load", what, path);
-		return -1;
+		goto out;
 	}
 	if (!gmem_ptr(&vm->ram, lo, hi - lo))
 		shift = default_base - lo;
@@ -158,7 +175,7 @@ static int load_elf(struct vm *vm, const char *what, const char *path, const str
 		if (!dst) {
 			log_err("boot", "%s %s: segment %d does not fit in guest RAM (try a larger --mem)",
 				what, path, i);
-			return -1;
+			goto out;
 		}
 		memcpy(dst, img->data + ph[i].p_offset, ph[i].p_filesz);
 		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
@@ -169,7 +186,10 @@ static int load_elf(struct vm *vm, const char *what, const char *path, const str
 	*end = hi + shift;
 	if (!shift)
 		find_htif(vm, img, eh);
-	return 0;
+	r = 0;
+out:
+	free(ph);
+	return r;
 }
 
 /* Load a kernel or firmware: ELF, Linux Image (at RAM + its text_offset),
@@ -190,9 +210,10 @@ static int load_program(struct vm *vm, const char *what, const char *path, gpa_t
 			uint64_t text_offset, image_size;
 			memcpy(&text_offset, img.data + 8, 8);
 			memcpy(&image_size, img.data + 16, 8);
-			if (text_offset > vm->ram.size) {
-				log_err("boot", "%s %s: bad Image header (text_offset %#llx)", what, path,
-					(unsigned long long)text_offset);
+			if (text_offset > vm->ram.size || image_size > vm->ram.size - text_offset) {
+				log_err("boot", "%s %s: does not fit in guest RAM (Image text_offset %#llx, "
+					"size %#llx; try a larger --mem)", what, path,
+					(unsigned long long)text_offset, (unsigned long long)image_size);
 				free(img.data);
 				return -1;
 			}

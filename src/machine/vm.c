@@ -164,7 +164,8 @@ static void *hart_main(void *arg)
 			break;
 		case CPU_EXIT_LIMIT:
 			log_err("run", "hart %llu reached the instruction limit (--max-insns %llu)",
-				(unsigned long long)h->hartid, (unsigned long long)h->insn_limit);
+				(unsigned long long)h->hartid,
+				(unsigned long long)vm->cfg->max_insns);
 			vm_shutdown(vm, VM_EXIT_LIMIT, false);
 			break;
 		case CPU_EXIT_TRAP:
@@ -248,7 +249,8 @@ static int build_board(struct vm *vm)
 		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
 		h->time_offset = time_offset;
 		if (cfg->max_insns)
-			h->insn_limit = cfg->max_insns;
+			h->insn_limit = cfg->max_insns > vm->insns_spent ?
+						cfg->max_insns - vm->insns_spent : 0;
 		vm->harts[i] = (struct vm_hart){ .hart = h, .vm = vm, .state = HART_STOPPED };
 		vm->hart_ptrs[i] = h;
 	}
@@ -311,10 +313,12 @@ static void report_unused_devices(struct vm *vm)
 	}
 }
 
-/* One boot of the board: returns the exit status, or -1 to boot again. */
-static int run_once(const struct vm_config *cfg)
+/* One boot of the board: returns the exit status, or -1 to boot again.
+ * *spent carries the instructions of earlier boots, so --max-insns also
+ * bounds a guest that keeps rebooting. */
+static int run_once(const struct vm_config *cfg, uint64_t *spent)
 {
-	struct vm vm = { .cfg = cfg, .ncpus = cfg->cpus };
+	struct vm vm = { .cfg = cfg, .ncpus = cfg->cpus, .insns_spent = *spent };
 	int status = VM_EXIT_ERROR, started = 0;
 
 	pthread_mutex_init(&vm.lock, NULL);
@@ -340,6 +344,13 @@ static int run_once(const struct vm_config *cfg)
 	for (int i = 0; i < started; i++)
 		pthread_join(vm.harts[i].thread, NULL);
 	status = vm.reboot ? -1 : vm.exit_status;
+	{
+		uint64_t most = 0; /* the limit is per hart: charge the busiest */
+		for (int i = 0; i < vm.ncpus; i++)
+			if (vm.harts[i].hart->instret > most)
+				most = vm.harts[i].hart->instret;
+		*spent += most + 1; /* + 1: even a boot that retires nothing counts */
+	}
 	report_unused_devices(&vm);
 out:
 	evloop_free(vm.loop); /* stops its thread before the devices go */
@@ -352,13 +363,14 @@ out:
 
 int vm_run(const struct vm_config *cfg)
 {
+	uint64_t spent = 0;
 	int status;
 
 	if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
 		log_err("run", "--cpus %d: must be 1 to %d", cfg->cpus, VM_MAX_CPUS);
 		return VM_EXIT_ERROR;
 	}
-	while ((status = run_once(cfg)) == -1)
+	while ((status = run_once(cfg, &spent)) == -1)
 		log_info("run", "guest reset: booting again");
 	return status;
 }

@@ -59,6 +59,8 @@ struct vm {
 	struct block_dev *disks[VM_MAX_DRIVES]; /* owned here, not by the devices */
 	int ndisks;
 
+	uint64_t insns_spent; /* by earlier boots of this VM (reboots) */
+
 	/* HTIF (tohost/fromhost) of riscv-tests-style ELF programs */
 	gpa_t tohost, fromhost;
 

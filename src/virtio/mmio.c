@@ -122,10 +122,14 @@ static void write_status(struct virtio_mmio *vm, uint32_t val)
 	val &= 0xff;
 	if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    !features_acceptable(vm)) {
-		/* the driver reads Status back and sees we refused (§3.1.1) */
-		log_warn("virtio", "%s: guest driver asked for features %#llx, offered %#llx",
-			 vm->ops->name, (unsigned long long)vm->driver_features,
-			 (unsigned long long)vm->device_features);
+		/* the driver reads Status back and sees we refused (§3.1.1);
+		 * counted with the other guest errors so a guest cannot flood the log */
+		if (vm->errors_logged < 8) {
+			vm->errors_logged++;
+			log_warn("virtio", "%s: guest driver asked for features %#llx, offered %#llx",
+				 vm->ops->name, (unsigned long long)vm->driver_features,
+				 (unsigned long long)vm->device_features);
+		}
 		val &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 	}
 	/* NEEDS_RESET is the device's to set and only a reset clears it */
