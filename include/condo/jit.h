@@ -18,8 +18,10 @@ enum cpu_engine { ENGINE_INTERP, ENGINE_JIT, ENGINE_LOCKSTEP };
  * and instret counts every block before it but NOT that block (the caller
  * adds its count, as for interpreted blocks).  On JIT_EXIT_TRAP the trap
  * fields are set, hart->pc is the faulting instruction and hart->instret
- * counts exactly the instructions before it. */
-enum jit_exit { JIT_EXIT_FALLTHROUGH = 0, JIT_EXIT_TAKEN = 1, JIT_EXIT_TRAP = 2 };
+ * counts exactly the instructions before it.  JIT_EXIT_AGAIN: nothing ran
+ * and the block's compiled code is gone (the process was forked): run the
+ * block in the interpreter. */
+enum jit_exit { JIT_EXIT_FALLTHROUGH = 0, JIT_EXIT_TAKEN = 1, JIT_EXIT_TRAP = 2, JIT_EXIT_AGAIN = 3 };
 
 /* Blocks run this many times in the interpreter before being compiled. */
 #define JIT_HOT 16
@@ -62,6 +64,7 @@ struct jit_stats {
 	uint64_t code_bytes;        /* host code emitted since the start */
 	uint64_t flushes;           /* whole-cache flushes (full, or code changed) */
 	uint64_t chains;            /* block exits patched to jump to a successor */
+	uint64_t runs;              /* entries from the interpreter (jit_run calls) */
 	uint64_t cache_bytes;       /* size of the code cache */
 	uint64_t host_bytes;        /* host memory the cache holds now */
 	uint64_t lockstep_blocks;   /* blocks compared in lockstep */

@@ -69,6 +69,10 @@ struct hart *hart_clone(const struct hart *parent)
 	hart->code_generation = parent->code_generation;
 	hart->tlb_generation_seen = parent->tlb_generation_seen;
 	hart->code_generation_seen = parent->code_generation_seen;
+	/* Same engine, own translator (a cache is per hart); none: interpreted. */
+	hart->engine = parent->engine;
+	if (parent->jit)
+		hart->jit = jit_new(jit_cache_size(parent->jit));
 	return hart;
 }
 

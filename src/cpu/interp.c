@@ -225,14 +225,16 @@ enter:
 		} else if (b->jit_entry) {
 			struct block *last = b;
 			int r = jit_run(h->jit, h, &last, limit);
-			if (likely(r != JIT_EXIT_TRAP)) {
+			if (likely(r < JIT_EXIT_TRAP)) {
 				/* It may have chained on: end_block counts the last block. */
 				b = last;
 				next_pc = h->pc;
 				taken = r;
 				goto end_block;
 			}
-			goto take_trap; /* pc and instret already exact */
+			if (r == JIT_EXIT_TRAP)
+				goto take_trap; /* pc and instret already exact */
+			/* JIT_EXIT_AGAIN: nothing ran; interpret the block */
 		}
 	}
 	ip = b->insns;
@@ -687,6 +689,19 @@ take_trap:
 	if (!h->system)
 		return CPU_EXIT_TRAP;
 	trap_take(h, h->trap_cause, h->trap_tval);
+	/* A trap storm retires nothing, so for the watchdog each trap uses up
+	 * one instruction of --max-insns; and stop requests are honoured
+	 * here, since such a loop may never finish a block. */
+	if (h->insn_limit != UINT64_MAX) {
+		h->insn_limit--;
+		limit = next_poll(h);
+	}
+	if (unlikely(h->stop_request)) {
+		__atomic_store_n(&h->stop_request, 0, __ATOMIC_SEQ_CST);
+		return CPU_EXIT_STOP;
+	}
+	if (unlikely(h->instret >= h->insn_limit))
+		return CPU_EXIT_LIMIT;
 	next_pc = h->pc;
 	b = NULL;
 	goto lookup;
@@ -694,10 +709,5 @@ take_trap:
 fetch_fault:
 	/* The block at next_pc could not be fetched; nothing of it ran. */
 	h->pc = next_pc;
-	if (!h->system)
-		return CPU_EXIT_TRAP;
-	trap_take(h, h->trap_cause, h->trap_tval);
-	next_pc = h->pc;
-	b = NULL;
-	goto lookup;
+	goto take_trap;
 }

@@ -1,10 +1,11 @@
 /* Dual-mapped code memory (W^X).  memfd pages are allocated when first
- * written, so a large cache costs only what the translator fills. */
+ * written, so a large cache costs only what the translator fills.  The
+ * views are not inherited by fork(): a shared memfd would let parent and
+ * child overwrite each other's code (see jit.c for the child's side). */
 #define _GNU_SOURCE
 #include "jit/codebuf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -25,11 +26,22 @@ int codebuf_init(struct codebuf *cb, size_t size)
 	cb->rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, cb->fd, 0);
 	if (cb->rx == MAP_FAILED)
 		goto err;
+	if (madvise(cb->rw, size, MADV_DONTFORK) < 0 || madvise(cb->rx, size, MADV_DONTFORK) < 0)
+		goto err;
 	return 0;
 err:
 	err = -errno;
 	codebuf_destroy(cb);
 	return err;
+}
+
+void codebuf_forget(struct codebuf *cb)
+{
+	/* not mapped in this process: only the descriptor was inherited */
+	if (cb->fd >= 0)
+		close(cb->fd);
+	cb->rw = cb->rx = NULL;
+	cb->fd = -1;
 }
 
 void codebuf_destroy(struct codebuf *cb)
@@ -42,14 +54,4 @@ void codebuf_destroy(struct codebuf *cb)
 		close(cb->fd);
 	cb->rw = cb->rx = NULL;
 	cb->fd = -1;
-}
-
-void codebuf_discard(struct codebuf *cb, size_t off)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	size_t start = (off + (size_t)page - 1) & ~((size_t)page - 1);
-
-	if (start < cb->size)
-		fallocate(cb->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
-			  (off_t)(cb->size - start));
 }

@@ -24,7 +24,7 @@ static inline void *codebuf_exec(const struct codebuf *cb, size_t off)
 	return cb->rx + off;
 }
 
-/* Give back the host memory of [off, size) (after a flush). */
-void codebuf_discard(struct codebuf *cb, size_t off);
+/* In a fork() child, where the views do not exist: drop the inherited fd. */
+void codebuf_forget(struct codebuf *cb);
 
 #endif

@@ -354,6 +354,11 @@ void x86_jmp_r(struct emit *e, int reg)
 	enc(e, 0, false, false, 0xff, 4, R(reg));
 }
 
+void x86_jmp_m(struct emit *e, int base, int32_t disp)
+{
+	enc(e, 0, false, false, 0xff, 4, M(base, NO_REG, 1, disp));
+}
+
 size_t x86_jcc_fwd(struct emit *e, enum x86_cc cc)
 {
 	emit_u8(e, 0x0f);

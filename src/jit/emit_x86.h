@@ -100,6 +100,7 @@ void x86_pop(struct emit *e, int reg);
 void x86_ret(struct emit *e);
 void x86_call_r(struct emit *e, int reg);
 void x86_jmp_r(struct emit *e, int reg);
+void x86_jmp_m(struct emit *e, int base, int32_t disp); /* jmp qword [base + disp] */
 
 /* Jumps with a 32-bit displacement.  The forward forms return the offset of
  * the displacement for x86_patch_rel32; the _to forms jump to a known offset. */

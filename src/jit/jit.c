@@ -6,11 +6,16 @@
  * from the end.  When the two meet the cache is flushed whole.  A block exit
  * with a static successor ends in a chain check (translate.c) that jumps
  * straight to the successor's code once jit_run has patched it, which it
- * does when that successor is next entered from the exit while compiled. */
+ * does when that successor is next entered from the exit while compiled.
+ *
+ * fork(): the code buffer is not inherited (codebuf.c).  A page marked
+ * MADV_WIPEONFORK reads as zero in a child, which then drops its compiled
+ * code and starts a buffer of its own the first time it calls in. */
 #include "jit/jit_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define MIN_CACHE (256u << 10)
@@ -28,9 +33,10 @@ static size_t align_up(size_t v, size_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-/* enter(hart, limit, code): save the callee-saved registers, set up the
- * frame (translate.c, FRAME_*) and jump to the block.  Blocks leave through
- * the epilogue with rax = exit and rdx = their descriptor. */
+/* enter(hart, limit, code, ind): save the callee-saved registers, set up
+ * the frame (jit_internal.h, FRAME_*) and the budget (r15 = limit -
+ * instret), and jump to the block.  Blocks leave through the epilogue with rax =
+ * exit and rdx = their descriptor; it stores instret = limit - budget. */
 static void emit_trampoline(struct jit *jit)
 {
 	static const int saved[] = { RBP, RBX, R12, R13, R14, R15 };
@@ -41,46 +47,119 @@ static void emit_trampoline(struct jit *jit)
 	x86_alu_ri(&e, AI_SUB, true, RSP, FRAME_SIZE);
 	x86_mov_rr(&e, true, RBX, RDI);
 	x86_alu_mr(&e, ALU_MOV, true, RSP, FRAME_LIMIT, RSI);
+	x86_alu_mr(&e, ALU_MOV, true, RSP, FRAME_IND, RCX);
+	x86_mov_rr(&e, true, R15, RSI);
+	x86_alu_rm(&e, ALU_SUB, true, R15, RBX, (int32_t)offsetof(struct hart, instret));
 	x86_jmp_r(&e, RDX);
 	jit->epilogue = e.pos;
+	x86_alu_rm(&e, ALU_MOV, true, RCX, RSP, FRAME_LIMIT);
+	x86_alu_rr(&e, ALU_SUB, true, RCX, R15);
+	x86_alu_mr(&e, ALU_MOV, true, RBX, (int32_t)offsetof(struct hart, instret), RCX);
 	x86_alu_ri(&e, AI_ADD, true, RSP, FRAME_SIZE);
 	for (size_t i = ARRAY_SIZE(saved); i-- > 0;)
 		x86_pop(&e, saved[i]);
 	x86_ret(&e);
 	jit->code_start = align_up(e.pos, 64);
 	jit->enter = (jit_enter_fn)codebuf_exec(&jit->cb, 0);
+	jit->code_hw = jit->code_start;
+	jit->desc_hw = 0;
 }
 
+/* memfd pages stay allocated once written: the high-water marks of both
+ * ends are the host memory the cache holds. */
 static void note_use(struct jit *jit)
 {
-	size_t used = jit->code_pos + (jit->cb.size - jit->desc_pos);
-
-	if (used > jit->used_max)
-		jit->used_max = used;
+	if (jit->code_pos > jit->code_hw)
+		jit->code_hw = jit->code_pos;
+	if (jit->cb.size - jit->desc_pos > jit->desc_hw)
+		jit->desc_hw = jit->cb.size - jit->desc_pos;
 }
 
-/* Drop all compiled code.  Blocks still alive (a full cache) go back to
- * being interpreted and counting heat; after a code flush they are dead. */
+static void clear_ind(struct jit *jit, int ctx)
+{
+	struct jit_ind *t = jit->ind + (size_t)ctx * JIT_IND_SIZE;
+
+	for (size_t i = 0; i < JIT_IND_SIZE; i++) {
+		t[i].pc = 1;
+		t[i].code = NULL;
+	}
+	jit->ind_epoch[ctx] = UINT64_MAX; /* cleared: valid in any epoch */
+}
+
+static void clear_all_ind(struct jit *jit)
+{
+	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
+		clear_ind(jit, ctx);
+}
+
+/* Drop all compiled code.  Blocks still alive (a full cache, a fork) go
+ * back to being interpreted and counting heat; after a code flush they are
+ * dead and not touched. */
 static void reset(struct jit *jit, bool blocks_alive)
 {
 	if (blocks_alive) {
-		for (size_t off = jit->desc_pos; off + sizeof(struct jit_tb) <= jit->cb.size;
-		     off += sizeof(struct jit_tb)) {
-			struct jit_tb *tb = (struct jit_tb *)(jit->cb.rw + off);
-
-			tb->block->jit_entry = NULL;
-			tb->block->heat = 0;
+		for (size_t i = 0; i < jit->nblocks; i++) {
+			jit->blocks[i]->jit_entry = NULL;
+			jit->blocks[i]->heat = 0;
 		}
 	}
-	if (jit->code_pos > jit->code_start) {
+	if (jit->code_pos > jit->code_start)
 		jit->stats.flushes++;
-		codebuf_discard(&jit->cb, jit->code_start);
-	}
+	jit->nblocks = 0;
+	jit->nchained = 0;
+	clear_all_ind(jit);
 	jit->code_pos = jit->code_start;
 	jit->desc_pos = jit->cb.size;
 	jit->prev_tb = NULL;
-	jit->used_max = jit->code_start;
 	jit->generation++;
+}
+
+static bool remember(struct jit *jit, struct block *b)
+{
+	if (jit->nblocks == jit->blocks_cap) {
+		size_t cap = jit->blocks_cap ? 2 * jit->blocks_cap : 1024;
+		struct block **p = realloc(jit->blocks, cap * sizeof(*p));
+
+		if (!p)
+			return false;
+		jit->blocks = p;
+		jit->blocks_cap = cap;
+	}
+	jit->blocks[jit->nblocks++] = b;
+	return true;
+}
+
+/* In a fork() child: the code buffer stayed with the parent. */
+static bool forked(const struct jit *jit)
+{
+	return __builtin_expect(!*jit->fork_marker, 0);
+}
+
+static void after_fork(struct jit *jit);
+
+bool jit_check_fork(struct jit *jit)
+{
+	if (!forked(jit))
+		return false;
+	after_fork(jit);
+	return true;
+}
+
+static void after_fork(struct jit *jit)
+{
+	size_t size = jit->cb.size;
+
+	reset(jit, true);
+	codebuf_forget(&jit->cb);
+	if (codebuf_init(&jit->cb, size) == 0) {
+		emit_trampoline(jit);
+		jit->disabled = false;
+	} else {
+		jit->disabled = true; /* no memory for code: everything is interpreted */
+	}
+	jit->code_pos = jit->code_start;
+	jit->desc_pos = jit->cb.size;
+	*jit->fork_marker = 1;
 }
 
 struct jit *jit_new(size_t cache_bytes)
@@ -94,16 +173,32 @@ struct jit *jit_new(size_t cache_bytes)
 	if (cache_bytes < MIN_CACHE)
 		cache_bytes = MIN_CACHE;
 	cache_bytes = align_up(cache_bytes, 4096);
-	if (codebuf_init(&jit->cb, cache_bytes) < 0) {
+	jit->ind = malloc(TLB_CONTEXTS * JIT_IND_SIZE * sizeof(*jit->ind));
+	if (!jit->ind) {
 		free(jit);
 		return NULL;
 	}
+	clear_all_ind(jit);
+	jit->fork_marker = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
+	if (jit->fork_marker == MAP_FAILED) {
+		free(jit->ind);
+		free(jit);
+		return NULL;
+	}
+	if (madvise((void *)jit->fork_marker, 4096, MADV_WIPEONFORK) < 0 ||
+	    codebuf_init(&jit->cb, cache_bytes) < 0) {
+		munmap((void *)jit->fork_marker, 4096);
+		free(jit->ind);
+		free(jit);
+		return NULL;
+	}
+	*jit->fork_marker = 1;
 	__builtin_cpu_init();
 	jit->has_popcnt = __builtin_cpu_supports("popcnt");
 	emit_trampoline(jit);
 	jit->code_pos = jit->code_start;
 	jit->desc_pos = jit->cb.size;
-	jit->used_max = jit->code_start;
 	jit->stats.cache_bytes = cache_bytes;
 	return jit;
 }
@@ -113,7 +208,14 @@ void jit_free(struct jit *jit)
 	if (!jit)
 		return;
 	lockstep_free(jit->ls);
-	codebuf_destroy(&jit->cb);
+	if (forked(jit))
+		codebuf_forget(&jit->cb);
+	else
+		codebuf_destroy(&jit->cb);
+	munmap((void *)jit->fork_marker, 4096);
+	free(jit->blocks);
+	free(jit->chained);
+	free(jit->ind);
 	free(jit);
 }
 
@@ -134,6 +236,9 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 	struct emit e;
 	int r;
 
+	jit_check_fork(jit);
+	if (jit->disabled)
+		return NULL;
 	if (jit->desc_pos - jit->code_pos < sizeof(*tb) + 256)
 		goto full;
 	jit->desc_pos -= sizeof(*tb);
@@ -149,6 +254,10 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 		jit->desc_pos += sizeof(*tb);
 		jit->stats.blocks_rejected++;
 		jit->stats.translate_ns += now_ns() - t0;
+		return NULL;
+	}
+	if (!remember(jit, block)) {
+		jit->desc_pos += sizeof(*tb);
 		return NULL;
 	}
 	tb->block = block;
@@ -171,35 +280,92 @@ full:
 	return NULL;
 }
 
-/* Make exit k of tb jump to the compiled code of next while the TLB epoch
- * stays what it is now. */
-static void chain(struct jit *jit, struct hart *hart, struct jit_tb *tb, int k, struct block *next)
+/* Undo every chain: their targets were found through a TLB now flushed. */
+static void unchain_all(struct jit *jit)
+{
+	static const int32_t to_slow_path = 0; /* the jump's own fall-through */
+
+	for (size_t i = 0; i < jit->nchained; i++)
+		memcpy(jit->cb.rw + jit->chained[i], &to_slow_path, 4);
+	jit->nchained = 0;
+	clear_all_ind(jit);
+}
+
+/* Make exit k of tb jump to the compiled code of next, in the hart's
+ * current TLB context. */
+static void chain(struct jit *jit, struct hart *hart, struct jit_tb *tb, int k,
+		  struct block *next)
 {
 	uint8_t *rw = jit->cb.rw;
-	uint64_t epoch = hart->tlb_epoch;
-	uint32_t n = tb->block->n + next->n;
+	uint32_t n = tb->block->n + next->n, old;
+	uint32_t ctx = (uint32_t)(uintptr_t)hart->tlb;
 	size_t target = (size_t)((uint8_t *)next->jit_entry - jit->cb.rx);
 	int32_t rel = (int32_t)((int64_t)target - (int64_t)(tb->site_jmp[k] + 4));
 
-	memcpy(rw + tb->site_epoch[k], &epoch, 8);
+	memcpy(&old, rw + tb->site_jmp[k], 4);
+	if (!old) {
+		if (jit->nchained == jit->chained_cap) {
+			size_t cap = jit->chained_cap ? 2 * jit->chained_cap : 1024;
+			uint32_t *p = realloc(jit->chained, cap * sizeof(*p));
+
+			if (!p)
+				return;
+			jit->chained = p;
+			jit->chained_cap = cap;
+		}
+		jit->chained[jit->nchained++] = tb->site_jmp[k];
+	}
+	memcpy(rw + tb->site_ctx[k], &ctx, 4);
 	memcpy(rw + tb->site_n[k], &n, 4);
 	memcpy(rw + tb->site_jmp[k], &rel, 4);
 	jit->stats.chains++;
+}
+
+/* The indirect-jump table of the hart's current TLB context. */
+static struct jit_ind *ind_table(struct jit *jit, struct hart *hart)
+{
+	size_t ctx = (size_t)(hart->tlb - hart->tlbs);
+
+	if (ctx >= TLB_CONTEXTS)
+		ctx = 0; /* a private set (lockstep): lookups never go anywhere then */
+	if (jit->ind_epoch[ctx] != hart->tlb_epoch) {
+		if (jit->ind_epoch[ctx] != UINT64_MAX)
+			clear_ind(jit, (int)ctx);
+		jit->ind_epoch[ctx] = hart->tlb_epoch;
+	}
+	return jit->ind + ctx * JIT_IND_SIZE;
+}
+
+struct jit_ret jit_enter(struct jit *jit, struct hart *hart, struct block *b, uint64_t limit)
+{
+	return jit->enter(hart, limit, b->jit_entry, ind_table(jit, hart));
 }
 
 int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t limit)
 {
 	struct jit_tb *prev = jit->prev_tb;
 	struct block *b = *block;
+	struct jit_ind *ind;
 	struct jit_ret r;
 
+	if (jit_check_fork(jit))
+		return JIT_EXIT_AGAIN;
+	if (__builtin_expect(hart->tlb_epoch != jit->chain_epoch, 0)) {
+		unchain_all(jit);
+		jit->chain_epoch = hart->tlb_epoch;
+	}
 	if (prev) {
 		int k = jit->prev_exit;
 
 		if (prev->site_jmp[k] && prev->target[k] == b->pc)
 			chain(jit, hart, prev, k, b);
 	}
-	r = jit->enter(hart, limit, b->jit_entry);
+	/* b is the block for its pc in this epoch and context: indirect
+	 * jumps may go there */
+	ind = ind_table(jit, hart);
+	ind[(b->pc >> 1) & (JIT_IND_SIZE - 1)] = (struct jit_ind){ b->pc, b->jit_entry };
+	jit->stats.runs++;
+	r = jit->enter(hart, limit, b->jit_entry, ind);
 	if (r.exit == JIT_EXIT_TRAP) {
 		jit->prev_tb = NULL;
 		return JIT_EXIT_TRAP;
@@ -213,5 +379,7 @@ int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t l
 void jit_stats(const struct jit *jit, struct jit_stats *out)
 {
 	*out = jit->stats;
-	out->host_bytes = align_up(jit->used_max, 4096);
+	out->host_bytes = align_up(jit->code_hw, 4096) + align_up(jit->desc_hw, 4096);
+	if (out->host_bytes > jit->cb.size) /* the two ends met */
+		out->host_bytes = jit->cb.size;
 }

@@ -10,26 +10,29 @@
 #include "jit/emit_x86.h"
 
 /* The stack frame every compiled block runs in, set up by the entry
- * trampoline: rbx holds the hart, [rsp + FRAME_LIMIT] the instruction limit
- * chaining must not pass, FRAME_VAL receives slow-path results and
- * FRAME_SAVE keeps the caller-saved host registers across helper calls. */
+ * trampoline: rbx holds the hart, r15 the instruction budget (the limit
+ * chaining must not pass minus the instret so far), [rsp + FRAME_LIMIT] the
+ * limit, FRAME_VAL receives slow-path results, FRAME_SAVE keeps the
+ * caller-saved host registers across helper calls (six slots) and
+ * FRAME_IND points to the indirect-jump table of the current TLB context. */
 #define FRAME_LIMIT 0
 #define FRAME_VAL   8
 #define FRAME_SAVE  16
+#define FRAME_IND   64
 #define FRAME_SIZE  72 /* 16-byte aligned after six pushes and the return address */
 
 /* A translated block's descriptor.  Descriptors live at the top of the code
  * buffer (growing down, code grows up) and are found by compiled code,
  * which returns its own descriptor so the interpreter knows the last block
- * that ran.  An exit with a static successor has a patch site: the epoch
- * (imm64), the instruction budget (imm32) and the jump (rel32) of its chain
- * check, as buffer offsets. */
+ * that ran.  An exit with a static successor has a patch site: the TLB
+ * context the successor was found in, the instruction budget and the jump
+ * of its chain check, as buffer offsets. */
 struct jit_tb {
 	struct block *block;
 	uint64_t target[2];     /* successor pc of exit k (0 fall-through, 1 taken) */
-	uint32_t site_epoch[2]; /* 0: exit k has no chain site */
-	uint32_t site_n[2];
-	uint32_t site_jmp[2];
+	uint32_t site_ctx[2];   /* imm32: the TLB context (low half of hart->tlb) */
+	uint32_t site_n[2];     /* imm32: the instruction budget both blocks need */
+	uint32_t site_jmp[2];   /* rel32 of the jump; 0: exit k has no chain site */
 	uint32_t code;          /* buffer offset of the block's code */
 	uint32_t code_bytes;
 };
@@ -40,7 +43,20 @@ struct jit_ret {
 	struct jit_tb *tb;     /* the block that exited (not set on a trap) */
 };
 
-typedef struct jit_ret (*jit_enter_fn)(struct hart *hart, uint64_t limit, void *code);
+
+/* Indirect jumps (jalr) look their target up in a direct-mapped table of
+ * compiled blocks, indexed by (pc >> 1) & (JIT_IND_SIZE - 1).  There is one
+ * table per TLB context (a pc may be fetchable in one and not in another),
+ * and its entries are only valid in one TLB epoch; an empty one holds an
+ * odd pc. */
+#define JIT_IND_SIZE 1024
+struct jit_ind {
+	uint64_t pc;
+	void *code;
+};
+
+typedef struct jit_ret (*jit_enter_fn)(struct hart *hart, uint64_t limit, void *code,
+				      struct jit_ind *ind);
 
 struct lockstep;
 
@@ -52,17 +68,37 @@ struct jit {
 	size_t epilogue;   /* offset of the shared exit path */
 	jit_enter_fn enter;
 	bool has_popcnt;
+	bool disabled; /* no code memory (after a fork that found none) */
+	volatile uint8_t *fork_marker; /* a MADV_WIPEONFORK page: 0 in a fork child */
+
+	/* The blocks with compiled code, to clear their entries on a flush. */
+	struct block **blocks;
+	size_t nblocks, blocks_cap;
 
 	/* The last block that exited through a chainable exit: chained to the
 	 * next block run when that one is compiled too. */
 	struct jit_tb *prev_tb;
 	int prev_exit;
+	/* Patched chain jumps (buffer offsets), undone when the TLB epoch the
+	 * chains were made in ends. */
+	uint32_t *chained;
+	size_t nchained, chained_cap;
+	uint64_t chain_epoch;
+	struct jit_ind *ind;              /* TLB_CONTEXTS tables of JIT_IND_SIZE */
+	uint64_t ind_epoch[TLB_CONTEXTS]; /* the epoch each table was filled in */
 
 	uint64_t generation; /* bumped by every flush */
 	struct jit_stats stats;
-	size_t used_max; /* high-water mark of the buffer, for host memory */
+	size_t code_hw, desc_hw; /* high-water marks of both ends of the buffer */
 	struct lockstep *ls;
 };
+
+/* Run b's compiled code once, without chaining into it first (lockstep). */
+struct jit_ret jit_enter(struct jit *jit, struct hart *hart, struct block *b, uint64_t limit);
+
+/* In a fork() child, drop the parent's compiled code (all blocks go back to
+ * the interpreter) and take a code buffer of our own; true when it did. */
+bool jit_check_fork(struct jit *jit);
 
 /* Translate block b to code at e (a view of the buffer) and fill tb.
  * Returns 0, or -1 when the block holds an operation left to the

@@ -31,6 +31,7 @@ struct shadow_set {
 	gva_t page[LS_PAGES];     /* the page as fill() was asked for it */
 	uint8_t *real[LS_PAGES];  /* the page's real host address */
 	uint8_t *copy;            /* LS_PAGES pages */
+	uint8_t *before;          /* set 0: the pages as they were when first copied */
 };
 
 struct lockstep {
@@ -87,6 +88,19 @@ static struct lockstep *ls_of(struct hart *h)
 	return (struct lockstep *)((uint8_t *)h->env - offsetof(struct lockstep, ops));
 }
 
+/* Where a page's content at the start of the runs is: the reference run's
+ * first copy when it made one, so that both runs start from the same bytes
+ * even while other threads write to the page. */
+static const uint8_t *page_before(const struct lockstep *ls, const uint8_t *real)
+{
+	const struct shadow_set *s = &ls->set[0];
+
+	for (int i = 0; i < s->n; i++)
+		if (s->real[i] == real)
+			return s->before + (size_t)i * GUEST_PAGE_SIZE;
+	return real;
+}
+
 static uint8_t *shadow(struct lockstep *ls, gva_t page, uint8_t *real)
 {
 	struct shadow_set *s = &ls->set[ls->cur];
@@ -98,7 +112,13 @@ static uint8_t *shadow(struct lockstep *ls, gva_t page, uint8_t *real)
 	if (s->n == LS_PAGES)
 		return NULL;
 	copy = s->copy + (size_t)s->n * GUEST_PAGE_SIZE;
-	memcpy(copy, real, GUEST_PAGE_SIZE);
+	if (ls->cur == 0) {
+		/* one read of the real page: other threads may be writing to it */
+		memcpy(s->before + (size_t)s->n * GUEST_PAGE_SIZE, real, GUEST_PAGE_SIZE);
+		memcpy(copy, s->before + (size_t)s->n * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE);
+	} else {
+		memcpy(copy, page_before(ls, real), GUEST_PAGE_SIZE);
+	}
 	s->page[s->n] = page;
 	s->real[s->n] = real;
 	s->n++;
@@ -114,14 +134,17 @@ static int ls_fill(struct hart *h, gva_t page, enum mem_access acc, uint8_t **ho
 	if (ls->system) {
 		gpa_t pa;
 
-		/* the steps tlb_translate takes in system mode */
+		/* the steps tlb_translate takes in system mode; the page walk
+		 * reads page tables through the environment's own fill */
 		h->system = true;
+		h->env = ls->env;
 		r = mmu_translate(h, page, acc, &pa);
 		if (r == 0 && !pmp_allows(h, pa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE, acc,
 					  mmu_effective_priv(h, acc)))
 			r = -1;
 		if (r == 0)
 			r = ls->env->fill(h, pa & GUEST_PAGE_MASK, acc, &real);
+		h->env = &ls->ops;
 		h->system = false;
 		if (r != 0) {
 			ls->aborted = true; /* faults and devices: not compared */
@@ -154,14 +177,18 @@ static struct lockstep *ls_new(void)
 
 	if (!ls)
 		return NULL;
-	for (int i = 0; i < 2; i++) {
-		ls->set[i].copy = mmap(NULL, LS_PAGES * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (ls->set[i].copy == MAP_FAILED) {
-			ls->set[i].copy = NULL;
+	for (int i = 0; i < 3; i++) {
+		uint8_t *p = mmap(NULL, LS_PAGES * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED) {
 			lockstep_free(ls);
 			return NULL;
 		}
+		if (i < 2)
+			ls->set[i].copy = p;
+		else
+			ls->set[0].before = p;
 	}
 	ls->ops.fill = ls_fill;
 	return ls;
@@ -174,6 +201,8 @@ void lockstep_free(struct lockstep *ls)
 	for (int i = 0; i < 2; i++)
 		if (ls->set[i].copy)
 			munmap(ls->set[i].copy, LS_PAGES * GUEST_PAGE_SIZE);
+	if (ls->set[0].before)
+		munmap(ls->set[0].before, LS_PAGES * GUEST_PAGE_SIZE);
 	free(ls);
 }
 
@@ -229,7 +258,7 @@ static const char *const abi_names[32] = {
 	"a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
 };
 
-/* The final content of a page after run which (its shadow, or untouched). */
+/* The content of a page after run which: its shadow, or as it was. */
 static const uint8_t *page_after(const struct lockstep *ls, int which, uint8_t *real)
 {
 	const struct shadow_set *s = &ls->set[which];
@@ -237,7 +266,7 @@ static const uint8_t *page_after(const struct lockstep *ls, int which, uint8_t *
 	for (int i = 0; i < s->n; i++)
 		if (s->real[i] == real)
 			return s->copy + (size_t)i * GUEST_PAGE_SIZE;
-	return real;
+	return page_before(ls, real);
 }
 
 static int report_header(const struct block *b, int shown)
@@ -315,7 +344,7 @@ static bool compare(struct lockstep *ls, const struct block *b, const struct out
 			const uint8_t *r, *j;
 			int lines = 0;
 
-			if (which == 1 && page_after(ls, 0, s->real[i]) != s->real[i])
+			if (which == 1 && page_after(ls, 0, s->real[i]) != page_before(ls, s->real[i]))
 				continue; /* compared from set 0 */
 			r = page_after(ls, 0, s->real[i]);
 			j = page_after(ls, 1, s->real[i]);
@@ -350,6 +379,10 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	uint64_t i0 = h->instret;
 	bool aborted;
 
+	if (jit_check_fork(jit)) {
+		jit->stats.lockstep_skipped++;
+		return 0; /* b's code is gone: the caller interprets it */
+	}
 	if (!ls && !(ls = jit->ls = ls_new())) {
 		jit->stats.lockstep_skipped++;
 		return 0;
@@ -358,6 +391,7 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 		jit->stats.lockstep_skipped++;
 		return 0; /* looked at when the block has run */
 	}
+	h->pc = b->pc; /* the interpreter keeps it in a local between blocks */
 	arch_save(h, &start);
 
 	/* the reference: the interpreter, this block only */
@@ -391,7 +425,7 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	/* the compiled code, from the same state; the limit keeps it from chaining */
 	run_begin(ls, h, 1, &sv);
 	ls->aborted = false;
-	jr = jit->enter(h, i0 + b->n, b->jit_entry);
+	jr = jit_enter(jit, h, b, i0 + b->n);
 	arch_save(h, &cmp.a);
 	aborted = ls->aborted;
 	run_end(h, &sv);

@@ -11,8 +11,10 @@
  * chosen by the first byte, compared with the page of the last byte, then
  * host = addr + addend) and call mem_load_slow/mem_store_slow on a miss.
  *
- * Host registers: rbx = the hart; rax, rcx, rdx are scratch; the others
- * (except rsp) cache guest registers.  See docs/jit.md. */
+ * Host registers: rbx = the hart; r15 = the instruction budget (limit minus
+ * the instret before this block; hart->instret itself is written by the
+ * epilogue); rax, rcx, rdx are scratch; the others (except rsp) cache
+ * guest registers.  See docs/jit.md. */
 #include "jit/jit_internal.h"
 #include "cpu/priv.h"
 #include "cpu/tlb.h"
@@ -28,7 +30,7 @@ _Static_assert(TLB_ENTRIES == 256, "TLB index mask");
 #define NO_TARGET UINT64_MAX
 
 /* Callee-saved registers first: they keep their guest values across calls. */
-static const int8_t pool[] = { R12, R13, R14, R15, RBP, RSI, RDI, R8, R9, R10, R11 };
+static const int8_t pool[] = { R12, R13, R14, RBP, RSI, RDI, R8, R9, R10, R11 };
 #define CALLER_SAVED_MASK (1u << RSI | 1u << RDI | 1u << R8 | 1u << R9 | 1u << R10 | 1u << R11)
 
 struct regstate {
@@ -361,8 +363,8 @@ static void emit_trap_exit(struct tr *t, const struct regstate *rs, int idx)
 {
 	writeback(t, rs);
 	store_pc(t, insn_pc(t, idx));
-	if (idx)
-		x86_alu_mi(E, AI_ADD, true, RBX, HART_OFF(instret), idx);
+	if (idx) /* the epilogue makes instret = limit - budget */
+		x86_alu_ri(E, AI_SUB, true, R15, idx);
 	exit_to_epilogue(t, JIT_EXIT_TRAP, false);
 }
 
@@ -396,33 +398,44 @@ static void trap_if(struct tr *t, enum x86_cc cc, bool set_cause, uint64_t cause
 	s->jump = x86_jcc_fwd(E, cc);
 }
 
-/* An exit to a static successor: chained (patched later by jit_run) when the
- * epoch, stop/irq flags and instruction budget allow, else back to the
- * interpreter with pc = target.  The cache has been written back. */
+/* ZF clear when hart->stop_request or hart->irq_check is set: the two
+ * adjacent words are tested as one. */
+_Static_assert(offsetof(struct hart, irq_check) == offsetof(struct hart, stop_request) + 4 &&
+		       sizeof(((struct hart *)0)->stop_request) == 4,
+	       "stop_request and irq_check are tested with one 64-bit compare");
+static void stop_or_irq(struct tr *t)
+{
+	x86_alu_mi(E, AI_CMP, true, RBX, HART_OFF(stop_request), 0);
+}
+
+/* An exit to a static successor: chained (patched later by jit_run) when
+ * no stop or interrupt check is pending and the instruction budget allows
+ * this block and the successor, else back to the interpreter with pc =
+ * target.  The cache has been written back.  A TLB flush (which may remap
+ * the target pc) only happens outside compiled code; jit_run unchains all
+ * exits then. */
 static void exit_direct(struct tr *t, int k, uint64_t target)
 {
 	size_t slow[3], at;
 
 	t->tb->target[k] = target;
-	/* mov rax, imm64 (always the 10-byte form, so it can be patched) */
-	emit_u8(E, 0x48);
-	emit_u8(E, 0xb8);
-	t->tb->site_epoch[k] = (uint32_t)E->pos;
-	emit_u64(E, UINT64_MAX); /* no epoch matches until patched */
-	x86_alu_rm(E, ALU_CMP, true, RAX, RBX, HART_OFF(tlb_epoch));
+	stop_or_irq(t);
 	slow[0] = x86_jcc_fwd(E, CC_NE);
-	x86_alu_rm(E, ALU_MOV, false, RAX, RBX, HART_OFF(stop_request));
-	x86_alu_rm(E, ALU_OR, false, RAX, RBX, HART_OFF(irq_check));
-	slow[1] = x86_jcc_fwd(E, CC_NE);
-	/* limit - instret >= this block's n + the successor's n */
-	x86_alu_rm(E, ALU_MOV, true, RAX, RSP, FRAME_LIMIT);
-	x86_alu_rm(E, ALU_SUB, true, RAX, RBX, HART_OFF(instret));
-	emit_u8(E, 0x48); /* cmp rax, imm32 */
-	emit_u8(E, 0x3d);
+	/* the TLB context the successor was found in (patched) */
+	emit_u8(E, 0x81); /* cmp dword [rbx + tlb], imm32 */
+	emit_u8(E, 0xbb);
+	emit_u32(E, (uint32_t)HART_OFF(tlb));
+	t->tb->site_ctx[k] = (uint32_t)E->pos;
+	emit_u32(E, 0);
+	slow[2] = x86_jcc_fwd(E, CC_NE);
+	/* budget >= this block's n + the successor's n (patched) */
+	emit_u8(E, 0x49); /* cmp r15, imm32 */
+	emit_u8(E, 0x81);
+	emit_u8(E, 0xff);
 	t->tb->site_n[k] = (uint32_t)E->pos;
 	emit_u32(E, UINT32_MAX);
-	slow[2] = x86_jcc_fwd(E, CC_B);
-	x86_alu_mi(E, AI_ADD, true, RBX, HART_OFF(instret), (int32_t)t->b->n);
+	slow[1] = x86_jcc_fwd(E, CC_B);
+	x86_alu_ri(E, AI_SUB, true, R15, (int32_t)t->b->n);
 	at = x86_jmp_fwd(E);
 	t->tb->site_jmp[k] = (uint32_t)at;
 	for (int i = 0; i < 3; i++)
@@ -461,7 +474,10 @@ static size_t tlb_check(struct tr *t, enum mem_access acc, int size)
 
 static void addr_to_rax(struct tr *t, int base)
 {
-	x86_lea(E, true, RAX, base, NO_REG, 1, (int32_t)t->ip->imm);
+	if (t->ip->imm)
+		x86_lea(E, true, RAX, base, NO_REG, 1, (int32_t)t->ip->imm);
+	else
+		x86_mov_rr(E, true, RAX, base);
 }
 
 static int load_size(int op, bool *sign)
@@ -1111,10 +1127,14 @@ static void tr_jal(struct tr *t)
 	exit_direct(t, 1, (uint64_t)ip->imm);
 }
 
+/* jalr: the target is looked up among compiled blocks (struct jit_ind);
+ * found, and with no stop or interrupt check pending and budget for this
+ * block plus any successor, it is jumped to; else back to the interpreter. */
 static void tr_jalr(struct tr *t)
 {
 	const struct insn *ip = t->ip;
 	int a = use(t, ip->rs1);
+	size_t miss[3];
 
 	x86_lea(E, true, RAX, a, NO_REG, 1, (int32_t)ip->imm);
 	x86_alu_ri(E, AI_AND, true, RAX, -2);
@@ -1124,8 +1144,24 @@ static void tr_jalr(struct tr *t)
 		written(t, ip->rd);
 	}
 	writeback(t, &t->rs);
-	x86_alu_mr(E, ALU_MOV, true, RBX, HART_OFF(pc), RAX);
 	t->tb->target[1] = NO_TARGET;
+	/* rdx = &ind[(pc >> 1) & (JIT_IND_SIZE - 1)] */
+	x86_mov_rr(E, false, RCX, RAX);
+	x86_shift_ri(E, SH_SHL, false, RCX, 3);
+	x86_alu_ri(E, AI_AND, false, RCX, (JIT_IND_SIZE - 1) << 4);
+	x86_alu_rm(E, ALU_MOV, true, RDX, RSP, FRAME_IND);
+	x86_alu_rr(E, ALU_ADD, true, RDX, RCX);
+	x86_alu_rm(E, ALU_CMP, true, RAX, RDX, (int32_t)offsetof(struct jit_ind, pc));
+	miss[0] = x86_jcc_fwd(E, CC_NE);
+	stop_or_irq(t);
+	miss[1] = x86_jcc_fwd(E, CC_NE);
+	x86_alu_ri(E, AI_CMP, true, R15, (int32_t)(t->b->n + BLOCK_MAX_INSNS));
+	miss[2] = x86_jcc_fwd(E, CC_B);
+	x86_alu_ri(E, AI_SUB, true, R15, (int32_t)t->b->n);
+	x86_jmp_m(E, RDX, (int32_t)offsetof(struct jit_ind, code));
+	for (int i = 0; i < 3; i++)
+		x86_bind(E, miss[i]);
+	x86_alu_mr(E, ALU_MOV, true, RBX, HART_OFF(pc), RAX);
 	exit_to_epilogue(t, JIT_EXIT_TAKEN, true);
 }
 
