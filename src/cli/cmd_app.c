@@ -1,12 +1,12 @@
 /* condo app: run a RISC-V Linux program.  Options come before PROGRAM;
  * everything after it belongs to the program.  Errors in the command line
  * are one line naming the option, exit status 2. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "condo/app.h"
 
 extern char **environ;
@@ -44,52 +44,17 @@ static int bad_option(const char *fmt, const char *a, const char *b)
 }
 
 /* "64M" -> 67108864; false on anything else (including 0 and overflow). */
+/* Sizes and counts as the other subcommands take them (cli/options.c); zero is refused. */
 static bool parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10, end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20, end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30, end++;
-		break;
-	default:
-		break;
-	}
-	if (*end || !v || (shift && v > (~0ull >> shift)))
-		return false;
-	*out = (uint64_t)v << shift;
-	return true;
+	return cli_parse_size(s, out) == 0 && *out;
 }
 
 static bool parse_count(const char *s, uint64_t *out)
 {
-	char *end;
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || !v)
-		return false;
-	*out = v;
-	return true;
+	return cli_parse_u64(s, out) == 0 && *out;
 }
 
-/* The value of an option given as "--opt VALUE" or "--opt=VALUE". */
 static const char *option_value(const char *opt, int argc, char **argv, int *i, bool *missing)
 {
 	size_t len = strlen(opt);
