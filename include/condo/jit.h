@@ -18,10 +18,19 @@ enum cpu_engine { ENGINE_INTERP, ENGINE_JIT, ENGINE_LOCKSTEP };
  * and instret counts every block before it but NOT that block (the caller
  * adds its count, as for interpreted blocks).  On JIT_EXIT_TRAP the trap
  * fields are set, hart->pc is the faulting instruction and hart->instret
- * counts exactly the instructions before it.  JIT_EXIT_AGAIN: nothing ran
- * and the block's compiled code is gone (the process was forked): run the
- * block in the interpreter. */
-enum jit_exit { JIT_EXIT_FALLTHROUGH = 0, JIT_EXIT_TAKEN = 1, JIT_EXIT_TRAP = 2, JIT_EXIT_AGAIN = 3 };
+ * counts exactly the instructions before it.  JIT_EXIT_PARTIAL: the last
+ * block (*block) ran up to its last instruction, an operation left to the
+ * interpreter (a CSR access, ecall, ...), which the interpreter runs next as
+ * part of that block; instret as for a normal exit.  JIT_EXIT_AGAIN:
+ * nothing ran and the block's compiled code is gone (the process was
+ * forked): run the block in the interpreter. */
+enum jit_exit {
+	JIT_EXIT_FALLTHROUGH = 0,
+	JIT_EXIT_TAKEN = 1,
+	JIT_EXIT_TRAP = 2,
+	JIT_EXIT_AGAIN = 3,
+	JIT_EXIT_PARTIAL = 4,
+};
 
 /* Blocks run this many times in the interpreter before being compiled. */
 #define JIT_HOT 16

@@ -234,6 +234,12 @@ enter:
 			}
 			if (r == JIT_EXIT_TRAP)
 				goto take_trap; /* pc and instret already exact */
+			if (r == JIT_EXIT_PARTIAL) {
+				/* Only the block's last instruction is left: interpret it. */
+				b = last;
+				ip = &b->insns[b->n - 1];
+				goto *ip->handler;
+			}
 			/* JIT_EXIT_AGAIN: nothing ran; interpret the block */
 		}
 	}

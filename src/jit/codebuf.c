@@ -28,6 +28,10 @@ int codebuf_init(struct codebuf *cb, size_t size)
 		goto err;
 	if (madvise(cb->rw, size, MADV_DONTFORK) < 0 || madvise(cb->rx, size, MADV_DONTFORK) < 0)
 		goto err;
+	/* The mappings keep the memory; an open fd would only be one more
+	 * descriptor of ours an app-mode guest could see. */
+	close(cb->fd);
+	cb->fd = -1;
 	return 0;
 err:
 	err = -errno;
@@ -37,9 +41,7 @@ err:
 
 void codebuf_forget(struct codebuf *cb)
 {
-	/* not mapped in this process: only the descriptor was inherited */
-	if (cb->fd >= 0)
-		close(cb->fd);
+	/* not mapped in this process (a fork child) */
 	cb->rw = cb->rx = NULL;
 	cb->fd = -1;
 }

@@ -11,7 +11,7 @@ struct codebuf {
 	uint8_t *rw; /* writable view */
 	uint8_t *rx; /* executable view of the same pages */
 	size_t size;
-	int fd;
+	int fd; /* only while setting up */
 };
 
 /* 0 or a negative errno. */
@@ -24,7 +24,7 @@ static inline void *codebuf_exec(const struct codebuf *cb, size_t off)
 	return cb->rx + off;
 }
 
-/* In a fork() child, where the views do not exist: drop the inherited fd. */
+/* In a fork() child, where the views do not exist: forget them. */
 void codebuf_forget(struct codebuf *cb);
 
 #endif

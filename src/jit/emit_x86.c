@@ -41,7 +41,7 @@ static struct rm R(int reg)
 
 static struct rm M(int base, int index, int scale, int32_t disp)
 {
-	return (struct rm){ .mem = true, .base = base, .index = index, .scale = scale, .disp = disp };
+	return (struct rm){.mem = true, .base = base, .index = index, .scale = scale, .disp = disp};
 }
 
 static int hi(int reg)

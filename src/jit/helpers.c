@@ -30,14 +30,26 @@ static inline uint64_t sext32(uint64_t v)
 #define FL    (&h->fflags)
 
 /* f = op(f...) */
-#define FF(name, expr) \
-	static void fp_##name(struct hart *h, const struct insn *ip, int rm) { (void)rm; F(ip->rd) = (expr); }
+#define FF(name, expr)                                                                             \
+	static void fp_##name(struct hart *h, const struct insn *ip, int rm)                       \
+	{                                                                                          \
+		(void)rm;                                                                          \
+		F(ip->rd) = (expr);                                                                \
+	}
 /* x = op(f...) */
-#define FX(name, expr) \
-	static uint64_t fp_##name(struct hart *h, const struct insn *ip, int rm) { (void)rm; return (expr); }
+#define FX(name, expr)                                                                             \
+	static uint64_t fp_##name(struct hart *h, const struct insn *ip, int rm)                   \
+	{                                                                                          \
+		(void)rm;                                                                          \
+		return (expr);                                                                     \
+	}
 /* f = op(x) */
-#define XF(name, expr) \
-	static void fp_##name(struct hart *h, const struct insn *ip, int rm, uint64_t x) { (void)rm; F(ip->rd) = (expr); }
+#define XF(name, expr)                                                                             \
+	static void fp_##name(struct hart *h, const struct insn *ip, int rm, uint64_t x)           \
+	{                                                                                          \
+		(void)rm;                                                                          \
+		F(ip->rd) = (expr);                                                                \
+	}
 
 FF(FMADD_S, box_s(fpu_madd_s(FS(ip->rs1), FS(ip->rs2), FS(ip->rs3), rm, FL)))
 FF(FMSUB_S, box_s(fpu_msub_s(FS(ip->rs1), FS(ip->rs2), FS(ip->rs3), rm, FL)))

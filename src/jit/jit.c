@@ -245,7 +245,7 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 	tb = (struct jit_tb *)(jit->cb.rw + jit->desc_pos);
 	memset(tb, 0, sizeof(*tb));
 	e = (struct emit){ .buf = jit->cb.rw, .pos = jit->code_pos, .cap = jit->desc_pos };
-	r = jit_translate(jit, &e, block, tb);
+	r = jit_translate(jit, hart, &e, block, tb);
 	if (emit_overflowed(&e)) {
 		jit->desc_pos += sizeof(*tb);
 		goto full;
@@ -266,7 +266,7 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 	jit->code_pos = align_up(e.pos, 16);
 	note_use(jit);
 	jit->stats.blocks_compiled++;
-	jit->stats.insns_compiled += block->n;
+	jit->stats.insns_compiled += jit_compiled_insns(block);
 	jit->stats.code_bytes += tb->code_bytes;
 	jit->stats.translate_ns += now_ns() - t0;
 	return codebuf_exec(&jit->cb, tb->code);
@@ -315,7 +315,8 @@ static void chain(struct jit *jit, struct hart *hart, struct jit_tb *tb, int k,
 		}
 		jit->chained[jit->nchained++] = tb->site_jmp[k];
 	}
-	memcpy(rw + tb->site_ctx[k], &ctx, 4);
+	if (tb->site_ctx[k])
+		memcpy(rw + tb->site_ctx[k], &ctx, 4);
 	memcpy(rw + tb->site_n[k], &n, 4);
 	memcpy(rw + tb->site_jmp[k], &rel, 4);
 	jit->stats.chains++;
@@ -370,9 +371,13 @@ int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t l
 		jit->prev_tb = NULL;
 		return JIT_EXIT_TRAP;
 	}
+	*block = r.tb->block;
+	if (r.exit == JIT_EXIT_PARTIAL) {
+		jit->prev_tb = NULL; /* the block goes on in the interpreter */
+		return JIT_EXIT_PARTIAL;
+	}
 	jit->prev_tb = r.tb;
 	jit->prev_exit = (int)r.exit;
-	*block = r.tb->block;
 	return (int)r.exit;
 }
 

@@ -30,7 +30,7 @@
 struct jit_tb {
 	struct block *block;
 	uint64_t target[2];     /* successor pc of exit k (0 fall-through, 1 taken) */
-	uint32_t site_ctx[2];   /* imm32: the TLB context (low half of hart->tlb) */
+	uint32_t site_ctx[2];   /* imm32: the TLB context (low half of hart->tlb); 0: none */
 	uint32_t site_n[2];     /* imm32: the instruction budget both blocks need */
 	uint32_t site_jmp[2];   /* rel32 of the jump; 0: exit k has no chain site */
 	uint32_t code;          /* buffer offset of the block's code */
@@ -100,10 +100,15 @@ struct jit_ret jit_enter(struct jit *jit, struct hart *hart, struct block *b, ui
  * the interpreter) and take a code buffer of our own; true when it did. */
 bool jit_check_fork(struct jit *jit);
 
+/* How many of b's instructions its compiled code runs: all, or all but a
+ * last one left to the interpreter (JIT_EXIT_PARTIAL), or 0: not compiled. */
+uint32_t jit_compiled_insns(const struct block *b);
+
 /* Translate block b to code at e (a view of the buffer) and fill tb.
  * Returns 0, or -1 when the block holds an operation left to the
  * interpreter. */
-int jit_translate(struct jit *jit, struct emit *e, struct block *b, struct jit_tb *tb);
+int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, struct block *b,
+		  struct jit_tb *tb);
 
 /* ---- C helpers called from compiled code (helpers.c) ---- */
 

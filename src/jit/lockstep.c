@@ -254,8 +254,9 @@ struct outcome {
 };
 
 static const char *const abi_names[32] = {
-	"zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
-	"a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+    "zero", "ra", "sp", "gp", "tp",  "t0",  "t1", "t2", "s0", "s1", "a0",
+    "a1",   "a2", "a3", "a4", "a5",  "a6",  "a7", "s2", "s3", "s4", "s5",
+    "s6",   "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
 };
 
 /* The content of a page after run which: its shadow, or as it was. */
@@ -344,7 +345,8 @@ static bool compare(struct lockstep *ls, const struct block *b, const struct out
 			const uint8_t *r, *j;
 			int lines = 0;
 
-			if (which == 1 && page_after(ls, 0, s->real[i]) != page_before(ls, s->real[i]))
+			if (which == 1 &&
+			    page_after(ls, 0, s->real[i]) != page_before(ls, s->real[i]))
 				continue; /* compared from set 0 */
 			r = page_after(ls, 0, s->real[i]);
 			j = page_after(ls, 1, s->real[i]);
@@ -377,6 +379,7 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	struct jit_ret jr;
 	enum cpu_exit rr;
 	uint64_t i0 = h->instret;
+	uint32_t n = jit_compiled_insns(b); /* b->n, or b->n - 1 (JIT_EXIT_PARTIAL) */
 	bool aborted;
 
 	if (jit_check_fork(jit)) {
@@ -398,7 +401,7 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	run_begin(ls, h, 0, &sv);
 	ls->aborted = false;
 	h->engine = ENGINE_INTERP;
-	h->insn_limit = i0 + b->n;
+	h->insn_limit = i0 + n; /* the instructions the compiled code runs */
 	rr = cpu_run(h);
 	arch_save(h, &ref.a);
 	aborted = ls->aborted;
@@ -414,12 +417,12 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	arch_restore(h, &start);
 	if (rr == CPU_EXIT_STOP)
 		h->stop_request = 1;
-	if (aborted || (rr != CPU_EXIT_LIMIT && rr != CPU_EXIT_TRAP) || ref.a.instret > i0 + b->n) {
+	if (aborted || (rr != CPU_EXIT_LIMIT && rr != CPU_EXIT_TRAP) || ref.a.instret > i0 + n) {
 		jit->stats.lockstep_skipped++;
 		return 0;
 	}
 	/* A trap after the whole block is the next block's fetch: not ours. */
-	ref.trapped = rr == CPU_EXIT_TRAP && ref.a.instret < i0 + b->n;
+	ref.trapped = rr == CPU_EXIT_TRAP && ref.a.instret < i0 + n;
 	ref.index = ref.a.instret - i0;
 
 	/* the compiled code, from the same state; the limit keeps it from chaining */
@@ -439,7 +442,7 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	if (!cmp.trapped) {
 		if (jr.tb->block != b)
 			cmp.a.pc = ~cmp.a.pc; /* cannot happen without chaining: report it */
-		cmp.a.instret += b->n; /* the caller would add the block's count */
+		cmp.a.instret += n; /* the caller would add the block's count */
 	}
 	if (!ref.trapped) {
 		/* a trap's fields after a completed block belong to the next fetch */

@@ -67,6 +67,7 @@ struct tr {
 	uint16_t locked; /* host registers the current instruction uses */
 	bool fs_ok;      /* mstatus.FS already checked in this block */
 	bool frm_ok;     /* frm already checked valid in this block */
+	bool system;     /* a system-mode hart: TLB contexts change */
 	int nstubs;
 	bool overflow;
 	struct stub stubs[MAX_STUBS];
@@ -421,13 +422,17 @@ static void exit_direct(struct tr *t, int k, uint64_t target)
 	t->tb->target[k] = target;
 	stop_or_irq(t);
 	slow[0] = x86_jcc_fwd(E, CC_NE);
-	/* the TLB context the successor was found in (patched) */
-	emit_u8(E, 0x81); /* cmp dword [rbx + tlb], imm32 */
-	emit_u8(E, 0xbb);
-	emit_u32(E, (uint32_t)HART_OFF(tlb));
-	t->tb->site_ctx[k] = (uint32_t)E->pos;
-	emit_u32(E, 0);
-	slow[2] = x86_jcc_fwd(E, CC_NE);
+	/* The TLB context the successor was found in (patched): in system
+	 * mode a pc may be fetchable in one and not in another.  App-mode
+	 * harts stay in one context. */
+	if (t->system) {
+		emit_u8(E, 0x81); /* cmp dword [rbx + tlb], imm32 */
+		emit_u8(E, 0xbb);
+		emit_u32(E, (uint32_t)HART_OFF(tlb));
+		t->tb->site_ctx[k] = (uint32_t)E->pos;
+		emit_u32(E, 0);
+		slow[2] = x86_jcc_fwd(E, CC_NE);
+	}
 	/* budget >= this block's n + the successor's n (patched) */
 	emit_u8(E, 0x49); /* cmp r15, imm32 */
 	emit_u8(E, 0x81);
@@ -438,7 +443,7 @@ static void exit_direct(struct tr *t, int k, uint64_t target)
 	x86_alu_ri(E, AI_SUB, true, R15, (int32_t)t->b->n);
 	at = x86_jmp_fwd(E);
 	t->tb->site_jmp[k] = (uint32_t)at;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < (t->system ? 3 : 2); i++)
 		x86_bind(E, slow[i]);
 	x86_bind(E, at);
 	store_pc(t, target);
@@ -1210,25 +1215,36 @@ static void emit_stub(struct tr *t, struct stub *s)
 	x86_jmp_to(E, s->join);
 }
 
-int jit_translate(struct jit *jit, struct emit *e, struct block *b, struct jit_tb *tb)
+uint32_t jit_compiled_insns(const struct block *b)
 {
+	uint32_t n = b->n;
+
+	/* an operation left to the interpreter ends its block: the rest is compiled */
+	if (n && op_kind(b->insns[n - 1].op) == K_NONE)
+		n--;
+	for (uint32_t i = 0; i < n; i++)
+		if (op_kind(b->insns[i].op) == K_NONE)
+			return 0;
+	return n;
+}
+
+int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, struct block *b,
+		  struct jit_tb *tb)
+{
+	uint32_t n = jit_compiled_insns(b);
 	struct tr *t;
 	int ret = 0;
 
-	if (!b->n)
+	if (!n)
 		return -1;
-	for (uint32_t i = 0; i < b->n; i++) {
-		enum kind k = op_kind(b->insns[i].op);
-
-		if (k == K_NONE)
-			return -1;
+	for (uint32_t i = 0; i < n; i++)
 		if ((b->insns[i].op == OP_CPOP || b->insns[i].op == OP_CPOPW) && !jit->has_popcnt)
 			return -1;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -1;
 	t->jit = jit;
+	t->system = hart->system;
 	t->e = e;
 	t->b = b;
 	t->tb = tb;
@@ -1236,7 +1252,7 @@ int jit_translate(struct jit *jit, struct emit *e, struct block *b, struct jit_t
 	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));
 	tb->target[0] = tb->target[1] = NO_TARGET;
 
-	for (uint32_t i = 0; i < b->n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		const struct insn *ip = &b->insns[i];
 		enum kind k = op_kind(ip->op);
 
@@ -1273,7 +1289,12 @@ int jit_translate(struct jit *jit, struct emit *e, struct block *b, struct jit_t
 		}
 	}
 	t->locked = 0;
-	if (!insn_ends_block(&b->insns[b->n - 1])) {
+	if (n < b->n) {
+		/* the interpreter goes on with the last instruction of the block */
+		writeback(t, &t->rs);
+		store_pc(t, insn_pc(t, (int)n));
+		exit_to_epilogue(t, JIT_EXIT_PARTIAL, true);
+	} else if (!insn_ends_block(&b->insns[n - 1])) {
 		/* ended by the page, the size limit or an unfetchable instruction */
 		writeback(t, &t->rs);
 		exit_direct(t, 0, b->pc + b->bytes);
