@@ -51,7 +51,7 @@ LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
 .PHONY: all deps check check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-guest guest run run-app fuzz-isa bench-app bench-boot bench-idle bench clean format
+        check-vmbad check-guest check-engines guest run run-app fuzz-isa bench-app bench-boot bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -81,7 +81,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-check: check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-guest
+check: check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-guest check-engines
 	@echo "make check: all suites passed ($(BUILD))"
 
 check-unit: $(UNIT_BINS)
@@ -110,6 +110,15 @@ check-vmbad: $(CONDO)
 
 check-guest: $(CONDO) guest
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/guest/run.sh
+
+# The translator against the interpreter: ISA programs compiled and in
+# lockstep, differential cases compiled, a Linux boot compiled and in lockstep.
+check-engines: $(CONDO) guest
+	@for e in jit lockstep; do \
+	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/isa/run.sh && \
+	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/guest/run.sh boot-paravirt-2cpu || exit 1; \
+	done
+	@ENGINE=jit CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/jit DIFF_CASES=20000 tests/diff/run.sh
 
 # The default guest: Linux 6.1 and a busybox initramfs, cached outside the tree.
 guest: $(BUILD)/.deps-ok

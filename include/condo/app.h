@@ -18,6 +18,7 @@ struct app_config {
 	uint64_t mem_limit;   /* cap on guest mappings + brk in bytes; 0: none */
 	uint64_t max_insns;   /* cap on retired instructions per thread; 0: none */
 	bool trace_syscalls;  /* strace-like trace of every system call on stderr */
+	int engine;           /* enum cpu_engine (condo/jit.h) */
 
 	const char *program;  /* host path, or a guest path when program_in_root */
 	bool program_in_root; /* set by a guest execve (condo re-executes itself) */

@@ -30,6 +30,7 @@ struct vm_config {
 	struct vm_drive drives[VM_MAX_DRIVES];
 	int ndrives;
 	uint64_t max_insns;  /* per hart; 0: none */
+	int engine;          /* enum cpu_engine (condo/jit.h) */
 };
 
 /* Build the board, boot and run until the guest powers off or resets.

@@ -4,6 +4,7 @@
  * the guest creates. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
+#include "condo/jit.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -321,6 +322,10 @@ int app_run(const struct app_config *cfg)
 	h->tlb_generation = &p->mm.map_generation;
 	h->code_generation = &p->mm.code_generation;
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
+	if (cfg->engine != ENGINE_INTERP) {
+		h->jit = jit_new(0); /* without one the hart interprets */
+		h->engine = cfg->engine;
+	}
 	t->tid = gettid();
 	app_current = t;
 	sig_init_proc(p);

@@ -6,6 +6,7 @@
  * signals, keeps ignored ones and the mask, and ends the other threads. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
+#include "condo/jit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -269,6 +270,10 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	}
 	if (c->trace_syscalls)
 		vec_push(&host, strdup("--trace-syscalls"));
+	if (c->engine != ENGINE_INTERP) {
+		vec_push(&host, strdup("--engine"));
+		vec_push(&host, strdup(c->engine == ENGINE_JIT ? "jit" : "lockstep"));
+	}
 	if (c->forked_child)
 		vec_push(&host, strdup("--x-child"));
 	vec_push(&host, strdup(host_exe ? "--x-exec-host" : "--x-exec"));

@@ -14,6 +14,9 @@ int cli_parse_u64(const char *s, uint64_t *out);
 /* Report an unknown option or a missing argument as one line. */
 void cli_bad_option(const char *cmd, const char *arg);
 
+/* --engine NAME: enum cpu_engine, or -1 for an unknown name. */
+int cli_parse_engine(const char *s);
+
 int cmd_run(int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@ static void app_usage(FILE *out)
 		"  --mem SIZE         cap guest memory (mappings + heap); suffixes K, M, G\n"
 		"  --max-insns N      stop after N instructions (per thread)\n"
 		"  --trace-syscalls   print every system call on stderr\n"
+		"  --engine E         interp (default), jit (translate hot code to x86-64)\n"
+		"                     or lockstep (run both and stop at the first difference)\n"
 		"  -h, --help         show this help and exit\n"
 		"\n"
 		"Exit status: the program's; 126 if PROGRAM cannot be executed, 127 if\n"
@@ -104,7 +106,7 @@ int cmd_app(int argc, char **argv)
 			cfg.forked_child = true;
 			continue;
 		}
-		static const char *const valued[] = { "--root",	      "--mem",	    "--max-insns",
+		static const char *const valued[] = { "--root",	      "--mem",	    "--max-insns", "--engine",
 						      "--x-exec",     "--x-exec-host", "--x-execfn",
 						      "--x-env" };
 		const char *opt = NULL;
@@ -131,6 +133,11 @@ int cmd_app(int argc, char **argv)
 			if (!parse_count(val, &cfg.max_insns))
 				return bad_option("--max-insns: invalid count '%s'%s", val,
 						  "; use a positive integer");
+		} else if (!strcmp(opt, "--engine")) {
+			cfg.engine = cli_parse_engine(val);
+			if (cfg.engine < 0)
+				return bad_option("--engine: unknown engine '%s'%s", val,
+						  "; use interp, jit or lockstep");
 		} else if (!strcmp(opt, "--x-env")) {
 			/* internal: one variable of the guest's environment */
 			char **grown = realloc(envp, (nenv + 2) * sizeof(*envp));

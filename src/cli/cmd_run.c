@@ -30,6 +30,8 @@ static const char run_usage[] =
 	"  --drive file=F[,readonly=on]\n"
 	"                        a raw disk image as a virtio-blk device (repeatable)\n"
 	"  --max-insns N         stop after N instructions on any hart (exit status 137)\n"
+	"  --engine E            interp (default), jit (translate hot code to x86-64) or\n"
+	"                        lockstep (run both and stop at the first difference)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Console: the terminal is in raw mode while the guest runs; C-a x quits,\n"
@@ -121,7 +123,7 @@ static int default_guest(struct vm_config *cfg, char *kernel, char *initrd, size
 int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
-	       OPT_MAX_INSNS };
+	       OPT_MAX_INSNS, OPT_ENGINE };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -131,6 +133,7 @@ int cmd_run(int argc, char **argv)
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "drive", required_argument, NULL, OPT_DRIVE },
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
+		{ "engine", required_argument, NULL, OPT_ENGINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -174,6 +177,13 @@ int cmd_run(int argc, char **argv)
 		case OPT_MAX_INSNS:
 			if (cli_parse_u64(optarg, &cfg.max_insns) < 0 || !cfg.max_insns) {
 				log_err("run", "--max-insns %s: expected a positive number", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_ENGINE:
+			cfg.engine = cli_parse_engine(optarg);
+			if (cfg.engine < 0) {
+				log_err("run", "--engine %s: expected interp, jit or lockstep", optarg);
 				return CLI_EXIT_USAGE;
 			}
 			break;

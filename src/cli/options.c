@@ -1,5 +1,6 @@
 /* Option-value parsing shared by the subcommands. */
 #include "cli/cli.h"
+#include "condo/jit.h"
 #include "condo/log.h"
 
 #include <ctype.h>
@@ -48,6 +49,18 @@ int cli_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+static const char *const engine_names[] = {
+	[ENGINE_INTERP] = "interp", [ENGINE_JIT] = "jit", [ENGINE_LOCKSTEP] = "lockstep",
+};
+
+int cli_parse_engine(const char *s)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, engine_names[i]))
+			return i;
+	return -1;
 }
 
 void cli_bad_option(const char *cmd, const char *arg)

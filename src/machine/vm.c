@@ -4,6 +4,7 @@
 #include "condo/aclint.h"
 #include "condo/block.h"
 #include "condo/devices.h"
+#include "condo/jit.h"
 #include "condo/log.h"
 #include "condo/virtio.h"
 #include "cpu/csr.h"
@@ -248,6 +249,10 @@ static int build_board(struct vm *vm)
 			return -1;
 		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
 		h->time_offset = time_offset;
+		if (cfg->engine != ENGINE_INTERP) {
+			h->jit = jit_new(0); /* without one the hart interprets */
+			h->engine = cfg->engine;
+		}
 		if (cfg->max_insns)
 			h->insn_limit = cfg->max_insns > vm->insns_spent ?
 						cfg->max_insns - vm->insns_spent : 0;

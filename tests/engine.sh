@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run condo with another engine: `ENGINE=jit CONDO_BIN=build/condo tests/engine.sh app PROG...`
+# inserts `--engine $ENGINE` after the subcommand, so any suite that takes a
+# CONDO command runs under the translator or in lockstep.
+set -eu
+sub=$1
+shift
+exec "${CONDO_BIN:?}" "$sub" --engine "${ENGINE:?}" "$@"
