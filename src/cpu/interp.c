@@ -10,6 +10,7 @@
 #include "cpu/csr.h"
 #include "cpu/fpu.h"
 #include "cpu/priv.h"
+#include "cpu/regval.h"
 #include "cpu/tlb.h"
 
 #include <string.h>
@@ -17,23 +18,6 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define CANONICAL_NAN_S 0x7fc00000u
-
-static inline uint32_t unbox_s(uint64_t v)
-{
-	/* A single not NaN-boxed in its 64-bit register reads as the canonical NaN (unpriv 12.2). */
-	return (v >> 32) == 0xffffffffu ? (uint32_t)v : CANONICAL_NAN_S;
-}
-
-static inline uint64_t box_s(uint32_t v)
-{
-	return 0xffffffff00000000ull | v;
-}
-
-static inline uint64_t sext32(uint64_t v)
-{
-	return (uint64_t)(int64_t)(int32_t)v;
-}
 
 static uint64_t mulh_ss(int64_t a, int64_t b) { return (uint64_t)(((__int128)a * b) >> 64); }
 static uint64_t mulh_uu(uint64_t a, uint64_t b) { return (uint64_t)(((unsigned __int128)a * b) >> 64); }

@@ -4,26 +4,11 @@
  * atomics for the A extension.  Rounding modes arrive resolved (0-4): the
  * compiled code has already trapped on frm 5-7 and on mstatus.FS off. */
 #include "cpu/fpu.h"
+#include "cpu/regval.h"
 #include "cpu/tlb.h"
 #include "jit/jit_internal.h"
 
-#define CANONICAL_NAN_S 0x7fc00000u
 #define SIGN_D          0x8000000000000000ull
-
-static inline uint32_t unbox_s(uint64_t v)
-{
-	return (v >> 32) == 0xffffffffu ? (uint32_t)v : CANONICAL_NAN_S;
-}
-
-static inline uint64_t box_s(uint32_t v)
-{
-	return 0xffffffff00000000ull | v;
-}
-
-static inline uint64_t sext32(uint64_t v)
-{
-	return (uint64_t)(int64_t)(int32_t)v;
-}
 
 #define F(r)  h->f[r]
 #define FS(r) unbox_s(h->f[r])
