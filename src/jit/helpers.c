@@ -164,97 +164,61 @@ static uint8_t *amo_ptr(struct hart *h, uint64_t addr, size_t len, enum mem_acce
 	case OP_AMOMINU_##W: r = AMO_CAS(type, (utype)old < (utype)b_); break; \
 	case OP_AMOMAXU_##W: r = AMO_CAS(type, (utype)old > (utype)b_); break;
 
-static int amo_w(struct hart *h, const struct insn *ip, uint64_t addr, uint64_t src,
-		 uint64_t *rd_val)
-{
-	int32_t *p, r;
+/* LR, SC and the AMOs of one width: the .w and .d helpers differ only in
+ * their types, so one definition makes both. */
+#define DEFINE_AMO(fn, W, type, utype)                                                         \
+	static int fn(struct hart *h, const struct insn *ip, uint64_t addr, uint64_t src,       \
+		      uint64_t *rd_val)                                                         \
+	{                                                                                      \
+		type *p, r;                                                                    \
+                                                                                               \
+		if (ip->op == OP_LR_##W) {                                                     \
+			p = (type *)amo_ptr(h, addr, sizeof(type), ACC_READ,                   \
+					    CAUSE_LOAD_MISALIGNED);                            \
+			if (!p)                                                                \
+				return -1;                                                     \
+			r = __atomic_load_n(p, __ATOMIC_SEQ_CST);                              \
+			h->resv_addr = addr;                                                   \
+			h->resv_value = (uint64_t)r;                                           \
+			h->resv_valid = true;                                                  \
+			*rd_val = (uint64_t)(int64_t)r;                                        \
+			return 0;                                                              \
+		}                                                                              \
+		if (ip->op == OP_SC_##W) {                                                     \
+			type expect;                                                           \
+                                                                                               \
+			if (addr & (sizeof(type) - 1)) {                                       \
+				h->trap_cause = CAUSE_STORE_MISALIGNED;                        \
+				h->trap_tval = addr;                                           \
+				return -1;                                                     \
+			}                                                                      \
+			if (!h->resv_valid || h->resv_addr != addr) {                          \
+				*rd_val = 1;                                                   \
+				return 0;                                                      \
+			}                                                                      \
+			h->resv_valid = false;                                                 \
+			if (!(p = (type *)mem_atomic_ptr(h, ACC_WRITE, addr, sizeof(type))))   \
+				return -1;                                                     \
+			expect = (type)h->resv_value;                                          \
+			*rd_val = !__atomic_compare_exchange_n(p, &expect, (type)src, false,   \
+							       __ATOMIC_SEQ_CST,               \
+							       __ATOMIC_SEQ_CST);              \
+			return 0;                                                              \
+		}                                                                              \
+		p = (type *)amo_ptr(h, addr, sizeof(type), ACC_WRITE, CAUSE_STORE_MISALIGNED); \
+		if (!p)                                                                        \
+			return -1;                                                             \
+		switch (ip->op) {                                                              \
+			AMO_CASES(W, type, utype)                                              \
+		default:                                                                       \
+			return -1;                                                             \
+		}                                                                              \
+		*rd_val = (uint64_t)(int64_t)r;                                                \
+		return 0;                                                                      \
+	}
 
-	if (ip->op == OP_LR_W) {
-		if (!(p = (int32_t *)amo_ptr(h, addr, 4, ACC_READ, CAUSE_LOAD_MISALIGNED)))
-			return -1;
-		r = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-		h->resv_addr = addr;
-		h->resv_value = (uint64_t)r;
-		h->resv_valid = true;
-		*rd_val = (uint64_t)(int64_t)r;
-		return 0;
-	}
-	if (ip->op == OP_SC_W) {
-		int32_t expect;
-
-		if (addr & 3) {
-			h->trap_cause = CAUSE_STORE_MISALIGNED;
-			h->trap_tval = addr;
-			return -1;
-		}
-		if (!h->resv_valid || h->resv_addr != addr) {
-			*rd_val = 1;
-			return 0;
-		}
-		h->resv_valid = false;
-		if (!(p = (int32_t *)mem_atomic_ptr(h, ACC_WRITE, addr, 4)))
-			return -1;
-		expect = (int32_t)h->resv_value;
-		*rd_val = !__atomic_compare_exchange_n(p, &expect, (int32_t)src, false,
-						       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		return 0;
-	}
-	if (!(p = (int32_t *)amo_ptr(h, addr, 4, ACC_WRITE, CAUSE_STORE_MISALIGNED)))
-		return -1;
-	switch (ip->op) {
-	AMO_CASES(W, int32_t, uint32_t)
-	default:
-		return -1;
-	}
-	*rd_val = (uint64_t)(int64_t)r;
-	return 0;
-}
-
-static int amo_d(struct hart *h, const struct insn *ip, uint64_t addr, uint64_t src,
-		 uint64_t *rd_val)
-{
-	int64_t *p, r;
-
-	if (ip->op == OP_LR_D) {
-		if (!(p = (int64_t *)amo_ptr(h, addr, 8, ACC_READ, CAUSE_LOAD_MISALIGNED)))
-			return -1;
-		r = __atomic_load_n(p, __ATOMIC_SEQ_CST);
-		h->resv_addr = addr;
-		h->resv_value = (uint64_t)r;
-		h->resv_valid = true;
-		*rd_val = (uint64_t)r;
-		return 0;
-	}
-	if (ip->op == OP_SC_D) {
-		int64_t expect;
-
-		if (addr & 7) {
-			h->trap_cause = CAUSE_STORE_MISALIGNED;
-			h->trap_tval = addr;
-			return -1;
-		}
-		if (!h->resv_valid || h->resv_addr != addr) {
-			*rd_val = 1;
-			return 0;
-		}
-		h->resv_valid = false;
-		if (!(p = (int64_t *)mem_atomic_ptr(h, ACC_WRITE, addr, 8)))
-			return -1;
-		expect = (int64_t)h->resv_value;
-		*rd_val = !__atomic_compare_exchange_n(p, &expect, (int64_t)src, false,
-						       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-		return 0;
-	}
-	if (!(p = (int64_t *)amo_ptr(h, addr, 8, ACC_WRITE, CAUSE_STORE_MISALIGNED)))
-		return -1;
-	switch (ip->op) {
-	AMO_CASES(D, int64_t, uint64_t)
-	default:
-		return -1;
-	}
-	*rd_val = (uint64_t)r;
-	return 0;
-}
+DEFINE_AMO(amo_w, W, int32_t, uint32_t)
+DEFINE_AMO(amo_d, D, int64_t, uint64_t)
 
 int jit_helper_amo(struct hart *hart, const struct insn *ip, uint64_t addr, uint64_t src,
 		   uint64_t *rd_val)
