@@ -32,33 +32,11 @@ rm -rf "$root"
 cp -a "$rv_root" "$root" || die "cannot copy $rv_root"
 mkdir -p "$root/work"
 
-# 16 MiB: 12 MiB of text (compressible) and 4 MiB of already-compressed bytes.
+# 16 MiB: 12 MiB of text (compressible) and 4 MiB of already-compressed bytes,
+# shared with bench/bench-guest.sh.
+src=$(BUILD=$build "$here/make-data.sh") || die "cannot generate input"
 data=$root/work/data.bin
-if [ ! -f "$work/data.bin" ] || [ "$(wc -c <"$work/data.bin")" -ne 16777216 ]; then
-	echo "bench-app: generating 16 MiB of input" >&2
-	(
-		set -e
-		cd "$work"
-		"$host_bb" awk -v seed=42 '
-		function rnd(n) { seed = (seed * 16807) % 2147483647; return seed % n }
-		BEGIN {
-			nw = split("alpha beta gamma delta hart trap csr page fence atomic load store", w, " ")
-			for (i = 0; i < 400000; i++)
-				printf "%08d %s %s %d\n", i, w[1 + rnd(nw)], w[1 + rnd(nw)], rnd(1000000)
-		}' >text.tmp
-		gzip -n -1 -c text.tmp >blob.tmp
-		{ cat text.tmp text.tmp text.tmp text.tmp blob.tmp blob.tmp blob.tmp blob.tmp \
-			blob.tmp blob.tmp blob.tmp blob.tmp; } | head -c 12582912 >text-part.tmp
-		{ cat blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp \
-			blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp blob.tmp; } |
-			head -c 4194304 >blob-part.tmp
-		cat text-part.tmp blob-part.tmp >data.bin.tmp
-		rm -f text.tmp blob.tmp text-part.tmp blob-part.tmp
-		mv data.bin.tmp data.bin
-	) || die "cannot generate input"
-	[ "$(wc -c <"$work/data.bin")" -eq 16777216 ] || die "input is not 16 MiB (text too short?)"
-fi
-cp "$work/data.bin" "$data"
+cp "$src" "$data" || die "cannot copy $src"
 
 # run RUNNER TOOL: one run, output to stdout; cwd is the guest's /work.
 run() {

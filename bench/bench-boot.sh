@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Boot-to-poweroff time of the default guest under condo and under
 # qemu-system-riscv64, same kernel, initrd and firmware, in one run.
+# condo-paravirt and condo-jit: condo is the SBI (no --bios), with the
+# interpreter and with --engine jit; condo-opensbi: OpenSBI's fw_jump.elf,
+# interpreter.
 # Env: CONDO, BENCH_RUNS (default 5), GUEST_DIR (default: scripts/build-guest.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,10 +28,11 @@ time_one() {
 stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[1], (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 declare -A samples
-peers=(condo-paravirt condo-opensbi qemu-opensbi)
+peers=(condo-paravirt condo-jit condo-opensbi qemu-opensbi)
 for ((i = 0; i < runs; i++)); do
-	samples[condo-paravirt]+="$(time_one "$CONDO" run --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
-	samples[condo-opensbi]+="$(time_one "$CONDO" run --bios "$fw" --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
+	samples[condo-paravirt]+="$(time_one "$CONDO" run --engine interp --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
+	samples[condo-jit]+="$(time_one "$CONDO" run --engine jit --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
+	samples[condo-opensbi]+="$(time_one "$CONDO" run --engine interp --bios "$fw" --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
 	samples[qemu-opensbi]+="$(time_one qemu-system-riscv64 -M virt -m 256M -smp 1 -nographic -bios "$fw" -kernel "$kernel" -initrd "$initrd" -append "$append")"$'\n'
 done
 
@@ -40,6 +44,7 @@ for p in "${peers[@]}"; do
 	median[$p]=$md
 	printf '%-16s %9s %9s\n' "$p" "$mn" "$md"
 done
-printf 'ratio condo-paravirt/qemu: %.2f   condo-opensbi/qemu: %.2f  (median; < 1 means condo is faster)\n' \
+printf 'ratio condo-paravirt/qemu: %.2f   condo-jit/qemu: %.2f   condo-opensbi/qemu: %.2f  (median; < 1 means condo is faster)\n' \
 	"$(echo "${median[condo-paravirt]} / ${median[qemu-opensbi]}" | bc -l)" \
+	"$(echo "${median[condo-jit]} / ${median[qemu-opensbi]}" | bc -l)" \
 	"$(echo "${median[condo-opensbi]} / ${median[qemu-opensbi]}" | bc -l)"

@@ -19,6 +19,8 @@ struct app_config {
 	uint64_t max_insns;   /* cap on retired instructions per thread; 0: none */
 	bool trace_syscalls;  /* strace-like trace of every system call on stderr */
 	int engine;           /* enum cpu_engine (condo/jit.h) */
+	uint64_t jit_cache;   /* code cache bound per thread in bytes; 0: the default */
+	bool jit_stats;       /* report the translator's counters at exit */
 
 	const char *program;  /* host path, or a guest path when program_in_root */
 	bool program_in_root; /* set by a guest execve (condo re-executes itself) */

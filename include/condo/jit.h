@@ -10,8 +10,13 @@ struct hart;
 struct block;
 struct jit;
 
-/* Engines a hart can run with (--engine). */
-enum cpu_engine { ENGINE_INTERP, ENGINE_JIT, ENGINE_LOCKSTEP };
+/* Engines a hart can run with (--engine); ENGINE_JIT is the default. */
+enum cpu_engine { ENGINE_INTERP, ENGINE_JIT, ENGINE_LOCKSTEP, ENGINE_COUNT };
+#define ENGINE_DEFAULT ENGINE_JIT
+
+/* "interp", "jit", "lockstep"; and back (-1: no such engine). */
+const char *jit_engine_name(int engine);
+int jit_engine_parse(const char *name);
 
 /* What jit_run returns.  On JIT_EXIT_FALLTHROUGH / JIT_EXIT_TAKEN the last
  * block that ran (*block on return) ran to its end: hart->pc is the next pc
@@ -35,8 +40,11 @@ enum jit_exit {
 /* Blocks run this many times in the interpreter before being compiled. */
 #define JIT_HOT 16
 
-/* Default code cache size per hart. */
-#define JIT_CACHE_DEFAULT (32u << 20)
+/* Code cache size per hart: the default and the bounds --jit-cache takes
+ * (offsets in the cache are 32-bit). */
+#define JIT_CACHE_DEFAULT (32ull << 20)
+#define JIT_CACHE_MIN     (256ull << 10)
+#define JIT_CACHE_MAX     (1ull << 30)
 
 /* A translator with a code cache of cache_bytes (0: the default).  NULL
  * when the host refuses the memory. */
@@ -72,6 +80,7 @@ struct jit_stats {
 	uint64_t translate_ns;      /* host time spent translating */
 	uint64_t code_bytes;        /* host code emitted since the start */
 	uint64_t flushes;           /* whole-cache flushes (full, or code changed) */
+	uint64_t invalidations;     /* compiled blocks dropped because their page was written */
 	uint64_t chains;            /* block exits patched to jump to a successor */
 	uint64_t runs;              /* entries from the interpreter (jit_run calls) */
 	uint64_t cache_bytes;       /* size of the code cache */
@@ -80,5 +89,9 @@ struct jit_stats {
 	uint64_t lockstep_skipped;  /* blocks lockstep ran only in the interpreter */
 };
 void jit_stats(const struct jit *jit, struct jit_stats *out);
+/* Add one translator's counters to a sum (harts, threads). */
+void jit_stats_add(struct jit_stats *sum, const struct jit *jit);
+/* Print a sum as a few "condo: jit: ..." lines on stderr (--jit-stats). */
+void jit_stats_print(const struct jit_stats *sum);
 
 #endif

@@ -31,6 +31,8 @@ struct vm_config {
 	int ndrives;
 	uint64_t max_insns;  /* per hart; 0: none */
 	int engine;          /* enum cpu_engine (condo/jit.h) */
+	uint64_t jit_cache;  /* code cache bound per hart in bytes; 0: the default */
+	bool jit_stats;      /* report the translators' counters at exit */
 };
 
 /* Build the board, boot and run until the guest powers off or resets.

@@ -45,7 +45,17 @@ static void fmt_size(char *buf, size_t size, uint64_t bytes)
 
 _Noreturn void app_exit_group(struct app_thread *t, int status)
 {
-	(void)t;
+	struct app_proc *p = t->proc;
+
+	if (p->cfg.jit_stats) {
+		struct jit_stats sum = { 0 };
+
+		pthread_mutex_lock(&p->lock);
+		for (struct app_thread *o = p->threads; o; o = o->next)
+			jit_stats_add(&sum, o->hart->jit);
+		pthread_mutex_unlock(&p->lock);
+		jit_stats_print(&sum);
+	}
 	_exit(status & 0xff);
 }
 
@@ -323,7 +333,7 @@ int app_run(const struct app_config *cfg)
 	h->code_generation = &p->mm.code_generation;
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
 	if (cfg->engine != ENGINE_INTERP) {
-		h->jit = jit_new(0); /* without one the hart interprets */
+		h->jit = jit_new(cfg->jit_cache); /* without one the hart interprets */
 		h->engine = cfg->engine;
 	}
 	t->tid = gettid();

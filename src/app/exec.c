@@ -253,7 +253,7 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	else if ((err = fs_absolute(&p->fs, AT_FDCWD, path, abs, sizeof(abs))))
 		goto out;
 
-	char mem[32], insns[32];
+	char mem[32], insns[32], cache[32];
 	const struct app_config *c = &p->cfg;
 	const char *fixed[] = { "condo", "app", "--root", p->fs.root };
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
@@ -270,10 +270,15 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	}
 	if (c->trace_syscalls)
 		vec_push(&host, strdup("--trace-syscalls"));
-	if (c->engine != ENGINE_INTERP) {
-		vec_push(&host, strdup("--engine"));
-		vec_push(&host, strdup(c->engine == ENGINE_JIT ? "jit" : "lockstep"));
+	vec_push(&host, strdup("--engine"));
+	vec_push(&host, strdup(jit_engine_name(c->engine)));
+	if (c->jit_cache) {
+		snprintf(cache, sizeof(cache), "%llu", (unsigned long long)c->jit_cache);
+		vec_push(&host, strdup("--jit-cache"));
+		vec_push(&host, strdup(cache));
 	}
+	if (c->jit_stats)
+		vec_push(&host, strdup("--jit-stats"));
 	if (c->forked_child)
 		vec_push(&host, strdup("--x-child"));
 	vec_push(&host, strdup(host_exe ? "--x-exec-host" : "--x-exec"));

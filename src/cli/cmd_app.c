@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "condo/app.h"
+#include "condo/jit.h"
 
 extern char **environ;
 
@@ -27,8 +28,13 @@ static void app_usage(FILE *out)
 		"  --mem SIZE         cap guest memory (mappings + heap); suffixes K, M, G\n"
 		"  --max-insns N      stop after N instructions (per thread)\n"
 		"  --trace-syscalls   print every system call on stderr\n"
-		"  --engine E         interp (default), jit (translate hot code to x86-64)\n"
-		"                     or lockstep (run both and stop at the first difference)\n"
+		"  --engine E         jit (default: translate hot code to x86-64), interp\n"
+		"                     (interpret only) or lockstep (run both and stop at\n"
+		"                     the first difference, exit status 3)\n"
+		"  --jit-cache SIZE   bound on each thread's translated-code cache (default\n"
+		"                     32M, 256K to 1G); a full cache is flushed and refilled\n"
+		"  --jit-stats        at exit, print what the translator compiled, the time\n"
+		"                     it took and the host memory its cache holds\n"
 		"  -h, --help         show this help and exit\n"
 		"\n"
 		"Exit status: the program's; 126 if PROGRAM cannot be executed, 127 if\n"
@@ -78,7 +84,7 @@ static bool is_option(const char *arg, const char *opt)
 
 int cmd_app(int argc, char **argv)
 {
-	struct app_config cfg = { 0 };
+	struct app_config cfg = { .engine = ENGINE_DEFAULT };
 	bool exec_mode = false;
 	char **envp = NULL;
 	size_t nenv = 0;
@@ -102,12 +108,16 @@ int cmd_app(int argc, char **argv)
 			cfg.trace_syscalls = true;
 			continue;
 		}
+		if (!strcmp(arg, "--jit-stats")) {
+			cfg.jit_stats = true;
+			continue;
+		}
 		if (!strcmp(arg, "--x-child")) { /* internal: set by a guest execve */
 			cfg.forked_child = true;
 			continue;
 		}
 		static const char *const valued[] = { "--root",	      "--mem",	    "--max-insns", "--engine",
-						      "--x-exec",     "--x-exec-host", "--x-execfn",
+						      "--jit-cache",  "--x-exec",     "--x-exec-host", "--x-execfn",
 						      "--x-env" };
 		const char *opt = NULL;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
@@ -138,6 +148,10 @@ int cmd_app(int argc, char **argv)
 			if (cfg.engine < 0)
 				return bad_option("--engine: unknown engine '%s'%s", val,
 						  "; use interp, jit or lockstep");
+		} else if (!strcmp(opt, "--jit-cache")) {
+			if (cli_parse_jit_cache(val, &cfg.jit_cache) < 0)
+				return bad_option("--jit-cache: invalid size '%s'%s", val,
+						  "; use 256K to 1G, e.g. 64M");
 		} else if (!strcmp(opt, "--x-env")) {
 			/* internal: one variable of the guest's environment */
 			char **grown = realloc(envp, (nenv + 2) * sizeof(*envp));

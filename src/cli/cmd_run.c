@@ -1,4 +1,5 @@
 /* condo run: boot a full-system VM on the virt board. */
+#include "condo/jit.h"
 #include "condo/log.h"
 #include "condo/machine.h"
 #include "cli/cli.h"
@@ -30,8 +31,13 @@ static const char run_usage[] =
 	"  --drive file=F[,readonly=on]\n"
 	"                        a raw disk image as a virtio-blk device (repeatable)\n"
 	"  --max-insns N         stop after N instructions on any hart (exit status 137)\n"
-	"  --engine E            interp (default), jit (translate hot code to x86-64) or\n"
-	"                        lockstep (run both and stop at the first difference)\n"
+	"  --engine E            jit (default: translate hot code to x86-64), interp\n"
+	"                        (interpret only) or lockstep (run both and stop at the\n"
+	"                        first difference, exit status 3)\n"
+	"  --jit-cache SIZE      bound on each hart's translated-code cache (default 32M,\n"
+	"                        256K to 1G); a full cache is flushed and refilled\n"
+	"  --jit-stats           at exit, print what the translator compiled, the time it\n"
+	"                        took and the host memory its caches hold\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Console: the terminal is in raw mode while the guest runs; C-a x quits,\n"
@@ -123,7 +129,7 @@ static int default_guest(struct vm_config *cfg, char *kernel, char *initrd, size
 int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
-	       OPT_MAX_INSNS, OPT_ENGINE };
+	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -134,10 +140,12 @@ int cmd_run(int argc, char **argv)
 		{ "drive", required_argument, NULL, OPT_DRIVE },
 		{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 		{ "engine", required_argument, NULL, OPT_ENGINE },
+		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
+		{ "jit-stats", no_argument, NULL, OPT_JIT_STATS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct vm_config cfg = { .mem_size = 256ull << 20, .cpus = 1 };
+	struct vm_config cfg = { .mem_size = 256ull << 20, .cpus = 1, .engine = ENGINE_DEFAULT };
 	static char kernel[4096], initrd[4096];
 	char *paths[VM_MAX_DRIVES] = { 0 };
 	uint64_t n;
@@ -187,6 +195,13 @@ int cmd_run(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		case OPT_JIT_CACHE:
+			if (cli_parse_jit_cache(optarg, &cfg.jit_cache) < 0) {
+				log_err("run", "--jit-cache %s: expected a size from 256K to 1G", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_JIT_STATS: cfg.jit_stats = true; break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;

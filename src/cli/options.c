@@ -51,16 +51,16 @@ int cli_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static const char *const engine_names[] = {
-	[ENGINE_INTERP] = "interp", [ENGINE_JIT] = "jit", [ENGINE_LOCKSTEP] = "lockstep",
-};
-
 int cli_parse_engine(const char *s)
 {
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(s, engine_names[i]))
-			return i;
-	return -1;
+	return jit_engine_parse(s);
+}
+
+int cli_parse_jit_cache(const char *s, uint64_t *out)
+{
+	if (cli_parse_size(s, out) < 0 || *out < JIT_CACHE_MIN || *out > JIT_CACHE_MAX)
+		return -1;
+	return 0;
 }
 
 void cli_bad_option(const char *cmd, const char *arg)

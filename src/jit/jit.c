@@ -13,12 +13,12 @@
  * code and starts a buffer of its own the first time it calls in. */
 #include "jit/jit_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
-
-#define MIN_CACHE (256u << 10)
+#include <unistd.h>
 
 static uint64_t now_ns(void)
 {
@@ -26,6 +26,27 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* With CONDO_PERF_MAP set in condo's environment, every compiled block is
+ * listed in /tmp/perf-PID.map (the format perf reads for JIT code), named
+ * by its guest pc, so `perf report` shows which guest code is hot. */
+static FILE *perf_map(void)
+{
+	static FILE *f;
+	static pid_t pid;
+	char path[64];
+
+	if (!getenv("CONDO_PERF_MAP"))
+		return NULL;
+	if (f && pid == getpid())
+		return f;
+	pid = getpid(); /* a fork child writes a map of its own */
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
+	f = fopen(path, "a");
+	if (f)
+		setvbuf(f, NULL, _IOLBF, 0);
+	return f;
 }
 
 static size_t align_up(size_t v, size_t a)
@@ -170,8 +191,10 @@ struct jit *jit_new(size_t cache_bytes)
 		return NULL;
 	if (!cache_bytes)
 		cache_bytes = JIT_CACHE_DEFAULT;
-	if (cache_bytes < MIN_CACHE)
-		cache_bytes = MIN_CACHE;
+	if (cache_bytes < JIT_CACHE_MIN)
+		cache_bytes = JIT_CACHE_MIN;
+	if (cache_bytes > JIT_CACHE_MAX)
+		cache_bytes = JIT_CACHE_MAX;
 	cache_bytes = align_up(cache_bytes, 4096);
 	jit->ind = malloc(TLB_CONTEXTS * JIT_IND_SIZE * sizeof(*jit->ind));
 	if (!jit->ind) {
@@ -208,6 +231,11 @@ void jit_free(struct jit *jit)
 	if (!jit)
 		return;
 	lockstep_free(jit->ls);
+	if (getenv("CONDO_JIT_DUMPTMP") && !forked(jit)) {
+		FILE *f = fopen("/tmp/condo-jit.bin", "w");
+		fwrite(jit->cb.rw, 1, jit->code_pos, f);
+		fclose(f);
+	}
 	if (forked(jit))
 		codebuf_forget(&jit->cb);
 	else
@@ -269,6 +297,10 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 	jit->stats.insns_compiled += jit_compiled_insns(block);
 	jit->stats.code_bytes += tb->code_bytes;
 	jit->stats.translate_ns += now_ns() - t0;
+	if (perf_map())
+		fprintf(perf_map(), "%lx %x guest_%llx\n",
+			(unsigned long)(uintptr_t)codebuf_exec(&jit->cb, tb->code), tb->code_bytes,
+			(unsigned long long)block->pc);
 	return codebuf_exec(&jit->cb, tb->code);
 
 full:

@@ -250,7 +250,7 @@ static int build_board(struct vm *vm)
 		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
 		h->time_offset = time_offset;
 		if (cfg->engine != ENGINE_INTERP) {
-			h->jit = jit_new(0); /* without one the hart interprets */
+			h->jit = jit_new(cfg->jit_cache); /* without one the hart interprets */
 			h->engine = cfg->engine;
 		}
 		if (cfg->max_insns)
@@ -357,6 +357,13 @@ static int run_once(const struct vm_config *cfg, uint64_t *spent)
 		*spent += most + 1; /* + 1: even a boot that retires nothing counts */
 	}
 	report_unused_devices(&vm);
+	if (vm.cfg->jit_stats) {
+		struct jit_stats sum = { 0 };
+
+		for (int i = 0; i < vm.ncpus; i++)
+			jit_stats_add(&sum, vm.harts[i].hart->jit);
+		jit_stats_print(&sum);
+	}
 out:
 	evloop_free(vm.loop); /* stops its thread before the devices go */
 	destroy_board(&vm);

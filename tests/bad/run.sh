@@ -123,11 +123,28 @@ check app-mem-overflow 2 "--mem: invalid size '99999999999999G'" app --mem 99999
 check app-mem-tiny 2 "--mem: size '4K' is too small" app --mem 4K ./good
 check app-insns-bad 2 "--max-insns: invalid count 'abc'" app --max-insns abc ./good
 check app-insns-zero 2 "--max-insns: invalid count '0'" app --max-insns=0 ./good
+check app-engine-bad 2 "--engine: unknown engine 'fast'" app --engine fast ./good
+check app-engine-missing 2 'option --engine needs a value' app --engine
+check app-jit-cache-tiny 2 "--jit-cache: invalid size '4K'" app --jit-cache 4K ./good
+check app-jit-cache-huge 2 "--jit-cache: invalid size '2G'" app --jit-cache 2G ./good
+check app-jit-cache-bad 2 "--jit-cache: invalid size 'lots'" app --jit-cache lots ./good
 check app-root-missing 2 'option --root needs a value' app --root
 check app-root-nonexistent 2 '--root /nonexistent/condo: No such file or directory' \
 	app --root /nonexistent/condo ./good
 check app-root-file 2 'Not a directory' app --root ./good ./good
 check app-options-ok 7 '' app --mem=64M --max-insns 100000 --root=. ./good
+check app-engines-ok 7 '' app --engine interp --jit-cache 256K --jit-stats ./good
+# --jit-stats reports on stderr, the exit status stays the program's
+if [ -z "$pattern" ] || [[ app-jit-stats == *$pattern* ]]; then
+	"$condo" app --jit-cache=1M --jit-stats ./good >/dev/null 2>"$work/err" </dev/null
+	got=$?
+	if [ "$got" = 7 ] && grep -q '^condo: jit: .* blocks compiled' "$work/err" &&
+		grep -q 'bound 1024 KiB' "$work/err"; then
+		pass=$((pass + 1)); echo "ok app-jit-stats"
+	else
+		fail=$((fail + 1)); echo "FAIL app-jit-stats: exit status $got"; cat "$work/err"
+	fi
+fi
 check app-args-after-program 7 '' app ./good --mem bogus --frob
 
 echo "bad: $pass passed, $fail failed"

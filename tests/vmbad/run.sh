@@ -241,6 +241,10 @@ bad_inputs() {
 		--drive "file=$inp/d1.img" --drive "file=$inp/d2.img" --drive "file=$inp/d3.img" \
 		--drive "file=$inp/d4.img" --drive "file=$inp/d5.img" --drive "file=$inp/d6.img" \
 		--drive "file=$inp/d7.img" $k "$spin"
+	bad engine-bad '--engine warp: expected interp, jit or lockstep' --engine warp $k "$spin"
+	bad jit-cache-tiny '--jit-cache 1K: expected a size from 256K to 1G' --jit-cache 1K $k "$spin"
+	bad jit-cache-huge '--jit-cache 3G: expected a size' --jit-cache 3G $k "$spin"
+	bad jit-cache-word '--jit-cache big: expected a size' --jit-cache big $k "$spin"
 	bad cpus-0 '--cpus 0' --cpus 0 $k "$spin"
 	bad cpus-9 '--cpus 9' --cpus 9 $k "$spin"
 	bad cpus-abc '--cpus abc' --cpus abc $k "$spin"
