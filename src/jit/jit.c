@@ -231,11 +231,6 @@ void jit_free(struct jit *jit)
 	if (!jit)
 		return;
 	lockstep_free(jit->ls);
-	if (getenv("CONDO_JIT_DUMPTMP") && !forked(jit)) {
-		FILE *f = fopen("/tmp/condo-jit.bin", "w");
-		fwrite(jit->cb.rw, 1, jit->code_pos, f);
-		fclose(f);
-	}
 	if (forked(jit))
 		codebuf_forget(&jit->cb);
 	else
