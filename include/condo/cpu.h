@@ -8,6 +8,7 @@
 #ifndef CONDO_CPU_H
 #define CONDO_CPU_H
 
+#include "condo/codemap.h"
 #include "condo/types.h"
 
 /* Exception causes (priv spec 1.12, table 3.6). */
@@ -143,6 +144,11 @@ struct hart {
 
 	const struct hart_env_ops *env;
 	void *env_ctx; /* the environment's own state */
+	/* The code page map of the memory this hart runs from (NULL: none):
+	 * blocks mark their pages, stores to marked pages are reported, and
+	 * code_seen is how far into its invalidation log this hart has acted. */
+	struct code_map *code_map;
+	uint64_t code_seen;
 
 	struct block_cache *blocks;
 	struct jit *jit; /* NULL: interpret only */
@@ -193,9 +199,18 @@ void cpu_code_flush(struct hart *hart);
 void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc);
 /* Raise or lower interrupt-pending bits in mip from any thread. */
 void cpu_set_irq(struct hart *hart, uint64_t mask, bool level);
-enum { CPU_FLUSH_TLB = 1, CPU_FLUSH_CODE = 2 };
+/* Flushes a hart can be asked for: its TLB, its decoded and compiled code,
+ * its cached write translations only (a page became code), the code of the
+ * pages its code map logged as written. */
+enum { CPU_FLUSH_TLB = 1, CPU_FLUSH_CODE = 2, CPU_FLUSH_WRITE_TLB = 4, CPU_FLUSH_CODE_PAGES = 8 };
 /* Do the flushes in what (CPU_FLUSH_* bits) on this hart now. */
 void cpu_flush_requests(struct hart *hart, uint32_t what);
+/* From any thread: make the hart act on a code map event at its next
+ * block boundary (the environment's code_map notify() calls this for
+ * every hart of the map). */
+void cpu_code_event(struct hart *hart, enum code_event what);
+/* Run from map's memory (NULL: none), starting at its log's present end. */
+void cpu_set_code_map(struct hart *hart, struct code_map *map);
 
 /* Make a hart re-check interrupts and stop requests now: wakes it from wfi. */
 void cpu_kick(struct hart *hart);

@@ -58,6 +58,9 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block);
  * other compiled blocks while the instret stays within limit and no stop or
  * interrupt check is pending.  *block is set to the last block run. */
 int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t limit);
+/* Forget the block's compiled code (its page was written): jumps chained
+ * to it are undone and indirect jumps no longer find it. */
+void jit_invalidate(struct jit *jit, struct block *block);
 /* Forget all compiled code (the decoded blocks are being dropped). */
 void jit_flush(struct jit *jit);
 /* The cache size the translator was made with (for a new thread's hart). */

@@ -4,6 +4,7 @@
 #ifndef CONDO_MEM_H
 #define CONDO_MEM_H
 
+#include "condo/codemap.h"
 #include "condo/dev.h"
 #include "condo/types.h"
 
@@ -11,6 +12,8 @@ struct guest_ram {
 	gpa_t base;
 	uint64_t size;
 	uint8_t *host; /* MAP_NORESERVE: pages cost host memory once touched */
+	/* Pages harts decoded code from; devices report their writes here. */
+	struct code_map *code;
 };
 
 int ram_init(struct guest_ram *ram, gpa_t base, uint64_t size);
@@ -31,6 +34,13 @@ static inline void *gmem_ptr(const struct guest_ram *ram, gpa_t gpa, uint64_t le
 /* Copy between guest RAM and host buffers; -1 when any byte is not RAM. */
 int gmem_read(const struct guest_ram *ram, gpa_t gpa, void *dst, uint64_t len);
 int gmem_write(const struct guest_ram *ram, gpa_t gpa, const void *src, uint64_t len);
+/* Report that [p, p + len) of RAM (a gmem_ptr() result) was written by
+ * something other than a hart's store: DMA, firmware calls. */
+static inline void gmem_written(const struct guest_ram *ram, const void *p, uint64_t len)
+{
+	if (ram->code)
+		code_map_written(ram->code, p, len);
+}
 
 #define BUS_MAX_REGIONS 64
 

@@ -28,6 +28,18 @@ static int app_fill(struct hart *hart, gva_t page, enum mem_access access, uint8
 
 static const struct hart_env_ops app_hart_env = { .fill = app_fill };
 
+/* A code page was marked or written: this thread's hart acts on it at its
+ * next block boundary.  Other threads' harts look at the log when they
+ * next enter cpu_run (after a system call or signal); a program that
+ * changes code another thread is running calls riscv_flush_icache, as
+ * RISC-V Linux requires, which flushes every thread's code at once. */
+static void code_event(void *ctx, enum code_event what)
+{
+	(void)ctx;
+	if (app_current && app_current->hart)
+		cpu_code_event(app_current->hart, what);
+}
+
 /* "li a7, 139; ecall": the return address of every signal handler. */
 static const uint32_t sigreturn_code[] = { 0x08b00893, 0x00000073 };
 
@@ -331,6 +343,8 @@ int app_run(const struct app_config *cfg)
 	h->x[2] = sp;
 	h->tlb_generation = &p->mm.map_generation;
 	h->code_generation = &p->mm.code_generation;
+	p->mm.code.notify = code_event;
+	cpu_set_code_map(h, &p->mm.code);
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
 	if (cfg->engine != ENGINE_INTERP) {
 		h->jit = jit_new(cfg->jit_cache); /* without one the hart interprets */

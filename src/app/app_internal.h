@@ -67,6 +67,9 @@ struct app_mm {
 	volatile int limit_hit;  /* a request went past mem_limit */
 	volatile uint64_t map_generation;  /* bumped whenever mappings change */
 	volatile uint64_t code_generation; /* bumped when executable mappings change */
+	/* Pages of the reservation code was decoded from; written ones are
+	 * invalidated (stores, and system calls writing guest memory). */
+	struct code_map code;
 };
 
 int mm_init(struct app_mm *mm, uint64_t mem_limit);

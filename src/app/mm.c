@@ -37,6 +37,11 @@ int mm_init(struct app_mm *mm, uint64_t mem_limit)
 	}
 	if (!mm->host_base)
 		return -ENOMEM;
+	if (code_map_init(&mm->code, mm->host_base, mm->size) < 0) {
+		munmap(mm->host_base, mm->size);
+		mm->host_base = NULL;
+		return -ENOMEM;
+	}
 	pthread_rwlock_init(&mm->lock, NULL);
 	mm->mem_limit = mem_limit;
 	mm->mmap_top = mm->size - GUEST_PAGE_SIZE - APP_STACK_SIZE - APP_STACK_GAP;
@@ -47,6 +52,7 @@ void mm_destroy(struct app_mm *mm)
 {
 	if (mm->host_base)
 		munmap(mm->host_base, mm->size);
+	code_map_free(&mm->code);
 	free(mm->vma);
 	pthread_rwlock_destroy(&mm->lock);
 	memset(mm, 0, sizeof(*mm));
@@ -247,6 +253,8 @@ void *mm_ptr(struct app_mm *mm, gva_t addr, size_t len, int prot)
 	if (at >= end)
 		p = mm->host_base + addr;
 	pthread_rwlock_unlock(&mm->lock);
+	if (p && (prot & PROT_WRITE))
+		code_map_written(&mm->code, p, len); /* the caller is about to write */
 	return p;
 }
 

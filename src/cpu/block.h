@@ -15,6 +15,8 @@ struct block {
 	 * pc that the guest remaps to other code finds other blocks. */
 	const uint8_t *host;
 	struct block *hash_next;
+	/* The next block decoded from the same host page (for invalidation). */
+	struct block *page_next;
 	/* Successor cache for chaining: [0] fall-through, [1] taken or jump
 	 * target.  Trusted only while chain_epoch equals the hart's tlb_epoch
 	 * (no TLB flush since), and a user checks ->pc. */
@@ -34,6 +36,13 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 			  const void *end_handler, bool *full);
 
 struct block *block_lookup(struct block_cache *cache, gva_t pc, const uint8_t *host);
+
+/* Drop every block with a byte in the host page at page: it is no longer
+ * found, chains to it fail (its pc becomes odd), and dropped(b, ctx) is
+ * called for each (the translator forgets its code).  Its memory stays
+ * until the next flush, so pointers to it remain safe to read. */
+void block_cache_invalidate_page(struct block_cache *cache, uintptr_t page,
+				 void (*dropped)(struct block *b, void *ctx), void *ctx);
 
 struct block_cache *block_cache_new(void);
 void block_cache_free(struct block_cache *cache);

@@ -23,12 +23,81 @@ void cpu_code_flush(struct hart *hart)
 		jit_flush(hart->jit);
 }
 
+/* A page became code: no store may hit it through a cached translation.
+ * Chains only depend on fetch translations, so the epoch stays. */
+static void drop_write_translations(struct hart *hart)
+{
+	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
+		for (int i = 0; i < TLB_ENTRIES; i++)
+			hart->tlbs[ctx].e[ACC_WRITE][i].page = TLB_INVALID;
+}
+
+static void drop_block(struct block *b, void *ctx)
+{
+	struct hart *hart = ctx;
+
+	if (b->jit_entry && hart->jit)
+		jit_invalidate(hart->jit, b);
+}
+
+/* Drop the blocks of every page the code map logged since we last looked. */
+static void sync_code_pages(struct hart *hart)
+{
+	struct code_map *map = hart->code_map;
+	uint64_t end;
+
+	if (!map)
+		return;
+	end = code_map_seq(map);
+	if (end - hart->code_seen > CODE_LOG_SIZE)
+		goto lost;
+	for (; hart->code_seen != end; hart->code_seen++) {
+		uintptr_t page = code_map_logged(map, hart->code_seen);
+
+		if (!page)
+			goto lost;
+		block_cache_invalidate_page(hart->blocks, page, drop_block, hart);
+	}
+	return;
+lost:
+	/* The log moved on past us (or an entry is being written): drop all. */
+	cpu_code_flush(hart);
+	hart->code_seen = end;
+}
+
 void cpu_flush_requests(struct hart *hart, uint32_t what)
 {
 	if (what & CPU_FLUSH_TLB)
 		cpu_tlb_flush(hart);
-	if (what & CPU_FLUSH_CODE)
+	else if (what & CPU_FLUSH_WRITE_TLB)
+		drop_write_translations(hart);
+	if (what & CPU_FLUSH_CODE) {
 		cpu_code_flush(hart);
+		if (hart->code_map)
+			hart->code_seen = code_map_seq(hart->code_map);
+	} else if (what & CPU_FLUSH_CODE_PAGES) {
+		sync_code_pages(hart);
+	}
+}
+
+void cpu_code_event(struct hart *hart, enum code_event what)
+{
+	uint32_t req = what == CODE_MARKED ? CPU_FLUSH_WRITE_TLB : CPU_FLUSH_CODE_PAGES;
+
+	__atomic_or_fetch(&hart->flush_req, req, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&hart->irq_check, 1, __ATOMIC_SEQ_CST);
+}
+
+void cpu_set_code_map(struct hart *hart, struct code_map *map)
+{
+	hart->code_map = map;
+	hart->code_seen = map ? code_map_seq(map) : 0;
+}
+
+void cpu_code_mark(struct hart *hart, const void *host)
+{
+	if (hart->code_map && code_map_mark(hart->code_map, host))
+		drop_write_translations(hart); /* before the block that marked it runs */
 }
 
 struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx)
@@ -69,6 +138,7 @@ struct hart *hart_clone(const struct hart *parent)
 	hart->code_generation = parent->code_generation;
 	hart->tlb_generation_seen = parent->tlb_generation_seen;
 	hart->code_generation_seen = parent->code_generation_seen;
+	cpu_set_code_map(hart, parent->code_map);
 	/* Same engine, own translator (a cache is per hart); none: interpreted. */
 	hart->engine = parent->engine;
 	if (parent->jit)

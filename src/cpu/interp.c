@@ -89,6 +89,9 @@ static void sync_generations(struct hart *h)
 		h->code_generation_seen = *h->code_generation;
 		cpu_code_flush(h);
 	}
+	/* Pages written while we were away (another thread's stores, DMA). */
+	if (h->code_map && code_map_seq(h->code_map) != h->code_seen)
+		cpu_flush_requests(h, CPU_FLUSH_CODE_PAGES);
 }
 
 /* Timers are polled every this many instructions (a few tens of µs). */

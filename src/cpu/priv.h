@@ -52,6 +52,10 @@ void trap_update_context(struct hart *hart);
  * passes, or the hart is kicked. */
 void cpu_idle_wait(struct hart *hart);
 
+/* hart.c: a block was decoded from host: mark its page in the code map
+ * (stores to it are reported from now on). */
+void cpu_code_mark(struct hart *hart, const void *host);
+
 /* Translate a virtual address for an access at the effective privilege.
  * 0: *pa set; -1: the trap fields hold a page or access fault. */
 int mmu_translate(struct hart *hart, gva_t va, enum mem_access acc, gpa_t *pa);

@@ -23,10 +23,18 @@ static int set_trap(struct hart *hart, const enum cpu_cause *causes, enum mem_ac
 	return -1;
 }
 
-static void tlb_insert(struct hart *hart, enum mem_access acc, gva_t addr, uint8_t *page_host)
+/* Cache the page for acc.  A write to a page holding decoded code is
+ * reported to the code map instead, and not cached while the page stays
+ * code, so the next store is seen too. */
+static void tlb_insert(struct hart *hart, enum mem_access acc, gva_t addr, uint8_t *page_host,
+		       size_t len)
 {
 	struct tlb_entry *e = tlb_slot(hart, acc, addr);
 
+	if (acc == ACC_WRITE && hart->code_map && code_map_is_code(hart->code_map, page_host)) {
+		code_map_written(hart->code_map, page_host + (addr & (GUEST_PAGE_SIZE - 1)), len);
+		return;
+	}
 	e->page = addr & GUEST_PAGE_MASK;
 	e->addend = (uintptr_t)page_host - e->page;
 }
@@ -40,7 +48,7 @@ int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len
 	if (!hart->system) {
 		if (hart->env->fill(hart, addr & GUEST_PAGE_MASK, acc, &page_host) < 0)
 			return set_trap(hart, page_fault_cause, acc, addr);
-		tlb_insert(hart, acc, addr, page_host);
+		tlb_insert(hart, acc, addr, page_host, len);
 		*host = page_host + (addr & (GUEST_PAGE_SIZE - 1));
 		return 0;
 	}
@@ -56,7 +64,9 @@ int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len
 		return FILL_MMIO;
 	/* Cache only pages PMP treats alike throughout. */
 	if (pmp_allows(hart, *pa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE, acc, priv))
-		tlb_insert(hart, acc, addr, page_host);
+		tlb_insert(hart, acc, addr, page_host, len);
+	else if (acc == ACC_WRITE && hart->code_map)
+		code_map_written(hart->code_map, page_host + (*pa & (GUEST_PAGE_SIZE - 1)), len);
 	*host = page_host + (*pa & (GUEST_PAGE_SIZE - 1));
 	return 0;
 }

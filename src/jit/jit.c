@@ -313,9 +313,37 @@ static void unchain_all(struct jit *jit)
 	static const int32_t to_slow_path = 0; /* the jump's own fall-through */
 
 	for (size_t i = 0; i < jit->nchained; i++)
-		memcpy(jit->cb.rw + jit->chained[i], &to_slow_path, 4);
+		memcpy(jit->cb.rw + jit->chained[i].site, &to_slow_path, 4);
 	jit->nchained = 0;
 	clear_all_ind(jit);
+}
+
+void jit_invalidate(struct jit *jit, struct block *b)
+{
+	static const int32_t to_slow_path = 0;
+	void *code = b->jit_entry;
+
+	if (!code || forked(jit))
+		return;
+	/* Every jump patched to go to it goes back to its slow path. */
+	for (size_t i = 0; i < jit->nchained;) {
+		if (jit->chained[i].to == b) {
+			memcpy(jit->cb.rw + jit->chained[i].site, &to_slow_path, 4);
+			jit->chained[i] = jit->chained[--jit->nchained];
+		} else {
+			i++;
+		}
+	}
+	for (size_t i = 0; i < (size_t)TLB_CONTEXTS * JIT_IND_SIZE; i++) {
+		if (jit->ind[i].code == code) {
+			jit->ind[i].pc = 1;
+			jit->ind[i].code = NULL;
+		}
+	}
+	if (jit->prev_tb && jit->prev_tb->block == b)
+		jit->prev_tb = NULL;
+	b->jit_entry = NULL;
+	jit->stats.invalidations++;
 }
 
 /* Make exit k of tb jump to the compiled code of next, in the hart's
@@ -333,14 +361,19 @@ static void chain(struct jit *jit, struct hart *hart, struct jit_tb *tb, int k,
 	if (!old) {
 		if (jit->nchained == jit->chained_cap) {
 			size_t cap = jit->chained_cap ? 2 * jit->chained_cap : 1024;
-			uint32_t *p = realloc(jit->chained, cap * sizeof(*p));
+			struct jit_chain *p = realloc(jit->chained, cap * sizeof(*p));
 
 			if (!p)
 				return;
 			jit->chained = p;
 			jit->chained_cap = cap;
 		}
-		jit->chained[jit->nchained++] = tb->site_jmp[k];
+		jit->chained[jit->nchained++] = (struct jit_chain){ tb->site_jmp[k], next };
+	} else {
+		/* re-patched (another TLB context): it goes to next now */
+		for (size_t i = 0; i < jit->nchained; i++)
+			if (jit->chained[i].site == tb->site_jmp[k])
+				jit->chained[i].to = next;
 	}
 	if (tb->site_ctx[k])
 		memcpy(rw + tb->site_ctx[k], &ctx, 4);

@@ -79,9 +79,13 @@ struct jit {
 	 * next block run when that one is compiled too. */
 	struct jit_tb *prev_tb;
 	int prev_exit;
-	/* Patched chain jumps (buffer offsets), undone when the TLB epoch the
-	 * chains were made in ends. */
-	uint32_t *chained;
+	/* Patched chain jumps (the jump's buffer offset and the block it goes
+	 * to), undone when the TLB epoch the chains were made in ends, or when
+	 * that block is invalidated. */
+	struct jit_chain {
+		uint32_t site;
+		const struct block *to;
+	} *chained;
 	size_t nchained, chained_cap;
 	uint64_t chain_epoch;
 	struct jit_ind *ind;              /* TLB_CONTEXTS tables of JIT_IND_SIZE */

@@ -232,6 +232,17 @@ static int add_virtio(struct vm *vm, struct virtio_mmio *dev)
 	return 0;
 }
 
+/* A page became code, or code was written (by a hart or a device): every
+ * hart acts on it at its next block boundary. */
+static void code_event(void *ctx, enum code_event what)
+{
+	struct vm *vm = ctx;
+
+	for (int i = 0; i < vm->ncpus; i++)
+		if (vm->hart_ptrs[i])
+			cpu_code_event(vm->hart_ptrs[i], what);
+}
+
 static int build_board(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -243,10 +254,13 @@ static int build_board(struct vm *vm)
 			(unsigned long long)(cfg->mem_size >> 20));
 		return -1;
 	}
+	vm->ram.code->notify = code_event;
+	vm->ram.code->ctx = vm;
 	for (int i = 0; i < vm->ncpus; i++) {
 		struct hart *h = hart_new(&board_env, vm);
 		if (!h)
 			return -1;
+		cpu_set_code_map(h, vm->ram.code);
 		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
 		h->time_offset = time_offset;
 		if (cfg->engine != ENGINE_INTERP) {

@@ -3,6 +3,7 @@
 #include "condo/mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -16,6 +17,14 @@ int ram_init(struct guest_ram *ram, gpa_t base, uint64_t size)
 	ram->base = base;
 	ram->size = size;
 	ram->host = p;
+	ram->code = calloc(1, sizeof(*ram->code));
+	if (!ram->code || code_map_init(ram->code, p, size) < 0) {
+		free(ram->code);
+		ram->code = NULL;
+		munmap(p, size);
+		ram->host = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -24,6 +33,11 @@ void ram_free(struct guest_ram *ram)
 	if (ram->host)
 		munmap(ram->host, ram->size);
 	ram->host = NULL;
+	if (ram->code) {
+		code_map_free(ram->code);
+		free(ram->code);
+		ram->code = NULL;
+	}
 }
 
 int gmem_read(const struct guest_ram *ram, gpa_t gpa, void *dst, uint64_t len)
@@ -43,5 +57,6 @@ int gmem_write(const struct guest_ram *ram, gpa_t gpa, const void *src, uint64_t
 	if (!p)
 		return -1;
 	memcpy(p, src, len);
+	gmem_written(ram, p, len);
 	return 0;
 }

@@ -203,6 +203,7 @@ static struct sbiret dbcn_call(struct vm *vm, uint64_t fid, uint64_t a0, uint64_
 			return (struct sbiret){ SBI_ERR_INVALID_PARAM, 0 };
 		while (n < a0 && (c = console_getchar(vm)) >= 0)
 			p[n++] = (uint8_t)c;
+		gmem_written(&vm->ram, p, n);
 		return (struct sbiret){ 0, n };
 	}
 	case 2: { /* console_write_byte(byte) */

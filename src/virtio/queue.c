@@ -165,6 +165,13 @@ void virtq_push(struct virtio_mmio *vm, unsigned qi, const struct virtq_elem *e,
 	}
 	if (len > e->in_len)
 		len = (uint32_t)e->in_len; /* never claim more than was writable */
+	/* DMA into pages harts run code from invalidates that code. */
+	for (unsigned i = e->n_out, left = len; i < e->n_out + e->n_in && left; i++) {
+		uint32_t n = e->iov[i].iov_len < left ? (uint32_t)e->iov[i].iov_len : left;
+
+		gmem_written(vm->ram, e->iov[i].iov_base, n);
+		left -= n;
+	}
 	put_le32(elem, e->head);
 	put_le32(elem + 4, len);
 	memcpy(r.used + 4 + 8 * (size_t)(q->used_idx % q->num), elem, sizeof(elem));

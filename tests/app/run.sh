@@ -32,7 +32,7 @@ mkdir -p "$build/app-tests" || fatal "cannot create $build/app-tests"
 out=$(cd "$build/app-tests" && pwd)
 
 # --- the programs (rebuilt when their source is newer) ---------------------------
-progs="basic files escape threads signals procs child memory faults"
+progs="basic files escape threads signals procs child memory faults smc"
 mkdir -p "$out/bin"
 for p in $progs; do
 	if [ ! -x "$out/bin/$p" ] || [ "$here/$p.c" -nt "$out/bin/$p" ] || [ "$here/t.h" -nt "$out/bin/$p" ]; then
@@ -134,6 +134,8 @@ check signals 0 'PASS' '' "${R[@]}" "$root/bin/signals"
 check procs 0 'PASS' 'killed by SIGSEGV' "${R[@]}" "$root/bin/procs"
 rm -rf "$root/scratch"/*
 check memory 0 'PASS' '' "${R[@]}" "$root/bin/memory"
+check smc 0 'PASS' '' "${R[@]}" "$root/bin/smc"
+check smc-interp 0 'PASS' '' app --engine interp --root "$root" "$root/bin/smc"
 
 # --- dynamic linking: the interpreter and libraries come from the root ----------------
 sysroot=/usr/riscv64-linux-gnu

@@ -122,15 +122,6 @@ for name in $programs; do
 	fi
 	run_one "$name"
 	rc=$?
-	# smp: an IPI is occasionally seen only after hart 0's 10 s guard timer
-	# (about 1 run in 10, not yet explained; see docs/testing-priv.md).
-	# Retried once, loudly, until it is understood.
-	if [ "$name" = smp ] && { [ $rc -ne 0 ] || grep -q '^FAIL' "$out_dir/$name.out"; }; then
-		echo "RETRY smp (known intermittent IPI delay):"
-		grep '^FAIL' "$out_dir/$name.out" | sed 's/^/    /'
-		run_one "$name"
-		rc=$?
-	fi
 	if [ $rc -eq 0 ] && ! grep -q '^FAIL' "$out_dir/$name.out"; then
 		echo "ok $name"
 		passed=$((passed + 1))

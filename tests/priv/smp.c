@@ -46,15 +46,20 @@ static int hook_irq(struct trap_frame *f)
 	return 0;
 }
 
-/* sleep in wfi with MIE = 1 until *flag is set by the interrupt handler
- * (or guard_fired, on hart 0) */
+/* sleep in wfi until *flag is set by the interrupt handler (or
+ * guard_fired, on hart 0).  The flag is tested and wfi runs with MIE = 0:
+ * wfi still wakes on an interrupt pending in mie (priv 3.3.3), and the
+ * handler runs when MIE opens after it.  With MIE = 1 around wfi, an
+ * interrupt arriving between the test and the wfi would be taken before
+ * the wfi, which then sleeps with nothing pending: a lost wakeup. */
 static int sleep_until(volatile uint32_t *flag)
 {
 	long n = 0;
-	csr_set(mstatus, MSTATUS_MIE);
-	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) && !guard_fired && n++ < BOUND)
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) && !guard_fired && n++ < BOUND) {
 		__asm__ volatile("wfi");
-	csr_clear(mstatus, MSTATUS_MIE);
+		csr_set(mstatus, MSTATUS_MIE);
+		csr_clear(mstatus, MSTATUS_MIE);
+	}
 	return *flag != 0;
 }
 
