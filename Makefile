@@ -51,7 +51,7 @@ LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
 .PHONY: all deps check check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-guest check-engines guest run run-app fuzz-isa bench-app bench-boot bench-idle bench clean format
+        check-vmbad check-guest check-engines guest run run-app fuzz-isa bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -147,7 +147,10 @@ bench-boot: $(CONDO) guest
 bench-idle: $(CONDO) guest
 	@CONDO=$(CONDO) bench/idle.sh
 
-bench: bench-app bench-boot bench-idle
+bench-guest: $(CONDO) guest
+	@CONDO=$(CONDO) bench/bench-guest.sh
+
+bench: bench-app bench-boot bench-guest bench-idle
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -47,6 +47,10 @@ void jit_stats_add(struct jit_stats *sum, const struct jit *jit)
 
 void jit_stats_print(const struct jit_stats *s)
 {
+	if (!s->cache_bytes) {
+		fprintf(stderr, "condo: jit: no translator ran (--engine interp)\n");
+		return;
+	}
 	double per_insn = s->insns_compiled ? (double)s->translate_ns / (double)s->insns_compiled : 0;
 
 	fprintf(stderr,

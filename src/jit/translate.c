@@ -68,6 +68,9 @@ struct tr {
 	bool fs_ok;      /* mstatus.FS already checked in this block */
 	bool frm_ok;     /* frm already checked valid in this block */
 	bool system;     /* a system-mode hart: TLB contexts change */
+	/* The hart's TLB is always its own U set (app mode, not lockstep's
+	 * private set): its entries are at a fixed offset from rbx. */
+	bool fixed_tlb;
 	int nstubs;
 	bool overflow;
 	struct stub stubs[MAX_STUBS];
@@ -464,7 +467,12 @@ static size_t tlb_check(struct tr *t, enum mem_access acc, int size)
 	x86_mov_rr(E, true, RCX, RAX);
 	x86_shift_ri(E, SH_SHR, true, RCX, GUEST_PAGE_SHIFT - 4);
 	x86_alu_ri(E, AI_AND, false, RCX, (TLB_ENTRIES - 1) << 4);
-	x86_alu_rm(E, ALU_ADD, true, RCX, RBX, HART_OFF(tlb));
+	if (t->fixed_tlb) {
+		x86_alu_rr(E, ALU_ADD, true, RCX, RBX); /* one load fewer */
+		e_off += HART_OFF(tlbs[TLB_CTX_U]);
+	} else {
+		x86_alu_rm(E, ALU_ADD, true, RCX, RBX, HART_OFF(tlb));
+	}
 	/* rdx = page of the last byte */
 	if (size > 1)
 		x86_lea(E, true, RDX, RAX, NO_REG, 1, size - 1);
@@ -1245,6 +1253,8 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, struct blo
 		return -1;
 	t->jit = jit;
 	t->system = hart->system;
+	t->fixed_tlb = !hart->system && hart->engine != ENGINE_LOCKSTEP &&
+		       hart->tlb == &hart->tlbs[TLB_CTX_U];
 	t->e = e;
 	t->b = b;
 	t->tb = tb;

@@ -217,18 +217,19 @@ static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
 	const char *const want[] = {
 		fmt("mov r12, [rbx+0x%X]", XOFF(11)),
 		"lea rax, [r12+0x08]",
-		/* rcx = &tlb->e[ACC_READ][(addr >> 12) & 255] */
+		/* rcx = &tlbs[U].e[ACC_READ][(addr >> 12) & 255] - tlbs: an
+		 * app-mode hart's TLB is always its U set, inside the hart */
 		"mov rcx, rax",
 		"shr rcx, 0x08",
 		"and ecx, 0xFF0",
-		fmt("add rcx, [rbx+0x%X]", HOFF(tlb)),
+		"add rcx, rbx",
 		/* the page of the last byte must be the entry's page */
 		"lea rdx, [rax+0x07]",
 		"and rdx, 0xFFFFFFFFFFFFF000",
-		"cmp rdx, [rcx]",
+		fmt("cmp rdx, [rcx+0x%X]", HOFF(tlbs)),
 		"*", /* jnz slow path */
 		/* host = addr + addend */
-		"add rax, [rcx+0x08]",
+		fmt("add rax, [rcx+0x%X]", HOFF(tlbs) + 8),
 		"mov r13, [rax]",
 		fmt("mov [rbx+0x%X], r13", XOFF(10)),
 	};
