@@ -79,6 +79,7 @@ int jit_lockstep(struct jit *jit, struct hart *hart, struct block *block);
 struct jit_stats {
 	uint64_t blocks_compiled;
 	uint64_t blocks_rejected;   /* held an operation left to the interpreter */
+	uint64_t trace_blocks;      /* successors compiled into a trace with a compiled block */
 	uint64_t insns_compiled;    /* guest instructions translated */
 	uint64_t translate_ns;      /* host time spent translating */
 	uint64_t code_bytes;        /* host code emitted since the start */

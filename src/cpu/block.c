@@ -206,7 +206,9 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	b->host = host;
 	b->chain_epoch = hart->tlb_epoch;
 	b->jit_entry = NULL;
+	b->jit_n = 0;
 	b->heat = 0;
+	b->exits[0] = b->exits[1] = 0;
 	b->n = n;
 	b->bytes = (uint32_t)(at - pc);
 	b->chain[0] = b->chain[1] = NULL;

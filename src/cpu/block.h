@@ -23,7 +23,11 @@ struct block {
 	struct block *chain[2];
 	uint64_t chain_epoch;
 	void *jit_entry; /* compiled code (a jit_block_fn), or NULL */
+	/* The most instructions the compiled code may run from its entry: a
+	 * trace (src/jit/trace.c) goes on into its successors. */
+	uint32_t jit_n;
 	uint32_t heat;   /* runs in the interpreter so far, until compiled */
+	uint32_t exits[2]; /* times it left by exit 0 (fall-through) and 1 (taken) */
 	uint32_t n;      /* instructions, not counting the terminator */
 	uint32_t bytes; /* guest bytes covered */
 	struct insn insns[]; /* n instructions, then a terminator */

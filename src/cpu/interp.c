@@ -209,7 +209,7 @@ enter:
 				b = NULL; /* dropped meanwhile */
 				goto lookup;
 			}
-		} else if (b->jit_entry) {
+		} else if (b->jit_entry && limit - h->instret >= b->jit_n) {
 			struct block *last = b;
 			int r = jit_run(h->jit, h, &last, limit);
 			if (likely(r < JIT_EXIT_TRAP)) {
@@ -667,6 +667,7 @@ L_LIMIT_END:
 
 end_block:
 	h->instret += b->n;
+	b->exits[taken]++; /* which way it goes: traces follow the usual way */
 	nb = b->chain[taken];
 	if (likely(nb != NULL && nb->pc == next_pc && b->chain_epoch == h->tlb_epoch)) {
 		b = nb;

@@ -255,41 +255,51 @@ void jit_flush(struct jit *jit)
 void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 {
 	uint64_t t0 = now_ns();
+	struct jit_trace tr;
 	struct jit_tb *tb;
 	struct emit e;
+	size_t descs;
 	int r;
 
 	jit_check_fork(jit);
 	if (jit->disabled)
 		return NULL;
-	if (jit->desc_pos - jit->code_pos < sizeof(*tb) + 256)
+	jit_trace_form(jit, hart, block, &tr);
+	descs = (size_t)tr.n * sizeof(*tb);
+	if (jit->desc_pos - jit->code_pos < descs + 256)
 		goto full;
-	jit->desc_pos -= sizeof(*tb);
-	tb = (struct jit_tb *)(jit->cb.rw + jit->desc_pos);
-	memset(tb, 0, sizeof(*tb));
+	jit->desc_pos -= descs;
+	for (int i = 0; i < tr.n; i++) {
+		tr.tb[i] = (struct jit_tb *)(jit->cb.rw + jit->desc_pos) + i;
+		memset(tr.tb[i], 0, sizeof(*tb));
+	}
+	tb = tr.tb[0];
 	e = (struct emit){ .buf = jit->cb.rw, .pos = jit->code_pos, .cap = jit->desc_pos };
-	r = jit_translate(jit, hart, &e, block, tb);
+	r = jit_translate(jit, hart, &e, &tr);
 	if (emit_overflowed(&e)) {
-		jit->desc_pos += sizeof(*tb);
+		jit->desc_pos += descs;
 		goto full;
 	}
 	if (r < 0) {
-		jit->desc_pos += sizeof(*tb);
+		jit->desc_pos += descs;
 		jit->stats.blocks_rejected++;
 		jit->stats.translate_ns += now_ns() - t0;
 		return NULL;
 	}
 	if (!remember(jit, block)) {
-		jit->desc_pos += sizeof(*tb);
+		jit->desc_pos += descs;
 		return NULL;
 	}
-	tb->block = block;
-	tb->code = (uint32_t)jit->code_pos;
+	for (int i = 0; i < tr.n; i++)
+		tr.tb[i]->code = (uint32_t)jit->code_pos;
 	tb->code_bytes = (uint32_t)(e.pos - jit->code_pos);
+	block->jit_n = tr.insns;
 	jit->code_pos = align_up(e.pos, 16);
 	note_use(jit);
 	jit->stats.blocks_compiled++;
-	jit->stats.insns_compiled += jit_compiled_insns(block);
+	jit->stats.trace_blocks += (uint64_t)tr.n - 1;
+	for (int i = 0; i < tr.n; i++)
+		jit->stats.insns_compiled += jit_compiled_insns(tr.b[i]);
 	jit->stats.code_bytes += tb->code_bytes;
 	jit->stats.translate_ns += now_ns() - t0;
 	if (perf_map())
@@ -352,7 +362,7 @@ static void chain(struct jit *jit, struct hart *hart, struct jit_tb *tb, int k,
 		  struct block *next)
 {
 	uint8_t *rw = jit->cb.rw;
-	uint32_t n = tb->block->n + next->n, old;
+	uint32_t n = tb->block->n + next->jit_n, old;
 	uint32_t ctx = (uint32_t)(uintptr_t)hart->tlb;
 	size_t target = (size_t)((uint8_t *)next->jit_entry - jit->cb.rx);
 	int32_t rel = (int32_t)((int64_t)target - (int64_t)(tb->site_jmp[k] + 4));

@@ -108,11 +108,34 @@ bool jit_check_fork(struct jit *jit);
  * last one left to the interpreter (JIT_EXIT_PARTIAL), or 0: not compiled. */
 uint32_t jit_compiled_insns(const struct block *b);
 
-/* Translate block b to code at e (a view of the buffer) and fill tb.
- * Returns 0, or -1 when the block holds an operation left to the
- * interpreter. */
-int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, struct block *b,
-		  struct jit_tb *tb);
+/* A trace: a block and the successors it usually goes on to, compiled as
+ * one piece of code that leaves at the side exits (trace.c).  Every
+ * block of it has its own descriptor, so an exit names the block it left
+ * from, as for a single block. */
+#define JIT_TRACE_MAX 8
+struct jit_trace {
+	int n;
+	uint32_t insns;                   /* sum of the blocks' n: the budget it needs */
+	struct block *b[JIT_TRACE_MAX];
+	struct jit_tb *tb[JIT_TRACE_MAX];
+	int dir[JIT_TRACE_MAX];           /* exit of b[i] that goes on into b[i + 1] */
+};
+
+/* The trace starting at head: head, then while its last block's usual
+ * successor is known, compilable and on head's page, that successor. */
+void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head,
+		    struct jit_trace *tr);
+
+/* Translate the trace to code at e (a view of the buffer) and fill its
+ * descriptors.  Returns 0, or -1 when its first block holds an operation
+ * left to the interpreter. */
+int jit_translate(struct jit *jit, struct hart *hart, struct emit *e,
+		  const struct jit_trace *tr);
+
+/* Whether the translator compiles op (the others are left to the
+ * interpreter) and whether op is a conditional branch. */
+bool jit_op_compiled(int op);
+bool jit_op_is_branch(int op);
 
 /* ---- C helpers called from compiled code (helpers.c) ---- */
 

@@ -1,6 +1,7 @@
-/* The lockstep engine: each compiled block is run twice from the same state,
- * first by the interpreter (the reference), then as compiled code, and the
- * architectural results are compared: x and f registers, pc, fflags, frm,
+/* The lockstep engine: each compiled block (or trace) is run twice from the
+ * same state, first as compiled code, then by the interpreter (the
+ * reference) for as many instructions as the compiled code ran (a trace may
+ * leave early by a side exit), and the architectural results are compared: x and f registers, pc, fflags, frm,
  * the LR/SC reservation, instret, traps (cause, tval, instruction) and the
  * memory the block touched.  Then the state is put back and the caller's
  * interpreter runs the block for real, so nothing is applied twice.
@@ -31,7 +32,6 @@ struct shadow_set {
 	gva_t page[LS_PAGES];     /* the page as fill() was asked for it */
 	uint8_t *real[LS_PAGES];  /* the page's real host address */
 	uint8_t *copy;            /* LS_PAGES pages */
-	uint8_t *before;          /* set 0: the pages as they were when first copied */
 };
 
 struct lockstep {
@@ -41,6 +41,11 @@ struct lockstep {
 	bool aborted;
 	int cur;
 	struct shadow_set set[2]; /* [0] interpreter, [1] compiled code */
+	/* Each page as it was when either run first touched it: both runs
+	 * start from these bytes even while other threads write the page. */
+	int nbefore;
+	uint8_t *before_real[2 * LS_PAGES];
+	uint8_t *before;          /* 2 * LS_PAGES pages */
 	struct tlb_set tlb;
 };
 
@@ -88,16 +93,13 @@ static struct lockstep *ls_of(struct hart *h)
 	return (struct lockstep *)((uint8_t *)h->env - offsetof(struct lockstep, ops));
 }
 
-/* Where a page's content at the start of the runs is: the reference run's
- * first copy when it made one, so that both runs start from the same bytes
- * even while other threads write to the page. */
+/* Where a page's content at the start of the runs is: the first copy made
+ * of it, or the page itself when neither run touched it. */
 static const uint8_t *page_before(const struct lockstep *ls, const uint8_t *real)
 {
-	const struct shadow_set *s = &ls->set[0];
-
-	for (int i = 0; i < s->n; i++)
-		if (s->real[i] == real)
-			return s->before + (size_t)i * GUEST_PAGE_SIZE;
+	for (int i = 0; i < ls->nbefore; i++)
+		if (ls->before_real[i] == real)
+			return ls->before + (size_t)i * GUEST_PAGE_SIZE;
 	return real;
 }
 
@@ -112,13 +114,14 @@ static uint8_t *shadow(struct lockstep *ls, gva_t page, uint8_t *real)
 	if (s->n == LS_PAGES)
 		return NULL;
 	copy = s->copy + (size_t)s->n * GUEST_PAGE_SIZE;
-	if (ls->cur == 0) {
+	if (page_before(ls, real) == real) {
 		/* one read of the real page: other threads may be writing to it */
-		memcpy(s->before + (size_t)s->n * GUEST_PAGE_SIZE, real, GUEST_PAGE_SIZE);
-		memcpy(copy, s->before + (size_t)s->n * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE);
-	} else {
-		memcpy(copy, page_before(ls, real), GUEST_PAGE_SIZE);
+		if (ls->nbefore == 2 * LS_PAGES)
+			return NULL;
+		ls->before_real[ls->nbefore] = real;
+		memcpy(ls->before + (size_t)ls->nbefore++ * GUEST_PAGE_SIZE, real, GUEST_PAGE_SIZE);
 	}
+	memcpy(copy, page_before(ls, real), GUEST_PAGE_SIZE);
 	s->page[s->n] = page;
 	s->real[s->n] = real;
 	s->n++;
@@ -178,7 +181,8 @@ static struct lockstep *ls_new(void)
 	if (!ls)
 		return NULL;
 	for (int i = 0; i < 3; i++) {
-		uint8_t *p = mmap(NULL, LS_PAGES * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		size_t pages = i < 2 ? LS_PAGES : 2 * LS_PAGES;
+		uint8_t *p = mmap(NULL, pages * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (p == MAP_FAILED) {
@@ -188,7 +192,7 @@ static struct lockstep *ls_new(void)
 		if (i < 2)
 			ls->set[i].copy = p;
 		else
-			ls->set[0].before = p;
+			ls->before = p;
 	}
 	ls->ops.fill = ls_fill;
 	return ls;
@@ -201,8 +205,8 @@ void lockstep_free(struct lockstep *ls)
 	for (int i = 0; i < 2; i++)
 		if (ls->set[i].copy)
 			munmap(ls->set[i].copy, LS_PAGES * GUEST_PAGE_SIZE);
-	if (ls->set[0].before)
-		munmap(ls->set[0].before, LS_PAGES * GUEST_PAGE_SIZE);
+	if (ls->before)
+		munmap(ls->before, 2 * LS_PAGES * GUEST_PAGE_SIZE);
 	free(ls);
 }
 
@@ -275,7 +279,10 @@ static int report_header(const struct block *b, int shown)
 	if (shown)
 		return 1;
 	fprintf(stderr, "condo: lockstep: compiled code differs from the interpreter\n");
-	fprintf(stderr, "  block at 0x%" PRIx64 ", %u instructions:\n", b->pc, b->n);
+	fprintf(stderr, "  block at 0x%" PRIx64 ", %u instructions", b->pc, b->n);
+	if (b->jit_n > b->n) /* the rest of the trace: its successors' blocks */
+		fprintf(stderr, " (compiled as a trace of up to %u)", b->jit_n);
+	fprintf(stderr, ":\n");
 	for (uint32_t i = 0; i < b->n; i++)
 		fprintf(stderr, "    0x%" PRIx64 "  %08x  %s\n", b->pc + b->insns[i].off,
 			b->insns[i].raw, insn_name(&b->insns[i]));
@@ -378,8 +385,7 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	struct saved sv;
 	struct jit_ret jr;
 	enum cpu_exit rr;
-	uint64_t i0 = h->instret;
-	uint32_t n = jit_compiled_insns(b); /* b->n, or b->n - 1 (JIT_EXIT_PARTIAL) */
+	uint64_t i0 = h->instret, limit;
 	bool aborted;
 
 	if (jit_check_fork(jit)) {
@@ -396,12 +402,33 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	}
 	h->pc = b->pc; /* the interpreter keeps it in a local between blocks */
 	arch_save(h, &start);
+	ls->nbefore = 0;
 
-	/* the reference: the interpreter, this block only */
+	/* The compiled code first: it decides how far the comparison goes (a
+	 * trace may leave early); the limit keeps it from chaining on. */
+	run_begin(ls, h, 1, &sv);
+	ls->aborted = false;
+	jr = jit_enter(jit, h, b, i0 + b->jit_n);
+	arch_save(h, &cmp.a);
+	aborted = ls->aborted;
+	run_end(h, &sv);
+	arch_restore(h, &start);
+	if (aborted) {
+		jit->stats.lockstep_skipped++;
+		return 0;
+	}
+	cmp.trapped = jr.exit == JIT_EXIT_TRAP;
+	cmp.index = cmp.a.instret - i0;
+	if (!cmp.trapped) /* the caller would add the last block's count */
+		cmp.a.instret += jr.exit == JIT_EXIT_PARTIAL ? jit_compiled_insns(jr.tb->block)
+							     : jr.tb->block->n;
+	/* The reference: as many instructions, or up to and including the
+	 * one the compiled code trapped on, which must trap here too. */
+	limit = cmp.a.instret + cmp.trapped;
 	run_begin(ls, h, 0, &sv);
 	ls->aborted = false;
 	h->engine = ENGINE_INTERP;
-	h->insn_limit = i0 + n; /* the instructions the compiled code runs */
+	h->insn_limit = limit;
 	rr = cpu_run(h);
 	arch_save(h, &ref.a);
 	aborted = ls->aborted;
@@ -417,33 +444,13 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	arch_restore(h, &start);
 	if (rr == CPU_EXIT_STOP)
 		h->stop_request = 1;
-	if (aborted || (rr != CPU_EXIT_LIMIT && rr != CPU_EXIT_TRAP) || ref.a.instret > i0 + n) {
+	if (aborted || (rr != CPU_EXIT_LIMIT && rr != CPU_EXIT_TRAP) || ref.a.instret > limit) {
 		jit->stats.lockstep_skipped++;
 		return 0;
 	}
-	/* A trap after the whole block is the next block's fetch: not ours. */
-	ref.trapped = rr == CPU_EXIT_TRAP && ref.a.instret < i0 + n;
+	/* A trap after the last instruction is the next block's fetch: not ours. */
+	ref.trapped = rr == CPU_EXIT_TRAP && ref.a.instret < limit;
 	ref.index = ref.a.instret - i0;
-
-	/* the compiled code, from the same state; the limit keeps it from chaining */
-	run_begin(ls, h, 1, &sv);
-	ls->aborted = false;
-	jr = jit_enter(jit, h, b, i0 + b->n);
-	arch_save(h, &cmp.a);
-	aborted = ls->aborted;
-	run_end(h, &sv);
-	arch_restore(h, &start);
-	if (aborted) {
-		jit->stats.lockstep_skipped++;
-		return 0;
-	}
-	cmp.trapped = jr.exit == JIT_EXIT_TRAP;
-	cmp.index = cmp.a.instret - i0;
-	if (!cmp.trapped) {
-		if (jr.tb->block != b)
-			cmp.a.pc = ~cmp.a.pc; /* cannot happen without chaining: report it */
-		cmp.a.instret += n; /* the caller would add the block's count */
-	}
 	if (!ref.trapped) {
 		/* a trap's fields after a completed block belong to the next fetch */
 		ref.a.trap_cause = cmp.a.trap_cause;

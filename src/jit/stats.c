@@ -32,6 +32,7 @@ void jit_stats_add(struct jit_stats *sum, const struct jit *jit)
 	jit_stats(jit, &s);
 	sum->blocks_compiled += s.blocks_compiled;
 	sum->blocks_rejected += s.blocks_rejected;
+	sum->trace_blocks += s.trace_blocks;
 	sum->insns_compiled += s.insns_compiled;
 	sum->translate_ns += s.translate_ns;
 	sum->code_bytes += s.code_bytes;
@@ -54,9 +55,11 @@ void jit_stats_print(const struct jit_stats *s)
 	double per_insn = s->insns_compiled ? (double)s->translate_ns / (double)s->insns_compiled : 0;
 
 	fprintf(stderr,
-		"condo: jit: %llu blocks compiled (%llu guest instructions, %llu left to the "
-		"interpreter), %.0f ns per guest instruction translated, %.1f ms in all\n",
-		(unsigned long long)s->blocks_compiled, (unsigned long long)s->insns_compiled,
+		"condo: jit: %llu blocks compiled (with %llu more in traces, %llu guest "
+		"instructions; %llu left to the interpreter), %.0f ns per guest instruction "
+		"translated, %.1f ms in all\n",
+		(unsigned long long)s->blocks_compiled, (unsigned long long)s->trace_blocks,
+		(unsigned long long)s->insns_compiled,
 		(unsigned long long)s->blocks_rejected, per_insn, (double)s->translate_ns / 1e6);
 	fprintf(stderr,
 		"condo: jit: cache holds %llu KiB of host memory (bound %llu KiB), %llu KiB of code "
@@ -66,4 +69,8 @@ void jit_stats_print(const struct jit_stats *s)
 		(unsigned long long)s->invalidations);
 	fprintf(stderr, "condo: jit: %llu chains patched, %llu entries from the interpreter\n",
 		(unsigned long long)s->chains, (unsigned long long)s->runs);
+	if (s->lockstep_blocks || s->lockstep_skipped)
+		fprintf(stderr, "condo: jit: lockstep compared %llu runs of compiled code with the "
+			"interpreter (%llu not comparable: device or faulting accesses)\n",
+			(unsigned long long)s->lockstep_blocks, (unsigned long long)s->lockstep_skipped);
 }

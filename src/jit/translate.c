@@ -39,7 +39,7 @@ struct regstate {
 	uint16_t dirty;     /* host registers newer than their hart->x slot */
 };
 
-enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE };
+enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE, STUB_SIDE_EXIT };
 
 /* Out-of-line code, emitted after the block's straight-line code. */
 struct stub {
@@ -54,6 +54,11 @@ struct stub {
 	size_t join;       /* where a slow path rejoins the fast path */
 	uint64_t cause, tval;
 	struct regstate rs;
+	/* the trace's block it belongs to; a side exit's exit number and target */
+	struct block *b;
+	struct jit_tb *tb;
+	int exit;
+	uint64_t target;
 };
 
 struct tr {
@@ -388,6 +393,8 @@ static struct stub *new_stub(struct tr *t, enum stub_kind kind)
 	s->rs = t->rs;
 	s->reg = NO_REG;
 	s->freg = -1;
+	s->b = t->b;
+	s->tb = t->tb;
 	return s;
 }
 
@@ -1103,7 +1110,9 @@ static void tr_rr(struct tr *t)
 
 /* ---- control transfer (the block's last instruction) ---- */
 
-static void tr_branch(struct tr *t)
+/* A conditional branch; inline_exit >= 0 inside a trace: that way goes on
+ * into the next block of the trace, the other leaves through a side exit. */
+static void tr_branch(struct tr *t, int inline_exit)
 {
 	const struct insn *ip = t->ip;
 	static const enum x86_cc cc[] = {
@@ -1120,6 +1129,16 @@ static void tr_branch(struct tr *t)
 		int c = use(t, ip->rs2);
 		x86_alu_rr(E, ALU_CMP, true, a, c);
 	}
+	if (inline_exit >= 0) {
+		enum x86_cc when = cc[ip->op - OP_BEQ];
+		struct stub *s = new_stub(t, STUB_SIDE_EXIT);
+
+		s->exit = !inline_exit;
+		s->target = inline_exit ? insn_pc(t, t->idx) + ip->len : (uint64_t)ip->imm;
+		/* x86 condition codes come in pairs: cc ^ 1 is the opposite */
+		s->jump = x86_jcc_fwd(E, inline_exit ? (enum x86_cc)(when ^ 1) : when);
+		return;
+	}
 	writeback(t, &t->rs); /* movs keep the flags */
 	taken = x86_jcc_fwd(E, cc[ip->op - OP_BEQ]);
 	exit_direct(t, 0, insn_pc(t, t->idx) + ip->len);
@@ -1127,7 +1146,8 @@ static void tr_branch(struct tr *t)
 	exit_direct(t, 1, (uint64_t)ip->imm);
 }
 
-static void tr_jal(struct tr *t)
+/* jal; inline: the target is the trace's next block. */
+static void tr_jal(struct tr *t, bool inline_target)
 {
 	const struct insn *ip = t->ip;
 
@@ -1136,6 +1156,8 @@ static void tr_jal(struct tr *t)
 		x86_mov_ri(E, d, insn_pc(t, t->idx) + ip->len);
 		written(t, ip->rd);
 	}
+	if (inline_target)
+		return;
 	writeback(t, &t->rs);
 	exit_direct(t, 1, (uint64_t)ip->imm);
 }
@@ -1185,6 +1207,13 @@ static void emit_stub(struct tr *t, struct stub *s)
 	size_t ok;
 
 	x86_bind(E, s->jump);
+	t->b = s->b; /* the trace's block the stub belongs to */
+	t->tb = s->tb;
+	if (s->kind == STUB_SIDE_EXIT) {
+		writeback(t, &s->rs);
+		exit_direct(t, s->exit, s->target);
+		return;
+	}
 	if (s->kind == STUB_TRAP) {
 		if (s->set_cause) {
 			x86_mov_ri(E, RAX, s->cause);
@@ -1236,31 +1265,21 @@ uint32_t jit_compiled_insns(const struct block *b)
 	return n;
 }
 
-int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, struct block *b,
-		  struct jit_tb *tb)
+bool jit_op_compiled(int op)
 {
-	uint32_t n = jit_compiled_insns(b);
-	struct tr *t;
-	int ret = 0;
+	return op_kind(op) != K_NONE;
+}
 
-	if (!n)
-		return -1;
-	for (uint32_t i = 0; i < n; i++)
-		if ((b->insns[i].op == OP_CPOP || b->insns[i].op == OP_CPOPW) && !jit->has_popcnt)
-			return -1;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -1;
-	t->jit = jit;
-	t->system = hart->system;
-	t->fixed_tlb = !hart->system && hart->engine != ENGINE_LOCKSTEP &&
-		       hart->tlb == &hart->tlbs[TLB_CTX_U];
-	t->e = e;
-	t->b = b;
-	t->tb = tb;
-	memset(t->rs.host_of, -1, sizeof(t->rs.host_of));
-	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));
-	tb->target[0] = tb->target[1] = NO_TARGET;
+bool jit_op_is_branch(int op)
+{
+	return op_kind(op) == K_BR;
+}
+
+/* Translate instructions [0, n) of t->b; inline_exit >= 0: its last one
+ * goes on into the trace's next block that way. */
+static void translate_block(struct tr *t, uint32_t n, int inline_exit)
+{
+	struct block *b = t->b;
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct insn *ip = &b->insns[i];
@@ -1292,14 +1311,17 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, struct blo
 		case K_AMO: tr_amo(t); break;
 		case K_FF: case K_FX: case K_XF: tr_fp(t, k); break;
 		case K_FENCE: x86_mfence(E); break;
-		case K_BR: tr_branch(t); break;
-		case K_JAL: tr_jal(t); break;
+		case K_BR: tr_branch(t, inline_exit); break;
+		case K_JAL: tr_jal(t, inline_exit >= 0); break;
 		case K_JALR: tr_jalr(t); break;
 		case K_NONE: break;
 		}
 	}
 	t->locked = 0;
-	if (n < b->n) {
+	if (inline_exit >= 0) {
+		/* on into the next block: the trace's budget was checked on entry */
+		x86_alu_ri(E, AI_SUB, true, R15, (int32_t)b->n);
+	} else if (n < b->n) {
 		/* the interpreter goes on with the last instruction of the block */
 		writeback(t, &t->rs);
 		store_pc(t, insn_pc(t, (int)n));
@@ -1308,6 +1330,41 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, struct blo
 		/* ended by the page, the size limit or an unfetchable instruction */
 		writeback(t, &t->rs);
 		exit_direct(t, 0, b->pc + b->bytes);
+	}
+}
+
+int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const struct jit_trace *tr)
+{
+	struct tr *t;
+	int ret = 0;
+
+	for (int i = 0; i < tr->n; i++) {
+		struct block *b = tr->b[i];
+		uint32_t n = jit_compiled_insns(b);
+
+		if (!n)
+			return -1;
+		for (uint32_t k = 0; k < n; k++)
+			if ((b->insns[k].op == OP_CPOP || b->insns[k].op == OP_CPOPW) &&
+			    !jit->has_popcnt)
+				return -1;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -1;
+	t->jit = jit;
+	t->system = hart->system;
+	t->fixed_tlb = !hart->system && hart->engine != ENGINE_LOCKSTEP &&
+		       hart->tlb == &hart->tlbs[TLB_CTX_U];
+	t->e = e;
+	memset(t->rs.host_of, -1, sizeof(t->rs.host_of));
+	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));
+	for (int i = 0; i < tr->n; i++) {
+		t->b = tr->b[i];
+		t->tb = tr->tb[i];
+		t->tb->block = t->b;
+		t->tb->target[0] = t->tb->target[1] = NO_TARGET;
+		translate_block(t, jit_compiled_insns(t->b), i + 1 < tr->n ? tr->dir[i] : -1);
 	}
 	for (int i = 0; i < t->nstubs; i++)
 		emit_stub(t, &t->stubs[i]);

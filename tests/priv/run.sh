@@ -57,6 +57,7 @@ show() {
 options() {
 	case $1 in
 	smp) echo "--cpus 4" ;;
+	smc) echo "--cpus 2" ;;
 	*) echo "" ;;
 	esac
 }

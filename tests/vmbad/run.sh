@@ -117,6 +117,7 @@ build_all() {
 	build_guest mmiofuzz "vio.c mmiofuzz.c" || ok=1
 	build_guest virtio_bad "vio.c virtio_bad.c" || ok=1
 	build_guest blkrt "vio.c blkrt.c" || ok=1
+	build_guest dmacode "vio.c dmacode.c" || ok=1
 	build_guest trapstorm trapstorm.c || ok=1
 	build_guest fetchstorm trapstorm.c -DFETCH || ok=1
 	build_guest reboot reboot.c || ok=1
@@ -452,6 +453,17 @@ guests() {
 				fail blkrt/host-image-check "$(cat "$runs/blkrt.check")"
 			fi
 		fi
+	fi
+
+	# DMA over code: a device writing a page the hart runs code from must
+	# make the next call run the new code, under both engines
+	"$gen" fill "$out/dma.img" 1048576 0
+	guest dmacode 0 "$q" --drive "file=$out/dma.img" --max-insns "$MAX_INSNS" \
+		--kernel "$out/dmacode.elf"
+	if [ "$VMBAD_ORACLE" != qemu ]; then
+		"$gen" fill "$out/dma.img" 1048576 0
+		guest dmacode-interp 0 "$q" --engine interp --drive "file=$out/dma.img" \
+			--max-insns "$MAX_INSNS" --kernel "$out/dmacode.elf"
 	fi
 
 	# guests that make no progress, or reboot for ever: --max-insns must end

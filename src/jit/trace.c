@@ -1,0 +1,107 @@
+/* Trace formation: which blocks a hot block's compiled code takes in.
+ *
+ * A block ends at its first control transfer, so a loop body or an if-else
+ * is several short blocks, and each one's compiled code would write the
+ * cached registers back, check for stops, interrupts and budget, and jump
+ * to the next.  A trace follows the way the interpreter saw each block
+ * leave (block->exits, counted while it was warming up) into the next
+ * block, and the translator compiles the whole path as one piece: the
+ * register cache carries over, a branch becomes a compare with an
+ * out-of-line side exit for the unusual way, and the budget is checked
+ * once for the whole trace on entry.
+ *
+ * The successors must be blocks the interpreter already chained to in this
+ * TLB epoch (so they are the code at that pc now), on the head's virtual
+ * and host page (so the head's fetch permission covers them and writing
+ * that page drops the trace with the head: codemap.h), and not crossing
+ * into the next page.  The trace stops at a block it already holds (a loop
+ * goes round through its chained exit), at an indirect jump, at a block
+ * with an operation left to the interpreter (that one may be its last),
+ * at an unpredictable branch, and at BLOCK_MAX_INSNS instructions in all,
+ * which the indirect-jump budget check assumes. */
+#include "jit/jit_internal.h"
+
+/* A way is "usual" when taken at least this many times as often as the other. */
+#define USUAL_RATIO 3
+
+static bool same_page(const struct block *a, const struct block *b)
+{
+	return ((a->pc ^ b->pc) & GUEST_PAGE_MASK) == 0 &&
+	       (((uintptr_t)a->host ^ (uintptr_t)b->host) & ~(uintptr_t)(GUEST_PAGE_SIZE - 1)) == 0;
+}
+
+static bool crosses_page(const struct block *b)
+{
+	return ((b->pc + b->bytes - 1) & GUEST_PAGE_MASK) != (b->pc & GUEST_PAGE_MASK);
+}
+
+/* The exit b usually leaves by (0 or 1) and its target, or -1. */
+static int usual_exit(const struct block *b, uint64_t *target)
+{
+	const struct insn *last = &b->insns[b->n - 1];
+
+	if (!insn_ends_block(last)) {
+		*target = b->pc + b->bytes;
+		return 0;
+	}
+	if (last->op == OP_JAL) {
+		*target = (uint64_t)last->imm;
+		return 1;
+	}
+	if (!jit_op_is_branch(last->op))
+		return -1;
+	if (b->exits[1] >= USUAL_RATIO * (uint64_t)b->exits[0] && b->exits[1]) {
+		*target = (uint64_t)last->imm;
+		return 1;
+	}
+	if (b->exits[0] >= USUAL_RATIO * (uint64_t)b->exits[1] && b->exits[0]) {
+		*target = b->pc + last->off + last->len;
+		return 0;
+	}
+	return -1;
+}
+
+static bool compilable(const struct jit *jit, const struct block *b, bool *partial)
+{
+	uint32_t n = jit_compiled_insns(b);
+
+	if (!n)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if ((b->insns[i].op == OP_CPOP || b->insns[i].op == OP_CPOPW) && !jit->has_popcnt)
+			return false;
+	*partial = n < b->n;
+	return true;
+}
+
+void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head, struct jit_trace *tr)
+{
+	bool partial = false;
+
+	tr->n = 1;
+	tr->b[0] = head;
+	tr->insns = head->n;
+	if (!compilable(jit, head, &partial) || partial || crosses_page(head))
+		return;
+	while (tr->n < JIT_TRACE_MAX) {
+		struct block *cur = tr->b[tr->n - 1], *next;
+		uint64_t target;
+		int dir = usual_exit(cur, &target);
+
+		if (dir < 0)
+			return;
+		next = cur->chain[dir];
+		if (!next || next->pc != target || cur->chain_epoch != hart->tlb_epoch ||
+		    !same_page(head, next) || crosses_page(next) ||
+		    tr->insns + next->n > BLOCK_MAX_INSNS || !compilable(jit, next, &partial))
+			return;
+		for (int i = 0; i < tr->n; i++)
+			if (tr->b[i] == next)
+				return;
+		tr->dir[tr->n - 1] = dir;
+		tr->b[tr->n++] = next;
+		tr->insns += next->n;
+		if (partial)
+			return; /* its last instruction goes back to the interpreter */
+	}
+}
