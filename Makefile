@@ -113,11 +113,12 @@ check-guest: $(CONDO) guest
 
 # The suites above run the default engine (jit).  Here the other two: the
 # interpreter (the reference) and lockstep (both, compared after every
-# block) on the ISA programs and a Linux boot, and differential cases
-# against QEMU interpreted.
+# block) on the ISA programs, the privileged programs and a Linux boot, and
+# differential cases against QEMU interpreted.
 check-engines: $(CONDO) guest
 	@for e in interp lockstep; do \
 	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/isa/run.sh && \
+	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/priv/run.sh && \
 	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/guest/run.sh boot-paravirt-2cpu || exit 1; \
 	done
 	@ENGINE=interp CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/interp DIFF_CASES=20000 tests/diff/run.sh

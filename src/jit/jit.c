@@ -303,9 +303,10 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 	jit->stats.code_bytes += tb->code_bytes;
 	jit->stats.translate_ns += now_ns() - t0;
 	if (perf_map())
-		fprintf(perf_map(), "%lx %x guest_%llx\n",
+		fprintf(perf_map(), "%lx %x guest_%llx%s%.0d\n",
 			(unsigned long)(uintptr_t)codebuf_exec(&jit->cb, tb->code), tb->code_bytes,
-			(unsigned long long)block->pc);
+			(unsigned long long)block->pc, tr.loop ? "_loop" : tr.n > 1 ? "_trace" : "",
+			tr.n > 1 ? tr.n : 0);
 	return codebuf_exec(&jit->cb, tb->code);
 
 full:

@@ -119,6 +119,9 @@ struct jit_trace {
 	struct block *b[JIT_TRACE_MAX];
 	struct jit_tb *tb[JIT_TRACE_MAX];
 	int dir[JIT_TRACE_MAX];           /* exit of b[i] that goes on into b[i + 1] */
+	/* The last block usually goes back to the first (exit dir[n - 1]): a
+	 * loop, whose back edge stays in compiled code and host registers. */
+	bool loop;
 };
 
 /* The trace starting at head: head, then while its last block's usual

@@ -433,9 +433,11 @@ int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
 	arch_save(h, &ref.a);
 	aborted = ls->aborted;
 	run_end(h, &sv);
-	if (jit->generation != gen || h->code_generation_seen != code_seen) {
-		/* the decoded code was dropped meanwhile: b is gone */
-		if (jit->generation == gen)
+	if (jit->generation != gen || h->code_generation_seen != code_seen || (b->pc & 1) ||
+	    !b->jit_entry) {
+		/* the decoded code was dropped meanwhile (flushed, or its page
+		 * written by another hart or a device): b is gone */
+		if (jit->generation == gen && h->code_generation_seen != code_seen)
 			jit_flush(jit);
 		arch_restore(h, &start);
 		jit->stats.lockstep_skipped++;

@@ -10,11 +10,12 @@
  * out-of-line side exit for the unusual way, and the budget is checked
  * once for the whole trace on entry.
  *
- * The successors must be blocks the interpreter already chained to in this
- * TLB epoch (so they are the code at that pc now), on the head's virtual
- * and host page (so the head's fetch permission covers them and writing
- * that page drops the trace with the head: codemap.h), and not crossing
- * into the next page.  The trace stops at a block it already holds (a loop
+ * The successors must be on the head's virtual page, which is fetched
+ * from the head's host page now (the head is about to run), so they are
+ * found by pc and host address among the decoded blocks; that page's
+ * fetch permission covers them, and a write to it drops the trace with the
+ * head (codemap.h).  They must have been decoded already (run at least
+ * once) and must not cross into the next page.  The trace stops at a block it already holds (a loop
  * goes round through its chained exit), at an indirect jump, at a block
  * with an operation left to the interpreter (that one may be its last),
  * at an unpredictable branch, and at BLOCK_MAX_INSNS instructions in all,
@@ -22,13 +23,7 @@
 #include "jit/jit_internal.h"
 
 /* A way is "usual" when taken at least this many times as often as the other. */
-#define USUAL_RATIO 3
-
-static bool same_page(const struct block *a, const struct block *b)
-{
-	return ((a->pc ^ b->pc) & GUEST_PAGE_MASK) == 0 &&
-	       (((uintptr_t)a->host ^ (uintptr_t)b->host) & ~(uintptr_t)(GUEST_PAGE_SIZE - 1)) == 0;
-}
+#define USUAL_RATIO 2
 
 static bool crosses_page(const struct block *b)
 {
@@ -79,6 +74,7 @@ void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head, stru
 	bool partial = false;
 
 	tr->n = 1;
+	tr->loop = false;
 	tr->b[0] = head;
 	tr->insns = head->n;
 	if (!compilable(jit, head, &partial) || partial || crosses_page(head))
@@ -90,14 +86,21 @@ void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head, stru
 
 		if (dir < 0)
 			return;
-		next = cur->chain[dir];
-		if (!next || next->pc != target || cur->chain_epoch != hart->tlb_epoch ||
-		    !same_page(head, next) || crosses_page(next) ||
+		if ((target & GUEST_PAGE_MASK) != (head->pc & GUEST_PAGE_MASK))
+			return;
+		next = block_lookup(hart->blocks, target, head->host + (target - head->pc));
+		if (!next)
+			return;
+		for (int i = 0; i < tr->n; i++) {
+			if (tr->b[i] == next) {
+				tr->dir[tr->n - 1] = dir;
+				tr->loop = i == 0;
+				return;
+			}
+		}
+		if (crosses_page(next) ||
 		    tr->insns + next->n > BLOCK_MAX_INSNS || !compilable(jit, next, &partial))
 			return;
-		for (int i = 0; i < tr->n; i++)
-			if (tr->b[i] == next)
-				return;
 		tr->dir[tr->n - 1] = dir;
 		tr->b[tr->n++] = next;
 		tr->insns += next->n;

@@ -78,6 +78,12 @@ struct tr {
 	bool fixed_tlb;
 	int nstubs;
 	bool overflow;
+	/* A loop trace: its back edge jumps to header (after the entry loads)
+	 * with the registers as header_rs has them. */
+	size_t header;
+	struct regstate header_rs;
+	uint64_t head_pc;
+	uint32_t trace_insns;
 	struct stub stubs[MAX_STUBS];
 };
 
@@ -458,6 +464,88 @@ static void exit_direct(struct tr *t, int k, uint64_t target)
 	x86_bind(E, at);
 	store_pc(t, target);
 	exit_to_epilogue(t, k, true);
+}
+
+/* Make the register cache what the loop header expects: registers that
+ * are not where the header has them are written back (when dirty) and
+ * dropped first, then the header's registers that are missing are loaded,
+ * from memory that is now up to date. */
+static void reconcile(struct tr *t, const struct regstate *want)
+{
+	for (int h = 0; h < 16; h++) {
+		int g = t->rs.guest_of[h];
+
+		if (g >= 0 && want->host_of[g] != h)
+			spill(t, h);
+	}
+	for (int h = 0; h < 16; h++) {
+		int g = want->guest_of[h];
+
+		if (g >= 0 && t->rs.host_of[g] != h)
+			x86_alu_rm(E, ALU_MOV, true, h, RBX, x_off(g));
+	}
+	t->rs = *want;
+}
+
+/* The back edge of a loop trace, exit k of the last block going to the
+ * first: with no stop or interrupt check pending and budget for this block
+ * and the whole trace again, straight back to the header with the
+ * registers still in host registers; else out as an unchained exit. */
+static void back_edge(struct tr *t, int k)
+{
+	struct regstate at = t->rs;
+	size_t out[2];
+
+	t->tb->target[k] = t->head_pc;
+	stop_or_irq(t);
+	out[0] = x86_jcc_fwd(E, CC_NE);
+	x86_alu_ri(E, AI_CMP, true, R15, (int32_t)(t->b->n + t->trace_insns));
+	out[1] = x86_jcc_fwd(E, CC_B);
+	x86_alu_ri(E, AI_SUB, true, R15, (int32_t)t->b->n);
+	reconcile(t, &t->header_rs);
+	x86_jmp_to(E, t->header);
+	x86_bind(E, out[0]);
+	x86_bind(E, out[1]);
+	t->rs = at;
+	writeback(t, &t->rs);
+	store_pc(t, t->head_pc);
+	exit_to_epilogue(t, k, true);
+}
+
+/* The registers a loop trace keeps in host registers from its header on:
+ * the most used ones, all of them when they fit, else all but two of the
+ * pool so the others have room.  Loaded on entry and counted as dirty, so
+ * that every exit writes them back whichever way it came. */
+static void loop_header(struct tr *t, const struct jit_trace *tr)
+{
+	int uses[33] = { 0 }, distinct = 0, keep;
+
+	for (int i = 0; i < tr->n; i++) {
+		for (uint32_t k = 0; k < tr->b[i]->n; k++) {
+			int r[3];
+
+			x_regs(&tr->b[i]->insns[k], &r[0], &r[1], &r[2]);
+			for (int j = 0; j < 3; j++)
+				if (r[j] > 0 && r[j] < 32 && !uses[r[j]]++)
+					distinct++;
+		}
+	}
+	keep = distinct <= (int)ARRAY_SIZE(pool) ? distinct : (int)ARRAY_SIZE(pool) - 2;
+	for (int n = 0; n < keep; n++) {
+		int best = 0;
+
+		for (int g = 1; g < 32; g++)
+			if (uses[g] > uses[best])
+				best = g;
+		map(t, best, pool[n]);
+		x86_alu_rm(E, ALU_MOV, true, pool[n], RBX, x_off(best));
+		t->rs.dirty |= (uint16_t)(1u << pool[n]);
+		uses[best] = 0;
+	}
+	t->header = E->pos;
+	t->header_rs = t->rs;
+	t->head_pc = tr->b[0]->pc;
+	t->trace_insns = tr->insns;
 }
 
 /* ---- memory access ---- */
@@ -1110,9 +1198,12 @@ static void tr_rr(struct tr *t)
 
 /* ---- control transfer (the block's last instruction) ---- */
 
+static void back_edge(struct tr *t, int k);
+
 /* A conditional branch; inline_exit >= 0 inside a trace: that way goes on
- * into the next block of the trace, the other leaves through a side exit. */
-static void tr_branch(struct tr *t, int inline_exit)
+ * into the next block of the trace (or back to its start: back), the other
+ * leaves through a side exit. */
+static void tr_branch(struct tr *t, int inline_exit, bool back)
 {
 	const struct insn *ip = t->ip;
 	static const enum x86_cc cc[] = {
@@ -1137,6 +1228,8 @@ static void tr_branch(struct tr *t, int inline_exit)
 		s->target = inline_exit ? insn_pc(t, t->idx) + ip->len : (uint64_t)ip->imm;
 		/* x86 condition codes come in pairs: cc ^ 1 is the opposite */
 		s->jump = x86_jcc_fwd(E, inline_exit ? (enum x86_cc)(when ^ 1) : when);
+		if (back)
+			back_edge(t, inline_exit);
 		return;
 	}
 	writeback(t, &t->rs); /* movs keep the flags */
@@ -1146,8 +1239,8 @@ static void tr_branch(struct tr *t, int inline_exit)
 	exit_direct(t, 1, (uint64_t)ip->imm);
 }
 
-/* jal; inline: the target is the trace's next block. */
-static void tr_jal(struct tr *t, bool inline_target)
+/* jal; inline: the target is the trace's next block (back: its first). */
+static void tr_jal(struct tr *t, bool inline_target, bool back)
 {
 	const struct insn *ip = t->ip;
 
@@ -1156,6 +1249,8 @@ static void tr_jal(struct tr *t, bool inline_target)
 		x86_mov_ri(E, d, insn_pc(t, t->idx) + ip->len);
 		written(t, ip->rd);
 	}
+	if (back)
+		back_edge(t, 1);
 	if (inline_target)
 		return;
 	writeback(t, &t->rs);
@@ -1276,8 +1371,9 @@ bool jit_op_is_branch(int op)
 }
 
 /* Translate instructions [0, n) of t->b; inline_exit >= 0: its last one
- * goes on into the trace's next block that way. */
-static void translate_block(struct tr *t, uint32_t n, int inline_exit)
+ * goes on into the trace's next block that way, or with back, to the
+ * trace's first block (a loop). */
+static void translate_block(struct tr *t, uint32_t n, int inline_exit, bool back)
 {
 	struct block *b = t->b;
 
@@ -1311,14 +1407,18 @@ static void translate_block(struct tr *t, uint32_t n, int inline_exit)
 		case K_AMO: tr_amo(t); break;
 		case K_FF: case K_FX: case K_XF: tr_fp(t, k); break;
 		case K_FENCE: x86_mfence(E); break;
-		case K_BR: tr_branch(t, inline_exit); break;
-		case K_JAL: tr_jal(t, inline_exit >= 0); break;
+		case K_BR: tr_branch(t, inline_exit, back); break;
+		case K_JAL: tr_jal(t, inline_exit >= 0, back); break;
 		case K_JALR: tr_jalr(t); break;
 		case K_NONE: break;
 		}
 	}
 	t->locked = 0;
-	if (inline_exit >= 0) {
+	if (back) {
+		/* a branch or jal made the back edge; else it falls through to it */
+		if (!insn_ends_block(&b->insns[n - 1]))
+			back_edge(t, 0);
+	} else if (inline_exit >= 0) {
 		/* on into the next block: the trace's budget was checked on entry */
 		x86_alu_ri(E, AI_SUB, true, R15, (int32_t)b->n);
 	} else if (n < b->n) {
@@ -1359,12 +1459,17 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 	t->e = e;
 	memset(t->rs.host_of, -1, sizeof(t->rs.host_of));
 	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));
+	if (tr->loop)
+		loop_header(t, tr);
 	for (int i = 0; i < tr->n; i++) {
+		bool last = i + 1 == tr->n;
+
 		t->b = tr->b[i];
 		t->tb = tr->tb[i];
 		t->tb->block = t->b;
 		t->tb->target[0] = t->tb->target[1] = NO_TARGET;
-		translate_block(t, jit_compiled_insns(t->b), i + 1 < tr->n ? tr->dir[i] : -1);
+		translate_block(t, jit_compiled_insns(t->b),
+				!last || tr->loop ? tr->dir[i] : -1, last && tr->loop);
 	}
 	for (int i = 0; i < t->nstubs; i++)
 		emit_stub(t, &t->stubs[i]);

@@ -20,13 +20,14 @@
 #include "priv.h"
 #include "pt.h"
 
-#define CALLS 40
-#define SMP_SPIN 10000000L      /* the reader's calls, once it knows of the write */
-#define SMP_WAIT 50000000L      /* its calls before that: a hang guard */
-#define BOUND 200000000L        /* spin bound of hart hand-offs: a hang guard */
+#define CALLS	 40
+#define SMP_SPIN 10000000L  /* the reader's calls, once it knows of the write */
+#define SMP_WAIT 50000000L  /* its calls before that: a hang guard */
+#define BOUND	 200000000L /* spin bound of hart hand-offs: a hang guard */
 
-/* The code pages.  Every patched function is `OP a0, a0, K; ret` with its
- * instruction at a label *_insn; the encodings are built by encode(). */
+/* The code pages.  Each patched function is `OP a0, a0, K; ret` (the
+ * straddling one after three c.nop), K = 0 at first; encode() builds the
+ * new instructions. */
 __asm__(".pushsection .text.smc_pages, \"ax\", @progbits\n"
 	".option push\n"
 	".option norvc\n"
@@ -53,18 +54,20 @@ __asm__(".pushsection .text.smc_pages, \"ax\", @progbits\n"
 	"smc_straddle_insn:\n"
 	"	addi a0, a0, 0\n"
 	"	ret\n"
-	/* page 3: a function that counts its calls in a word of its own page,
-	 * then data on the same page */
+	/* page 3: the function, one that counts its calls in a word of its
+	 * own page (a0 + 1), then data on the same page */
 	".balign 4096\n"
-	".globl smc_mix_fn, smc_mix_insn, smc_mix_ret, smc_mix_count, smc_mix_data\n"
+	".globl smc_mix_fn, smc_mix_ret, smc_mix_self, smc_mix_count, smc_mix_data\n"
 	"smc_mix_fn:\n"
+	"	addi a0, a0, 0\n"
+	"smc_mix_ret:\n"
+	"	ret\n"
+	"smc_mix_self:\n"
 	"	lla t0, smc_mix_count\n"
 	"	ld t1, 0(t0)\n"
 	"	addi t1, t1, 1\n"
 	"	sd t1, 0(t0)\n"
-	"smc_mix_insn:\n"
-	"	addi a0, a0, 0\n"
-	"smc_mix_ret:\n"
+	"	addi a0, a0, 1\n"
 	"	ret\n"
 	".balign 8\n"
 	"smc_mix_count:\n"
@@ -96,16 +99,16 @@ __asm__(".pushsection .text.smc_pages, \"ax\", @progbits\n"
 
 typedef long (*smc_fn)(long);
 extern char smc_pages[], smc_m_fn[], smc_straddle_fn[], smc_straddle_insn[], smc_mix_fn[],
-	smc_mix_insn[], smc_mix_ret[], smc_mix_data[], smc_s_fn[], smc_u_fn[], smc_smp_fn[];
+    smc_mix_ret[], smc_mix_self[], smc_mix_data[], smc_s_fn[], smc_u_fn[], smc_smp_fn[];
 extern volatile uint64_t smc_mix_count, smc_smp_data;
 
 #define PAGE(i) ((uintptr_t)smc_pages + 4096UL * (i))
 
 /* ---- the instructions: OP a0, a0, K ---- */
 
-enum kind { ADDI, XORI, CADDI };        /* CADDI: c.addi a0, K; c.nop */
+enum kind { ADDI, XORI, CADDI }; /* CADDI: c.addi a0, K; c.nop */
 
-#define INSN_RET 0x00008067u             /* jalr x0, 0(ra) */
+#define INSN_RET 0x00008067u /* jalr x0, 0(ra) */
 
 static uint32_t encode(enum kind kind, long k)
 {
@@ -113,7 +116,7 @@ static uint32_t encode(enum kind kind, long k)
 	case XORI:
 		return ((uint32_t)k & 0xfff) << 20 | 10 << 15 | 4 << 12 | 10 << 7 | 0x13;
 	case CADDI:
-		return 0x0001u << 16 |                          /* c.nop */
+		return 0x0001u << 16 | /* c.nop */
 		       ((uint32_t)k >> 5 & 1) << 12 | 10 << 7 | ((uint32_t)k & 0x1f) << 2 | 1;
 	default:
 		return ((uint32_t)k & 0xfff) << 20 | 10 << 15 | 0 << 12 | 10 << 7 | 0x13;
@@ -126,12 +129,15 @@ static long expect(enum kind kind, long k, long x)
 }
 
 /* wrong results of n calls fn(x), the first one kept; usable in any mode
- * (it only touches its own arguments) */
+ * (it only touches its own arguments).  Inlined, so that each use is an
+ * indirect call of its own with a single target, which is what a
+ * translator's indirect-branch cache keeps. */
 struct tally {
 	long bad, x, got, want;
 };
 
-static void calls(smc_fn fn, enum kind kind, long k, int n, long x0, struct tally *t)
+static inline __attribute__((always_inline)) void calls(smc_fn fn, enum kind kind, long k, int n,
+							long x0, struct tally *t)
 {
 	for (int i = 0; i < n; i++) {
 		long x = x0 + 7 * i;
@@ -201,11 +207,11 @@ static void patch(uintptr_t p, uint32_t insn, int how)
 static void m_mode_rewrites(void)
 {
 	/* round r's store shape (patch) and instruction */
-	static const enum kind kinds[5] = { ADDI, XORI, XORI, CADDI, ADDI };
+	static const enum kind kinds[5] = {ADDI, XORI, XORI, CADDI, ADDI};
 	smc_fn fn = (smc_fn)(uintptr_t)smc_m_fn;
 	enum kind kind = ADDI;
 	long k = 0;
-	struct tally t = { 0 };
+	struct tally t = {0};
 
 	begin("M-mode, MMU off: 20 rewrites of a function's instruction (sw, sd, sh, sb, rvc)");
 	calls(fn, kind, k, CALLS, -100, &t);
@@ -221,7 +227,7 @@ static void m_mode_rewrites(void)
 		if (kind != CADDI && k > 2047)
 			k -= 4096;
 		patch((uintptr_t)smc_m_fn, encode(kind, k), how);
-		t = (struct tally){ 0 };
+		t = (struct tally){0};
 		calls(fn, kind, k, CALLS, r * 1000, &t);
 		check_tally(&t, "after the rewrite", r);
 	}
@@ -236,7 +242,7 @@ static void straddle_rewrites(void)
 	uintptr_t insn = (uintptr_t)smc_straddle_insn;
 	enum kind kind = ADDI;
 	long k = 0;
-	struct tally t = { 0 };
+	struct tally t = {0};
 
 	begin("M-mode: an instruction straddling two pages, rewritten through either page");
 	CHECK_EQ(insn & 4095, 4094);
@@ -246,18 +252,20 @@ static void straddle_rewrites(void)
 		uint32_t word;
 
 		if (r % 2 == 0) {
-			k = r * 111 - 700;      /* immediate: the half on page 2 */
+			k = r * 111 - 700; /* immediate: the half on page 2 */
 			word = encode(kind, k);
 			*(volatile uint16_t *)(insn + 2) = (uint16_t)(word >> 16);
 		} else {
-			kind = kind == ADDI ? XORI : ADDI;      /* funct3: byte 1, page 1 */
+			kind = kind == ADDI ? XORI : ADDI; /* funct3: byte 1, page 1 */
 			word = encode(kind, k);
 			*(volatile uint8_t *)(insn + 1) = (uint8_t)(word >> 8);
 		}
-		t = (struct tally){ 0 };
+		t = (struct tally){0};
 		calls(fn, kind, k, CALLS, r * 10, &t);
-		check_tally(&t, r % 2 ? "after a store to the first page" :
-			    "after a store to the second page", r);
+		check_tally(&t,
+			    r % 2 ? "after a store to the first page"
+				  : "after a store to the second page",
+			    r);
 	}
 	end();
 }
@@ -266,50 +274,52 @@ static void straddle_rewrites(void)
 
 static void mixed_page(void)
 {
-	smc_fn fn = (smc_fn)(uintptr_t)smc_mix_fn;
+	smc_fn fn = (smc_fn)(uintptr_t)smc_mix_fn, self = (smc_fn)(uintptr_t)smc_mix_self;
 	volatile uint64_t *data = (volatile uint64_t *)(uintptr_t)smc_mix_data;
-	long k = 0, ncalls = 0;
-	struct tally t = { 0 };
+	long k = 0, counted = 0;
+	struct tally t = {0};
 
-	begin("code and data on one page: data stores (also by the function) leave it working");
+	begin("code and data on one page: data stores (also by code there) leave it working");
 	CHECK_EQ((uintptr_t)smc_mix_fn >> 12, (uintptr_t)&smc_mix_count >> 12);
 	CHECK_EQ((uintptr_t)smc_mix_fn >> 12, ((uintptr_t)smc_mix_data + 255) >> 12);
 	smc_mix_count = 0;
 	for (int r = 0; r < 10; r++) {
-		/* data stores between calls: a word right after the code, the
-		 * rest of the data, and the `ret` rewritten with itself */
-		t = (struct tally){ 0 };
+		calls(fn, ADDI, k, CALLS, r, &t);
+		check_tally(&t, "before the data stores", r);
+		/* data stores: the words after the code, the `ret` rewritten
+		 * with itself, and a function counting its calls on the page */
+		for (int i = 0; i < 32; i++)
+			data[i] = (uint64_t)(r * 32 + i) * 0x9e3779b97f4a7c15UL;
+		*(volatile uint32_t *)(uintptr_t)smc_mix_ret = INSN_RET;
+		t = (struct tally){0};
+		calls(self, ADDI, 1, CALLS, r, &t);
+		counted += CALLS;
+		check_tally(&t, "the function that stores to its page", r);
+		CHECK_EQ(smc_mix_count, counted);
+		/* calls with a data store before each, then calls without */
+		t = (struct tally){0};
 		for (int i = 0; i < CALLS; i++) {
-			long x = r * 100 + i;
-			long got;
+			long x = r * 100 + i, got;
 
-			data[i % 32] = (uint64_t)x * 0x9e3779b97f4a7c15UL;
-			if (i % 8 == 0)
-				*(volatile uint32_t *)(uintptr_t)smc_mix_ret = INSN_RET;
+			data[i % 32] = (uint64_t)x;
 			got = fn(x);
-			ncalls++;
 			if (got != x + k && t.bad++ == 0) {
 				t.x = x;
 				t.got = got;
 				t.want = x + k;
 			}
 		}
-		check_tally(&t, "calls between data stores", r);
+		calls(fn, ADDI, k, CALLS, -r, &t);
+		check_tally(&t, "after the data stores", r);
 		for (int i = 0; i < 32; i++)
-			if (data[i] != (uint64_t)(r * 100 + (i < CALLS - 32 ? 32 + i : i)) *
-					       0x9e3779b97f4a7c15UL) {
-				CHECK_EQ(data[i], 0);   /* a data word lost its value */
-				break;
-			}
-		CHECK_EQ(smc_mix_count, ncalls);
+			CHECK_EQ(data[i], (uint64_t)(r * 100 + (i < CALLS - 32 ? 32 + i : i)));
 		/* then change the function */
 		k = r * 123 + 1;
-		patch((uintptr_t)smc_mix_insn, encode(ADDI, k), 0);
-		t = (struct tally){ 0 };
+		patch((uintptr_t)smc_mix_fn, encode(ADDI, k), r % 5);
+		t = (struct tally){0};
 		calls(fn, ADDI, k, CALLS, r, &t);
-		ncalls += CALLS;
 		check_tally(&t, "after the rewrite", r);
-		CHECK_EQ(smc_mix_count, ncalls);
+		t = (struct tally){0};
 	}
 	end();
 }
@@ -317,14 +327,14 @@ static void mixed_page(void)
 /* ---- S- and U-mode under Sv39 ---- */
 
 /* 4 KiB aliases (pt.h's TVA pages) of the S and U code pages */
-#define S_EXEC_VA TVA(0)        /* R X */
-#define S_WRITE_VA TVA(1)       /* R W */
-#define U_EXEC_VA TVA(2)        /* R X U */
-#define U_WRITE_VA TVA(3)       /* R W U */
+#define S_EXEC_VA  TVA(0) /* R X */
+#define S_WRITE_VA TVA(1) /* R W */
+#define U_EXEC_VA  TVA(2) /* R X U */
+#define U_WRITE_VA TVA(3) /* R W U */
 
 /* results of the lower-mode runs: written in S or U, read in M */
 static struct tally lower_tally[2][24];
-static long lower_k;            /* the immediate the next lower_check wants */
+static long lower_k; /* the immediate the next lower_check wants */
 
 /* In S or U (mode): rounds of 40 calls through two virtual addresses of
  * the page (its 4 KiB alias and where this code runs: the identity
@@ -341,8 +351,15 @@ static long lower_rewrites(long mode)
 	long k = 0;
 
 	for (int r = 0; r < 21; r++) {
-		calls((smc_fn)exec_va, ADDI, k, CALLS, r, &tl[r]);
-		calls((smc_fn)(uintptr_t)fn_here, ADDI, k, CALLS, -r, &tl[r]);
+		/* the address called last before a rewrite is called first after
+		 * it, while anything cached for it is still the newest */
+		if (r % 2 == 0) {
+			calls((smc_fn)exec_va, ADDI, k, CALLS, r, &tl[r]);
+			calls((smc_fn)(uintptr_t)fn_here, ADDI, k, CALLS, -r, &tl[r]);
+		} else {
+			calls((smc_fn)(uintptr_t)fn_here, ADDI, k, CALLS, -r, &tl[r]);
+			calls((smc_fn)exec_va, ADDI, k, CALLS, r, &tl[r]);
+		}
 		if (r == 20)
 			break;
 		k = r * 61 - 500;
@@ -356,7 +373,7 @@ static long lower_rewrites(long mode)
 static long lower_check(long unused)
 {
 	(void)unused;
-	lower_tally[0][23] = (struct tally){ 0 };
+	lower_tally[0][23] = (struct tally){0};
 	calls((smc_fn)(S_EXEC_VA + ((uintptr_t)smc_s_fn & 4095)), ADDI, lower_k, CALLS, 9,
 	      &lower_tally[0][23]);
 	return 0;
@@ -364,7 +381,7 @@ static long lower_check(long unused)
 
 static void paged_rewrites(void)
 {
-	static const char *const names[2] = { "S-mode", "U-mode" };
+	static const char *const names[2] = {"S-mode", "U-mode"};
 
 	pt_init();
 	pt_map(0, PAGE(4), PTE_R | PTE_X | PTE_A);
@@ -375,16 +392,17 @@ static void paged_rewrites(void)
 	for (int m = 0; m < 2; m++) {
 		long mode = m == 0 ? PRV_S : PRV_U;
 
-		sectionf("%s, Sv39: code run through two virtual addresses, rewritten through others",
-			 names[m]);
+		sectionf(
+		    "%s, Sv39: code run through two virtual addresses, rewritten through others",
+		    names[m]);
 		rounds_wrong = 0;
 		trap_reset();
 		memset(lower_tally, 0, sizeof(lower_tally));
 		CHECK_EQ(lower_call(mode, lower_rewrites, mode, m ? U_ALIAS_OFF : 0), 0);
 		CHECK_NO_EXC();
 		for (int r = 0; r <= 20; r++)
-			check_tally(&lower_tally[m][r], r ? "after the rewrite" : "before any rewrite",
-				    r);
+			check_tally(&lower_tally[m][r],
+				    r ? "after the rewrite" : "before any rewrite", r);
 		end();
 	}
 
@@ -404,7 +422,7 @@ static void paged_rewrites(void)
 /* ---- two harts ---- */
 
 static volatile uint32_t hart1_alive, arrived, spinning, written, smp_abort;
-static volatile long smp_k;     /* the immediate of the current round's new code */
+static volatile long smp_k; /* the immediate of the current round's new code */
 /* per hart: calls before the rewrite and after it; the reader's calls from
  * when it knew the store was done until it saw the new code (-1: it never
  * knew), and results that were neither old nor new */
@@ -416,7 +434,7 @@ static int wait_ge(volatile uint32_t *p, uint32_t want, long bound)
 	for (long i = 0; i < bound; i++) {
 		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) >= want)
 			return 1;
-		__asm__ volatile(".4byte 0x0100000f");  /* pause */
+		__asm__ volatile(".4byte 0x0100000f"); /* pause */
 	}
 	return 0;
 }
@@ -445,7 +463,7 @@ static void smp_round(int id, int r, uint32_t *met)
 		smc_smp_data = 1;
 	if (!meet(++*met))
 		return;
-	smp_before[id] = smp_after[id] = (struct tally){ 0 };
+	smp_before[id] = smp_after[id] = (struct tally){0};
 	smp_spins[id] = smp_odd[id] = smp_seen[id] = 0;
 	if (r > 0 || id != writer)
 		calls(fn, ADDI, k_old, CALLS, id * 1000 + r, &smp_before[id]);
@@ -487,7 +505,7 @@ static void smp_round(int id, int r, uint32_t *met)
 		if (smp_seen[id])
 			calls(fn, ADDI, k_new, CALLS, 5 * r, &smp_after[id]);
 		else
-			smp_abort = 1;  /* no time for more rounds at 10 million calls each */
+			smp_abort = 1; /* no time for more rounds at 10 million calls each */
 	}
 	meet(++*met);
 }
@@ -508,7 +526,7 @@ void hart_main(long hartid)
 	__atomic_store_n(&hart1_alive, 1, __ATOMIC_RELEASE);
 	for (int r = 0; r < SMP_ROUNDS && !smp_abort; r++) {
 		smp_round(1, r, &met);
-		meet(++met);    /* hart 0 checks the round */
+		meet(++met); /* hart 0 checks the round */
 	}
 	for (;;)
 		__asm__ volatile("wfi");
@@ -536,15 +554,17 @@ static void two_harts(void)
 			     smp_seen[reader] ? "saw" : "never saw", 1 - reader);
 		} else {
 			for (int id = 0; id < 2; id++) {
-				check_tally(&smp_before[id], id ? "hart 1, old code" : "hart 0, old code", r);
-				check_tally(&smp_after[id], id ? "hart 1, new code" : "hart 0, new code", r);
+				check_tally(&smp_before[id],
+					    id ? "hart 1, old code" : "hart 0, old code", r);
+				check_tally(&smp_after[id],
+					    id ? "hart 1, new code" : "hart 0, new code", r);
 			}
 			if (!smp_seen[reader] && smp_spins[reader] < 0)
-				note("round %d: hart %d never learnt that hart %d rewrote the code", r,
-				     reader, 1 - reader);
+				note("round %d: hart %d never learnt that hart %d rewrote the code",
+				     r, reader, 1 - reader);
 			else if (!smp_seen[reader])
-				note("round %d: hart %d never saw hart %d's rewrite in %ld calls", r,
-				     reader, 1 - reader, SMP_SPIN);
+				note("round %d: hart %d never saw hart %d's rewrite in %ld calls",
+				     r, reader, 1 - reader, SMP_SPIN);
 			CHECK(smp_seen[reader]);
 			CHECK_EQ(smp_odd[reader], 0);
 		}

@@ -251,7 +251,10 @@ static void test_loop_is_compiled_and_chained_with_exact_instret(void **state)
 	st = stats_of(h);
 	assert_int_equal(st.blocks_compiled, 1);
 	assert_int_equal(st.insns_compiled, 3);
-	assert_true(st.chains >= 1);
+	/* a loop trace: its back edge stays in compiled code, so once hot
+	 * the loop is entered once and left once */
+	assert_int_equal(st.chains, 0);
+	assert_int_equal(st.runs, 1);
 	assert_true(st.host_bytes > 0 && st.host_bytes <= st.cache_bytes);
 	hart_free(h);
 }
@@ -336,7 +339,7 @@ static void test_stop_request_ends_a_chained_endless_loop(void **state)
 	assert_int_equal(pthread_create(&t, NULL, stop_later, h), 0);
 	assert_int_equal(cpu_run(h), CPU_EXIT_STOP);
 	pthread_join(t, NULL);
-	assert_true(stats_of(h).chains >= 1);
+	assert_true(stats_of(h).runs <= 2); /* it went round in compiled code */
 	/* a block boundary: instret counts whole iterations */
 	assert_int_equal(h->instret % 2, 0);
 	assert_int_equal(h->x[10], h->instret / 2);

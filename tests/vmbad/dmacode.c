@@ -12,13 +12,13 @@
  * Prints `ok blk/CASE` or `FAIL blk/CASE: ...`; exits with the failures. */
 #include "vio.h"
 
-#define QSIZE 16
-#define CALLS 40
-#define T_IN 0
-#define T_OUT 1
-#define SECTOR 512
-#define FN_OFF 0x180            /* the function's offset in its page */
-#define DATA_OFF 0x800          /* a sector of the page the function is not in */
+#define QSIZE	 16
+#define CALLS	 40
+#define T_IN	 0
+#define T_OUT	 1
+#define SECTOR	 512
+#define FN_OFF	 0x180 /* the function's offset in its page */
+#define DATA_OFF 0x800 /* a sector of the page the function is not in */
 
 /* the code page: `addi a0, a0, K; ret` at FN_OFF */
 __asm__(".pushsection .text.dma_page, \"ax\", @progbits\n"
@@ -39,13 +39,13 @@ __asm__(".pushsection .text.dma_page, \"ax\", @progbits\n"
 extern char dma_page[], dma_fn[];
 typedef long (*fn_t)(long);
 
-static uint8_t image[4096] __attribute__((aligned(4096)));     /* what is written to disk */
+static uint8_t image[4096] __attribute__((aligned(4096))); /* what is written to disk */
 static uint8_t hdr[16], status[4];
 static int failures;
 
 static uint32_t encode_addi(long k)
 {
-	return ((uint32_t)k & 0xfff) << 20 | 10 << 15 | 10 << 7 | 0x13;     /* addi a0, a0, k */
+	return ((uint32_t)k & 0xfff) << 20 | 10 << 15 | 10 << 7 | 0x13; /* addi a0, a0, k */
 }
 
 static void say_fail(const char *name, const char *why, long round, long got, long want)
@@ -82,8 +82,7 @@ static int calls(long k, long x0, long *got, long *want)
 }
 
 /* One request: the header, data segments, the status byte; waits for it. */
-static bool request(struct vdev *d, uint32_t type, uint64_t sector, const struct vdesc *data,
-		    int n)
+static bool request(struct vdev *d, uint32_t type, uint64_t sector, const struct vdesc *data, int n)
 {
 	uint16_t next = 0, head = 0;
 	uint16_t flags = type == T_IN ? D_WRITE : 0;
@@ -92,12 +91,11 @@ static bool request(struct vdev *d, uint32_t type, uint64_t sector, const struct
 	memcpy(hdr, &type, 4);
 	memcpy(hdr + 8, &sector, 8);
 	status[0] = 0xff;
-	d->ring->desc[next++] = (struct vdesc){ (uintptr_t)hdr, 16, D_NEXT, 1 };
+	d->ring->desc[next++] = (struct vdesc){(uintptr_t)hdr, 16, D_NEXT, 1};
 	for (int i = 0; i < n; i++, next++)
-		d->ring->desc[next] = (struct vdesc){ data[i].addr, data[i].len,
-						      (uint16_t)(flags | D_NEXT),
-						      (uint16_t)(next + 1) };
-	d->ring->desc[next] = (struct vdesc){ (uintptr_t)status, 1, D_WRITE, 0 };
+		d->ring->desc[next] = (struct vdesc){
+		    data[i].addr, data[i].len, (uint16_t)(flags | D_NEXT), (uint16_t)(next + 1)};
+	d->ring->desc[next] = (struct vdesc){(uintptr_t)status, 1, D_WRITE, 0};
 	vio_post(d, head, 1);
 	if (vio_wait(d) != 1)
 		return false;
@@ -108,9 +106,8 @@ static bool request(struct vdev *d, uint32_t type, uint64_t sector, const struct
 }
 
 enum framing { ONE, SPLIT_FIRST, SPLIT_SECOND, WHOLE_PAGE, MISS };
-static const char *const names[] = { "one-descriptor", "split-insn-in-first",
-				     "split-insn-in-second", "whole-page",
-				     "same-page-not-the-function" };
+static const char *const names[] = {"one-descriptor", "split-insn-in-first", "split-insn-in-second",
+				    "whole-page", "same-page-not-the-function"};
 
 /* Rewrite the function by DMA in framing f, 4 times; stop at a failure
  * (the next case then starts from what the page holds) */
@@ -138,7 +135,7 @@ static void dma_case(struct vdev *d, enum framing f, long *k, uint64_t *sector)
 			memcpy(image, (const void *)at, len);
 			memcpy(image + (page + FN_OFF - at), &insn, 4);
 		}
-		seg[0] = (struct vdesc){ (uintptr_t)image, len, 0, 0 };
+		seg[0] = (struct vdesc){(uintptr_t)image, len, 0, 0};
 		if (!request(d, T_OUT, *sector, seg, 1)) {
 			say_fail(name, "write to disk failed", r, status[0], 0);
 			return;
@@ -147,12 +144,12 @@ static void dma_case(struct vdev *d, enum framing f, long *k, uint64_t *sector)
 			say_fail(name, "before the DMA", r, got, want);
 			return;
 		}
-		seg[0] = (struct vdesc){ at, len, 0, 0 };
+		seg[0] = (struct vdesc){at, len, 0, 0};
 		if (f == SPLIT_FIRST || f == SPLIT_SECOND) {
 			uint32_t first = f == SPLIT_FIRST ? 400 : 100;
 
 			seg[0].len = first;
-			seg[1] = (struct vdesc){ at + first, len - first, 0, 0 };
+			seg[1] = (struct vdesc){at + first, len - first, 0, 0};
 			nseg = 2;
 		}
 		if (!request(d, T_IN, *sector, seg, nseg)) {
@@ -160,7 +157,7 @@ static void dma_case(struct vdev *d, enum framing f, long *k, uint64_t *sector)
 			return;
 		}
 		*sector += len / SECTOR;
-		*k = k_new;     /* what the page now holds */
+		*k = k_new; /* what the page now holds */
 		if (memcmp((const void *)at, image, len) != 0) {
 			say_fail(name, "the page does not hold the sector read", r, 0, 0);
 			return;
