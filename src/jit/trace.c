@@ -22,18 +22,21 @@
  * which the indirect-jump budget check assumes. */
 #include "jit/jit_internal.h"
 
-/* A way is "usual" when taken at least this many times as often as the other. */
-#define USUAL_RATIO 2
-
 static bool crosses_page(const struct block *b)
 {
 	return ((b->pc + b->bytes - 1) & GUEST_PAGE_MASK) != (b->pc & GUEST_PAGE_MASK);
 }
 
-/* The exit b usually leaves by (0 or 1) and its target, or -1. */
-static int usual_exit(const struct block *b, uint64_t *target)
+/* The exit to follow from b (0 or 1) and its target, or -1: the only one,
+ * or of a branch, the way back to the head when it was ever taken (the
+ * loop stays in compiled code), else the way taken more often.  Following
+ * the less usual way costs no more than ending the trace would: the other
+ * way is a side exit, which costs what a block's end does. */
+static int usual_exit(const struct block *b, const struct block *head, uint64_t *target)
 {
 	const struct insn *last = &b->insns[b->n - 1];
+	uint64_t to[2];
+	int k;
 
 	if (!insn_ends_block(last)) {
 		*target = b->pc + b->bytes;
@@ -43,17 +46,18 @@ static int usual_exit(const struct block *b, uint64_t *target)
 		*target = (uint64_t)last->imm;
 		return 1;
 	}
-	if (!jit_op_is_branch(last->op))
+	if (!jit_op_is_branch(last->op) || !(b->exits[0] | b->exits[1]))
 		return -1;
-	if (b->exits[1] >= USUAL_RATIO * (uint64_t)b->exits[0] && b->exits[1]) {
-		*target = (uint64_t)last->imm;
-		return 1;
-	}
-	if (b->exits[0] >= USUAL_RATIO * (uint64_t)b->exits[1] && b->exits[0]) {
-		*target = b->pc + last->off + last->len;
-		return 0;
-	}
-	return -1;
+	to[0] = b->pc + last->off + last->len;
+	to[1] = (uint64_t)last->imm;
+	if (to[0] == head->pc && b->exits[0])
+		k = 0;
+	else if (to[1] == head->pc && b->exits[1])
+		k = 1;
+	else
+		k = b->exits[1] > b->exits[0];
+	*target = to[k];
+	return k;
 }
 
 static bool compilable(const struct jit *jit, const struct block *b, bool *partial)
@@ -82,7 +86,7 @@ void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head, stru
 	while (tr->n < JIT_TRACE_MAX) {
 		struct block *cur = tr->b[tr->n - 1], *next;
 		uint64_t target;
-		int dir = usual_exit(cur, &target);
+		int dir = usual_exit(cur, head, &target);
 
 		if (dir < 0)
 			return;
