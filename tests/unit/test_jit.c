@@ -295,6 +295,86 @@ static void check_limits(const uint32_t *code, size_t n, uint64_t total)
 	}
 }
 
+/* A loop with an if-else, a store and a load, and more live registers than
+ * the cache holds (reconciled at the back edge), in compressed and full
+ * encodings: for (a1 = 100; a1; a1--) { if (a1 & 1) a0 += a1; else a2 += a1;
+ * mem = a0; a4 += mem; t2 = a4 ^ a1; s2 += t2; s3 += s2; ... s11 += s10; } */
+static const uint32_t branchy_loop[] = {
+	0x06400593, /* li a1, 100 */
+	0x4501,     /* c.li a0, 0 */
+	0x4601,     /* c.li a2, 0 */
+	0x66f9,     /* c.lui a3, 0x1e: data past the code */
+	0x0015f293, /* loop: andi t0, a1, 1 */
+	0x00028463, /* beqz t0, even */
+	0x952e,     /* c.add a0, a1 */
+	0xa011,     /* c.j join */
+	0x962e,     /* even: c.add a2, a1 */
+	0xe288,     /* join: c.sd a0, 0(a3) */
+	0x0006b303, /* ld t1, 0(a3) */
+	0x971a,     /* c.add a4, t1 */
+	0x00b743b3, /* xor t2, a4, a1 */
+	0x991e, 0x99ca, 0x9a4e, 0x9ad2, 0x9b56, 0x9bda, 0x9c5e, 0x9ce2, 0x9d66, 0x9dea,
+	0x15fd,     /* c.addi a1, -1 */
+	0xf9e1,     /* c.bnez a1, loop */
+	0x00000073, /* ecall */
+};
+
+/* Lay out 32- and 16-bit encodings as the instruction stream has them. */
+static void load_mixed(const uint32_t *code, size_t n)
+{
+	size_t off = 0;
+
+	memset(mem, 0, sizeof(mem));
+	for (size_t i = 0; i < n; i++) {
+		size_t len = (code[i] & 3) == 3 ? 4 : 2;
+
+		memcpy(mem + off, &code[i], len);
+		off += len;
+	}
+}
+
+/* The loop compiles to a trace (the if-else's usual way inline, the other
+ * a side exit) that goes round in compiled code; stopped at every limit
+ * it has the interpreter's state, and run on it ends with the same. */
+static void test_branchy_loop_trace_matches_the_interpreter(void **state)
+{
+	struct hart *ref = new_hart(ENGINE_INTERP), *h;
+	uint64_t total;
+	struct jit_stats st;
+
+	load_mixed(branchy_loop, ARRAY_SIZE(branchy_loop));
+	assert_int_equal(cpu_run(ref), CPU_EXIT_ECALL);
+	assert_int_equal(ref->x[10], 2500);
+	assert_int_equal(ref->x[12], 2550);
+	total = ref->instret;
+	for (uint64_t limit = 1; limit <= total; limit += 5) {
+		struct hart *r = new_hart(ENGINE_INTERP);
+
+		h = new_hart(ENGINE_JIT);
+		load_mixed(branchy_loop, ARRAY_SIZE(branchy_loop));
+		r->insn_limit = h->insn_limit = limit;
+		assert_int_equal(cpu_run(r), CPU_EXIT_LIMIT);
+		assert_int_equal(cpu_run(h), CPU_EXIT_LIMIT);
+		assert_int_equal(h->instret, limit);
+		assert_int_equal(h->pc, r->pc);
+		for (int i = 1; i < 32; i++)
+			assert_int_equal(h->x[i], r->x[i]);
+		h->insn_limit = UINT64_MAX;
+		assert_int_equal(cpu_run(h), CPU_EXIT_ECALL);
+		assert_int_equal(h->instret, total);
+		for (int i = 1; i < 32; i++)
+			assert_int_equal(h->x[i], ref->x[i]);
+		if (limit == 1) {
+			st = stats_of(h);
+			assert_true(st.trace_blocks >= 1);
+			assert_true(st.runs < 2 * JIT_HOT); /* not one entry per iteration */
+		}
+		hart_free(r);
+		hart_free(h);
+	}
+	hart_free(ref);
+}
+
 static void test_instruction_limit_is_exact_across_chained_blocks(void **state)
 {
 	check_limits(sum_loop, 6, 302);
@@ -591,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_code_cache_is_never_writable_and_executable),
 		cmocka_unit_test(test_loop_is_compiled_and_chained_with_exact_instret),
 		cmocka_unit_test(test_instruction_limit_is_exact_across_chained_blocks),
+		cmocka_unit_test(test_branchy_loop_trace_matches_the_interpreter),
 		cmocka_unit_test(test_returns_jump_to_compiled_code_directly),
 		cmocka_unit_test(test_stop_request_ends_a_chained_endless_loop),
 		cmocka_unit_test(test_full_cache_is_flushed_and_execution_goes_on),
