@@ -44,6 +44,18 @@ static int vec_push(struct strvec *s, char *str)
 	return 0;
 }
 
+/* "OPTION VALUE" for a numeric option that is set (non-zero). */
+static void push_number(struct strvec *s, const char *option, uint64_t value)
+{
+	char num[32];
+
+	if (!value)
+		return;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
+	vec_push(s, strdup(option));
+	vec_push(s, strdup(num));
+}
+
 static void vec_free(struct strvec *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -253,30 +265,17 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	else if ((err = fs_absolute(&p->fs, AT_FDCWD, path, abs, sizeof(abs))))
 		goto out;
 
-	char mem[32], insns[32], cache[32];
 	const struct app_config *c = &p->cfg;
 	const char *fixed[] = { "condo", "app", "--root", p->fs.root };
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		vec_push(&host, strdup(fixed[i]));
-	if (c->mem_limit) {
-		snprintf(mem, sizeof(mem), "%llu", (unsigned long long)c->mem_limit);
-		vec_push(&host, strdup("--mem"));
-		vec_push(&host, strdup(mem));
-	}
-	if (c->max_insns) {
-		snprintf(insns, sizeof(insns), "%llu", (unsigned long long)c->max_insns);
-		vec_push(&host, strdup("--max-insns"));
-		vec_push(&host, strdup(insns));
-	}
+	push_number(&host, "--mem", c->mem_limit);
+	push_number(&host, "--max-insns", c->max_insns);
 	if (c->trace_syscalls)
 		vec_push(&host, strdup("--trace-syscalls"));
 	vec_push(&host, strdup("--engine"));
 	vec_push(&host, strdup(jit_engine_name(c->engine)));
-	if (c->jit_cache) {
-		snprintf(cache, sizeof(cache), "%llu", (unsigned long long)c->jit_cache);
-		vec_push(&host, strdup("--jit-cache"));
-		vec_push(&host, strdup(cache));
-	}
+	push_number(&host, "--jit-cache", c->jit_cache);
 	if (c->jit_stats)
 		vec_push(&host, strdup("--jit-stats"));
 	if (c->forked_child)
