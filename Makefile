@@ -51,7 +51,7 @@ LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
 .PHONY: all deps check check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-guest check-engines guest run run-app fuzz-isa bench-app bench-boot bench-guest bench-idle bench clean format
+        check-vmbad check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -126,6 +126,12 @@ check-engines: $(CONDO) guest
 # The default guest: Linux 6.1 and a busybox initramfs, cached outside the tree.
 guest: $(BUILD)/.deps-ok
 	@scripts/build-guest.sh >/dev/null
+
+# The translator against the interpreter on random blocks and random
+# multi-block programs (traces); check runs 20000 and 400 cases.
+fuzz-jit: $(BUILD)/tests/test_jit_fuzz $(BUILD)/tests/test_jit_trace_fuzz
+	@JIT_FUZZ_CASES=$${JIT_FUZZ_CASES:-2000000} $(BUILD)/tests/test_jit_fuzz
+	@TRACE_FUZZ_CASES=$${TRACE_FUZZ_CASES:-100000} $(BUILD)/tests/test_jit_trace_fuzz
 
 fuzz-isa: $(CONDO)
 	@FUZZ=1 CONDO=$(CONDO) BUILD=$(BUILD) DIFF_CASES=$${DIFF_CASES:-1000000} tests/diff/run.sh

@@ -43,11 +43,13 @@ run() {
 	local runner=$1
 	shift
 	case "$runner" in
-	condo) "$condo" app --root "$root" "$root/bin/busybox" "$@" </dev/null ;;
+	condo) "$condo" app "${condo_args[@]}" --root "$root" "$root/bin/busybox" "$@" </dev/null ;;
 	qemu) "$qemu" "$root/bin/busybox" "$@" </dev/null ;;
 	native) "$host_bb" "$@" </dev/null ;;
 	esac
 }
+# CONDO_ARGS: more options for condo app, e.g. "--engine interp"
+read -r -a condo_args <<<"${CONDO_ARGS:-}"
 tools=("sha256sum data.bin" "gzip -c data.bin")
 runners=(condo qemu native)
 
@@ -99,3 +101,13 @@ for tool in "${tools[@]}"; do
 		"$cmin" "$cmed" "$qmin" "$qmed" "$nmin" "$nmed" "$(ratio "$cmed" "$qmed")" "$(ratio "$cmed" "$nmed")"
 done
 echo "(ratios are of the medians; below 1.00x means condo is faster)"
+
+# What the translator did in one more run of each: code compiled, the time
+# it took per guest instruction and the host memory its cache holds.
+echo
+echo "translator (condo app --jit-stats, one run each):"
+for tool in "${tools[@]}"; do
+	# shellcheck disable=SC2086
+	"$condo" app "${condo_args[@]}" --jit-stats --root "$root" "$root/bin/busybox" $tool \
+		</dev/null 2>&1 >/dev/null | sed -n "s/^condo: jit: /  ${tool% data.bin}: /p"
+done

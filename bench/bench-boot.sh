@@ -28,23 +28,28 @@ time_one() {
 stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[1], (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 declare -A samples
-peers=(condo-paravirt condo-jit condo-opensbi qemu-opensbi)
+peers=(condo-jit condo-jit-opensbi condo-interp qemu-opensbi)
 for ((i = 0; i < runs; i++)); do
-	samples[condo-paravirt]+="$(time_one "$CONDO" run --engine interp --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
 	samples[condo-jit]+="$(time_one "$CONDO" run --engine jit --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
-	samples[condo-opensbi]+="$(time_one "$CONDO" run --engine interp --bios "$fw" --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
+	samples[condo-jit-opensbi]+="$(time_one "$CONDO" run --engine jit --bios "$fw" --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
+	samples[condo-interp]+="$(time_one "$CONDO" run --engine interp --kernel "$kernel" --initrd "$initrd" --append "$append")"$'\n'
 	samples[qemu-opensbi]+="$(time_one qemu-system-riscv64 -M virt -m 256M -smp 1 -nographic -bios "$fw" -kernel "$kernel" -initrd "$initrd" -append "$append")"$'\n'
 done
 
 echo "boot to poweroff, default guest, $runs runs ($(nproc) cores, $(date -u +%F))"
-printf '%-16s %9s %9s\n' engine min_s median_s
+printf '%-18s %9s %9s %10s\n' engine min_s median_s "/qemu"
 declare -A median
 for p in "${peers[@]}"; do
 	read -r mn md < <(printf '%s' "${samples[$p]}" | stats)
 	median[$p]=$md
-	printf '%-16s %9s %9s\n' "$p" "$mn" "$md"
 done
-printf 'ratio condo-paravirt/qemu: %.2f   condo-jit/qemu: %.2f   condo-opensbi/qemu: %.2f  (median; < 1 means condo is faster)\n' \
-	"$(echo "${median[condo-paravirt]} / ${median[qemu-opensbi]}" | bc -l)" \
-	"$(echo "${median[condo-jit]} / ${median[qemu-opensbi]}" | bc -l)" \
-	"$(echo "${median[condo-opensbi]} / ${median[qemu-opensbi]}" | bc -l)"
+for p in "${peers[@]}"; do
+	read -r mn md < <(printf '%s' "${samples[$p]}" | stats)
+	printf '%-18s %9s %9s %9.2fx\n' "$p" "$mn" "$md" "$(echo "$md / ${median[qemu-opensbi]}" | bc -l)"
+done
+echo "(condo-jit and condo-interp: paravirtual, condo is the SBI; the others boot OpenSBI fw_jump."
+echo " Ratios are of the medians; below 1.00x means condo is faster.)"
+echo
+echo "translator, one more paravirtual boot (--jit-stats):"
+"$CONDO" run --engine jit --jit-stats --kernel "$kernel" --initrd "$initrd" --append "$append" \
+	</dev/null 2>&1 | sed -n 's/^condo: jit: /  /p'

@@ -1,0 +1,264 @@
+/* Differential fuzzing of traces: random programs of a few blocks that
+ * branch among themselves (forward, backward, to themselves) and loop, run
+ * by the interpreter and with the translator (which forms traces with side
+ * exits and loops from them), each stopped by the same instruction limit
+ * or at the ecall that ends the program.  Registers, pc, instret and the
+ * data page must agree.  The single-block fuzzer (test_jit_fuzz.c) covers
+ * every operation; this one covers how blocks are joined.
+ *
+ *   TRACE_FUZZ_CASES=N  cases (default 400)    TRACE_FUZZ_SEED=S  first seed
+ * A failure prints its seed; TRACE_FUZZ_SEED=S TRACE_FUZZ_CASES=1 reruns it. */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "test_jit_common.h"
+
+#define DATA_REG 30   /* t5: the data page, never written by the program */
+#define COUNT_REG 31  /* t6: the outer loop's counter */
+#define MAX_BLOCKS 8
+#define LIMIT 60000   /* instructions per run: inner loops need not end */
+
+static uint64_t rng;
+
+static uint32_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 11);
+}
+
+/* A register the program may write: x1-x15 (x0 writes are sunk too). */
+static uint32_t wreg(void)
+{
+	return next() % 16;
+}
+
+static uint32_t rreg(void)
+{
+	uint32_t r = next() % 17;
+
+	return r == 16 ? COUNT_REG : r;
+}
+
+static uint32_t r_type(uint32_t f7, uint32_t f3, uint32_t op)
+{
+	return f7 << 25 | rreg() << 20 | rreg() << 15 | f3 << 12 | wreg() << 7 | op;
+}
+
+static uint32_t i_type(int32_t imm, uint32_t rs1, uint32_t f3, uint32_t rd, uint32_t op)
+{
+	return (uint32_t)(imm & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
+}
+
+static uint32_t b_type(int32_t off, uint32_t rs2, uint32_t rs1, uint32_t f3)
+{
+	uint32_t u = (uint32_t)off;
+
+	return ((u >> 12) & 1) << 31 | ((u >> 5) & 0x3f) << 25 | rs2 << 20 | rs1 << 15 |
+	       f3 << 12 | ((u >> 1) & 0xf) << 8 | ((u >> 11) & 1) << 7 | 0x63;
+}
+
+static uint32_t j_type(int32_t off, uint32_t rd)
+{
+	uint32_t u = (uint32_t)off;
+
+	return ((u >> 20) & 1) << 31 | ((u >> 1) & 0x3ff) << 21 | ((u >> 11) & 1) << 20 |
+	       ((u >> 12) & 0xff) << 12 | rd << 7 | 0x6f;
+}
+
+/* One random body instruction: ALU, a load or a store on the data page. */
+static uint32_t body_insn(void)
+{
+	static const uint32_t rr[][2] = {
+		{ 0x00, 0 }, { 0x20, 0 }, { 0x00, 4 }, { 0x00, 6 }, { 0x00, 7 },
+		{ 0x00, 1 }, { 0x00, 5 }, { 0x20, 5 }, { 0x00, 2 }, { 0x00, 3 }, { 0x01, 0 },
+	};
+	uint32_t off = (next() % 512) * 8;
+
+	switch (next() % 8) {
+	case 0: case 1: case 2: {
+		const uint32_t *k = rr[next() % ARRAY_SIZE(rr)];
+		return r_type(k[0], k[1], 0x33);
+	}
+	case 3: return i_type((int32_t)(next() % 4096) - 2048, rreg(), 0, wreg(), 0x13); /* addi */
+	case 4: return i_type((int32_t)(next() % 64), rreg(), 1, wreg(), 0x13);          /* slli */
+	case 5: return i_type((int32_t)off, DATA_REG, 3, wreg(), 0x03);                   /* ld */
+	case 6: /* sd rs2, off(t5) */
+		return (off >> 5) << 25 | rreg() << 20 | DATA_REG << 15 | 3 << 12 | (off & 31) << 7 | 0x23;
+	default: return i_type((int32_t)(next() % 4096) - 2048, rreg(), 4, wreg(), 0x13); /* xori */
+	}
+}
+
+/* The program: li t6, N; then blocks of 1-6 body instructions, each ended
+ * by a branch or jal to a random block (or falling through); the last
+ * block counts t6 down and loops to the first, then ecall. */
+static size_t make_program(uint32_t *code)
+{
+	uint32_t nblocks = 2 + next() % (MAX_BLOCKS - 1), start[MAX_BLOCKS + 1], len[MAX_BLOCKS];
+	size_t n = 0;
+
+	code[n++] = i_type(40 + (int32_t)(next() % 40), 0, 0, COUNT_REG, 0x13);
+	/* lay out first, so branch offsets are known */
+	for (uint32_t i = 0, at = 1; i < nblocks; i++) {
+		len[i] = 1 + next() % 6 + 1; /* body + terminator */
+		if (i == nblocks - 1)
+			len[i] = 1 + next() % 6 + 3; /* body + addi + bnez + ecall */
+		start[i] = at;
+		at += len[i];
+	}
+	for (uint32_t i = 0; i < nblocks; i++) {
+		uint32_t body = len[i] - (i == nblocks - 1 ? 3 : 1);
+
+		for (uint32_t k = 0; k < body; k++)
+			code[n++] = body_insn();
+		if (i == nblocks - 1) {
+			code[n++] = i_type(-1, COUNT_REG, 0, COUNT_REG, 0x13);
+			code[n] = b_type((int32_t)(start[0] - n) * 4, 0, COUNT_REG, 1); /* bnez t6 */
+			n++;
+			code[n++] = 0x00000073;
+			break;
+		}
+		uint32_t to = start[next() % nblocks];
+		int32_t off = (int32_t)(to - n) * 4;
+
+		switch (next() % 4) {
+		case 0: code[n] = j_type(off, next() % 2 ? 1 : 0); break; /* jal ra / j */
+		case 1: code[n] = i_type(0, 0, 0, 0, 0x13); break;        /* falls through */
+		default: {
+			static const uint32_t f3[] = { 0, 1, 4, 5, 6, 7 };
+			code[n] = b_type(off, rreg(), rreg(), f3[next() % ARRAY_SIZE(f3)]);
+		}
+		}
+		n++;
+	}
+	return n;
+}
+
+struct end {
+	enum cpu_exit exit;
+	uint64_t x[32], pc, instret;
+	uint8_t data[4096];
+};
+
+static void run(struct hart *h, const uint64_t *x0, struct end *e)
+{
+	memcpy(h->x, x0, 32 * sizeof(*x0));
+	h->pc = CODE;
+	h->instret = 0;
+	h->insn_limit = LIMIT;
+	memset(mem + 0x1000, 0x5a, 4096);
+	e->exit = cpu_run(h);
+	memcpy(e->x, h->x, sizeof(e->x));
+	e->pc = h->pc;
+	e->instret = h->instret;
+	memcpy(e->data, mem + 0x1000, 4096);
+}
+
+static int one_case(uint64_t seed)
+{
+	static uint32_t code[2 + MAX_BLOCKS * 10];
+	struct hart *hi = hart_new(&flat_env, NULL), *hj = hart_new(&flat_env, NULL);
+	uint64_t x0[32];
+	struct end a, b;
+	size_t n;
+	int bad = 0;
+
+	rng = seed * 0x9e3779b97f4a7c15ull | 1;
+	n = make_program(code);
+	memset(mem, 0, 0x1000);
+	memcpy(mem, code, n * 4);
+	for (int i = 0; i < 32; i++)
+		x0[i] = (uint64_t)next() << 32 | next();
+	x0[0] = 0;
+	x0[DATA_REG] = DATA;
+	hj->jit = jit_new(1u << 20);
+	hj->engine = ENGINE_JIT;
+	run(hi, x0, &a);
+	run(hj, x0, &b);
+	if (a.exit != b.exit || a.pc != b.pc || a.instret != b.instret) {
+		fprintf(stderr, "exit %d/%d pc 0x%" PRIx64 "/0x%" PRIx64 " instret %" PRIu64 "/%" PRIu64 "\n",
+			a.exit, b.exit, a.pc, b.pc, a.instret, b.instret);
+		bad = 1;
+	}
+	for (int i = 1; i < 32; i++) {
+		if (a.x[i] != b.x[i]) {
+			fprintf(stderr, "x%d 0x%" PRIx64 " / 0x%" PRIx64 "\n", i, a.x[i], b.x[i]);
+			bad = 1;
+		}
+	}
+	if (memcmp(a.data, b.data, sizeof(a.data))) {
+		fprintf(stderr, "data page differs\n");
+		bad = 1;
+	}
+	if (bad) {
+		fprintf(stderr, "case seed %" PRIu64 " (TRACE_FUZZ_SEED=%" PRIu64 " TRACE_FUZZ_CASES=1), "
+			"interpreter / compiled; program:\n", seed, seed);
+		for (size_t i = 0; i < n; i++) {
+			struct insn insn;
+
+			insn_decode(&insn, code[i], CODE + 4 * i);
+			fprintf(stderr, "  0x%05zx  %08x  %s\n", (size_t)CODE + 4 * i, code[i],
+				insn_name(&insn));
+		}
+	}
+	hart_free(hi);
+	hart_free(hj);
+	return bad;
+}
+
+static void test_traces_agree_with_the_interpreter(void **state)
+{
+	const char *s = getenv("TRACE_FUZZ_CASES"), *seed_env = getenv("TRACE_FUZZ_SEED");
+	uint64_t cases = s ? strtoull(s, NULL, 0) : 400;
+	uint64_t seed0 = seed_env ? strtoull(seed_env, NULL, 0) : 1, failed = 0;
+
+	for (uint64_t i = 0; i < cases && failed < 3; i++)
+		failed += (uint64_t)one_case(seed0 + i);
+	if (failed)
+		fail_msg("%" PRIu64 " cases differ (seeds above)", failed);
+}
+
+/* The generator makes what the fuzzer claims: programs where the
+ * translator forms traces, loops among them. */
+static void test_generated_programs_form_traces_and_loops(void **state)
+{
+	uint64_t traces = 0, runs = 0;
+
+	for (uint64_t seed = 1; seed <= 50; seed++) {
+		static uint32_t code[2 + MAX_BLOCKS * 10];
+		struct hart *h = hart_new(&flat_env, NULL);
+		struct jit_stats st;
+		uint64_t x0[32] = { 0 };
+		struct end e;
+		size_t n;
+
+		rng = seed * 0x9e3779b97f4a7c15ull | 1;
+		n = make_program(code);
+		memset(mem, 0, 0x1000);
+		memcpy(mem, code, n * 4);
+		x0[DATA_REG] = DATA;
+		h->jit = jit_new(1u << 20);
+		h->engine = ENGINE_JIT;
+		run(h, x0, &e);
+		jit_stats(h->jit, &st);
+		traces += st.trace_blocks;
+		runs += e.instret;
+		hart_free(h);
+	}
+	assert_true(traces >= 25);
+	assert_true(runs > 50 * 1000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_generated_programs_form_traces_and_loops),
+		cmocka_unit_test(test_traces_agree_with_the_interpreter),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
