@@ -154,6 +154,11 @@ struct hart {
 	struct jit *jit; /* NULL: interpret only */
 	int engine;      /* enum cpu_engine */
 	struct tlb_set *tlb; /* the set for the current context */
+	/* Non-zero when every RAM page the environment's fill() returns is at
+	 * this host address + its guest address (app mode: one reservation),
+	 * so compiled code can form host addresses without reading the TLB
+	 * entry's addend (it still checks the entry). */
+	uintptr_t flat_addend;
 	/* Bumped by every TLB flush: chained jumps between blocks are trusted
 	 * only within one epoch, since a flush may remap their pcs. */
 	uint64_t tlb_epoch;

@@ -344,6 +344,7 @@ int app_run(const struct app_config *cfg)
 	h->tlb_generation = &p->mm.map_generation;
 	h->code_generation = &p->mm.code_generation;
 	p->mm.code.notify = code_event;
+	h->flat_addend = (uintptr_t)p->mm.host_base; /* mm_fill: host_base + page */
 	cpu_set_code_map(h, &p->mm.code);
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
 	if (cfg->engine != ENGINE_INTERP) {

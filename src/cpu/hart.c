@@ -139,6 +139,7 @@ struct hart *hart_clone(const struct hart *parent)
 	hart->tlb_generation_seen = parent->tlb_generation_seen;
 	hart->code_generation_seen = parent->code_generation_seen;
 	cpu_set_code_map(hart, parent->code_map);
+	hart->flat_addend = parent->flat_addend;
 	/* Same engine, own translator (a cache is per hart); none: interpreted. */
 	hart->engine = parent->engine;
 	if (parent->jit)

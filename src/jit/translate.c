@@ -74,8 +74,10 @@ struct tr {
 	bool frm_ok;     /* frm already checked valid in this block */
 	bool system;     /* a system-mode hart: TLB contexts change */
 	/* The hart's TLB is always its own U set (app mode, not lockstep's
-	 * private set): its entries are at a fixed offset from rbx. */
+	 * private set): its entries are at a fixed offset from rbx; and with
+	 * flat_addend, every entry's addend is that value. */
 	bool fixed_tlb;
+	uintptr_t flat_addend;
 	int nstubs;
 	bool overflow;
 	/* A loop trace: its back edge jumps to header (after the entry loads)
@@ -576,7 +578,16 @@ static size_t tlb_check(struct tr *t, enum mem_access acc, int size)
 	x86_alu_ri(E, AI_AND, true, RDX, (int32_t)GUEST_PAGE_MASK);
 	x86_alu_rm(E, ALU_CMP, true, RDX, RCX, e_off + (int32_t)offsetof(struct tlb_entry, page));
 	miss = x86_jcc_fwd(E, CC_NE);
-	x86_alu_rm(E, ALU_ADD, true, RAX, RCX, e_off + (int32_t)offsetof(struct tlb_entry, addend));
+	if (t->flat_addend) {
+		/* The same addend as the entry's, without waiting for the entry:
+		 * the access no longer depends on the TLB load (a pointer chase
+		 * through guest memory is two loads shorter per step). */
+		x86_mov_ri(E, RCX, t->flat_addend);
+		x86_alu_rr(E, ALU_ADD, true, RAX, RCX);
+	} else {
+		x86_alu_rm(E, ALU_ADD, true, RAX, RCX,
+			   e_off + (int32_t)offsetof(struct tlb_entry, addend));
+	}
 	return miss;
 }
 
@@ -1456,6 +1467,7 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 	t->system = hart->system;
 	t->fixed_tlb = !hart->system && hart->engine != ENGINE_LOCKSTEP &&
 		       hart->tlb == &hart->tlbs[TLB_CTX_U];
+	t->flat_addend = t->fixed_tlb ? hart->flat_addend : 0;
 	t->e = e;
 	memset(t->rs.host_of, -1, sizeof(t->rs.host_of));
 	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));

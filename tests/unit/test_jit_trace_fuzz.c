@@ -178,6 +178,7 @@ static int one_case(uint64_t seed)
 	x0[DATA_REG] = DATA;
 	hj->jit = jit_new(1u << 20);
 	hj->engine = ENGINE_JIT;
+	hj->flat_addend = (uintptr_t)mem - MEM_BASE; /* as app mode has it */
 	run(hi, x0, &a);
 	run(hj, x0, &b);
 	if (a.exit != b.exit || a.pc != b.pc || a.instret != b.instret) {

@@ -270,6 +270,40 @@ static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
 	hart_free(h);
 }
 
+/* App mode (every page at reservation + guest address): the host address is
+ * the guest address plus that constant, not the entry's addend, so the
+ * access does not wait for the TLB load; the entry is still checked. */
+static void test_flat_load_adds_the_constant_after_the_check(void **state)
+{
+	static const uint32_t code[] = { 0x0085b503 }; /* ld a0, 8(a1) */
+	struct hart *h = hart_new(&flat_env, NULL);
+	struct jit *jit = jit_new(0);
+	static struct listing ls;
+	uintptr_t base = (uintptr_t)mem - MEM_BASE;
+
+	h->flat_addend = base;
+	compile_listing(jit, h, code, 1, &ls);
+	const char *const want[] = {
+		fmt("mov r12, [rbx+0x%X]", XOFF(11)),
+		"lea rax, [r12+0x08]",
+		"mov rcx, rax",
+		"shr rcx, 0x08",
+		"and ecx, 0xFF0",
+		"add rcx, rbx",
+		"lea rdx, [rax+0x07]",
+		"and rdx, 0xFFFFFFFFFFFFF000",
+		fmt("cmp rdx, [rcx+0x%X]", HOFF(tlbs)),
+		"*", /* jnz slow path */
+		fmt("mov rcx, 0x%" PRIX64, (uint64_t)base),
+		"add rax, rcx",
+		"mov r13, [rax]",
+	};
+	expect_lines(&ls, 0, want, ARRAY_SIZE(want));
+	check_jumps(&ls, jit->epilogue);
+	jit_free(jit);
+	hart_free(h);
+}
+
 /* In system mode the chain check also compares the TLB context. */
 static void test_branch_compares_and_has_two_chainable_exits(void **state)
 {
@@ -341,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_add_is_two_loads_an_add_and_a_writeback),
 		cmocka_unit_test(test_load_has_the_inline_tlb_check_and_a_slow_path),
 		cmocka_unit_test(test_branch_compares_and_has_two_chainable_exits),
+		cmocka_unit_test(test_flat_load_adds_the_constant_after_the_check),
 	};
 	return cmocka_run_group_tests(tests, load_zydis, NULL);
 }
