@@ -516,11 +516,13 @@ static void back_edge(struct tr *t, int k)
 
 /* The registers a loop trace keeps in host registers from its header on:
  * the most used ones, all of them when they fit, else all but two of the
- * pool so the others have room.  Loaded on entry and counted as dirty, so
- * that every exit writes them back whichever way it came. */
+ * pool so the others have room.  Loaded on entry; those the trace writes
+ * count as dirty from the header on, so every exit writes them back
+ * whichever way it came (the others always equal their hart->x slot). */
 static void loop_header(struct tr *t, const struct jit_trace *tr)
 {
 	int uses[33] = { 0 }, distinct = 0, keep;
+	bool written_in[33] = { false };
 
 	for (int i = 0; i < tr->n; i++) {
 		for (uint32_t k = 0; k < tr->b[i]->n; k++) {
@@ -530,6 +532,8 @@ static void loop_header(struct tr *t, const struct jit_trace *tr)
 			for (int j = 0; j < 3; j++)
 				if (r[j] > 0 && r[j] < 32 && !uses[r[j]]++)
 					distinct++;
+			if (r[2] >= 0)
+				written_in[r[2]] = true;
 		}
 	}
 	keep = distinct <= (int)ARRAY_SIZE(pool) ? distinct : (int)ARRAY_SIZE(pool) - 2;
@@ -541,7 +545,8 @@ static void loop_header(struct tr *t, const struct jit_trace *tr)
 				best = g;
 		map(t, best, pool[n]);
 		x86_alu_rm(E, ALU_MOV, true, pool[n], RBX, x_off(best));
-		t->rs.dirty |= (uint16_t)(1u << pool[n]);
+		if (written_in[best])
+			t->rs.dirty |= (uint16_t)(1u << pool[n]);
 		uses[best] = 0;
 	}
 	t->header = E->pos;
