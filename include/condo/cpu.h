@@ -162,6 +162,10 @@ struct hart {
 	/* Bumped by every TLB flush: chained jumps between blocks are trusted
 	 * only within one epoch, since a flush may remap their pcs. */
 	uint64_t tlb_epoch;
+	/* The virtual range that TLB entries taken from superpages cover
+	 * (empty: lo > hi), since the last full flush: flushing one page of a
+	 * superpage must drop all of the superpage's 4 KiB entries. */
+	gva_t super_lo, super_hi;
 
 	/* ---- system mode (full-system VMs); unused in app mode ---- */
 	bool system;   /* traps go to the guest's handlers, not to the environment */
@@ -197,6 +201,9 @@ enum cpu_exit cpu_run(struct hart *hart);
 
 /* Forget every cached translation (after the address space changed). */
 void cpu_tlb_flush(struct hart *hart);
+/* Forget the translations of the page at va in every context (sfence.vma
+ * with an address): the whole TLB when va lies in a superpage's range. */
+void cpu_tlb_flush_page(struct hart *hart, gva_t va);
 /* Forget every decoded block (code changed). */
 void cpu_code_flush(struct hart *hart);
 

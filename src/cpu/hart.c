@@ -14,6 +14,34 @@ void cpu_tlb_flush(struct hart *hart)
 			for (int i = 0; i < TLB_ENTRIES; i++)
 				hart->tlbs[ctx].e[acc][i].page = TLB_INVALID;
 	hart->tlb_epoch++;
+	hart->super_lo = UINT64_MAX;
+	hart->super_hi = 0;
+}
+
+void cpu_tlb_flush_page(struct hart *hart, gva_t va)
+{
+	gva_t page = va & GUEST_PAGE_MASK;
+	bool fetched = false;
+
+	if (va >= hart->super_lo && va <= hart->super_hi) {
+		cpu_tlb_flush(hart);
+		return;
+	}
+	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++) {
+		for (int acc = 0; acc < 3; acc++) {
+			struct tlb_entry *e = &hart->tlbs[ctx].e[acc][(va >> GUEST_PAGE_SHIFT) &
+								      (TLB_ENTRIES - 1)];
+
+			if (e->page == page) {
+				e->page = TLB_INVALID;
+				fetched |= acc == ACC_EXEC;
+			}
+		}
+	}
+	/* Chained jumps trust fetch translations only: a data page's change
+	 * leaves them standing. */
+	if (fetched)
+		hart->tlb_epoch++;
 }
 
 void cpu_code_flush(struct hart *hart)

@@ -387,7 +387,11 @@ L_SFENCE_VMA:
 	if (!h->system || h->priv == PRV_U ||
 	    (h->priv == PRV_S && (h->csr.mstatus & MSTATUS_TVM)))
 		ILLEGAL();
-	cpu_tlb_flush(h);
+	/* With an address: that page only (ASIDs are not kept apart). */
+	if (ip->rs1)
+		cpu_tlb_flush_page(h, X(ip->rs1));
+	else
+		cpu_tlb_flush(h);
 	END_BLOCK(PC_NEXT, 0);
 L_ILLEGAL:
 	ILLEGAL();

@@ -186,6 +186,12 @@ retry:
 		{
 			uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
 			*pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
+			if (level) { /* a superpage: cpu_tlb_flush_page must see it whole */
+				if ((va & ~offset_mask) < hart->super_lo)
+					hart->super_lo = va & ~offset_mask;
+				if ((va | offset_mask) > hart->super_hi)
+					hart->super_hi = va | offset_mask;
+			}
 		}
 		return 0;
 	}

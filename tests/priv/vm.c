@@ -322,6 +322,20 @@ static long s_remap(long arg)
 	return (long)probe_ld(TVA(6));
 }
 
+/* in S-mode: read two 4 KiB granules of the megapage at MEGA_VA(0) (so
+ * both are cached), unmap the megapage and fence one address of the other
+ * granule; return what reading the first one gives then */
+static long s_unmap_mega(long arg)
+{
+	(void)arg;
+	(void)probe_ld(MEGA_VA(0) + 0x1ff008);
+	(void)probe_ld(MEGA_VA(0) + 0x8);
+	pt_l1[1] = 0;
+	fence();
+	__asm__ volatile("sfence.vma %0, zero" :: "r"(MEGA_VA(0) + 0x10) : "memory");
+	return (long)probe_ld(MEGA_VA(0) + 0x1ff008);
+}
+
 static void fences(void)
 {
 	sectionf("%s: S changes a PTE and runs sfence.vma: the new mapping is used", vm_name());
@@ -336,6 +350,14 @@ static void fences(void)
 	trap_reset();
 	CHECK_EQ(RUN_S(s_remap, 5), marker(5));             /* valid again */
 	CHECK_NO_EXC();
+
+	sectionf("%s: sfence.vma of one address in a megapage drops all of it", vm_name());
+	pt_l1[1] = PTE_LEAF(MEGA_PA, PTE_R | PTE_A);
+	pt_changed();
+	trap_reset();
+	CHECK_EQ(RUN_S(s_unmap_mega, 0), FAULT_VALUE);
+	CHECK_EXC(PRV_S, CAUSE_LOAD_PAGE, probe_ld, MEGA_VA(0) + 0x1ff008);
+	trap_reset();
 }
 
 static void mprv(void)
