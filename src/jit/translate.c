@@ -781,6 +781,23 @@ static void tr_fp(struct tr *t, enum kind kind)
 /* ---- integer operations ---- */
 
 /* d = a op c for an x86 two-operand ALU op. */
+/* rd = guest register g (mv, and add/or/xor with x0): a register move,
+ * without giving x0 a host register. */
+static void move(struct tr *t, int g)
+{
+	int a, d;
+
+	if (g == 0) {
+		d = def(t, t->ip->rd);
+		x86_alu_rr(E, ALU_XOR, false, d, d);
+		return;
+	}
+	a = use(t, g);
+	d = def(t, t->ip->rd);
+	if (d != a)
+		x86_mov_rr(E, true, d, a);
+}
+
 static void alu_rr(struct tr *t, enum x86_alu op, bool commutative)
 {
 	int a = use(t, t->ip->rs1), c = use(t, t->ip->rs2), d = def(t, t->ip->rd);
@@ -1044,8 +1061,12 @@ static void tr_ri(struct tr *t)
 	case OP_ADDIW:
 		a = use(t, ip->rs1);
 		d = def(t, ip->rd);
-		x86_lea(E, false, RAX, a, NO_REG, 1, (int32_t)ip->imm);
-		x86_movsxd(E, d, RAX);
+		if (ip->imm) {
+			x86_lea(E, false, RAX, a, NO_REG, 1, (int32_t)ip->imm);
+			x86_movsxd(E, d, RAX);
+		} else {
+			x86_movsxd(E, d, a); /* sext.w */
+		}
 		break;
 	case OP_SLLIW: shift_ri(t, SH_SHL, false); break;
 	case OP_SRLIW: shift_ri(t, SH_SHR, false); break;
@@ -1098,6 +1119,19 @@ static void tr_rr(struct tr *t)
 	const struct insn *ip = t->ip;
 	int a, c, d, sh;
 
+	/* x0 as an operand of add, or, xor (either) or sub (the second):
+	 * the other operand's value (C's mv is add rd, x0, rs) */
+	if ((ip->op == OP_ADD || ip->op == OP_OR || ip->op == OP_XOR) &&
+	    (ip->rs1 == 0 || ip->rs2 == 0)) {
+		move(t, ip->rs1 ? ip->rs1 : ip->rs2);
+		written(t, ip->rd);
+		return;
+	}
+	if (ip->op == OP_SUB && ip->rs2 == 0) {
+		move(t, ip->rs1);
+		written(t, ip->rd);
+		return;
+	}
 	switch (ip->op) {
 	case OP_ADD: alu_rr(t, ALU_ADD, true); break;
 	case OP_SUB: alu_rr(t, ALU_SUB, false); break;
