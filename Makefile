@@ -111,17 +111,27 @@ check-vmbad: $(CONDO)
 check-guest: $(CONDO) guest
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/guest/run.sh
 
-# The suites above run the default engine (jit).  Here the other two: the
-# interpreter (the reference) and lockstep (both, compared after every
-# block) on the ISA programs, the privileged programs and a Linux boot, and
-# differential cases against QEMU interpreted.
+# The suites above run the default engine (jit), where only blocks run 256
+# times are compiled.  Here: the interpreter (the reference), the
+# translator compiling every block at its first run, and lockstep (both,
+# compared after every compiled block or trace), also from the first run,
+# on the ISA programs, the privileged programs and a Linux boot; and
+# differential cases against QEMU interpreted and all compiled.
 check-engines: $(CONDO) guest
-	@for e in interp lockstep; do \
-	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/isa/run.sh && \
-	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/priv/run.sh && \
-	  ENGINE=$$e CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/$$e tests/guest/run.sh boot-paravirt-2cpu || exit 1; \
+	@for run in interp jit lockstep; do \
+	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
+	  for suite in isa priv; do \
+	    ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(CONDO) CONDO=tests/engine.sh \
+	      BUILD=$(BUILD)/$$run tests/$$suite/run.sh || exit 1; \
+	  done; \
+	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(CONDO) CONDO=tests/engine.sh \
+	    BUILD=$(BUILD)/$$run tests/guest/run.sh boot-paravirt-2cpu || exit 1; \
 	done
-	@ENGINE=interp CONDO_BIN=$(CONDO) CONDO=tests/engine.sh BUILD=$(BUILD)/interp DIFF_CASES=20000 tests/diff/run.sh
+	@for run in interp jit; do \
+	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
+	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(CONDO) CONDO=tests/engine.sh \
+	    BUILD=$(BUILD)/$$run DIFF_CASES=20000 tests/diff/run.sh || exit 1; \
+	done
 
 # The default guest: Linux 6.1 and a busybox initramfs, cached outside the tree.
 guest: $(BUILD)/.deps-ok

@@ -5,4 +5,6 @@
 set -eu
 sub=$1
 shift
-exec "${CONDO_BIN:?}" "$sub" --engine "${ENGINE:?}" "$@"
+# ENGINE_ARGS: more options after it (split on spaces), e.g. --jit-threshold 1
+read -r -a more <<<"${ENGINE_ARGS:-}"
+exec "${CONDO_BIN:?}" "$sub" --engine "${ENGINE:?}" "${more[@]}" "$@"

@@ -20,6 +20,7 @@ struct app_config {
 	bool trace_syscalls;  /* strace-like trace of every system call on stderr */
 	int engine;           /* enum cpu_engine (condo/jit.h) */
 	uint64_t jit_cache;   /* code cache bound per thread in bytes; 0: the default */
+	uint64_t jit_hot;     /* interpreted runs before a block is compiled; 0: the default */
 	bool jit_stats;       /* report the translator's counters at exit */
 
 	const char *program;  /* host path, or a guest path when program_in_root */

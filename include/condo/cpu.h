@@ -153,6 +153,7 @@ struct hart {
 	struct block_cache *blocks;
 	struct jit *jit; /* NULL: interpret only */
 	int engine;      /* enum cpu_engine */
+	uint32_t jit_hot; /* interpreted runs before a block is compiled (>= 1) */
 	struct tlb_set *tlb; /* the set for the current context */
 	/* Non-zero when every RAM page the environment's fill() returns is at
 	 * this host address + its guest address (app mode: one reservation),

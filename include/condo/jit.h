@@ -37,8 +37,13 @@ enum jit_exit {
 	JIT_EXIT_PARTIAL = 4,
 };
 
-/* Blocks run this many times in the interpreter before being compiled. */
-#define JIT_HOT 16
+/* Blocks run this many times in the interpreter before being compiled
+ * (hart->jit_hot, --jit-threshold).  Compiling costs about 100 times what
+ * interpreting an instruction does, and a Linux boot runs much of its code
+ * only a few times: 256 boots faster than 16 and 64 (docs/BENCHMARKS.md),
+ * and hot loops reach it within microseconds anyway. */
+#define JIT_HOT 256
+#define JIT_HOT_MAX 1000000
 
 /* Code cache size per hart: the default and the bounds --jit-cache takes
  * (offsets in the cache are 32-bit). */

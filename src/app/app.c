@@ -349,6 +349,8 @@ int app_run(const struct app_config *cfg)
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
 	if (cfg->engine != ENGINE_INTERP) {
 		h->jit = jit_new(cfg->jit_cache); /* without one the hart interprets */
+		if (cfg->jit_hot)
+			h->jit_hot = (uint32_t)cfg->jit_hot;
 		h->engine = cfg->engine;
 	}
 	t->tid = gettid();

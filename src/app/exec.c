@@ -276,6 +276,7 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	vec_push(&host, strdup("--engine"));
 	vec_push(&host, strdup(jit_engine_name(c->engine)));
 	push_number(&host, "--jit-cache", c->jit_cache);
+	push_number(&host, "--jit-threshold", c->jit_hot);
 	if (c->jit_stats)
 		vec_push(&host, strdup("--jit-stats"));
 	if (c->forked_child)

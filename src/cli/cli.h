@@ -18,6 +18,8 @@ void cli_bad_option(const char *cmd, const char *arg);
 int cli_parse_engine(const char *s);
 /* --jit-cache: a size from JIT_CACHE_MIN to JIT_CACHE_MAX; -1 otherwise. */
 int cli_parse_jit_cache(const char *s, uint64_t *out);
+/* --jit-threshold: 1 to JIT_HOT_MAX; -1 otherwise. */
+int cli_parse_jit_hot(const char *s, uint64_t *out);
 
 int cmd_run(int argc, char **argv);
 

@@ -33,6 +33,8 @@ static void app_usage(FILE *out)
 		"                     the first difference, exit status 3)\n"
 		"  --jit-cache SIZE   bound on each thread's translated-code cache (default\n"
 		"                     32M, 256K to 1G); a full cache is flushed and refilled\n"
+		"  --jit-threshold N  interpreted runs before a block is compiled (default\n"
+		"                     256; 1 compiles all code the first time it runs)\n"
 		"  --jit-stats        at exit, print what the translator compiled, the time\n"
 		"                     it took and the host memory its cache holds\n"
 		"  -h, --help         show this help and exit\n"
@@ -117,7 +119,7 @@ int cmd_app(int argc, char **argv)
 			continue;
 		}
 		static const char *const valued[] = { "--root",	      "--mem",	    "--max-insns", "--engine",
-						      "--jit-cache",  "--x-exec",     "--x-exec-host", "--x-execfn",
+						      "--jit-cache",  "--jit-threshold", "--x-exec",     "--x-exec-host", "--x-execfn",
 						      "--x-env" };
 		const char *opt = NULL;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
@@ -148,6 +150,10 @@ int cmd_app(int argc, char **argv)
 			if (cfg.engine < 0)
 				return bad_option("--engine: unknown engine '%s'%s", val,
 						  "; use interp, jit or lockstep");
+		} else if (!strcmp(opt, "--jit-threshold")) {
+			if (cli_parse_jit_hot(val, &cfg.jit_hot) < 0)
+				return bad_option("--jit-threshold: invalid count '%s'%s", val,
+						  "; use 1 to 1000000");
 		} else if (!strcmp(opt, "--jit-cache")) {
 			if (cli_parse_jit_cache(val, &cfg.jit_cache) < 0)
 				return bad_option("--jit-cache: invalid size '%s'%s", val,

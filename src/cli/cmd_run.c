@@ -36,6 +36,8 @@ static const char run_usage[] =
 	"                        first difference, exit status 3)\n"
 	"  --jit-cache SIZE      bound on each hart's translated-code cache (default 32M,\n"
 	"                        256K to 1G); a full cache is flushed and refilled\n"
+	"  --jit-threshold N     interpreted runs before a block is compiled (default 256;\n"
+	"                        1 compiles all code the first time it runs)\n"
 	"  --jit-stats           at exit, print what the translator compiled, the time it\n"
 	"                        took and the host memory its caches hold\n"
 	"  -h, --help            show this help\n"
@@ -129,7 +131,7 @@ static int default_guest(struct vm_config *cfg, char *kernel, char *initrd, size
 int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
-	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS };
+	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -142,6 +144,7 @@ int cmd_run(int argc, char **argv)
 		{ "engine", required_argument, NULL, OPT_ENGINE },
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
 		{ "jit-stats", no_argument, NULL, OPT_JIT_STATS },
+		{ "jit-threshold", required_argument, NULL, OPT_JIT_HOT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -202,6 +205,12 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_JIT_STATS: cfg.jit_stats = true; break;
+		case OPT_JIT_HOT:
+			if (cli_parse_jit_hot(optarg, &cfg.jit_hot) < 0) {
+				log_err("run", "--jit-threshold %s: expected 1 to 1000000", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;

@@ -56,6 +56,13 @@ int cli_parse_engine(const char *s)
 	return jit_engine_parse(s);
 }
 
+int cli_parse_jit_hot(const char *s, uint64_t *out)
+{
+	if (cli_parse_u64(s, out) < 0 || *out < 1 || *out > JIT_HOT_MAX)
+		return -1;
+	return 0;
+}
+
 int cli_parse_jit_cache(const char *s, uint64_t *out)
 {
 	if (cli_parse_size(s, out) < 0 || *out < JIT_CACHE_MIN || *out > JIT_CACHE_MAX)

@@ -142,6 +142,7 @@ struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx)
 	hart->env = env;
 	hart->env_ctx = env_ctx;
 	hart->insn_limit = UINT64_MAX;
+	hart->jit_hot = JIT_HOT;
 	hart->priv = PRV_U;
 	hart->csr.mstatus = MSTATUS_FS; /* app mode: the FPU is always on */
 	hart->tlb = &hart->tlbs[TLB_CTX_U];
@@ -170,6 +171,7 @@ struct hart *hart_clone(const struct hart *parent)
 	hart->flat_addend = parent->flat_addend;
 	/* Same engine, own translator (a cache is per hart); none: interpreted. */
 	hart->engine = parent->engine;
+	hart->jit_hot = parent->jit_hot;
 	if (parent->jit)
 		hart->jit = jit_new(jit_cache_size(parent->jit));
 	return hart;

@@ -200,7 +200,7 @@ enter:
 		b = partial;
 	} else if (h->jit && h->engine != ENGINE_INTERP) {
 		/* Hot blocks run as host code; the rest stay interpreted. */
-		if (!b->jit_entry && ++b->heat == JIT_HOT)
+		if (!b->jit_entry && ++b->heat == h->jit_hot)
 			b->jit_entry = jit_compile(h->jit, h, b);
 		if (unlikely(b->jit_entry && h->engine == ENGINE_LOCKSTEP)) {
 			/* Compared with the interpreter, then interpreted for real below. */

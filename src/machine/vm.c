@@ -265,6 +265,8 @@ static int build_board(struct vm *vm)
 		h->time_offset = time_offset;
 		if (cfg->engine != ENGINE_INTERP) {
 			h->jit = jit_new(cfg->jit_cache); /* without one the hart interprets */
+			if (cfg->jit_hot)
+				h->jit_hot = (uint32_t)cfg->jit_hot;
 			h->engine = cfg->engine;
 		}
 		if (cfg->max_insns)

@@ -128,12 +128,16 @@ check app-engine-missing 2 'option --engine needs a value' app --engine
 check app-jit-cache-tiny 2 "--jit-cache: invalid size '4K'" app --jit-cache 4K ./good
 check app-jit-cache-huge 2 "--jit-cache: invalid size '2G'" app --jit-cache 2G ./good
 check app-jit-cache-bad 2 "--jit-cache: invalid size 'lots'" app --jit-cache lots ./good
+check app-jit-threshold-zero 2 "--jit-threshold: invalid count '0'" app --jit-threshold 0 ./good
+check app-jit-threshold-huge 2 "--jit-threshold: invalid count '2000000'" app --jit-threshold 2000000 ./good
+check app-jit-threshold-word 2 "--jit-threshold: invalid count 'soon'" app --jit-threshold soon ./good
 check app-root-missing 2 'option --root needs a value' app --root
 check app-root-nonexistent 2 '--root /nonexistent/condo: No such file or directory' \
 	app --root /nonexistent/condo ./good
 check app-root-file 2 'Not a directory' app --root ./good ./good
 check app-options-ok 7 '' app --mem=64M --max-insns 100000 --root=. ./good
 check app-engines-ok 7 '' app --engine interp --jit-cache 256K --jit-stats ./good
+check app-jit-threshold-ok 7 '' app --jit-threshold 1 ./good
 # --jit-stats reports on stderr, the exit status stays the program's
 if [ -z "$pattern" ] || [[ app-jit-stats == *$pattern* ]]; then
 	"$condo" app --jit-cache=1M --jit-stats ./good >/dev/null 2>"$work/err" </dev/null

@@ -179,6 +179,7 @@ static int one_case(uint64_t seed)
 	hj->jit = jit_new(1u << 20);
 	hj->engine = ENGINE_JIT;
 	hj->flat_addend = (uintptr_t)mem - MEM_BASE; /* as app mode has it */
+	hj->jit_hot = 16; /* the outer loop runs 40 to 80 times */
 	run(hi, x0, &a);
 	run(hj, x0, &b);
 	if (a.exit != b.exit || a.pc != b.pc || a.instret != b.instret) {
@@ -245,6 +246,7 @@ static void test_generated_programs_form_traces_and_loops(void **state)
 		x0[DATA_REG] = DATA;
 		h->jit = jit_new(1u << 20);
 		h->engine = ENGINE_JIT;
+		h->jit_hot = 16;
 		run(h, x0, &e);
 		jit_stats(h->jit, &st);
 		traces += st.trace_blocks;

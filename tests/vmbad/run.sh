@@ -246,6 +246,8 @@ bad_inputs() {
 	bad jit-cache-tiny '--jit-cache 1K: expected a size from 256K to 1G' --jit-cache 1K $k "$spin"
 	bad jit-cache-huge '--jit-cache 3G: expected a size' --jit-cache 3G $k "$spin"
 	bad jit-cache-word '--jit-cache big: expected a size' --jit-cache big $k "$spin"
+	bad jit-threshold-zero '--jit-threshold 0: expected 1 to 1000000' --jit-threshold 0 $k "$spin"
+	bad jit-threshold-word '--jit-threshold often: expected 1 to' --jit-threshold often $k "$spin"
 	bad cpus-0 '--cpus 0' --cpus 0 $k "$spin"
 	bad cpus-9 '--cpus 9' --cpus 9 $k "$spin"
 	bad cpus-abc '--cpus abc' --cpus abc $k "$spin"
