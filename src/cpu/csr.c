@@ -2,6 +2,7 @@
  * cycle, time, instret) and every M- and S-mode CSR of priv spec 1.12 that
  * an RV64GC hart with S and U modes has, plus Sstc's stimecmp. */
 #include "cpu/csr.h"
+#include "cpu/decode.h"
 #include "cpu/priv.h"
 
 #include <time.h>
@@ -336,4 +337,21 @@ int csr_write(struct hart *hart, unsigned csr, uint64_t val)
 	if (!hart->system)
 		return -1;
 	return write_privileged(hart, csr, val);
+}
+
+int csr_insn(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *old)
+{
+	unsigned csr = (unsigned)ip->imm;
+	bool swap = ip->op == OP_CSRRW || ip->op == OP_CSRRWI;
+	bool set = ip->op == OP_CSRRS || ip->op == OP_CSRRSI;
+	bool do_read = !swap || ip->rd != REG_SINK, do_write = swap || ip->rs1 != 0;
+	uint64_t base;
+
+	*old = 0;
+	if (do_read && csr_read(hart, csr, old) < 0)
+		return -1;
+	base = csr_rmw_base(hart, csr, *old);
+	if (do_write && csr_write(hart, csr, swap ? src : set ? base | src : base & ~src) < 0)
+		return -1;
+	return 0;
 }

@@ -33,6 +33,14 @@ int csr_write(struct hart *hart, unsigned csr, uint64_t val);
 /* The value csrrs/csrrc combine with their operand, given what was read. */
 uint64_t csr_rmw_base(const struct hart *hart, unsigned csr, uint64_t old);
 
+struct insn;
+/* Execute a Zicsr instruction (csrrw, csrrs, csrrc and their immediate
+ * forms) with src its operand (the register's value or the immediate):
+ * rd = x0 skips the read of csrrw, rs1 = x0 (or uimm 0) the write of
+ * csrrs/csrrc (unpriv 9.1).  hart->instret must count the instructions
+ * before it.  0 with *old the value for rd; -1 when illegal. */
+int csr_insn(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *old);
+
 /* The time CSR: host monotonic time at the board's 10 MHz timebase. */
 uint64_t csr_time_now(void);
 

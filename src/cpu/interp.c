@@ -490,28 +490,23 @@ L_ILLEGAL:
 
 	/* ---- Zicsr: rd = x0 skips the read, rs1 = x0 (or uimm 0) skips the
 	 * write of csrrs/csrrc (unpriv 9.1). ---- */
-#define CSR_OP(name, src, do_read, do_write, newval) \
+#define CSR_OP(name, src) \
 	L_##name: { \
-		unsigned csr = (unsigned)ip->imm; \
-		uint64_t s = (src), old = 0, base; \
+		uint64_t old; \
 		h->instret += (uint64_t)(ip - b->insns); /* counters read exactly */ \
-		int bad = (do_read) && csr_read(h, csr, &old) < 0; \
-		base = csr_rmw_base(h, csr, old); \
-		(void)base; \
-		if (!bad && (do_write)) \
-			bad = csr_write(h, csr, (newval)) < 0; \
+		int bad = csr_insn(h, ip, (src), &old) < 0; \
 		h->instret -= (uint64_t)(ip - b->insns); \
 		if (bad) \
 			ILLEGAL(); \
 		X(ip->rd) = old; \
 		END_BLOCK(PC_NEXT, 0); \
 	}
-	CSR_OP(CSRRW, X(ip->rs1), ip->rd != REG_SINK, 1, s)
-	CSR_OP(CSRRS, X(ip->rs1), 1, ip->rs1 != 0, base | s)
-	CSR_OP(CSRRC, X(ip->rs1), 1, ip->rs1 != 0, base & ~s)
-	CSR_OP(CSRRWI, ip->rs1, ip->rd != REG_SINK, 1, s)
-	CSR_OP(CSRRSI, ip->rs1, 1, ip->rs1 != 0, base | s)
-	CSR_OP(CSRRCI, ip->rs1, 1, ip->rs1 != 0, base & ~s)
+	CSR_OP(CSRRW, X(ip->rs1))
+	CSR_OP(CSRRS, X(ip->rs1))
+	CSR_OP(CSRRC, X(ip->rs1))
+	CSR_OP(CSRRWI, ip->rs1)
+	CSR_OP(CSRRSI, ip->rs1)
+	CSR_OP(CSRRCI, ip->rs1)
 
 	/* ---- F and D ---- */
 #define F(r)   h->f[r]

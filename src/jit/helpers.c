@@ -3,6 +3,7 @@
  * of singles (unpriv 12.2), the fpu_* functions for arithmetic, and host
  * atomics for the A extension.  Rounding modes arrive resolved (0-4): the
  * compiled code has already trapped on frm 5-7 and on mstatus.FS off. */
+#include "cpu/csr.h"
 #include "cpu/fpu.h"
 #include "cpu/regval.h"
 #include "cpu/tlb.h"
@@ -225,4 +226,16 @@ int jit_helper_amo(struct hart *hart, const struct insn *ip, uint64_t addr, uint
 {
 	return ip->op >= OP_LR_D ? amo_d(hart, ip, addr, src, rd_val)
 				 : amo_w(hart, ip, addr, src, rd_val);
+}
+
+int jit_helper_csr(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *rd_val)
+{
+	uint64_t epoch = hart->tlb_epoch;
+
+	if (csr_insn(hart, ip, src, rd_val) < 0) {
+		hart->trap_cause = CAUSE_ILLEGAL_INSN;
+		hart->trap_tval = ip->raw;
+		return -1;
+	}
+	return hart->tlb_epoch != epoch;
 }

@@ -135,9 +135,7 @@ void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head,
 int jit_translate(struct jit *jit, struct hart *hart, struct emit *e,
 		  const struct jit_trace *tr);
 
-/* Whether the translator compiles op (the others are left to the
- * interpreter) and whether op is a conditional branch. */
-bool jit_op_compiled(int op);
+/* Whether op is a conditional branch. */
 bool jit_op_is_branch(int op);
 
 /* ---- C helpers called from compiled code (helpers.c) ---- */
@@ -161,6 +159,11 @@ typedef void (*jit_fp_xf_fn)(struct hart *hart, const struct insn *ip, int rm, u
  * -1 with the trap fields set. */
 int jit_helper_amo(struct hart *hart, const struct insn *ip, uint64_t addr, uint64_t src,
 		   uint64_t *rd_val);
+
+/* A Zicsr instruction (csr_insn) with hart->instret exact: 0 with *rd_val
+ * set; 1 the same, but the TLB was flushed, so the block must not chain
+ * on; -1 illegal (trap fields set). */
+int jit_helper_csr(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *rd_val);
 
 /* ---- lockstep (lockstep.c) ---- */
 void lockstep_free(struct lockstep *ls);

@@ -51,6 +51,7 @@ struct lockstep {
 
 /* The architectural state a block can change. */
 struct arch {
+	struct csr_state csr; /* compiled CSR instructions write it */
 	uint64_t x[32], f[32], pc, instret, trap_cause, trap_tval;
 	uint32_t fflags, frm;
 	gva_t resv_addr;
@@ -60,6 +61,7 @@ struct arch {
 
 static void arch_save(const struct hart *h, struct arch *a)
 {
+	a->csr = h->csr;
 	memcpy(a->x, h->x, sizeof(a->x));
 	memcpy(a->f, h->f, sizeof(a->f));
 	a->pc = h->pc;
@@ -75,6 +77,7 @@ static void arch_save(const struct hart *h, struct arch *a)
 
 static void arch_restore(struct hart *h, const struct arch *a)
 {
+	h->csr = a->csr;
 	memcpy(h->x, a->x, sizeof(a->x));
 	memcpy(h->f, a->f, sizeof(a->f));
 	h->pc = a->pc;
@@ -335,6 +338,15 @@ static bool compare(struct lockstep *ls, const struct block *b, const struct out
 		shown = report_header(b, shown);
 		fprintf(stderr, "    fflags %#x frm %u / fflags %#x frm %u\n", ref->a.fflags,
 			ref->a.frm, jit->a.fflags, jit->a.frm);
+	}
+	if (memcmp(&ref->a.csr, &jit->a.csr, sizeof(ref->a.csr))) {
+		const uint64_t *r = (const uint64_t *)&ref->a.csr, *j = (const uint64_t *)&jit->a.csr;
+
+		shown = report_header(b, shown);
+		for (size_t i = 0; i < sizeof(ref->a.csr) / 8; i++)
+			if (r[i] != j[i])
+				fprintf(stderr, "    csr word %zu of struct csr_state 0x%016" PRIx64
+					" / 0x%016" PRIx64 "\n", i, r[i], j[i]);
 	}
 	if (ref->a.resv_valid != jit->a.resv_valid ||
 	    (ref->a.resv_valid &&

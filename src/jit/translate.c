@@ -16,6 +16,7 @@
  * epilogue); rax, rcx, rdx are scratch; the others (except rsp) cache
  * guest registers.  See docs/jit.md. */
 #include "jit/jit_internal.h"
+#include "cpu/csr.h"
 #include "cpu/priv.h"
 #include "cpu/tlb.h"
 
@@ -39,7 +40,7 @@ struct regstate {
 	uint16_t dirty;     /* host registers newer than their hart->x slot */
 };
 
-enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE, STUB_SIDE_EXIT };
+enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE, STUB_SIDE_EXIT, STUB_LEAVE };
 
 /* Out-of-line code, emitted after the block's straight-line code. */
 struct stub {
@@ -119,7 +120,20 @@ enum kind {
 	K_LOAD, K_STORE, K_AMO, K_FENCE,
 	K_FLOAD, K_FSTORE,
 	K_FF, K_FX, K_XF, /* jit_fp_ops */
+	K_CSR,   /* through jit_helper_csr; ends its block */
 };
+
+/* CSRs whose value changes by themselves (the host clock, interrupt lines
+ * raised by devices) stay with the interpreter: lockstep runs a block
+ * twice and could not compare their reads, nor undo a write to mip. */
+static bool csr_compiled(const struct insn *ip)
+{
+	unsigned csr = (unsigned)ip->imm;
+
+	return csr != CSR_TIME && csr != CSR_MIP && csr != CSR_SIP;
+}
+
+static enum kind insn_kind(const struct insn *ip);
 
 static enum kind op_kind(int op)
 {
@@ -178,11 +192,20 @@ static enum kind op_kind(int op)
 	return K_NONE;
 }
 
+static enum kind insn_kind(const struct insn *ip)
+{
+	enum kind k = op_kind(ip->op);
+
+	if (k == K_NONE && ip->op >= OP_CSRRW && ip->op <= OP_CSRRCI && csr_compiled(ip))
+		return K_CSR;
+	return k;
+}
+
 /* The x registers an instruction reads (up to two, -1 for none) and writes. */
 static void x_regs(const struct insn *ip, int *r1, int *r2, int *w)
 {
 	*r1 = *r2 = *w = -1;
-	switch (op_kind(ip->op)) {
+	switch (insn_kind(ip)) {
 	case K_RR: case K_AMO:
 		*r1 = ip->rs1, *r2 = ip->rs2, *w = ip->rd;
 		break;
@@ -197,6 +220,11 @@ static void x_regs(const struct insn *ip, int *r1, int *r2, int *w)
 		break;
 	case K_FLOAD: case K_FSTORE: case K_XF:
 		*r1 = ip->rs1;
+		break;
+	case K_CSR:
+		if (ip->op == OP_CSRRW || ip->op == OP_CSRRS || ip->op == OP_CSRRC)
+			*r1 = ip->rs1;
+		*w = ip->rd;
 		break;
 	default:
 		break;
@@ -461,9 +489,13 @@ static void exit_direct(struct tr *t, int k, uint64_t target)
 	x86_alu_ri(E, AI_SUB, true, R15, (int32_t)t->b->n);
 	at = x86_jmp_fwd(E);
 	t->tb->site_jmp[k] = (uint32_t)at;
+	/* Unpatched, the jump falls through to here.  The budget compare
+	 * cannot stop it when the budget is 2^64 - 1 (no limit, instret 0:
+	 * the imm32 -1 is sign-extended), so take this block's count back. */
+	x86_bind(E, at);
+	x86_alu_ri(E, AI_ADD, true, R15, (int32_t)t->b->n);
 	for (int i = 0; i < (t->system ? 3 : 2); i++)
 		x86_bind(E, slow[i]);
-	x86_bind(E, at);
 	store_pc(t, target);
 	exit_to_epilogue(t, k, true);
 }
@@ -750,6 +782,59 @@ static void tr_amo(struct tr *t)
 		x86_alu_rm(E, ALU_MOV, true, d, RSP, FRAME_VAL);
 		written(t, ip->rd);
 	}
+}
+
+/* A CSR instruction, the last of its block: jit_helper_csr with instret
+ * exact for the counters, the budget following a write to minstret, and
+ * an exit to the next instruction that is not chained when the write
+ * flushed the TLB (the chains' targets may be other code now). */
+static void tr_csr(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	bool reg_form = ip->op == OP_CSRRW || ip->op == OP_CSRRS || ip->op == OP_CSRRC;
+	uint64_t next = insn_pc(t, t->idx) + ip->len;
+	struct stub *s;
+	int d = NO_REG;
+
+	if (reg_form)
+		use(t, ip->rs1);
+	if (ip->rd != REG_SINK)
+		d = def(t, ip->rd);
+	/* instret = limit - budget + the instructions before this one */
+	x86_alu_rm(E, ALU_MOV, true, RAX, RSP, FRAME_LIMIT);
+	x86_alu_rr(E, ALU_SUB, true, RAX, R15);
+	if (t->idx)
+		x86_alu_ri(E, AI_ADD, true, RAX, t->idx);
+	x86_alu_mr(E, ALU_MOV, true, RBX, HART_OFF(instret), RAX);
+	save_caller(t, &t->rs);
+	if (reg_form)
+		load_arg(t, RDX, ip->rs1);
+	else
+		x86_mov_ri(E, RDX, ip->rs1); /* the immediate */
+	x86_mov_rr(E, true, RDI, RBX);
+	x86_mov_ri(E, RSI, (uint64_t)(uintptr_t)ip);
+	x86_lea(E, true, RCX, RSP, NO_REG, 1, FRAME_VAL);
+	call(t, (const void *)jit_helper_csr);
+	restore_caller(t, &t->rs);
+	x86_alu_rr(E, ALU_TEST, false, RAX, RAX);
+	trap_if(t, CC_S, false, 0, 0);
+	/* budget = limit - (instret - index): unchanged unless minstret was written */
+	x86_alu_rm(E, ALU_MOV, true, R15, RSP, FRAME_LIMIT);
+	x86_alu_rm(E, ALU_SUB, true, R15, RBX, HART_OFF(instret));
+	if (t->idx)
+		x86_alu_ri(E, AI_ADD, true, R15, t->idx);
+	if (d != NO_REG) {
+		x86_alu_rm(E, ALU_MOV, true, d, RSP, FRAME_VAL);
+		written(t, ip->rd);
+	}
+	t->tb->target[0] = next;
+	s = new_stub(t, STUB_LEAVE);
+	s->exit = JIT_EXIT_FALLTHROUGH;
+	s->target = next;
+	x86_alu_rr(E, ALU_TEST, false, RAX, RAX);
+	s->jump = x86_jcc_fwd(E, CC_NE);
+	writeback(t, &t->rs);
+	exit_direct(t, 0, next);
 }
 
 static void tr_fp(struct tr *t, enum kind kind)
@@ -1359,6 +1444,12 @@ static void emit_stub(struct tr *t, struct stub *s)
 		exit_direct(t, s->exit, s->target);
 		return;
 	}
+	if (s->kind == STUB_LEAVE) { /* back to the interpreter, unchained */
+		writeback(t, &s->rs);
+		store_pc(t, s->target);
+		exit_to_epilogue(t, s->exit, true);
+		return;
+	}
 	if (s->kind == STUB_TRAP) {
 		if (s->set_cause) {
 			x86_mov_ri(E, RAX, s->cause);
@@ -1402,17 +1493,12 @@ uint32_t jit_compiled_insns(const struct block *b)
 	uint32_t n = b->n;
 
 	/* an operation left to the interpreter ends its block: the rest is compiled */
-	if (n && op_kind(b->insns[n - 1].op) == K_NONE)
+	if (n && insn_kind(&b->insns[n - 1]) == K_NONE)
 		n--;
 	for (uint32_t i = 0; i < n; i++)
-		if (op_kind(b->insns[i].op) == K_NONE)
+		if (insn_kind(&b->insns[i]) == K_NONE)
 			return 0;
 	return n;
-}
-
-bool jit_op_compiled(int op)
-{
-	return op_kind(op) != K_NONE;
 }
 
 bool jit_op_is_branch(int op)
@@ -1429,7 +1515,7 @@ static void translate_block(struct tr *t, uint32_t n, int inline_exit, bool back
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct insn *ip = &b->insns[i];
-		enum kind k = op_kind(ip->op);
+		enum kind k = insn_kind(ip);
 
 		t->ip = ip;
 		t->idx = (int)i;
@@ -1460,6 +1546,7 @@ static void translate_block(struct tr *t, uint32_t n, int inline_exit, bool back
 		case K_BR: tr_branch(t, inline_exit, back); break;
 		case K_JAL: tr_jal(t, inline_exit >= 0, back); break;
 		case K_JALR: tr_jalr(t); break;
+		case K_CSR: tr_csr(t); break;
 		case K_NONE: break;
 		}
 	}

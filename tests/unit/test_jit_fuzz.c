@@ -510,8 +510,17 @@ static int one_case(struct hart *hi, struct hart *hj, struct jit *jit, uint64_t 
 		code[n++] = encode(&terminators[below(ARRAY_SIZE(terminators))]);
 		break;
 	case 7: /* left to the interpreter: the rest is compiled (JIT_EXIT_PARTIAL) */
-		code[n++] = below(2) ? 0x00000073 /* ecall */ : 0x00102573 /* frflags a0 */;
+		code[n++] = below(2) ? 0x00000073 /* ecall */ : 0xc0102573 /* rdtime a0 */;
 		break;
+	case 8: { /* a compiled CSR instruction: the FP CSRs, counters (instret must be
+		   * exact), a read-only one written and an unknown one (illegal) */
+		static const uint32_t csrs[] = { 0x001, 0x002, 0x003, 0xc00, 0xc02, 0x7c0 };
+		static const uint32_t f3[] = { 1, 2, 3, 5, 6, 7 };
+
+		code[n++] = csrs[below(ARRAY_SIZE(csrs))] << 20 | (uint32_t)rand_reg() << 15 |
+			    f3[below(ARRAY_SIZE(f3))] << 12 | (uint32_t)rand_reg() << 7 | 0x73;
+		break;
+	}
 	}
 	memset(mem, 0, 0x1000);
 	b = make_block(code, n);
@@ -519,8 +528,8 @@ static int one_case(struct hart *hi, struct hart *hj, struct jit *jit, uint64_t 
 		if (b->insns[i].op == OP_ILLEGAL || insn_ends_block(&b->insns[i]))
 			fail_msg("generator made %08x (op %s) at %u", code[i],
 				 insn_name(&b->insns[i]), i);
-	/* the instructions compiled code runs: all, or all but an ecall/frflags */
-	compiled = b->insns[n - 1].op == OP_ECALL || b->insns[n - 1].op == OP_CSRRS ? n - 1 : n;
+	/* the instructions compiled code runs: all, or all but an ecall/rdtime */
+	compiled = b->insns[n - 1].op == OP_ECALL || code[n - 1] == 0xc0102573 ? n - 1 : n;
 
 	memset(&start, 0, sizeof(start));
 	for (int i = 1; i < 32; i++)
