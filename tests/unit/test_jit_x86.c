@@ -207,6 +207,16 @@ static void test_add_is_two_loads_an_add_and_a_writeback(void **state)
 	hart_free(h);
 }
 
+/* ld a0, 8(a1) in app mode, up to the TLB check's branch to the slow path:
+ * rcx = &tlbs[U].e[ACC_READ][(addr >> 12) & 255] - tlbs (an app-mode hart's
+ * TLB is always its U set, inside the hart), then the page of the last byte
+ * must be the entry's page. */
+#define LD_TLB_CHECK                                                                    \
+	fmt("mov r12, [rbx+0x%X]", XOFF(11)), "lea rax, [r12+0x08]", "mov rcx, rax",   \
+		"shr rcx, 0x08", "and ecx, 0xFF0", "add rcx, rbx", "lea rdx, [rax+0x07]",  \
+		"and rdx, 0xFFFFFFFFFFFFF000", fmt("cmp rdx, [rcx+0x%X]", HOFF(tlbs)),    \
+		"*" /* jnz slow path */
+
 static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
 {
 	static const uint32_t code[] = { 0x0085b503 }; /* ld a0, 8(a1) */
@@ -217,19 +227,7 @@ static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
 
 	compile_listing(jit, h, code, 1, &ls);
 	const char *const want[] = {
-		fmt("mov r12, [rbx+0x%X]", XOFF(11)),
-		"lea rax, [r12+0x08]",
-		/* rcx = &tlbs[U].e[ACC_READ][(addr >> 12) & 255] - tlbs: an
-		 * app-mode hart's TLB is always its U set, inside the hart */
-		"mov rcx, rax",
-		"shr rcx, 0x08",
-		"and ecx, 0xFF0",
-		"add rcx, rbx",
-		/* the page of the last byte must be the entry's page */
-		"lea rdx, [rax+0x07]",
-		"and rdx, 0xFFFFFFFFFFFFF000",
-		fmt("cmp rdx, [rcx+0x%X]", HOFF(tlbs)),
-		"*", /* jnz slow path */
+		LD_TLB_CHECK,
 		/* host = addr + addend */
 		fmt("add rax, [rcx+0x%X]", HOFF(tlbs) + 8),
 		"mov r13, [rax]",
@@ -286,16 +284,7 @@ static void test_flat_load_adds_the_constant_after_the_check(void **state)
 	h->flat_addend = base;
 	compile_listing(jit, h, code, 1, &ls);
 	const char *const want[] = {
-		fmt("mov r12, [rbx+0x%X]", XOFF(11)),
-		"lea rax, [r12+0x08]",
-		"mov rcx, rax",
-		"shr rcx, 0x08",
-		"and ecx, 0xFF0",
-		"add rcx, rbx",
-		"lea rdx, [rax+0x07]",
-		"and rdx, 0xFFFFFFFFFFFFF000",
-		fmt("cmp rdx, [rcx+0x%X]", HOFF(tlbs)),
-		"*", /* jnz slow path */
+		LD_TLB_CHECK,
 		fmt("mov rcx, 0x%" PRIX64, (uint64_t)base),
 		"add rax, rcx",
 		"mov r13, [rax]",
