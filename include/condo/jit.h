@@ -55,6 +55,11 @@ enum jit_exit {
  * when the host refuses the memory. */
 struct jit *jit_new(size_t cache_bytes);
 void jit_free(struct jit *jit);
+/* Give a new hart the engine and, unless it is ENGINE_INTERP, a translator
+ * with a cache of cache_bytes (0: the default) that compiles a block after
+ * hot interpreted runs (0: JIT_HOT).  Without the memory for a cache the
+ * hart interprets. */
+void jit_setup_hart(struct hart *hart, int engine, uint64_t cache_bytes, uint64_t hot);
 /* Compiled code for the block (to store in block->jit_entry), or NULL when
  * it cannot be compiled (an operation the translator leaves to the
  * interpreter, or a full cache, which is then flushed). */

@@ -347,12 +347,7 @@ int app_run(const struct app_config *cfg)
 	h->flat_addend = (uintptr_t)p->mm.host_base; /* mm_fill: host_base + page */
 	cpu_set_code_map(h, &p->mm.code);
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
-	if (cfg->engine != ENGINE_INTERP) {
-		h->jit = jit_new(cfg->jit_cache); /* without one the hart interprets */
-		if (cfg->jit_hot)
-			h->jit_hot = (uint32_t)cfg->jit_hot;
-		h->engine = cfg->engine;
-	}
+	jit_setup_hart(h, cfg->engine, cfg->jit_cache, cfg->jit_hot);
 	t->tid = gettid();
 	app_current = t;
 	sig_init_proc(p);

@@ -169,6 +169,7 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	const uint8_t *host = NULL, *first = NULL, *hi = NULL;
 	gva_t at = pc;
 	uint32_t n = 0;
+	bool crosses;
 
 	*full = false;
 	if (cache->used + max_size > ARENA_SIZE) {
@@ -197,8 +198,8 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 		if ((at & GUEST_PAGE_MASK) != (pc & GUEST_PAGE_MASK))
 			break;
 	}
-	if (((at - 1) & GUEST_PAGE_MASK) != (pc & GUEST_PAGE_MASK) &&
-	    cache->ncross == MAX_CROSS) {
+	crosses = ((at - 1) & GUEST_PAGE_MASK) != (pc & GUEST_PAGE_MASK);
+	if (crosses && cache->ncross == MAX_CROSS) {
 		*full = true; /* no room to list one more page-crossing block */
 		return NULL;
 	}
@@ -224,7 +225,7 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	cache->pages[hash_page((uintptr_t)host)] = b;
 	/* Stores to these pages must now be seen (code_map). */
 	cpu_code_mark(hart, host);
-	if (((pc + b->bytes - 1) & GUEST_PAGE_MASK) != (pc & GUEST_PAGE_MASK)) {
+	if (crosses) {
 		/* The last instruction's second half is on the next page. */
 		cache->cross[cache->ncross].b = b;
 		cache->cross[cache->ncross].page = page_of(hi);

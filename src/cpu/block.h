@@ -41,6 +41,12 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 
 struct block *block_lookup(struct block_cache *cache, gva_t pc, const uint8_t *host);
 
+/* Whether b's last instruction reaches into the next page. */
+static inline bool block_crosses_page(const struct block *b)
+{
+	return ((b->pc + b->bytes - 1) & GUEST_PAGE_MASK) != (b->pc & GUEST_PAGE_MASK);
+}
+
 /* Drop every block with a byte in the host page at page: it is no longer
  * found, chains to it fail (its pc becomes odd), and dropped(b, ctx) is
  * called for each (the translator forgets its code).  Its memory stays

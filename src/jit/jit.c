@@ -226,6 +226,16 @@ struct jit *jit_new(size_t cache_bytes)
 	return jit;
 }
 
+void jit_setup_hart(struct hart *hart, int engine, uint64_t cache_bytes, uint64_t hot)
+{
+	if (engine == ENGINE_INTERP)
+		return;
+	hart->jit = jit_new(cache_bytes);
+	if (hot)
+		hart->jit_hot = (uint32_t)hot;
+	hart->engine = engine;
+}
+
 void jit_free(struct jit *jit)
 {
 	if (!jit)
@@ -318,20 +328,26 @@ full:
 	return NULL;
 }
 
+/* Point the patched jump of chain i back at its own fall-through (the
+ * exit's slow path). */
+static void unpatch(struct jit *jit, size_t i)
+{
+	static const int32_t to_slow_path = 0;
+
+	memcpy(jit->cb.rw + jit->chained[i].site, &to_slow_path, 4);
+}
+
 /* Undo every chain: their targets were found through a TLB now flushed. */
 static void unchain_all(struct jit *jit)
 {
-	static const int32_t to_slow_path = 0; /* the jump's own fall-through */
-
 	for (size_t i = 0; i < jit->nchained; i++)
-		memcpy(jit->cb.rw + jit->chained[i].site, &to_slow_path, 4);
+		unpatch(jit, i);
 	jit->nchained = 0;
 	clear_all_ind(jit);
 }
 
 void jit_invalidate(struct jit *jit, struct block *b)
 {
-	static const int32_t to_slow_path = 0;
 	void *code = b->jit_entry;
 
 	if (!code || forked(jit))
@@ -339,7 +355,7 @@ void jit_invalidate(struct jit *jit, struct block *b)
 	/* Every jump patched to go to it goes back to its slow path. */
 	for (size_t i = 0; i < jit->nchained;) {
 		if (jit->chained[i].to == b) {
-			memcpy(jit->cb.rw + jit->chained[i].site, &to_slow_path, 4);
+			unpatch(jit, i);
 			jit->chained[i] = jit->chained[--jit->nchained];
 		} else {
 			i++;

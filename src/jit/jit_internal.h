@@ -137,6 +137,9 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e,
 
 /* Whether op is a conditional branch. */
 bool jit_op_is_branch(int op);
+/* Whether b has instructions to compile, all of which this host can run
+ * (cpop needs popcnt). */
+bool jit_can_compile(const struct jit *jit, const struct block *b);
 
 /* ---- C helpers called from compiled code (helpers.c) ---- */
 

@@ -15,17 +15,13 @@
  * found by pc and host address among the decoded blocks; that page's
  * fetch permission covers them, and a write to it drops the trace with the
  * head (codemap.h).  They must have been decoded already (run at least
- * once) and must not cross into the next page.  The trace stops at a block it already holds (a loop
- * goes round through its chained exit), at an indirect jump, at a block
- * with an operation left to the interpreter (that one may be its last),
- * at an unpredictable branch, and at BLOCK_MAX_INSNS instructions in all,
- * which the indirect-jump budget check assumes. */
+ * once) and must not cross into the next page.  The trace stops at a
+ * block it already holds (back at its first: a loop, see translate.c), at
+ * an indirect jump, at a block with an operation left to the interpreter
+ * (that one may be its last), at a branch never seen leaving, after
+ * JIT_TRACE_MAX blocks, and at BLOCK_MAX_INSNS instructions in all, which
+ * the indirect-jump budget check assumes. */
 #include "jit/jit_internal.h"
-
-static bool crosses_page(const struct block *b)
-{
-	return ((b->pc + b->bytes - 1) & GUEST_PAGE_MASK) != (b->pc & GUEST_PAGE_MASK);
-}
 
 /* The exit to follow from b (0 or 1) and its target, or -1: the only one,
  * or of a branch, the way back to the head when it was ever taken (the
@@ -60,28 +56,19 @@ static int usual_exit(const struct block *b, const struct block *head, uint64_t 
 	return k;
 }
 
-static bool compilable(const struct jit *jit, const struct block *b, bool *partial)
+/* Its last instruction goes back to the interpreter (JIT_EXIT_PARTIAL). */
+static bool partial(const struct block *b)
 {
-	uint32_t n = jit_compiled_insns(b);
-
-	if (!n)
-		return false;
-	for (uint32_t i = 0; i < n; i++)
-		if ((b->insns[i].op == OP_CPOP || b->insns[i].op == OP_CPOPW) && !jit->has_popcnt)
-			return false;
-	*partial = n < b->n;
-	return true;
+	return jit_compiled_insns(b) < b->n;
 }
 
 void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head, struct jit_trace *tr)
 {
-	bool partial = false;
-
 	tr->n = 1;
 	tr->loop = false;
 	tr->b[0] = head;
 	tr->insns = head->n;
-	if (!compilable(jit, head, &partial) || partial || crosses_page(head))
+	if (!jit_can_compile(jit, head) || partial(head) || block_crosses_page(head))
 		return;
 	while (tr->n < JIT_TRACE_MAX) {
 		struct block *cur = tr->b[tr->n - 1], *next;
@@ -102,13 +89,13 @@ void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head, stru
 				return;
 			}
 		}
-		if (crosses_page(next) ||
-		    tr->insns + next->n > BLOCK_MAX_INSNS || !compilable(jit, next, &partial))
+		if (block_crosses_page(next) || tr->insns + next->n > BLOCK_MAX_INSNS ||
+		    !jit_can_compile(jit, next))
 			return;
 		tr->dir[tr->n - 1] = dir;
 		tr->b[tr->n++] = next;
 		tr->insns += next->n;
-		if (partial)
-			return; /* its last instruction goes back to the interpreter */
+		if (partial(next))
+			return; /* the interpreter goes on from its last instruction */
 	}
 }

@@ -133,8 +133,6 @@ static bool csr_compiled(const struct insn *ip)
 	return csr != CSR_TIME && csr != CSR_MIP && csr != CSR_SIP;
 }
 
-static enum kind insn_kind(const struct insn *ip);
-
 static enum kind op_kind(int op)
 {
 	switch (op) {
@@ -1333,8 +1331,6 @@ static void tr_rr(struct tr *t)
 
 /* ---- control transfer (the block's last instruction) ---- */
 
-static void back_edge(struct tr *t, int k);
-
 /* A conditional branch; inline_exit >= 0 inside a trace: that way goes on
  * into the next block of the trace (or back to its start: back), the other
  * leaves through a side exit. */
@@ -1501,6 +1497,16 @@ uint32_t jit_compiled_insns(const struct block *b)
 	return n;
 }
 
+bool jit_can_compile(const struct jit *jit, const struct block *b)
+{
+	uint32_t n = jit_compiled_insns(b);
+
+	for (uint32_t i = 0; i < n; i++)
+		if ((b->insns[i].op == OP_CPOP || b->insns[i].op == OP_CPOPW) && !jit->has_popcnt)
+			return false;
+	return n > 0;
+}
+
 bool jit_op_is_branch(int op)
 {
 	return op_kind(op) == K_BR;
@@ -1575,17 +1581,9 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 	struct tr *t;
 	int ret = 0;
 
-	for (int i = 0; i < tr->n; i++) {
-		struct block *b = tr->b[i];
-		uint32_t n = jit_compiled_insns(b);
-
-		if (!n)
+	for (int i = 0; i < tr->n; i++)
+		if (!jit_can_compile(jit, tr->b[i]))
 			return -1;
-		for (uint32_t k = 0; k < n; k++)
-			if ((b->insns[k].op == OP_CPOP || b->insns[k].op == OP_CPOPW) &&
-			    !jit->has_popcnt)
-				return -1;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -1;

@@ -263,12 +263,7 @@ static int build_board(struct vm *vm)
 		cpu_set_code_map(h, vm->ram.code);
 		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
 		h->time_offset = time_offset;
-		if (cfg->engine != ENGINE_INTERP) {
-			h->jit = jit_new(cfg->jit_cache); /* without one the hart interprets */
-			if (cfg->jit_hot)
-				h->jit_hot = (uint32_t)cfg->jit_hot;
-			h->engine = cfg->engine;
-		}
+		jit_setup_hart(h, cfg->engine, cfg->jit_cache, cfg->jit_hot);
 		if (cfg->max_insns)
 			h->insn_limit = cfg->max_insns > vm->insns_spent ?
 						cfg->max_insns - vm->insns_spent : 0;
