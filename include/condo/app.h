@@ -26,10 +26,11 @@ struct app_config {
 	const char *program;  /* host path, or a guest path when program_in_root */
 	bool program_in_root; /* set by a guest execve (condo re-executes itself) */
 	bool forked_child;    /* this process is a child of a guest process */
+	int state_fd;         /* a guest execve's state (exec_state.c); 0: none */
 	const char *execfn;   /* AT_EXECFN; NULL: program */
 	int argc;             /* the guest's argv, argv[0] included */
 	char *const *argv;
-	char *const *envp;    /* the guest's environment */
+	char *const *envp;    /* the guest's environment (from state_fd when set) */
 };
 
 /* Run the program described by cfg to its end.  Returns the exit status for

@@ -209,6 +209,15 @@ static int load_interp(struct app_proc *p, const char *path, uint64_t *base, uin
 	return 0;
 }
 
+/* The program's host path, resolved once, before the cwd moves into the
+ * root: a relative PROGRAM means something else from there. */
+static void set_exe_host_path(struct app_proc *p)
+{
+	char *real = p->cfg.program_in_root ? NULL : realpath(p->cfg.program, NULL);
+	snprintf(p->exe_host_path, sizeof(p->exe_host_path), "%s", real ? real : "");
+	free(real);
+}
+
 /* /proc/self/exe as the guest sees it. */
 static void set_exe_paths(struct app_proc *p)
 {
@@ -218,11 +227,9 @@ static void set_exe_paths(struct app_proc *p)
 			    sizeof(p->exe_guest_path));
 		return;
 	}
-	char *real = realpath(cfg->program, NULL);
-	if (!real || fs_guest_path(&p->fs, real, p->exe_guest_path, sizeof(p->exe_guest_path)) < 0)
+	if (!p->exe_host_path[0] ||
+	    fs_guest_path(&p->fs, p->exe_host_path, p->exe_guest_path, sizeof(p->exe_guest_path)) < 0)
 		p->exe_guest_path[0] = 0;
-	snprintf(p->exe_host_path, sizeof(p->exe_host_path), "%s", real ? real : "");
-	free(real);
 }
 
 /* Load the program (and its interpreter) into a fresh address space and
@@ -240,6 +247,7 @@ static int load_program(struct app_proc *p, uint64_t *entry, gva_t *sp)
 	/* The program is found before the cwd moves into the root. */
 	if (!cfg->program_in_root && (status = open_program(p, &fd)))
 		return status;
+	set_exe_host_path(p);
 	if (fs_init(&p->fs, cfg->root, &why) < 0) {
 		log_err("app", "--root %s: %s", cfg->root ? cfg->root : ".", why);
 		status = 2;
@@ -301,12 +309,40 @@ out:
 	return status;
 }
 
+/* The guest's descriptor table: the fds condo was started with, or what
+ * the guest had before its execve.  Then condo's own stderr: a private
+ * copy of the guest's fd 2, so that the guest closing or reusing fd 2 does
+ * not make condo's reports land in one of its files. */
+static int take_descriptors(struct app_proc *p)
+{
+	const char *why;
+	if (p->cfg.state_fd) {
+		if (exec_state_read(p, p->cfg.state_fd, &why) < 0) {
+			log_err("app", "--x-state: %s", why);
+			return 2;
+		}
+	} else if (fdt_adopt_inherited(&p->fds, NULL, 0) < 0) {
+		log_err("app", "cannot take over the inherited descriptors");
+		return 1;
+	}
+	struct app_file *err = fdt_get(&p->fds, 2);
+	int own = err ? fcntl(err->host_fd, F_DUPFD_CLOEXEC, 3) : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	fdt_put(err);
+	FILE *f = own >= 0 ? fdopen(own, "w") : NULL;
+	if (f) {
+		setvbuf(f, NULL, _IONBF, 0);
+		stderr = f;
+	}
+	return 0;
+}
+
 static void proc_free(struct app_proc *p)
 {
 	if (p->mm.host_base)
 		mm_destroy(&p->mm);
 	if (p->fs.root)
 		fs_destroy(&p->fs);
+	fdt_destroy(&p->fds);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -324,6 +360,12 @@ int app_run(const struct app_config *cfg)
 	p->name = cfg->program;
 	p->trace = cfg->trace_syscalls;
 	pthread_mutex_init(&p->lock, NULL);
+	fdt_init(&p->fds);
+	proc_init_rlimits(p);
+	if ((status = take_descriptors(p))) {
+		proc_free(p);
+		return status;
+	}
 	status = load_program(p, &entry, &sp);
 	if (status) {
 		proc_free(p);

@@ -5,9 +5,11 @@
 #ifndef CONDO_APP_INTERNAL_H
 #define CONDO_APP_INTERNAL_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "condo/app.h"
@@ -169,20 +171,20 @@ int stack_build(struct app_mm *mm, gva_t top, uint64_t limit, const struct stack
 
 #define APP_PATH_MAX 4096
 
+/* The path functions below take host fds: callers translate the guest's
+ * through the fd table (fdtable.c) first. */
 struct app_fs {
-	int root_fd;      /* O_PATH directory fd of the root, an internal fd */
+	int root_fd;      /* O_PATH directory fd of the root (condo's own) */
 	char *root;       /* its canonical host path, no trailing '/' except for "/" */
 	size_t root_len;
-	int internal_fd[4]; /* condo's own fds, hidden from the guest; -1: unused */
 };
 
 /* Open the root (a host path) and move the host cwd inside it. */
 int fs_init(struct app_fs *fs, const char *root, const char **why);
 void fs_destroy(struct app_fs *fs);
-/* Move fd to a high number with O_CLOEXEC and remember it as internal. */
-int fs_hide_fd(struct app_fs *fs, int fd);
-/* True when a guest may use fd (not one of condo's own). */
-bool fs_fd_ok(const struct app_fs *fs, int fd);
+/* Is the object the host fd names inside the root?  false for pipes and
+ * other objects without a path, and for anything outside. */
+bool fs_fd_inside(const struct app_fs *fs, int fd);
 /* The guest view of a host path inside the root ("/" for the root itself);
  * -EACCES when host is outside the root. */
 int fs_guest_path(const struct app_fs *fs, const char *host, char *out, size_t size);
@@ -198,6 +200,61 @@ int fs_parent(const struct app_fs *fs, int dirfd, const char *path, char *last, 
 /* An O_PATH fd (caller closes it) for what path names; at_flags may hold
  * AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH with their fstatat(2) meaning. */
 int fs_lookup(const struct app_fs *fs, int dirfd, const char *path, int at_flags);
+
+/* ---- fdtable.c: the guest's descriptor table ---- */
+
+#define FDT_MAX (1 << 20) /* fs.nr_open: no guest fd number reaches this */
+
+/* One host descriptor the guest holds, shared by dup'ed guest fds. */
+struct app_file {
+	int host_fd; /* close-on-exec on the host, always */
+	int refs;    /* slots pointing here + system calls using it */
+};
+
+struct fd_slot {
+	struct app_file *file; /* NULL: a free number */
+	bool cloexec;          /* the guest's FD_CLOEXEC */
+};
+
+struct fd_table {
+	pthread_mutex_t lock;
+	struct fd_slot *slot;
+	int cap;   /* slots allocated */
+	int limit; /* the guest's RLIMIT_NOFILE: numbers are below it */
+};
+
+/* What a guest execve passes on: the non-close-on-exec slots. */
+struct fdt_entry {
+	int guest_fd, host_fd;
+};
+
+int fdt_init(struct fd_table *ft);
+void fdt_destroy(struct fd_table *ft);
+/* Give the guest host_fd (owned by the table from now on, closed on
+ * failure) at the lowest free number: the guest fd, or -EMFILE. */
+int fdt_install(struct fd_table *ft, int host_fd, bool cloexec);
+/* The same at a given number, replacing what is there (for inheritance);
+ * on failure the host fd stays the caller's. */
+int fdt_install_at(struct fd_table *ft, int fd, int host_fd, bool cloexec);
+/* A reference to the file at fd, or NULL (EBADF); release with fdt_put. */
+struct app_file *fdt_get(struct fd_table *ft, int fd);
+void fdt_put(struct app_file *f);
+int fdt_close(struct fd_table *ft, int fd);
+int fdt_close_range(struct fd_table *ft, unsigned first, unsigned last, bool cloexec_only);
+/* F_DUPFD: the lowest free number >= min sharing fd's file. */
+int fdt_dup(struct fd_table *ft, int fd, int min, bool cloexec);
+/* dup3/dup2: newfd shares oldfd's file; what was at newfd is closed. */
+int fdt_dup3(struct fd_table *ft, int oldfd, int newfd, bool cloexec);
+/* The slot's close-on-exec flag (0/1) after setting it to set (-1: keep). */
+int fdt_cloexec(struct fd_table *ft, int fd, int set);
+int fdt_set_limit(struct fd_table *ft, uint64_t limit);
+/* Take in the host fds condo was started with (not close-on-exec, not in
+ * keep) at their own numbers. */
+int fdt_adopt_inherited(struct fd_table *ft, const int *keep, size_t nkeep);
+/* In a forked child: only the calling thread's view is left. */
+void fdt_after_fork(struct fd_table *ft);
+/* The slots a guest execve keeps (malloc'ed array). */
+int fdt_for_exec(struct fd_table *ft, struct fdt_entry **out, size_t *n);
 
 /* ---- threads, processes and signals ---- */
 
@@ -249,6 +306,8 @@ struct app_proc {
 	const char *name;        /* for messages: the program as given */
 	struct app_mm mm;
 	struct app_fs fs;
+	struct fd_table fds;     /* the guest's descriptors */
+	uint64_t rlim[RLIM_NLIMITS][2];    /* the guest's resource limits (cur, max), see prlimit64 */
 	pthread_mutex_t lock;    /* threads, sigactions */
 	struct app_thread *threads;
 	int nthreads;
@@ -279,8 +338,20 @@ _Noreturn void thread_exit(struct app_thread *t, int status);
 int64_t proc_fork(struct app_thread *t, uint64_t flags, gva_t newsp, gva_t ptid, gva_t tls,
 		  gva_t ctid);
 
+/* sys_proc.c: the guest's limits start as condo's own. */
+void proc_init_rlimits(struct app_proc *p);
+
 /* exec.c */
 int64_t exec_guest(struct app_thread *t, gva_t path, gva_t argv, gva_t envp);
+
+/* exec_state.c: the environment, descriptors and limits a guest execve
+ * passes to the re-executed condo, in a memfd (*fd_out, inheritable). */
+int exec_state_write(struct app_proc *p, char *const *env, size_t nenv, int *fd_out);
+/* After a failed host execve: the guest's host fds close-on-exec again. */
+void exec_state_undo(struct app_proc *p);
+/* In the new condo: take the state from fd (closed) into p; p->cfg.envp
+ * is set.  -EINVAL with *why on a bad state. */
+int exec_state_read(struct app_proc *p, int fd, const char **why);
 
 /* signal.c */
 void sig_init_proc(struct app_proc *p);
@@ -315,6 +386,41 @@ static inline struct app_mm *t_mm(struct app_thread *t)
 static inline struct app_fs *t_fs(struct app_thread *t)
 {
 	return &t->proc->fs;
+}
+static inline struct fd_table *t_fds(struct app_thread *t)
+{
+	return &t->proc->fds;
+}
+
+/* A guest fd argument held for the rest of the handler: `FD_ARG(fd, a[0]);`
+ * declares int fd, the host fd, or returns -EBADF; the reference is
+ * dropped when the handler returns. */
+struct fd_ref {
+	struct app_file *file;
+};
+static inline void fd_ref_release(struct fd_ref *r)
+{
+	fdt_put(r->file);
+}
+#define FD_ARG(name, guest)                                                                 \
+	__attribute__((cleanup(fd_ref_release))) struct fd_ref name##_ref = {               \
+		fdt_get(t_fds(t), (int)(guest))                                             \
+	};                                                                                  \
+	if (!name##_ref.file)                                                               \
+		return -EBADF;                                                              \
+	int name = name##_ref.file->host_fd
+/* A dirfd argument: AT_FDCWD passes through, a bad fd becomes -1, which
+ * fails (EBADF) only if a relative path makes it matter, as on Linux. */
+#define DIRFD_ARG(name, guest)                                                              \
+	__attribute__((cleanup(fd_ref_release))) struct fd_ref name##_ref = {               \
+		(int)(guest) == AT_FDCWD ? NULL : fdt_get(t_fds(t), (int)(guest))           \
+	};                                                                                  \
+	int name = name##_ref.file ? name##_ref.file->host_fd                               \
+				   : (int)(guest) == AT_FDCWD ? AT_FDCWD : -1
+/* A new host fd (or -errno) given to the guest; cloexec: the guest's flag. */
+static inline int64_t guest_fd(struct app_thread *t, int64_t host_fd, bool cloexec)
+{
+	return host_fd < 0 ? host_fd : fdt_install(t_fds(t), (int)host_fd, cloexec);
 }
 /* -errno of a host call that returned -1. */
 int64_t host_ret(int64_t r);

@@ -285,21 +285,23 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	vec_push(&host, strdup(abs));
 	vec_push(&host, strdup("--x-execfn"));
 	vec_push(&host, strdup(execfn));
-	/* The guest's environment travels as arguments, never as condo's own
-	 * environment: the host dynamic linker must not see a guest's
-	 * LD_PRELOAD or LD_LIBRARY_PATH when it starts condo again. */
-	for (size_t i = 0; i < env.n; i++) {
-		vec_push(&host, strdup("--x-env"));
-		vec_push(&host, strdup(env.v[i]));
-	}
+	/* The guest's environment and descriptors travel in a memfd
+	 * (exec_state.c): not in condo's own environment, where the host
+	 * dynamic linker would act on a guest's LD_PRELOAD, and not as
+	 * arguments, which every host user can read. */
+	int state_fd;
+	if ((err = exec_state_write(p, env.v, env.n, &state_fd)))
+		goto out;
+	char state_arg[16];
+	snprintf(state_arg, sizeof(state_arg), "%d", state_fd);
+	vec_push(&host, strdup("--x-state"));
+	vec_push(&host, strdup(state_arg));
 	vec_push(&host, strdup("--"));
 	for (size_t i = 0; i < args.n; i++)
 		vec_push(&host, strdup(args.v[i]));
 	for (size_t i = 0; i < host.n; i++)
-		if (!host.v[i]) {
+		if (!host.v[i])
 			err = -ENOMEM;
-			goto out;
-		}
 	if (p->trace)
 		fprintf(stderr, "[%d] execve: %s\n", t->tid, abs);
 	/* condo's own settings are all it keeps of the host environment. */
@@ -310,8 +312,12 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 		snprintf(log_var, sizeof(log_var), "CONDO_LOG=%s", log);
 		host_env[0] = log_var;
 	}
-	syscall(SYS_execve, "/proc/self/exe", host.v, host_env);
-	err = -errno;
+	if (!err) {
+		syscall(SYS_execve, "/proc/self/exe", host.v, host_env);
+		err = -errno;
+	}
+	exec_state_undo(p);
+	close(state_fd);
 out:
 	vec_free(&args);
 	vec_free(&env);

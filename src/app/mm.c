@@ -553,6 +553,10 @@ int64_t mm_mmap(struct app_mm *mm, gva_t addr, uint64_t len, int prot, int flags
 		fd = -1;
 	else if (offset & ~GUEST_PAGE_MASK)
 		return -EINVAL;
+	/* riscv64 shifts the signed offset into a page number: a negative one
+	 * (or one whose end wraps) overflows in do_mmap(). */
+	else if ((int64_t)offset < 0 || offset + len < offset)
+		return -EOVERFLOW;
 
 	pthread_rwlock_wrlock(&mm->lock);
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {

@@ -39,43 +39,6 @@ static const char *const host_devices[] = {
 	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
 };
 
-int fs_hide_fd(struct app_fs *fs, int fd)
-{
-	struct rlimit rl;
-	int base = 1000;
-
-	/* High, below the soft limit: the guest's lowest-free-fd allocation
-	 * reaches them last and dup2 onto them is refused. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 64)
-		base = (int)(rl.rlim_cur - 16 < 100000 ? rl.rlim_cur - 16 : 100000);
-	int slot = -1;
-	for (size_t i = 0; i < ARRAY_SIZE(fs->internal_fd); i++)
-		if (fs->internal_fd[i] < 0) {
-			slot = (int)i;
-			break;
-		}
-	if (slot < 0)
-		return -EMFILE;
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, base + slot);
-	if (high < 0)
-		high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (high < 0)
-		return -errno;
-	close(fd);
-	fs->internal_fd[slot] = high;
-	return high;
-}
-
-bool fs_fd_ok(const struct app_fs *fs, int fd)
-{
-	if (fd < 0)
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(fs->internal_fd); i++)
-		if (fs->internal_fd[i] == fd)
-			return false;
-	return true;
-}
-
 int fs_guest_path(const struct app_fs *fs, const char *host, char *out, size_t size)
 {
 	const char *rest;
@@ -102,25 +65,19 @@ int fs_init(struct app_fs *fs, const char *root, const char **why)
 
 	memset(fs, 0, sizeof(*fs));
 	fs->root_fd = -1;
-	for (size_t i = 0; i < ARRAY_SIZE(fs->internal_fd); i++)
-		fs->internal_fd[i] = -1;
 	fs->root = realpath(root ? root : ".", NULL);
 	if (!fs->root) {
 		*why = strerror(errno);
 		return -errno;
 	}
 	fs->root_len = strlen(fs->root);
-	int fd = open(fs->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		*why = strerror(errno);
+	fs->root_fd = open(fs->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs->root_fd < 0) {
+		int err = errno;
+		*why = strerror(err);
 		free(fs->root);
 		fs->root = NULL;
-		return -errno;
-	}
-	fs->root_fd = fs_hide_fd(fs, fd);
-	if (fs->root_fd < 0) {
-		*why = strerror(-fs->root_fd);
-		return fs->root_fd;
+		return -err;
 	}
 	/* Start in the matching directory when condo runs inside the root,
 	 * else at its top. */
@@ -136,12 +93,31 @@ int fs_init(struct app_fs *fs, const char *root, const char **why)
 
 void fs_destroy(struct app_fs *fs)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fs->internal_fd); i++)
-		if (fs->internal_fd[i] >= 0)
-			close(fs->internal_fd[i]);
+	if (fs->root_fd >= 0)
+		close(fs->root_fd);
 	free(fs->root);
 	memset(fs, 0, sizeof(*fs));
 	fs->root_fd = -1;
+}
+
+/* The host path of what fd names ("pipe:[...]" and the like for objects
+ * without one), or -EBADF. */
+static int fd_host_path(int fd, char *host, size_t size)
+{
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, host, size - 1);
+	if (n < 0)
+		return -EBADF;
+	host[n] = 0;
+	return 0;
+}
+
+bool fs_fd_inside(const struct app_fs *fs, int fd)
+{
+	char host[PATH_MAX], guest[APP_PATH_MAX];
+	return fd_host_path(fd, host, sizeof(host)) == 0 &&
+	       fs_guest_path(fs, host, guest, sizeof(guest)) == 0;
 }
 
 /* The guest path of a directory the host knows by fd (or the cwd). */
@@ -153,14 +129,8 @@ static int dir_guest_path(const struct app_fs *fs, int dirfd, char *out, size_t 
 		if (!getcwd(host, sizeof(host)))
 			return -errno;
 	} else {
-		char link[64];
-		if (!fs_fd_ok(fs, dirfd))
+		if (fd_host_path(dirfd, host, sizeof(host)))
 			return -EBADF;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		ssize_t n = readlink(link, host, sizeof(host) - 1);
-		if (n < 0)
-			return -EBADF;
-		host[n] = 0;
 		if (host[0] != '/')
 			return -ENOTDIR; /* a pipe, socket, ... */
 		struct stat st;
@@ -202,7 +172,8 @@ static int open_in_root(const struct app_fs *fs, const char *abs, int flags, int
 	struct open_how how = { 0 };
 	long fd;
 
-	how.flags = (uint64_t)(flags & GUEST_OPEN_FLAGS);
+	/* condo's host fds are all close-on-exec; the guest's flag is the table's */
+	how.flags = (uint64_t)(flags & GUEST_OPEN_FLAGS) | O_CLOEXEC;
 	if (flags & (O_CREAT | (O_TMPFILE & ~O_DIRECTORY)))
 		how.mode = (uint64_t)(mode & 07777);
 	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
@@ -225,7 +196,8 @@ int fs_open(const struct app_fs *fs, int dirfd, const char *path, int flags, int
 	if (fd == -ENOENT) {
 		for (size_t i = 0; i < ARRAY_SIZE(host_devices); i++)
 			if (!strcmp(abs, host_devices[i])) {
-				fd = open(host_devices[i], flags & ~(O_CREAT | O_TMPFILE));
+				fd = open(host_devices[i],
+					  (flags & ~(O_CREAT | O_TMPFILE)) | O_CLOEXEC);
 				return fd >= 0 ? fd : -errno;
 			}
 	}
@@ -275,8 +247,6 @@ int fs_lookup(const struct app_fs *fs, int dirfd, const char *path, int at_flags
 			return -ENOENT;
 		if (dirfd == AT_FDCWD)
 			dirfd = open(".", O_PATH | O_CLOEXEC);
-		else if (!fs_fd_ok(fs, dirfd))
-			return -EBADF;
 		else
 			dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 		return dirfd >= 0 ? dirfd : -errno;

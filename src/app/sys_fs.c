@@ -1,4 +1,4 @@
-/* File system calls.  Guest fds are host fds (condo's own are refused),
+/* File system calls.  Guest fds index the table in fdtable.c (FD_ARG),
  * paths go through path.c (confined to the root), and buffers through
  * mm_ptr().  Structures whose riscv64 layout differs from the host's are
  * converted (struct stat is the asm-generic one); the rest (statx, dirent64,
@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -35,12 +36,6 @@ int64_t host_ret(int64_t r)
 	return r < 0 ? -errno : r;
 }
 
-#define CHECK_FD(fd)                                                                        \
-	do {                                                                                \
-		if (!fs_fd_ok(t_fs(t), (int)(fd)))                                          \
-			return -EBADF;                                                      \
-	} while (0)
-
 /* A guest path argument copied into buf; returns from the caller on error. */
 #define GET_PATH(buf, addr)                                                                 \
 	do {                                                                                \
@@ -48,11 +43,6 @@ int64_t host_ret(int64_t r)
 		if (err_)                                                                   \
 			return err_;                                                        \
 	} while (0)
-
-static int dirfd_arg(uint64_t v)
-{
-	return (int)v; /* AT_FDCWD is -100 in the low 32 bits */
-}
 
 /* ---- struct stat, asm-generic layout (include/uapi/asm-generic/stat.h) ---- */
 
@@ -100,19 +90,28 @@ static void fd_path(char *buf, size_t size, int fd)
 	snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
+/* A host fd just made with O_CLOEXEC added to the guest's flags (or -1),
+ * given to the guest with the close-on-exec it asked for.  The CLOEXEC
+ * flags of eventfd, epoll, signalfd, timerfd and inotify are O_CLOEXEC. */
+static int64_t new_fd(struct app_thread *t, int host_fd, int guest_flags)
+{
+	return guest_fd(t, host_ret(host_fd), guest_flags & O_CLOEXEC);
+}
+
 /* ---- open, close, dup ---- */
 
 SYS(openat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX];
 	GET_PATH(path, a[1]);
-	return fs_open(t_fs(t), dirfd_arg(a[0]), path, (int)a[2], (int)a[3]);
+	return guest_fd(t, fs_open(t_fs(t), dfd0, path, (int)a[2], (int)a[3]),
+			(int)a[2] & O_CLOEXEC);
 }
 
 SYS(close)
 {
-	CHECK_FD(a[0]);
-	return host_ret(close((int)a[0]));
+	return fdt_close(t_fds(t), (int)a[0]);
 }
 
 SYS(close_range)
@@ -121,68 +120,75 @@ SYS(close_range)
 	int flags = (int)a[2];
 	if (first > last || flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE))
 		return -EINVAL;
-	/* Close around condo's own fds. */
-	const struct app_fs *fs = t_fs(t);
-	unsigned from = first;
-	while (from <= last) {
-		unsigned to = last;
-		for (size_t i = 0; i < ARRAY_SIZE(fs->internal_fd); i++) {
-			int fd = fs->internal_fd[i];
-			if (fd >= 0 && (unsigned)fd >= from && (unsigned)fd <= to)
-				to = (unsigned)fd - 1 < to ? (unsigned)fd - 1 : to;
-		}
-		if (to >= from && to != (unsigned)-1 &&
-		    syscall(SYS_close_range, from, to, flags & CLOSE_RANGE_CLOEXEC) < 0)
-			return -errno;
-		if (to == last || to + 1 == 0)
-			break;
-		from = to + 2; /* skip the internal fd at to + 1 */
-	}
-	return 0;
+	/* CLOSE_RANGE_UNSHARE: the table is already this process's own. */
+	return fdt_close_range(t_fds(t), first, last, flags & CLOSE_RANGE_CLOEXEC);
 }
 
 SYS(dup)
 {
-	CHECK_FD(a[0]);
-	return host_ret(dup((int)a[0]));
+	return fdt_dup(t_fds(t), (int)a[0], 0, false);
 }
 
 SYS(dup3)
 {
-	CHECK_FD(a[0]);
-	CHECK_FD(a[1]);
 	if (a[2] & ~(uint64_t)O_CLOEXEC)
 		return -EINVAL;
 	if ((int)a[0] == (int)a[1])
 		return -EINVAL;
-	return host_ret(dup3((int)a[0], (int)a[1], (int)a[2]));
+	return fdt_dup3(t_fds(t), (int)a[0], (int)a[1], a[2] & O_CLOEXEC);
+}
+
+/* Give the guest a pair of new host fds and store its numbers at addr. */
+static int64_t put_fd_pair(struct app_thread *t, gva_t addr, const int host[2], bool cloexec)
+{
+	int32_t out[2] = { -1, -1 };
+	int64_t err = 0;
+
+	for (int i = 0; i < 2; i++) {
+		out[i] = (int32_t)fdt_install(t_fds(t), host[i], cloexec);
+		if (out[i] < 0 && !err)
+			err = out[i];
+	}
+	if (!err && mm_write(t_mm(t), addr, out, sizeof(out)))
+		err = -EFAULT;
+	if (err)
+		for (int i = 0; i < 2; i++)
+			if (out[i] >= 0)
+				fdt_close(t_fds(t), out[i]);
+	return err;
 }
 
 SYS(pipe2)
 {
 	int fds[2];
-	if (pipe2(fds, (int)a[1]) < 0)
+	int flags = (int)a[1];
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+		return -EINVAL;
+	if (pipe2(fds, flags | O_CLOEXEC) < 0)
 		return -errno;
-	int32_t out[2] = { fds[0], fds[1] };
-	if (mm_write(t_mm(t), a[0], out, sizeof(out))) {
-		close(fds[0]);
-		close(fds[1]);
-		return -EFAULT;
-	}
-	return 0;
+	return put_fd_pair(t, a[0], fds, flags & O_CLOEXEC);
 }
 
 SYS(fcntl)
 {
-	int fd = (int)a[0], cmd = (int)a[1];
+	int cmd = (int)a[1];
 	void *p;
 
-	CHECK_FD(fd);
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
+		if ((int64_t)a[2] < 0 || (int64_t)a[2] > INT32_MAX)
+			return -EINVAL;
+		return fdt_dup(t_fds(t), (int)a[0], (int)a[2], cmd == F_DUPFD_CLOEXEC);
 	case F_GETFD:
-	case F_SETFD:
+		return fdt_cloexec(t_fds(t), (int)a[0], -1); /* FD_CLOEXEC is 1 */
+	case F_SETFD: {
+		int r = fdt_cloexec(t_fds(t), (int)a[0], (a[2] & FD_CLOEXEC) != 0);
+		return r < 0 ? r : 0;
+	}
+	}
+	FD_ARG(fd, a[0]);
+	switch (cmd) {
 	case F_GETFL:
 	case F_SETFL:
 	case F_SETOWN:
@@ -221,46 +227,46 @@ SYS(fcntl)
 
 SYS(flock)
 {
-	CHECK_FD(a[0]);
-	return host_ret(flock((int)a[0], (int)a[1]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(flock(fd0, (int)a[1]));
 }
 
 /* ---- read and write ---- */
 
 SYS(read)
 {
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_WRITE);
 	if (!buf)
 		return -EFAULT;
-	return host_ret(read((int)a[0], buf, a[2]));
+	return host_ret(read(fd0, buf, a[2]));
 }
 
 SYS(write)
 {
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	const void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_READ);
 	if (!buf)
 		return -EFAULT;
-	return host_ret(write((int)a[0], buf, a[2]));
+	return host_ret(write(fd0, buf, a[2]));
 }
 
 SYS(pread64)
 {
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_WRITE);
 	if (!buf)
 		return -EFAULT;
-	return host_ret(pread((int)a[0], buf, a[2], (off_t)a[3]));
+	return host_ret(pread(fd0, buf, a[2], (off_t)a[3]));
 }
 
 SYS(pwrite64)
 {
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	const void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_READ);
 	if (!buf)
 		return -EFAULT;
-	return host_ret(pwrite((int)a[0], buf, a[2], (off_t)a[3]));
+	return host_ret(pwrite(fd0, buf, a[2], (off_t)a[3]));
 }
 
 /* Translate a guest iovec array; prot is what the syscall does to the buffers. */
@@ -289,11 +295,11 @@ static int64_t do_rw_vec(struct app_thread *t, const uint64_t *a, bool write, bo
 	struct iovec iov[IOV_MAX];
 	int64_t err;
 
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	err = get_iov(t, a[1], a[2], write ? PROT_READ : PROT_WRITE, iov);
 	if (err)
 		return err;
-	int fd = (int)a[0], n = (int)a[2];
+	int fd = fd0, n = (int)a[2];
 	off_t off = pos ? (off_t)a[3] : -1;
 	if (write)
 		return host_ret(pwritev2(fd, iov, n, off, flags));
@@ -327,8 +333,8 @@ SYS(pwritev2)
 
 SYS(lseek)
 {
-	CHECK_FD(a[0]);
-	return host_ret(lseek((int)a[0], (off_t)a[1], (int)a[2]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(lseek(fd0, (off_t)a[1], (int)a[2]));
 }
 
 /* An optional guest loff_t in/out pointer. */
@@ -344,49 +350,49 @@ static int64_t opt_off(struct app_thread *t, gva_t addr, loff_t **p)
 SYS(sendfile)
 {
 	loff_t *off;
-	CHECK_FD(a[0]);
-	CHECK_FD(a[1]);
+	FD_ARG(fd0, a[0]);
+	FD_ARG(fd1, a[1]);
 	if (opt_off(t, a[2], &off))
 		return -EFAULT;
-	return host_ret(sendfile((int)a[0], (int)a[1], (off_t *)off, a[3]));
+	return host_ret(sendfile(fd0, fd1, (off_t *)off, a[3]));
 }
 
 SYS(splice)
 {
 	loff_t *in_off, *out_off;
-	CHECK_FD(a[0]);
-	CHECK_FD(a[2]);
+	FD_ARG(fd0, a[0]);
+	FD_ARG(fd2, a[2]);
 	if (opt_off(t, a[1], &in_off) || opt_off(t, a[3], &out_off))
 		return -EFAULT;
-	return host_ret(splice((int)a[0], in_off, (int)a[2], out_off, a[4], (unsigned)a[5]));
+	return host_ret(splice(fd0, in_off, fd2, out_off, a[4], (unsigned)a[5]));
 }
 
 SYS(tee)
 {
-	CHECK_FD(a[0]);
-	CHECK_FD(a[1]);
-	return host_ret(tee((int)a[0], (int)a[1], a[2], (unsigned)a[3]));
+	FD_ARG(fd0, a[0]);
+	FD_ARG(fd1, a[1]);
+	return host_ret(tee(fd0, fd1, a[2], (unsigned)a[3]));
 }
 
 SYS(copy_file_range)
 {
 	loff_t *in_off, *out_off;
-	CHECK_FD(a[0]);
-	CHECK_FD(a[2]);
+	FD_ARG(fd0, a[0]);
+	FD_ARG(fd2, a[2]);
 	if (opt_off(t, a[1], &in_off) || opt_off(t, a[3], &out_off))
 		return -EFAULT;
 	return host_ret(
-		copy_file_range((int)a[0], in_off, (int)a[2], out_off, a[4], (unsigned)a[5]));
+		copy_file_range(fd0, in_off, fd2, out_off, a[4], (unsigned)a[5]));
 }
 
 SYS(getdents64)
 {
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	/* struct linux_dirent64 is the same everywhere. */
 	void *buf = mm_ptr(t_mm(t), a[1], a[2], PROT_WRITE);
 	if (!buf)
 		return -EFAULT;
-	return host_ret(syscall(SYS_getdents64, (int)a[0], buf, (unsigned)a[2]));
+	return host_ret(syscall(SYS_getdents64, fd0, buf, (unsigned)a[2]));
 }
 
 /* ---- metadata ---- */
@@ -394,25 +400,27 @@ SYS(getdents64)
 SYS(fstat)
 {
 	struct stat st;
-	CHECK_FD(a[0]);
-	if (fstat((int)a[0], &st) < 0)
+	FD_ARG(fd0, a[0]);
+	if (fstat(fd0, &st) < 0)
 		return -errno;
 	return put_stat(t, a[1], &st);
 }
 
 SYS(newfstatat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX];
 	struct stat st;
 	GET_PATH(path, a[1]);
-	if (!path[0] && ((int)a[3] & AT_EMPTY_PATH) && dirfd_arg(a[0]) != AT_FDCWD) {
+	if (!path[0] && ((int)a[3] & AT_EMPTY_PATH) && dfd0 != AT_FDCWD) {
 		/* fstat() as glibc spells it: the fd itself, no lookup. */
-		CHECK_FD(a[0]);
-		if (fstat((int)a[0], &st) < 0)
+		if (dfd0 < 0)
+			return -EBADF;
+		if (fstat(dfd0, &st) < 0)
 			return -errno;
 		return put_stat(t, a[2], &st);
 	}
-	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+	int fd = fs_lookup(t_fs(t), dfd0, path,
 			   (int)a[3] & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
 	if (fd < 0)
 		return fd;
@@ -426,11 +434,12 @@ SYS(newfstatat)
 
 SYS(statx)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX];
 	struct statx stx;
 	int flags = (int)a[2];
 	GET_PATH(path, a[1]);
-	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+	int fd = fs_lookup(t_fs(t), dfd0, path,
 			   flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
 	if (fd < 0)
 		return fd;
@@ -466,20 +475,41 @@ SYS(statfs)
 SYS(fstatfs)
 {
 	struct statfs sf;
-	CHECK_FD(a[0]);
-	if (fstatfs((int)a[0], &sf) < 0)
+	FD_ARG(fd0, a[0]);
+	if (fstatfs(fd0, &sf) < 0)
 		return -errno;
 	return put_statfs(t, a[1], &sf);
 }
 
 SYS(readlinkat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX], target[APP_PATH_MAX];
 	int64_t n;
 	GET_PATH(path, a[1]);
 	if ((int64_t)a[3] <= 0)
 		return -EINVAL;
-	if (!strcmp(path, "/proc/self/exe")) {
+	if (!strncmp(path, "/proc/self/fd/", 14)) {
+		/* The guest's fd numbers are not the host's: answer for the
+		 * guest's fd, with its path inside the root where it has one. */
+		char *end, host[PATH_MAX];
+		long gfd = strtol(path + 14, &end, 10);
+		if (*end || end == path + 14)
+			return -ENOENT;
+		struct app_file *f = fdt_get(t_fds(t), (int)gfd);
+		if (!f)
+			return -ENOENT;
+		char proc[64];
+		fd_path(proc, sizeof(proc), f->host_fd);
+		n = readlink(proc, host, sizeof(host) - 1);
+		fdt_put(f);
+		if (n < 0)
+			return -ENOENT;
+		host[n] = 0;
+		if (fs_guest_path(t_fs(t), host, target, sizeof(target)) < 0)
+			snprintf(target, sizeof(target), "%s", host); /* pipe:[..], or outside */
+		n = (int64_t)strlen(target);
+	} else if (!strcmp(path, "/proc/self/exe")) {
 		/* The one /proc link programs commonly ask for: the program's
 		 * guest path, or its host path when it lives outside the root. */
 		const char *exe = t->proc->exe_guest_path[0] ? t->proc->exe_guest_path
@@ -487,7 +517,7 @@ SYS(readlinkat)
 		n = (int64_t)strlen(exe);
 		memcpy(target, exe, n);
 	} else {
-		int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path, AT_SYMLINK_NOFOLLOW);
+		int fd = fs_lookup(t_fs(t), dfd0, path, AT_SYMLINK_NOFOLLOW);
 		struct stat st;
 		if (fd < 0)
 			return fd;
@@ -508,11 +538,12 @@ SYS(readlinkat)
 
 static int64_t do_access(struct app_thread *t, const uint64_t *a, int flags)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX];
 	if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
 	GET_PATH(path, a[1]);
-	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+	int fd = fs_lookup(t_fs(t), dfd0, path,
 			   flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
 	if (fd < 0)
 		return fd;
@@ -534,6 +565,7 @@ SYS(faccessat2)
 
 SYS(utimensat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX];
 	const struct timespec *ts = NULL;
 	int flags = (int)a[3];
@@ -545,11 +577,12 @@ SYS(utimensat)
 	}
 	if (!a[1]) {
 		/* futimens(): the fd itself. */
-		CHECK_FD(a[0]);
-		return host_ret(syscall(SYS_utimensat, (int)a[0], NULL, ts, 0));
+		if (dfd0 < 0)
+			return -EBADF;
+		return host_ret(syscall(SYS_utimensat, dfd0, NULL, ts, 0));
 	}
 	GET_PATH(path, a[1]);
-	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+	int fd = fs_lookup(t_fs(t), dfd0, path,
 			   flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
 	if (fd < 0)
 		return fd;
@@ -560,15 +593,16 @@ SYS(utimensat)
 
 SYS(fchmod)
 {
-	CHECK_FD(a[0]);
-	return host_ret(fchmod((int)a[0], (mode_t)a[1]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(fchmod(fd0, (mode_t)a[1]));
 }
 
 SYS(fchmodat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX], proc[64];
 	GET_PATH(path, a[1]);
-	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path, 0);
+	int fd = fs_lookup(t_fs(t), dfd0, path, 0);
 	if (fd < 0)
 		return fd;
 	fd_path(proc, sizeof(proc), fd);
@@ -579,15 +613,16 @@ SYS(fchmodat)
 
 SYS(fchown)
 {
-	CHECK_FD(a[0]);
-	return host_ret(fchown((int)a[0], (uid_t)a[1], (gid_t)a[2]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(fchown(fd0, (uid_t)a[1], (gid_t)a[2]));
 }
 
 SYS(fchownat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX];
 	GET_PATH(path, a[1]);
-	int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), path,
+	int fd = fs_lookup(t_fs(t), dfd0, path,
 			   (int)a[4] & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
 	if (fd < 0)
 		return fd;
@@ -611,27 +646,27 @@ SYS(truncate)
 
 SYS(ftruncate)
 {
-	CHECK_FD(a[0]);
-	return host_ret(ftruncate((int)a[0], (off_t)a[1]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(ftruncate(fd0, (off_t)a[1]));
 }
 
 SYS(fallocate)
 {
-	CHECK_FD(a[0]);
-	return host_ret(fallocate((int)a[0], (int)a[1], (off_t)a[2], (off_t)a[3]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(fallocate(fd0, (int)a[1], (off_t)a[2], (off_t)a[3]));
 }
 
 SYS(fadvise64)
 {
-	CHECK_FD(a[0]);
-	int r = posix_fadvise((int)a[0], (off_t)a[1], (off_t)a[2], (int)a[3]);
+	FD_ARG(fd0, a[0]);
+	int r = posix_fadvise(fd0, (off_t)a[1], (off_t)a[2], (int)a[3]);
 	return -r;
 }
 
 SYS(readahead)
 {
-	CHECK_FD(a[0]);
-	return host_ret(readahead((int)a[0], (off64_t)a[1], a[2]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(readahead(fd0, (off64_t)a[1], a[2]));
 }
 
 SYS(sync)
@@ -642,26 +677,26 @@ SYS(sync)
 
 SYS(syncfs)
 {
-	CHECK_FD(a[0]);
-	return host_ret(syncfs((int)a[0]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(syncfs(fd0));
 }
 
 SYS(fsync)
 {
-	CHECK_FD(a[0]);
-	return host_ret(fsync((int)a[0]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(fsync(fd0));
 }
 
 SYS(fdatasync)
 {
-	CHECK_FD(a[0]);
-	return host_ret(fdatasync((int)a[0]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(fdatasync(fd0));
 }
 
 SYS(sync_file_range)
 {
-	CHECK_FD(a[0]);
-	return host_ret(sync_file_range((int)a[0], (off64_t)a[1], (off64_t)a[2], (unsigned)a[3]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(sync_file_range(fd0, (off64_t)a[1], (off64_t)a[2], (unsigned)a[3]));
 }
 
 SYS(umask)
@@ -678,9 +713,10 @@ SYS(noxattr)
 
 SYS(mkdirat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX], last[NAME_MAX + 2];
 	GET_PATH(path, a[1]);
-	int dfd = fs_parent(t_fs(t), dirfd_arg(a[0]), path, last, sizeof(last));
+	int dfd = fs_parent(t_fs(t), dfd0, path, last, sizeof(last));
 	if (dfd < 0)
 		return dfd;
 	int64_t r = host_ret(mkdirat(dfd, last, (mode_t)a[2]));
@@ -690,9 +726,26 @@ SYS(mkdirat)
 
 SYS(mknodat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX], last[NAME_MAX + 2];
+	/* Files, FIFOs and sockets only: a device node would hand the guest
+	 * the host's devices (its disks, /dev/kmsg), so it gets EPERM as an
+	 * unprivileged process would.  The rest as fs/namei.c may_mknod(). */
+	switch ((mode_t)a[2] & S_IFMT) {
+	case 0:
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFDIR:
+		return -EPERM;
+	default:
+		return -EINVAL;
+	}
 	GET_PATH(path, a[1]);
-	int dfd = fs_parent(t_fs(t), dirfd_arg(a[0]), path, last, sizeof(last));
+	int dfd = fs_parent(t_fs(t), dfd0, path, last, sizeof(last));
 	if (dfd < 0)
 		return dfd;
 	int64_t r = host_ret(mknodat(dfd, last, (mode_t)a[2], (dev_t)a[3]));
@@ -702,11 +755,12 @@ SYS(mknodat)
 
 SYS(unlinkat)
 {
+	DIRFD_ARG(dfd0, a[0]);
 	char path[APP_PATH_MAX], last[NAME_MAX + 2];
 	if (a[2] & ~(uint64_t)AT_REMOVEDIR)
 		return -EINVAL;
 	GET_PATH(path, a[1]);
-	int dfd = fs_parent(t_fs(t), dirfd_arg(a[0]), path, last, sizeof(last));
+	int dfd = fs_parent(t_fs(t), dfd0, path, last, sizeof(last));
 	if (dfd < 0)
 		return dfd;
 	int64_t r = host_ret(unlinkat(dfd, last, (int)a[2]));
@@ -716,11 +770,12 @@ SYS(unlinkat)
 
 SYS(symlinkat)
 {
+	DIRFD_ARG(dfd1, a[1]);
 	char target[APP_PATH_MAX], path[APP_PATH_MAX], last[NAME_MAX + 2];
 	/* The target is stored verbatim; it is resolved inside the root when used. */
 	GET_PATH(target, a[0]);
 	GET_PATH(path, a[2]);
-	int dfd = fs_parent(t_fs(t), dirfd_arg(a[1]), path, last, sizeof(last));
+	int dfd = fs_parent(t_fs(t), dfd1, path, last, sizeof(last));
 	if (dfd < 0)
 		return dfd;
 	int64_t r = host_ret(symlinkat(target, dfd, last));
@@ -730,6 +785,8 @@ SYS(symlinkat)
 
 SYS(linkat)
 {
+	DIRFD_ARG(dfd0, a[0]);
+	DIRFD_ARG(dfd2, a[2]);
 	char old[APP_PATH_MAX], new[APP_PATH_MAX], last[NAME_MAX + 2], oldlast[NAME_MAX + 2];
 	int flags = (int)a[4];
 	int64_t r;
@@ -738,22 +795,29 @@ SYS(linkat)
 		return -EINVAL;
 	GET_PATH(old, a[1]);
 	GET_PATH(new, a[3]);
-	int ndfd = fs_parent(t_fs(t), dirfd_arg(a[2]), new, last, sizeof(last));
+	int ndfd = fs_parent(t_fs(t), dfd2, new, last, sizeof(last));
 	if (ndfd < 0)
 		return ndfd;
 	if (flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
 		char proc[64];
-		int fd = fs_lookup(t_fs(t), dirfd_arg(a[0]), old,
+		int fd = fs_lookup(t_fs(t), dfd0, old,
 				   (flags & AT_EMPTY_PATH) | (flags & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW));
 		if (fd < 0) {
 			close(ndfd);
 			return fd;
 		}
-		fd_path(proc, sizeof(proc), fd);
-		r = host_ret(linkat(AT_FDCWD, proc, ndfd, last, AT_SYMLINK_FOLLOW));
+		/* An fd the guest inherited may name a file outside the root:
+		 * never give it a name inside (EXDEV: another file system, as
+		 * far as the guest can tell). */
+		if (!fs_fd_inside(t_fs(t), fd)) {
+			r = -EXDEV;
+		} else {
+			fd_path(proc, sizeof(proc), fd);
+			r = host_ret(linkat(AT_FDCWD, proc, ndfd, last, AT_SYMLINK_FOLLOW));
+		}
 		close(fd);
 	} else {
-		int odfd = fs_parent(t_fs(t), dirfd_arg(a[0]), old, oldlast, sizeof(oldlast));
+		int odfd = fs_parent(t_fs(t), dfd0, old, oldlast, sizeof(oldlast));
 		if (odfd < 0) {
 			close(ndfd);
 			return odfd;
@@ -767,13 +831,15 @@ SYS(linkat)
 
 SYS(renameat2)
 {
+	DIRFD_ARG(dfd0, a[0]);
+	DIRFD_ARG(dfd2, a[2]);
 	char old[APP_PATH_MAX], new[APP_PATH_MAX], ol[NAME_MAX + 2], nl[NAME_MAX + 2];
 	GET_PATH(old, a[1]);
 	GET_PATH(new, a[3]);
-	int odfd = fs_parent(t_fs(t), dirfd_arg(a[0]), old, ol, sizeof(ol));
+	int odfd = fs_parent(t_fs(t), dfd0, old, ol, sizeof(ol));
 	if (odfd < 0)
 		return odfd;
-	int ndfd = fs_parent(t_fs(t), dirfd_arg(a[2]), new, nl, sizeof(nl));
+	int ndfd = fs_parent(t_fs(t), dfd2, new, nl, sizeof(nl));
 	if (ndfd < 0) {
 		close(odfd);
 		return ndfd;
@@ -803,9 +869,9 @@ SYS(chdir)
 SYS(fchdir)
 {
 	char host[PATH_MAX], guest[APP_PATH_MAX], proc[64];
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	/* Only directories inside the root (an inherited fd may be outside). */
-	fd_path(proc, sizeof(proc), (int)a[0]);
+	fd_path(proc, sizeof(proc), fd0);
 	ssize_t n = readlink(proc, host, sizeof(host) - 1);
 	if (n < 0)
 		return -EBADF;
@@ -813,7 +879,7 @@ SYS(fchdir)
 	int err = fs_guest_path(t_fs(t), host, guest, sizeof(guest));
 	if (err)
 		return err == -ENOENT ? -ENOTDIR : err;
-	return host_ret(fchdir((int)a[0]));
+	return host_ret(fchdir(fd0));
 }
 
 SYS(getcwd)
@@ -858,8 +924,7 @@ static const struct ioctl_arg ioctls[] = {
 	{ TCSBRK, 0, 0 },		    { TCXONC, 0, 0 },
 	{ TCFLSH, 0, 0 },		    { TIOCSCTTY, 0, 0 },
 	{ TIOCNOTTY, 0, 0 },		    { TIOCEXCL, 0, 0 },
-	{ TIOCNXCL, 0, 0 },		    { FIOCLEX, 0, 0 },
-	{ FIONCLEX, 0, 0 },		    { TCSBRKP, 0, 0 },
+	{ TIOCNXCL, 0, 0 },		    { TCSBRKP, 0, 0 },
 	{ TIOCSBRK, 0, 0 },		    { TIOCCBRK, 0, 0 },
 	{ TIOCMGET, 4, PROT_WRITE },	    { TIOCMSET, 4, PROT_READ },
 	{ FS_IOC_GETFLAGS, 4, PROT_WRITE }, { BLKGETSIZE64, 8, PROT_WRITE },
@@ -867,10 +932,14 @@ static const struct ioctl_arg ioctls[] = {
 
 SYS(ioctl)
 {
-	int fd = (int)a[0];
 	unsigned long req = (unsigned)a[1];
 
-	CHECK_FD(fd);
+	/* Close-on-exec is the table's, not the host fd's. */
+	if (req == FIOCLEX || req == FIONCLEX) {
+		int r = fdt_cloexec(t_fds(t), (int)a[0], req == FIOCLEX);
+		return r < 0 ? r : 0;
+	}
+	FD_ARG(fd, a[0]);
 	for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
 		if (ioctls[i].req != req)
 			continue;
@@ -930,11 +999,69 @@ static void end_sigmask(struct app_thread *t, uint64_t *mask)
 	}
 }
 
+/* Host pollfds for guest fds: each translated and held through the table.
+ * A guest fd that is not open gets POLLNVAL without the host seeing it
+ * (the host entry is -1, which poll skips). */
+struct poll_set {
+	struct pollfd *host;
+	struct app_file **held;
+	size_t n, nval;
+};
+
+static void poll_release(struct poll_set *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		fdt_put(ps->held[i]);
+	free(ps->host);
+	free(ps->held);
+}
+
+/* Add guest fd gfd asking for events; false when it is not open. */
+static bool poll_add(struct app_thread *t, struct poll_set *ps, int gfd, short events)
+{
+	struct app_file *f = gfd >= 0 ? fdt_get(t_fds(t), gfd) : NULL;
+	ps->host[ps->n] = (struct pollfd){ .fd = f ? f->host_fd : -1, .events = events };
+	ps->held[ps->n++] = f;
+	if (gfd >= 0 && !f)
+		ps->nval++;
+	return gfd < 0 || f;
+}
+
+static int poll_alloc(struct poll_set *ps, size_t n)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->host = calloc(n ? n : 1, sizeof(*ps->host));
+	ps->held = calloc(n ? n : 1, sizeof(*ps->held));
+	if (!ps->host || !ps->held) {
+		poll_release(ps);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ppoll with sigmask and the guest's timeout (written back, as Linux does). */
+static int64_t poll_host(struct app_thread *t, struct poll_set *ps, gva_t ts_addr, gva_t mask_addr,
+			 uint64_t mask_size)
+{
+	struct timespec ts, *tsp, zero = { 0, 0 };
+	uint64_t mask, *maskp;
+	int64_t r;
+
+	if ((r = get_timespec(t, ts_addr, &ts, &tsp)) ||
+	    (r = get_sigmask(t, mask_addr, mask_size, &mask, &maskp)))
+		return r;
+	/* A closed fd is an event already: do not wait. */
+	r = host_ret(syscall(SYS_ppoll, ps->host, ps->n, ps->nval ? &zero : tsp, maskp, 8));
+	end_sigmask(t, maskp);
+	if (tsp && !ps->nval && mm_write(t_mm(t), ts_addr, tsp, sizeof(*tsp)))
+		return -EFAULT;
+	return r;
+}
+
 SYS(ppoll)
 {
-	struct timespec ts, *tsp;
-	uint64_t mask, *maskp;
 	uint64_t nfds = a[1];
+	struct poll_set ps;
 	int64_t r;
 
 	if (nfds > 65536)
@@ -943,21 +1070,37 @@ SYS(ppoll)
 				    PROT_READ | PROT_WRITE);
 	if (!fds)
 		return -EFAULT;
-	if ((r = get_timespec(t, a[2], &ts, &tsp)) || (r = get_sigmask(t, a[3], a[4], &mask, &maskp)))
+	if ((r = poll_alloc(&ps, nfds)))
 		return r;
-	r = host_ret(syscall(SYS_ppoll, fds, nfds, tsp, maskp, 8));
-	end_sigmask(t, maskp);
-	if (tsp && mm_write(t_mm(t), a[2], tsp, sizeof(*tsp)))
-		return -EFAULT;
+	for (uint64_t i = 0; i < nfds; i++)
+		poll_add(t, &ps, fds[i].fd, fds[i].events);
+	r = poll_host(t, &ps, a[2], a[3], a[4]);
+	if (r >= 0) {
+		r = 0;
+		for (uint64_t i = 0; i < nfds; i++) {
+			fds[i].revents = fds[i].fd >= 0 && !ps.held[i] ? POLLNVAL : ps.host[i].revents;
+			r += fds[i].revents != 0;
+		}
+	}
+	poll_release(&ps);
 	return r;
+}
+
+/* select's sets as poll events (fs/select.c POLLIN_SET, POLLOUT_SET, POLLEX_SET). */
+static const short select_asks[3] = { POLLIN, POLLOUT, POLLPRI };
+static const short select_sees[3] = { POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR,
+				      POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR, POLLPRI };
+
+static bool bit_test(const uint64_t *set, int fd)
+{
+	return set && (set[fd / 64] >> (fd % 64)) & 1;
 }
 
 SYS(pselect6)
 {
 	int n = (int)a[0];
-	struct timespec ts, *tsp;
-	uint64_t mask, *maskp = NULL;
-	void *sets[3];
+	uint64_t *sets[3];
+	struct poll_set ps;
 	int64_t r;
 
 	if (n < 0 || n > 65536)
@@ -968,23 +1111,45 @@ SYS(pselect6)
 		if (a[1 + i] && !(sets[i] = mm_ptr(t_mm(t), a[1 + i], bytes, PROT_READ | PROT_WRITE)))
 			return -EFAULT;
 	}
-	if ((r = get_timespec(t, a[4], &ts, &tsp)))
-		return r;
-	if (a[5]) {
-		uint64_t sig[2]; /* { const sigset_t *ss; size_t ss_len; } */
-		if (mm_read(t_mm(t), sig, a[5], sizeof(sig)))
-			return -EFAULT;
-		if ((r = get_sigmask(t, sig[0], sig[1], &mask, &maskp)))
-			return r;
-	}
-	struct {
-		const void *ss;
-		size_t len;
-	} hsig = { maskp, 8 };
-	r = host_ret(syscall(SYS_pselect6, n, sets[0], sets[1], sets[2], tsp, &hsig));
-	end_sigmask(t, maskp);
-	if (tsp && mm_write(t_mm(t), a[4], tsp, sizeof(*tsp)))
+	uint64_t sig[2] = { 0, 8 }; /* { const sigset_t *ss; size_t ss_len; } */
+	if (a[5] && mm_read(t_mm(t), sig, a[5], sizeof(sig)))
 		return -EFAULT;
+	if ((r = poll_alloc(&ps, (size_t)n)))
+		return r;
+	/* One pollfd per guest fd named in any set; a closed one is EBADF. */
+	int *which = calloc(n ? (size_t)n : 1, sizeof(*which));
+	if (!which) {
+		poll_release(&ps);
+		return -ENOMEM;
+	}
+	for (int fd = 0; fd < n && !r; fd++) {
+		short events = 0;
+		for (int k = 0; k < 3; k++)
+			if (bit_test(sets[k], fd))
+				events |= select_asks[k];
+		if (!events)
+			continue;
+		which[ps.n] = fd;
+		if (!poll_add(t, &ps, fd, events))
+			r = -EBADF;
+	}
+	if (!r)
+		r = poll_host(t, &ps, a[4], sig[0], sig[1]);
+	if (r >= 0) {
+		r = 0;
+		for (int k = 0; k < 3; k++)
+			if (sets[k])
+				memset(sets[k], 0, bytes);
+		for (size_t i = 0; i < ps.n; i++)
+			for (int k = 0; k < 3; k++)
+				if (sets[k] && (ps.host[i].events & select_asks[k]) &&
+				    (ps.host[i].revents & select_sees[k])) {
+					sets[k][which[i] / 64] |= 1ull << (which[i] % 64);
+					r++;
+				}
+	}
+	free(which);
+	poll_release(&ps);
 	return r;
 }
 
@@ -997,22 +1162,23 @@ struct guest_epoll_event {
 
 SYS(epoll_create1)
 {
-	return host_ret(epoll_create1((int)a[0]));
+	int flags = (int)a[0];
+	return new_fd(t, epoll_create1(flags | O_CLOEXEC), flags);
 }
 
 SYS(epoll_ctl)
 {
 	struct guest_epoll_event g;
 	struct epoll_event ev = { 0 };
-	CHECK_FD(a[0]);
-	CHECK_FD(a[2]);
+	FD_ARG(fd0, a[0]);
+	FD_ARG(fd2, a[2]);
 	if (a[3]) {
 		if (mm_read(t_mm(t), &g, a[3], sizeof(g)))
 			return -EFAULT;
 		ev.events = g.events;
 		ev.data.u64 = g.data;
 	}
-	return host_ret(epoll_ctl((int)a[0], (int)a[1], (int)a[2], a[3] ? &ev : NULL));
+	return host_ret(epoll_ctl(fd0, (int)a[1], fd2, a[3] ? &ev : NULL));
 }
 
 SYS(epoll_pwait)
@@ -1022,7 +1188,7 @@ SYS(epoll_pwait)
 	int max = (int)a[2];
 	int64_t r;
 
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	if (max <= 0)
 		return -EINVAL;
 	if (max > (int)ARRAY_SIZE(ev))
@@ -1031,7 +1197,7 @@ SYS(epoll_pwait)
 		return -EFAULT;
 	if ((r = get_sigmask(t, a[4], a[5], &mask, &maskp)))
 		return r;
-	r = host_ret(syscall(SYS_epoll_pwait, (int)a[0], ev, max, (int)a[3], maskp, 8));
+	r = host_ret(syscall(SYS_epoll_pwait, fd0, ev, max, (int)a[3], maskp, 8));
 	end_sigmask(t, maskp);
 	for (int64_t i = 0; i < r; i++) {
 		struct guest_epoll_event g = { ev[i].events, 0, ev[i].data.u64 };
@@ -1043,33 +1209,37 @@ SYS(epoll_pwait)
 
 SYS(eventfd2)
 {
-	return host_ret(eventfd((unsigned)a[0], (int)a[1]));
+	int flags = (int)a[1];
+	return new_fd(t, eventfd((unsigned)a[0], flags | O_CLOEXEC), flags);
 }
 
 SYS(signalfd4)
 {
 	uint64_t mask;
+	int flags = (int)a[3];
 	if (a[2] != 8)
 		return -EINVAL;
-	if ((int)a[0] != -1)
-		CHECK_FD(a[0]);
 	if (mm_read(t_mm(t), &mask, a[1], 8))
 		return -EFAULT;
-	return host_ret(syscall(SYS_signalfd4, (int)a[0], &mask, 8, (int)a[3]));
+	if ((int)a[0] == -1)
+		return new_fd(t, (int)syscall(SYS_signalfd4, -1, &mask, 8, flags | O_CLOEXEC), flags);
+	FD_ARG(fd, a[0]); /* a new mask for an existing signalfd */
+	return host_ret(syscall(SYS_signalfd4, fd, &mask, 8, flags));
 }
 
 SYS(timerfd_create)
 {
-	return host_ret(timerfd_create((int)a[0], (int)a[1]));
+	int flags = (int)a[1];
+	return new_fd(t, timerfd_create((int)a[0], flags | O_CLOEXEC), flags);
 }
 
 SYS(timerfd_settime)
 {
 	struct itimerspec nv, old;
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	if (mm_read(t_mm(t), &nv, a[2], sizeof(nv)))
 		return -EFAULT;
-	if (timerfd_settime((int)a[0], (int)a[1], &nv, &old) < 0)
+	if (timerfd_settime(fd0, (int)a[1], &nv, &old) < 0)
 		return -errno;
 	if (a[3] && mm_write(t_mm(t), a[3], &old, sizeof(old)))
 		return -EFAULT;
@@ -1079,36 +1249,37 @@ SYS(timerfd_settime)
 SYS(timerfd_gettime)
 {
 	struct itimerspec cur;
-	CHECK_FD(a[0]);
-	if (timerfd_gettime((int)a[0], &cur) < 0)
+	FD_ARG(fd0, a[0]);
+	if (timerfd_gettime(fd0, &cur) < 0)
 		return -errno;
 	return mm_write(t_mm(t), a[1], &cur, sizeof(cur));
 }
 
 SYS(inotify_init1)
 {
-	return host_ret(inotify_init1((int)a[0]));
+	int flags = (int)a[0];
+	return new_fd(t, inotify_init1(flags | O_CLOEXEC), flags);
 }
 
 SYS(inotify_add_watch)
 {
 	char path[APP_PATH_MAX], proc[64];
-	CHECK_FD(a[0]);
+	FD_ARG(fd0, a[0]);
 	GET_PATH(path, a[1]);
 	int fd = fs_lookup(t_fs(t), AT_FDCWD, path,
 			   (a[2] & IN_DONT_FOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
 	if (fd < 0)
 		return fd;
 	fd_path(proc, sizeof(proc), fd);
-	int64_t r = host_ret(inotify_add_watch((int)a[0], proc, (uint32_t)a[2] & ~IN_DONT_FOLLOW));
+	int64_t r = host_ret(inotify_add_watch(fd0, proc, (uint32_t)a[2] & ~IN_DONT_FOLLOW));
 	close(fd);
 	return r;
 }
 
 SYS(inotify_rm_watch)
 {
-	CHECK_FD(a[0]);
-	return host_ret(inotify_rm_watch((int)a[0], (int)a[1]));
+	FD_ARG(fd0, a[0]);
+	return host_ret(inotify_rm_watch(fd0, (int)a[1]));
 }
 
 SYS(memfd_create)
@@ -1117,5 +1288,6 @@ SYS(memfd_create)
 	int err = mm_strcpy(t_mm(t), name, a[0], sizeof(name));
 	if (err)
 		return err == -ENAMETOOLONG ? -EINVAL : err;
-	return host_ret(memfd_create(name, (unsigned)a[1]));
+	unsigned flags = (unsigned)a[1];
+	return new_fd(t, memfd_create(name, flags | MFD_CLOEXEC), flags & MFD_CLOEXEC ? O_CLOEXEC : 0);
 }

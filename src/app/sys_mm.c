@@ -17,10 +17,10 @@ SYS(brk)
 SYS(mmap)
 {
 	int flags = (int)a[3];
-	int fd = (int)a[4];
 
-	if (!(flags & MAP_ANONYMOUS) && !fs_fd_ok(t_fs(t), fd))
-		return -EBADF;
+	if (flags & MAP_ANONYMOUS)
+		return mm_mmap(t_mm(t), a[0], a[1], (int)a[2], flags, -1, a[5]);
+	FD_ARG(fd, a[4]);
 	return mm_mmap(t_mm(t), a[0], a[1], (int)a[2], flags, fd, a[5]);
 }
 

@@ -353,26 +353,64 @@ SYS(prctl)
 
 /* ---- limits and accounting ---- */
 
+/* Limits on condo's own resources are the guest's business only as far as
+ * condo can enforce them for it: memory (through --mem), the descriptor
+ * table and the signal queue are virtual, kept per process and never
+ * applied to the host process; the rest are the host's own. */
+static bool rlimit_virtual(int res)
+{
+	return res == RLIMIT_AS || res == RLIMIT_DATA || res == RLIMIT_STACK ||
+	       res == RLIMIT_RSS || res == RLIMIT_MEMLOCK || res == RLIMIT_NOFILE ||
+	       res == RLIMIT_SIGPENDING;
+}
+
+void proc_init_rlimits(struct app_proc *p)
+{
+	for (int res = 0; res < RLIM_NLIMITS; res++) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		getrlimit(res, &rl);
+		p->rlim[res][0] = rl.rlim_cur;
+		p->rlim[res][1] = rl.rlim_max;
+	}
+	fdt_set_limit(&p->fds, p->rlim[RLIMIT_NOFILE][0]);
+}
+
 SYS(prlimit64)
 {
 	struct rlimit nv, old;
 	int res = (int)a[1];
+	struct app_proc *p = t->proc;
 
 	if (a[0] && (pid_t)a[0] != getpid())
 		return -EPERM;
+	if (res < 0 || res >= RLIM_NLIMITS)
+		return -EINVAL;
 	if (a[2] && mm_read(t_mm(t), &nv, a[2], sizeof(nv)))
 		return -EFAULT;
-	if (prlimit(0, res, NULL, &old) < 0)
-		return -errno;
-	/* Limits on condo's own memory are the guest's business only through
-	 * --mem: accept them without applying them to the host process. */
-	bool virtual_limit = res == RLIMIT_AS || res == RLIMIT_DATA || res == RLIMIT_STACK ||
-			     res == RLIMIT_RSS || res == RLIMIT_MEMLOCK;
-	if (a[2] && !virtual_limit) {
-		if (prlimit(0, res, &nv, NULL) < 0)
-			return -errno;
-	} else if (a[2] && nv.rlim_cur > nv.rlim_max) {
+	if (a[2] && nv.rlim_cur > nv.rlim_max)
 		return -EINVAL;
+	if (!rlimit_virtual(res)) {
+		if (prlimit(0, res, a[2] ? &nv : NULL, &old) < 0)
+			return -errno;
+	} else {
+		pthread_mutex_lock(&p->lock);
+		old.rlim_cur = p->rlim[res][0];
+		old.rlim_max = p->rlim[res][1];
+		int err = 0;
+		/* Raising a hard limit takes CAP_SYS_RESOURCE; NOFILE stops at nr_open. */
+		if (a[2] && nv.rlim_max > old.rlim_max && geteuid() != 0)
+			err = -EPERM;
+		else if (a[2] && res == RLIMIT_NOFILE && nv.rlim_max > FDT_MAX)
+			err = -EPERM;
+		if (!err && a[2]) {
+			p->rlim[res][0] = nv.rlim_cur;
+			p->rlim[res][1] = nv.rlim_max;
+			if (res == RLIMIT_NOFILE)
+				fdt_set_limit(&p->fds, nv.rlim_cur);
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (err)
+			return err;
 	}
 	if (a[3] && mm_write(t_mm(t), a[3], &old, sizeof(old)))
 		return -EFAULT;
@@ -381,12 +419,16 @@ SYS(prlimit64)
 
 SYS(getrlimit)
 {
+	if (!a[1])
+		return -EFAULT;
 	uint64_t b[4] = { 0, a[0], 0, a[1] };
 	return sys_prlimit64(t, b);
 }
 
 SYS(setrlimit)
 {
+	if (!a[1])
+		return -EFAULT;
 	uint64_t b[4] = { 0, a[0], a[1], 0 };
 	return sys_prlimit64(t, b);
 }

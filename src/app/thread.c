@@ -202,10 +202,11 @@ int64_t proc_fork(struct app_thread *t, uint64_t flags, gva_t newsp, gva_t ptid,
 		return -err;
 	}
 	if (pid == 0) {
-		if (vfork_pipe[0] >= 0) {
+		/* The write end stays open, close-on-exec and out of the
+		 * guest's table, until this child execs or exits. */
+		if (vfork_pipe[0] >= 0)
 			close(vfork_pipe[0]);
-			fs_hide_fd(&p->fs, vfork_pipe[1]); /* invisible to the guest */
-		}
+		fdt_after_fork(&p->fds);
 		/* Fresh locks: the held ones belong to the parent's thread id,
 		 * which glibc's rwlock checks on unlock. */
 		pthread_rwlock_init(&mm->lock, NULL);

@@ -88,8 +88,6 @@ int cmd_app(int argc, char **argv)
 {
 	struct app_config cfg = { .engine = ENGINE_DEFAULT };
 	bool exec_mode = false;
-	char **envp = NULL;
-	size_t nenv = 0;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -120,7 +118,7 @@ int cmd_app(int argc, char **argv)
 		}
 		static const char *const valued[] = { "--root",	      "--mem",	    "--max-insns", "--engine",
 						      "--jit-cache",  "--jit-threshold", "--x-exec",     "--x-exec-host", "--x-execfn",
-						      "--x-env" };
+						      "--x-state" };
 		const char *opt = NULL;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			if (is_option(arg, valued[k]))
@@ -158,14 +156,12 @@ int cmd_app(int argc, char **argv)
 			if (cli_parse_jit_cache(val, &cfg.jit_cache) < 0)
 				return bad_option("--jit-cache: invalid size '%s'%s", val,
 						  "; use 256K to 1G, e.g. 64M");
-		} else if (!strcmp(opt, "--x-env")) {
-			/* internal: one variable of the guest's environment */
-			char **grown = realloc(envp, (nenv + 2) * sizeof(*envp));
-			if (!grown)
-				return bad_option("%s%s", "out of memory", "");
-			envp = grown;
-			envp[nenv++] = (char *)val;
-			envp[nenv] = NULL;
+		} else if (!strcmp(opt, "--x-state")) {
+			/* internal: a guest execve's environment and descriptors */
+			uint64_t fd;
+			if (cli_parse_u64(val, &fd) < 0 || fd < 3 || fd > INT32_MAX)
+				return bad_option("--x-state: invalid descriptor '%s'%s", val, "");
+			cfg.state_fd = (int)fd;
 		} else if (!strcmp(opt, "--x-exec") || !strcmp(opt, "--x-exec-host")) {
 			/* internal: set by a guest execve (condo re-executes itself) */
 			cfg.program = val;
@@ -189,11 +185,10 @@ int cmd_app(int argc, char **argv)
 		cfg.argc = argc - i;
 		cfg.argv = argv + i;
 	}
-	/* After a guest execve the environment came as --x-env arguments;
+	if (exec_mode != (cfg.state_fd != 0))
+		return bad_option("%s%s", "--x-exec and --x-state go together (internal options)", "");
+	/* After a guest execve the environment comes with the state;
 	 * otherwise the guest gets condo's, as with qemu-riscv64. */
-	static char *empty[] = { NULL };
-	cfg.envp = exec_mode ? (envp ? envp : empty) : environ;
-	int status = app_run(&cfg);
-	free(envp);
-	return status;
+	cfg.envp = exec_mode ? NULL : environ;
+	return app_run(&cfg);
 }

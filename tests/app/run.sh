@@ -32,7 +32,7 @@ mkdir -p "$build/app-tests" || fatal "cannot create $build/app-tests"
 out=$(cd "$build/app-tests" && pwd)
 
 # --- the programs (rebuilt when their source is newer) ---------------------------
-progs="basic files escape threads signals procs child memory faults smc"
+progs="basic files escape attack threads signals procs child memory faults smc"
 mkdir -p "$out/bin"
 for p in $progs; do
 	if [ ! -x "$out/bin/$p" ] || [ "$here/$p.c" -nt "$out/bin/$p" ] || [ "$here/t.h" -nt "$out/bin/$p" ]; then
@@ -91,6 +91,20 @@ check() {
 	fi
 }
 
+# expect NAME 'WHAT' COMMAND...: a check made by the runner itself (COMMAND succeeds).
+expect() {
+	local name=$1 what=$2
+	shift 2
+	[ -n "$pattern" ] && [[ $name != *$pattern* ]] && return
+	if "$@"; then
+		pass=$((pass + 1))
+		echo "ok $name"
+	else
+		fail=$((fail + 1))
+		echo "FAIL $name: $what"
+	fi
+}
+
 # same-as-qemu NAME ARGS...: stdout and status equal to qemu-riscv64's.
 same_as_qemu() {
 	local name=$1
@@ -127,6 +141,27 @@ check cwd-from-inside 0 '/scratch' '' app --root .. ../bin/child cwd
 cd "$work" || fatal "cannot enter $work"
 check exe-link 0 '/bin/child' '' "${R[@]}" "$root/bin/child" exe
 check exe-link-outside 0 "$root/bin/child" '' app --root "$root/scratch" "$root/bin/child" exe
+
+# --- attacks from a hostile guest (attack.c, docs/security.md): each must fail -------
+# A thread scans the guest's fds for condo's code buffer (a --jit-cache sized memfd).
+check attack-memfd 0 'PASS' '' "${R[@]}" --jit-cache 3M "$root/bin/attack" memfd
+# fd 3: a directory outside the root, swapped in under condo's parent fds.
+exec 3<"$work/outside"
+check attack-linkrace 0 'PASS' '' "${R[@]}" "$root/bin/attack" linkrace
+exec 3<&-
+expect attack-linkrace-outside 'a file was created outside the root' \
+	test "$(ls "$work/outside")" = secret
+check attack-mknod 0 'PASS' '' "${R[@]}" "$root/bin/attack" mknod
+# fd 3: the secret outside the root, which must not be linked into it.
+exec 3<"$work/outside/secret"
+check attack-linkempty 0 'PASS' '' "${R[@]}" "$root/bin/attack" linkempty
+exec 3<&-
+expect attack-linkempty-inside 'the outside secret was linked into the root' \
+	test ! -e "$root/scratch/stolen"
+check attack-fakefault 0 'PASS' '' "${R[@]}" "$root/bin/attack" fakefault
+check attack-rtqueue 0 'PASS' '' "${R[@]}" "$root/bin/attack" rtqueue
+check attack-linux 0 'PASS' '' "${R[@]}" "$root/bin/attack" linux
+rm -rf "$root/scratch"/*
 
 # --- threads, signals, processes, memory ----------------------------------------------
 check threads 23 'PASS' '' "${R[@]}" "$root/bin/threads"

@@ -1,6 +1,6 @@
 /* Unit tests for app mode's sandboxed file system view (src/app/path.c):
  * paths resolve inside the root whatever ".." and symlinks say, last
- * components are split off safely, and condo's own fds stay hidden. */
+ * components are split off safely, and the host fds are condo's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -217,15 +217,37 @@ static void test_lookup_nofollow_and_trailing_slash(void **state)
 	assert_int_equal(fs_lookup(&fs, AT_FDCWD, "", 0), -ENOENT);
 }
 
-static void test_internal_fds_are_hidden(void **state)
+static void test_fd_inside_the_root(void **state)
 {
-	assert_false(fs_fd_ok(&fs, fs.root_fd));
-	assert_true(fs_fd_ok(&fs, 0));
-	assert_false(fs_fd_ok(&fs, -1));
-	assert_int_equal(see(fs.root_fd, "etc/passwd")[0], 'e'); /* "error 9" */
-	int flags = fcntl(fs.root_fd, F_GETFD);
-	assert_true(flags & FD_CLOEXEC);
-	assert_true(fs.root_fd > 2);
+	assert_true(fs_fd_inside(&fs, fs.root_fd));
+	int fd = fs_open(&fs, AT_FDCWD, "/etc/passwd", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	assert_true(fs_fd_inside(&fs, fd));
+	close(fd);
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/outside", tmp);
+	fd = open(p, O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_false(fs_fd_inside(&fs, fd));
+	close(fd);
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	assert_false(fs_fd_inside(&fs, pipefd[0])); /* "pipe:[...]" */
+	close(pipefd[0]);
+	close(pipefd[1]);
+	assert_false(fs_fd_inside(&fs, -1));
+}
+
+static void test_host_fds_are_close_on_exec(void **state)
+{
+	assert_true(fcntl(fs.root_fd, F_GETFD) & FD_CLOEXEC);
+	int fd = fs_open(&fs, AT_FDCWD, "/etc/passwd", O_RDONLY, 0); /* no O_CLOEXEC asked */
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	fd = fs_open(&fs, AT_FDCWD, "/dev/null", O_RDONLY, 0);
+	assert_true(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC));
+	close(fd);
 }
 
 static void test_host_devices_are_available(void **state)
@@ -246,7 +268,8 @@ int main(void)
 		cmocka_unit_test(test_guest_path_needs_a_whole_prefix),
 		cmocka_unit_test(test_parent_splits_the_last_component),
 		cmocka_unit_test(test_lookup_nofollow_and_trailing_slash),
-		cmocka_unit_test(test_internal_fds_are_hidden),
+		cmocka_unit_test(test_fd_inside_the_root),
+		cmocka_unit_test(test_host_fds_are_close_on_exec),
 		cmocka_unit_test(test_host_devices_are_available),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
