@@ -82,6 +82,9 @@ void mm_destroy(struct app_mm *mm);
 void *mm_ptr(struct app_mm *mm, gva_t addr, size_t len, int prot);
 int mm_read(struct app_mm *mm, void *dst, gva_t addr, size_t len);        /* 0 / -EFAULT */
 int mm_write(struct app_mm *mm, gva_t addr, const void *src, size_t len); /* 0 / -EFAULT */
+/* From the host fault handler: a guarded copy in mm_read/mm_write/mm_strcpy
+ * on this thread faulted; jumps back to it (no return).  false: none. */
+bool mm_copy_fault(void);
 /* Copy a NUL-terminated guest string; -EFAULT, -ENAMETOOLONG (no NUL within size). */
 int mm_strcpy(struct app_mm *mm, char *dst, gva_t addr, size_t size);
 
@@ -296,6 +299,7 @@ struct app_thread {
 	uint64_t ss_size;
 	int ss_flags;
 	struct sig_queue sigq;
+	volatile bool sigq_throttled; /* sigq filled: host signals blocked until drained */
 	uint64_t map_generation_seen;
 	struct app_thread *next; /* in proc->threads */
 };
@@ -359,6 +363,10 @@ void sig_set_host_mask(uint64_t guest_mask);
 uint64_t sig_host_mask(void);
 int sig_set_action(struct app_proc *p, int sig, const struct guest_sigaction *act);
 bool sig_pending(struct app_thread *t);
+/* Is this what a fault raised by the CPU looks like (kernel si_code)? */
+bool sig_is_fault(int sig, int code);
+/* Queue si for the calling thread t, as its host handler would. */
+void sig_queue_self(struct app_thread *t, const siginfo_t *si);
 /* Is a queued signal unblocked, so that a blocking call should not start? */
 bool sig_deliverable(struct app_thread *t);
 /* Deliver queued signals to guest handlers.  interrupted: the syscall result

@@ -9,6 +9,7 @@
 #include "app/app_internal.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <fcntl.h>
 #include <string.h>
 #include <stdlib.h>
@@ -258,22 +259,46 @@ void *mm_ptr(struct app_mm *mm, gva_t addr, size_t len, int prot)
 	return p;
 }
 
+/* A copy to or from guest memory can still fault after mm_ptr() said yes:
+ * a shared file mapping whose file was truncated meanwhile is SIGBUS past
+ * its new end.  Linux returns EFAULT from the system call then, so the
+ * copy runs under a guard the host SIGBUS/SIGSEGV handler jumps back to. */
+/* volatile: the stores around memcpy() must happen, a handler reads them */
+static __thread sigjmp_buf *volatile copy_guard;
+
+bool mm_copy_fault(void)
+{
+	if (!copy_guard)
+		return false;
+	siglongjmp(*copy_guard, 1);
+}
+
+static int guarded_copy(void *dst, const void *src, size_t len)
+{
+	sigjmp_buf env;
+	if (sigsetjmp(env, 0)) {
+		/* Out of a handler that ran with every signal blocked. */
+		copy_guard = NULL;
+		if (app_current)
+			sig_set_host_mask(app_current->blocked);
+		return -EFAULT;
+	}
+	copy_guard = &env;
+	memcpy(dst, src, len);
+	copy_guard = NULL;
+	return 0;
+}
+
 int mm_read(struct app_mm *mm, void *dst, gva_t addr, size_t len)
 {
 	const void *p = mm_ptr(mm, addr, len, PROT_READ);
-	if (!p)
-		return -EFAULT;
-	memcpy(dst, p, len);
-	return 0;
+	return p ? guarded_copy(dst, p, len) : -EFAULT;
 }
 
 int mm_write(struct app_mm *mm, gva_t addr, const void *src, size_t len)
 {
 	void *p = mm_ptr(mm, addr, len, PROT_WRITE);
-	if (!p)
-		return -EFAULT;
-	memcpy(p, src, len);
-	return 0;
+	return p ? guarded_copy(p, src, len) : -EFAULT;
 }
 
 int mm_strcpy(struct app_mm *mm, char *dst, gva_t addr, size_t size)
@@ -287,9 +312,10 @@ int mm_strcpy(struct app_mm *mm, char *dst, gva_t addr, size_t size)
 		const char *p = mm_ptr(mm, addr + done, chunk, PROT_READ);
 		if (!p)
 			return -EFAULT;
-		const char *nul = memchr(p, 0, chunk);
-		size_t n = nul ? (size_t)(nul - p) + 1 : chunk;
-		memcpy(dst + done, p, n);
+		if (guarded_copy(dst + done, p, chunk))
+			return -EFAULT;
+		const char *nul = memchr(dst + done, 0, chunk);
+		size_t n = nul ? (size_t)(nul - (dst + done)) + 1 : chunk;
 		if (nul)
 			return 0;
 		done += n;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "condo/log.h"
@@ -125,15 +126,18 @@ static bool in_reservation(const struct app_thread *t, const void *addr)
 	       (const uint8_t *)addr < mm->host_base + mm->size;
 }
 
+static void sig_push(struct app_thread *t, const siginfo_t *si, void *uc);
+
 static void host_handler(int sig, siginfo_t *si, void *uc)
 {
 	struct app_thread *t = app_current;
-	(void)uc;
-
-	if (si->si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
-				sig == SIGFPE || sig == SIGTRAP)) {
-		/* A fault in condo itself.  SIGBUS inside the reservation is the
-		 * guest touching a mapped file that shrank: the guest's SIGBUS. */
+	if (sig_is_fault(sig, si->si_code)) {
+		/* A fault in condo itself: the guest can send none of these
+		 * (sys_signal.c keeps them in-process).  A guarded copy of a
+		 * system call returns EFAULT; SIGBUS inside the reservation is
+		 * the guest touching a mapped file that shrank: its SIGBUS. */
+		if (t && (sig == SIGBUS || sig == SIGSEGV) && in_reservation(t, si->si_addr))
+			mm_copy_fault();
 		if (t && sig == SIGBUS && in_reservation(t, si->si_addr)) {
 			char msg[160];
 			uint64_t ga = (uint64_t)((uint8_t *)si->si_addr - t->proc->mm.host_base);
@@ -158,14 +162,44 @@ static void host_handler(int sig, siginfo_t *si, void *uc)
 		syscall(SYS_tgkill, getpid(), gettid(), SIGBUS);
 		return;
 	}
+	sig_push(t, si, uc);
+}
+
+/* Queue si for the app loop of t (the thread this runs on, with every
+ * signal blocked).  When the queue fills up, the thread returns from the
+ * handler with every signal blocked, so the host kernel keeps the rest
+ * pending (real-time ones queued, up to RLIMIT_SIGPENDING) until the app
+ * loop has delivered these and sig_deliver_pending unblocks again. */
+static void sig_push(struct app_thread *t, const siginfo_t *si, void *uc)
+{
 	struct sig_queue *q = &t->sigq;
 	unsigned head = q->head;
 	if (head - q->tail < SIGQ_LEN) {
 		q->info[head % SIGQ_LEN] = *si;
 		__atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+		head++;
+	}
+	if (head - q->tail >= SIGQ_LEN && uc) {
+		sigfillset(&((ucontext_t *)uc)->uc_sigmask);
+		t->sigq_throttled = true;
 	}
 	if (t->hart)
 		t->hart->stop_request = 1;
+}
+
+bool sig_is_fault(int sig, int code)
+{
+	return code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+			    sig == SIGTRAP);
+}
+
+void sig_queue_self(struct app_thread *t, const siginfo_t *si)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	sig_push(t, si, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void host_install(struct app_proc *p, int sig)
@@ -351,8 +385,9 @@ int64_t sig_return(struct app_thread *t)
 			 (unsigned long long)h->x[2]);
 		sig_die(t, SIGSEGV, msg);
 	}
+	/* sp need not be aligned: copy, never address members through f. */
 	struct guest_ucontext uc;
-	memcpy(&uc, &f->uc, sizeof(uc));
+	memcpy(&uc, (const uint8_t *)f + offsetof(struct guest_rt_sigframe, uc), sizeof(uc));
 	h->pc = uc.uc_mcontext.regs[0];
 	for (int i = 1; i < 32; i++)
 		h->x[i] = uc.uc_mcontext.regs[i];
@@ -445,6 +480,10 @@ void sig_deliver_pending(struct app_thread *t, bool interrupted, bool restart, u
 	if (t->saved_mask_valid) {
 		t->saved_mask_valid = false;
 		set_blocked(t, t->saved_mask);
+	} else if (t->sigq_throttled) {
+		/* The queue is empty again: let the host deliver the rest. */
+		t->sigq_throttled = false;
+		sig_set_host_mask(t->blocked);
 	}
 }
 

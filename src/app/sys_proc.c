@@ -354,14 +354,14 @@ SYS(prctl)
 /* ---- limits and accounting ---- */
 
 /* Limits on condo's own resources are the guest's business only as far as
- * condo can enforce them for it: memory (through --mem), the descriptor
- * table and the signal queue are virtual, kept per process and never
- * applied to the host process; the rest are the host's own. */
+ * condo can enforce them for it: memory (through --mem) and the descriptor
+ * table are virtual, kept per process and never applied to the host
+ * process; the rest are the host's own (RLIMIT_SIGPENDING too: guest
+ * signals are host signals, queued by the host kernel). */
 static bool rlimit_virtual(int res)
 {
 	return res == RLIMIT_AS || res == RLIMIT_DATA || res == RLIMIT_STACK ||
-	       res == RLIMIT_RSS || res == RLIMIT_MEMLOCK || res == RLIMIT_NOFILE ||
-	       res == RLIMIT_SIGPENDING;
+	       res == RLIMIT_RSS || res == RLIMIT_MEMLOCK || res == RLIMIT_NOFILE;
 }
 
 void proc_init_rlimits(struct app_proc *p)

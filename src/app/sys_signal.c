@@ -200,6 +200,19 @@ SYS(tgkill)
 	return host_ret(syscall(SYS_tgkill, (pid_t)a[0], (pid_t)a[1], (int)a[2]));
 }
 
+/* A guest may send itself a fault signal with a kernel si_code (Linux
+ * allows that for one's own process only).  Through the host it would look
+ * like a fault of condo's own, so it is queued here, in-process, for the
+ * calling thread; true when it was. */
+static bool forged_fault(struct app_thread *t, int sig, siginfo_t *si)
+{
+	if (!sig_is_fault(sig, si->si_code))
+		return false;
+	si->si_signo = sig;
+	sig_queue_self(t, si);
+	return true;
+}
+
 SYS(rt_sigqueueinfo)
 {
 	siginfo_t si;
@@ -207,6 +220,8 @@ SYS(rt_sigqueueinfo)
 		return -EINVAL;
 	if (mm_read(t_mm(t), &si, a[2], sizeof(si)))
 		return -EFAULT;
+	if ((pid_t)a[0] == getpid() && forged_fault(t, (int)a[1], &si))
+		return 0;
 	return host_ret(syscall(SYS_rt_sigqueueinfo, (pid_t)a[0], (int)a[1], &si));
 }
 
@@ -217,6 +232,12 @@ SYS(rt_tgsigqueueinfo)
 		return -EINVAL;
 	if (mm_read(t_mm(t), &si, a[3], sizeof(si)))
 		return -EFAULT;
+	if ((pid_t)a[0] == getpid() && sig_is_fault((int)a[2], si.si_code)) {
+		if ((pid_t)a[1] == t->tid && forged_fault(t, (int)a[2], &si))
+			return 0;
+		/* To another thread: it would pass for condo's own fault there. */
+		si.si_code = SI_QUEUE;
+	}
 	return host_ret(
 		syscall(SYS_rt_tgsigqueueinfo, (pid_t)a[0], (pid_t)a[1], (int)a[2], &si));
 }

@@ -8,7 +8,10 @@
  *   linkempty  linkat(AT_EMPTY_PATH) of an inherited outside file
  *   fakefault  a self-sent SIGSEGV reaches the guest's handler
  *   rtqueue    5000 queued real-time signals all arrive
- *   linux      small Linux behaviours (EFAULT, EINVAL) */
+ *   linux      small Linux behaviours (EFAULT, EOVERFLOW)
+ *   envexec    execs envwait with a secret in its environment, which waits
+ *              on stdin while the runner looks for the secret in ps
+ *   selfexec   execve("/proc/self/exe") runs this program again */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -233,7 +236,8 @@ static int attack_rtqueue(void)
 		kill(getpid(), SIGUSR1);
 	CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
 	CHECK(rt_seen == 1);
-	/* over RLIMIT_SIGPENDING: EAGAIN, as Linux */
+	/* over RLIMIT_SIGPENDING: EAGAIN, as Linux (the count is the user's,
+	 * so other processes' pending signals may leave fewer than 8) */
 	rl.rlim_cur = 8;
 	CHECK(setrlimit(RLIMIT_SIGPENDING, &rl) == 0);
 	CHECK(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
@@ -241,10 +245,10 @@ static int attack_rtqueue(void)
 	for (int i = 0; i < 20; i++)
 		if (sigqueue(getpid(), SIGRTMIN + 1, (union sigval){ 0 }) == 0)
 			sent++;
-	CHECK(sent == 8);
+	CHECK(sent <= 8);
 	rt_seen = 0;
 	CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
-	CHECK(rt_seen == 8);
+	CHECK(rt_seen == sent);
 	return t_done();
 }
 
@@ -287,9 +291,50 @@ static int attack_linux(void)
 	return t_done();
 }
 
+/* ---- 4 and 6: execve ---- */
+
+static int attack_envexec(void)
+{
+	char *args[] = { "attack", "envwait", NULL };
+	char *env[] = { "CONDO_TEST_SECRET=hunter2-in-env", NULL };
+	execve("/proc/self/exe", args, env);
+	printf("FAIL execve: %s\n", strerror(errno));
+	return 1;
+}
+
+static int attack_envwait(void)
+{
+	char c;
+	const char *v = getenv("CONDO_TEST_SECRET");
+	CHECK(v && !strcmp(v, "hunter2-in-env"));
+	printf("ready\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return t_done();
+}
+
+static int attack_selfexec(int argc)
+{
+	if (argc > 2) {
+		printf("PASS: exec'ed again\n");
+		return 0;
+	}
+	char *args[] = { "attack", "selfexec", "again", NULL };
+	execve("/proc/self/exe", args, (char *[]){ NULL });
+	printf("FAIL execve /proc/self/exe: %s\n", strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
+	if (!strcmp(what, "envexec"))
+		return attack_envexec();
+	if (!strcmp(what, "envwait"))
+		return attack_envwait();
+	if (!strcmp(what, "selfexec"))
+		return attack_selfexec(argc);
 	if (!strcmp(what, "memfd"))
 		return attack_memfd();
 	if (!strcmp(what, "linkrace"))

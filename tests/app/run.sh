@@ -162,6 +162,30 @@ check attack-fakefault 0 'PASS' '' "${R[@]}" "$root/bin/attack" fakefault
 check attack-rtqueue 0 'PASS' '' "${R[@]}" "$root/bin/attack" rtqueue
 check attack-linux 0 'PASS' '' "${R[@]}" "$root/bin/attack" linux
 rm -rf "$root/scratch"/*
+# A relative PROGRAM: /proc/self/exe is resolved before condo enters the root.
+check exe-relative 0 'PASS' '' app --root root root/bin/attack selfexec
+check exe-relative-link 0 '/bin/child' '' app --root root root/bin/child exe
+
+# The environment a guest passes to execve stays out of every command line.
+env_leak() {
+	rm -f "$work/fifo" && mkfifo "$work/fifo" || return 1
+	"$condo" "${R[@]}" "$root/bin/attack" envexec <"$work/fifo" >"$work/out" 2>"$work/err" &
+	local pid=$! leaked=0
+	exec 4>"$work/fifo"
+	for _ in $(seq 1 600); do
+		grep -q ready "$work/out" && break
+		sleep 0.1
+	done
+	grep -q ready "$work/out" || leaked=2
+	grep -qs hunter2-in-env /proc/[0-9]*/cmdline && leaked=1
+	exec 4>&-
+	wait "$pid" || leaked=3
+	grep -q PASS "$work/out" || leaked=4
+	return "$leaked"
+}
+if [ -z "$pattern" ] || [[ attack-env-leak == *$pattern* ]]; then
+	expect attack-env-leak 'the guest environment is readable in a host command line (or the guest failed)' env_leak
+fi
 
 # --- threads, signals, processes, memory ----------------------------------------------
 check threads 23 'PASS' '' "${R[@]}" "$root/bin/threads"
