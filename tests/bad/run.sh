@@ -132,6 +132,14 @@ check app-jit-threshold-zero 2 "--jit-threshold: invalid count '0'" app --jit-th
 check app-jit-threshold-huge 2 "--jit-threshold: invalid count '2000000'" app --jit-threshold 2000000 ./good
 check app-jit-threshold-word 2 "--jit-threshold: invalid count 'soon'" app --jit-threshold soon ./good
 check app-root-missing 2 'option --root needs a value' app --root
+# The internal execve state: only a sealed state memfd from condo is taken.
+check app-state-bad-number 2 "--x-state: invalid descriptor 'x'" app --x-exec /good --x-state x -- good
+check app-state-stdio 2 "--x-state: invalid descriptor '1'" app --x-exec /good --x-state 1 -- good
+check app-state-alone 2 '--x-exec and --x-state go together' app --x-state 5 ./good
+check app-state-closed 2 '--x-state: not a state descriptor from condo' app --x-exec /good --x-state 9 -- good
+check app-state-not-state 2 '--x-state: not a state descriptor from condo' app --x-exec /good --x-state 7 -- good 7<./good
+printf 'CONDOEX1\377\377\377\377' >"$work/state-huge"
+check app-state-corrupt 2 '--x-state: corrupt state' app --x-exec /good --x-state 7 -- good 7<"$work/state-huge"
 check app-root-nonexistent 2 '--root /nonexistent/condo: No such file or directory' \
 	app --root /nonexistent/condo ./good
 check app-root-file 2 'Not a directory' app --root ./good ./good
