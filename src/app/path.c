@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -186,6 +188,22 @@ static int open_in_root(const struct app_fs *fs, const char *abs, int flags, int
 	return fd >= 0 ? (int)fd : -errno;
 }
 
+/* /proc/PID/mem (and task/TID/mem) of a condo process is condo's own
+ * memory: its code, its translated code, every other guest thread's host
+ * stack.  A root that holds the host's /proc (--root /) must not hand it
+ * out, whatever name or symlink led there. */
+static bool is_proc_mem(int fd)
+{
+	struct statfs sf;
+	char host[PATH_MAX];
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+		return false;
+	if (fd_host_path(fd, host, sizeof(host)) < 0)
+		return true; /* cannot tell: refuse */
+	size_t n = strlen(host);
+	return n >= 4 && !strcmp(host + n - 4, "/mem");
+}
+
 int fs_open(const struct app_fs *fs, int dirfd, const char *path, int flags, int mode)
 {
 	char abs[APP_PATH_MAX];
@@ -193,6 +211,10 @@ int fs_open(const struct app_fs *fs, int dirfd, const char *path, int flags, int
 	if (err)
 		return err;
 	int fd = open_in_root(fs, abs, flags, mode);
+	if (fd >= 0 && is_proc_mem(fd)) {
+		close(fd);
+		return -EACCES;
+	}
 	if (fd == -ENOENT) {
 		for (size_t i = 0; i < ARRAY_SIZE(host_devices); i++)
 			if (!strcmp(abs, host_devices[i])) {

@@ -11,7 +11,10 @@
  *   linux      small Linux behaviours (EFAULT, EOVERFLOW)
  *   envexec    execs envwait with a secret in its environment, which waits
  *              on stdin while the runner looks for the secret in ps
- *   selfexec   execve("/proc/self/exe") runs this program again */
+ *   selfexec   execve("/proc/self/exe") runs this program again
+ *   procmem    with the host's /proc in the root, condo's memory stays shut
+ *   sigalign   rt_sigreturn from a frame at an sp that is not 16-aligned
+ *              (condo must copy it, not address its members: UBSan) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -291,6 +294,59 @@ static int attack_linux(void)
 	return t_done();
 }
 
+/* ---- condo's memory through /proc (run with --root /) ---- */
+
+static int attack_procmem(void)
+{
+	char path[64];
+	errno = 0;
+	CHECK(open("/proc/self/mem", O_RDWR) < 0 && errno == EACCES);
+	errno = 0;
+	CHECK(open("/proc/self/mem", O_RDONLY) < 0 && errno == EACCES);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", getpid(), gettid());
+	errno = 0;
+	CHECK(open(path, O_RDONLY) < 0 && errno == EACCES);
+	int dir = open("/proc/self", O_PATH | O_DIRECTORY);
+	CHECK(dir >= 0);
+	errno = 0;
+	CHECK(openat(dir, "mem", O_RDWR) < 0 && errno == EACCES);
+	/* the rest of /proc opens as before */
+	int st = open("/proc/self/status", O_RDONLY);
+	CHECK(st >= 0);
+	close(st);
+	close(dir);
+	return t_done();
+}
+
+/* ---- 9: a signal frame at a misaligned sp ---- */
+
+#define FRAME_BYTES (128 + 960) /* siginfo + the riscv64 ucontext */
+static char frame_copy[FRAME_BYTES + 64] __attribute__((aligned(16)));
+static volatile int sigalign_hits;
+
+static void on_usr1_copy(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	sigalign_hits++;
+	/* The same frame, 8 bytes off alignment: returns where the signal hit. */
+	char *moved = frame_copy + 8;
+	memcpy(moved, si, FRAME_BYTES);
+	__asm__ volatile("mv sp, %0\n\tli a7, 139\n\tecall" : : "r"(moved) : "memory");
+	__builtin_unreachable();
+}
+
+static int attack_sigalign(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_usr1_copy, .sa_flags = SA_SIGINFO };
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	volatile int after = 0;
+	raise(SIGUSR1);
+	after = 1;
+	CHECK(sigalign_hits == 1 && after == 1);
+	return t_done();
+}
+
 /* ---- 4 and 6: execve ---- */
 
 static int attack_envexec(void)
@@ -335,6 +391,10 @@ int main(int argc, char **argv)
 		return attack_envwait();
 	if (!strcmp(what, "selfexec"))
 		return attack_selfexec(argc);
+	if (!strcmp(what, "procmem"))
+		return attack_procmem();
+	if (!strcmp(what, "sigalign"))
+		return attack_sigalign();
 	if (!strcmp(what, "memfd"))
 		return attack_memfd();
 	if (!strcmp(what, "linkrace"))

@@ -161,6 +161,8 @@ expect attack-linkempty-inside 'the outside secret was linked into the root' \
 check attack-fakefault 0 'PASS' '' "${R[@]}" "$root/bin/attack" fakefault
 check attack-rtqueue 0 'PASS' '' "${R[@]}" "$root/bin/attack" rtqueue
 check attack-linux 0 'PASS' '' "${R[@]}" "$root/bin/attack" linux
+check attack-sigalign 0 'PASS' '' "${R[@]}" "$root/bin/attack" sigalign
+check attack-procmem 0 'PASS' '' app --root / "$root/bin/attack" procmem
 rm -rf "$root/scratch"/*
 # A relative PROGRAM: /proc/self/exe is resolved before condo enters the root.
 check exe-relative 0 'PASS' '' app --root root root/bin/attack selfexec
