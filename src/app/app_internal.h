@@ -229,6 +229,7 @@ struct fd_table {
 /* What a guest execve passes on: the non-close-on-exec slots. */
 struct fdt_entry {
 	int guest_fd, host_fd;
+	struct app_file *file; /* held until fdt_release_exec */
 };
 
 int fdt_init(struct fd_table *ft);
@@ -256,8 +257,10 @@ int fdt_set_limit(struct fd_table *ft, uint64_t limit);
 int fdt_adopt_inherited(struct fd_table *ft, const int *keep, size_t nkeep);
 /* In a forked child: only the calling thread's view is left. */
 void fdt_after_fork(struct fd_table *ft);
-/* The slots a guest execve keeps (malloc'ed array). */
+/* The slots a guest execve keeps (malloc'ed array), each file held so
+ * that a thread closing it meanwhile cannot free its host number. */
 int fdt_for_exec(struct fd_table *ft, struct fdt_entry **out, size_t *n);
+void fdt_release_exec(struct fdt_entry *e, size_t n);
 
 /* ---- threads, processes and signals ---- */
 
@@ -349,10 +352,15 @@ void proc_init_rlimits(struct app_proc *p);
 int64_t exec_guest(struct app_thread *t, gva_t path, gva_t argv, gva_t envp);
 
 /* exec_state.c: the environment, descriptors and limits a guest execve
- * passes to the re-executed condo, in a memfd (*fd_out, inheritable). */
-int exec_state_write(struct app_proc *p, char *const *env, size_t nenv, int *fd_out);
-/* After a failed host execve: the guest's host fds close-on-exec again. */
-void exec_state_undo(struct app_proc *p);
+ * passes to the re-executed condo, in a memfd (st->fd, inheritable). */
+struct exec_state {
+	int fd;
+	struct fdt_entry *fds; /* held, inheritable until exec_state_undo */
+	size_t nfds;
+};
+int exec_state_write(struct app_proc *p, char *const *env, size_t nenv, struct exec_state *st);
+/* After a failed host execve: everything back as it was. */
+void exec_state_undo(struct exec_state *st);
 /* In the new condo: take the state from fd (closed) into p; p->cfg.envp
  * is set.  -EINVAL with *why on a bad state. */
 int exec_state_read(struct app_proc *p, int fd, const char **why);

@@ -289,11 +289,11 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	 * (exec_state.c): not in condo's own environment, where the host
 	 * dynamic linker would act on a guest's LD_PRELOAD, and not as
 	 * arguments, which every host user can read. */
-	int state_fd;
-	if ((err = exec_state_write(p, env.v, env.n, &state_fd)))
+	struct exec_state state;
+	if ((err = exec_state_write(p, env.v, env.n, &state)))
 		goto out;
 	char state_arg[16];
-	snprintf(state_arg, sizeof(state_arg), "%d", state_fd);
+	snprintf(state_arg, sizeof(state_arg), "%d", state.fd);
 	vec_push(&host, strdup("--x-state"));
 	vec_push(&host, strdup(state_arg));
 	vec_push(&host, strdup("--"));
@@ -316,8 +316,7 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 		syscall(SYS_execve, "/proc/self/exe", host.v, host_env);
 		err = -errno;
 	}
-	exec_state_undo(p);
-	close(state_fd);
+	exec_state_undo(&state);
 out:
 	vec_free(&args);
 	vec_free(&env);

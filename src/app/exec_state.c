@@ -48,62 +48,58 @@ static int put_u32(int fd, uint32_t v)
 	return put(fd, &v, sizeof(v));
 }
 
-int exec_state_write(struct app_proc *p, char *const *env, size_t nenv, int *fd_out)
+int exec_state_write(struct app_proc *p, char *const *env, size_t nenv, struct exec_state *st)
 {
-	struct fdt_entry *fds = NULL;
-	size_t nfds = 0;
 	int err;
 
+	memset(st, 0, sizeof(*st));
+	st->fd = -1;
 	int mfd = memfd_create("condo-exec-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return -errno;
 	/* Above stdio: the guest may have closed 0-2, whose numbers mean
 	 * something to the new process. */
-	int fd = fcntl(mfd, F_DUPFD_CLOEXEC, 3);
+	st->fd = fcntl(mfd, F_DUPFD_CLOEXEC, 3);
 	close(mfd);
-	if (fd < 0)
+	if (st->fd < 0)
 		return -errno;
+	int fd = st->fd;
 	err = put(fd, state_magic, sizeof(state_magic));
 	err = err ?: put_u32(fd, (uint32_t)nenv);
 	for (size_t i = 0; i < nenv && !err; i++) {
 		size_t len = strlen(env[i]);
 		err = put_u32(fd, (uint32_t)len) ?: put(fd, env[i], len);
 	}
-	err = err ?: fdt_for_exec(&p->fds, &fds, &nfds);
-	err = err ?: put_u32(fd, (uint32_t)nfds);
-	for (size_t i = 0; i < nfds && !err; i++) {
-		int32_t pair[2] = { fds[i].guest_fd, fds[i].host_fd };
+	err = err ?: fdt_for_exec(&p->fds, &st->fds, &st->nfds);
+	err = err ?: put_u32(fd, (uint32_t)st->nfds);
+	for (size_t i = 0; i < st->nfds && !err; i++) {
+		int32_t pair[2] = { st->fds[i].guest_fd, st->fds[i].host_fd };
 		err = put(fd, pair, sizeof(pair));
 	}
 	err = err ?: put_u32(fd, RLIM_NLIMITS);
 	err = err ?: put(fd, p->rlim, sizeof(p->rlim));
 	/* The host fds the guest keeps must survive the host execve. */
-	for (size_t i = 0; i < nfds && !err; i++)
-		if (fcntl(fds[i].host_fd, F_SETFD, 0) < 0)
+	for (size_t i = 0; i < st->nfds && !err; i++)
+		if (fcntl(st->fds[i].host_fd, F_SETFD, 0) < 0)
 			err = -errno;
-	free(fds);
 	if (!err && (lseek(fd, 0, SEEK_SET) < 0 ||
 		     fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK) < 0 ||
 		     fcntl(fd, F_SETFD, 0) < 0))
 		err = -errno;
-	if (err) {
-		exec_state_undo(p);
-		close(fd);
-		return err;
-	}
-	*fd_out = fd;
-	return 0;
+	if (err)
+		exec_state_undo(st);
+	return err;
 }
 
-void exec_state_undo(struct app_proc *p)
+void exec_state_undo(struct exec_state *st)
 {
-	struct fdt_entry *fds;
-	size_t nfds;
-	if (fdt_for_exec(&p->fds, &fds, &nfds) == 0) {
-		for (size_t i = 0; i < nfds; i++)
-			fcntl(fds[i].host_fd, F_SETFD, FD_CLOEXEC);
-		free(fds);
-	}
+	for (size_t i = 0; i < st->nfds; i++)
+		fcntl(st->fds[i].host_fd, F_SETFD, FD_CLOEXEC);
+	fdt_release_exec(st->fds, st->nfds);
+	if (st->fd >= 0)
+		close(st->fd);
+	memset(st, 0, sizeof(*st));
+	st->fd = -1;
 }
 
 /* ---- reading, in the re-executed condo ---- */
@@ -232,7 +228,7 @@ out:
 		for (uint32_t i = 0; env[i]; i++)
 			free(env[i]);
 	free(env);
-	free(fds);
+	free(fds); /* plain numbers here: nothing held */
 	free(buf);
 	close(fd);
 	return err;

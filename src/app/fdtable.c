@@ -298,16 +298,25 @@ int fdt_for_exec(struct fd_table *ft, struct fdt_entry **out, size_t *n)
 		struct fdt_entry *grown = realloc(e, (count + 1) * sizeof(*e));
 		if (!grown) {
 			pthread_mutex_unlock(&ft->lock);
-			free(e);
+			fdt_release_exec(e, count);
 			return -ENOMEM;
 		}
 		e = grown;
 		e[count].guest_fd = i;
 		e[count].host_fd = ft->slot[i].file->host_fd;
+		e[count].file = ft->slot[i].file;
+		file_hold(e[count].file); /* a racing close cannot free the number */
 		count++;
 	}
 	pthread_mutex_unlock(&ft->lock);
 	*out = e;
 	*n = count;
 	return 0;
+}
+
+void fdt_release_exec(struct fdt_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fdt_put(e[i].file);
+	free(e);
 }

@@ -108,7 +108,12 @@ static void test_limit_and_close_range(void **state)
 	assert_int_equal(n, 2); /* 0 and 3 */
 	assert_int_equal(e[0].guest_fd, 0);
 	assert_int_equal(e[1].guest_fd, 3);
-	free(e);
+	/* held for the exec: a close now does not free the host fd */
+	int host3 = e[1].host_fd;
+	assert_int_equal(fdt_close(&ft, 3), 0);
+	assert_true(host_open(host3));
+	fdt_release_exec(e, n);
+	assert_false(host_open(host3));
 	assert_int_equal(fdt_close_range(&ft, 0, ~0u, false), 0);
 	assert_null(fdt_get(&ft, 3));
 	fdt_destroy(&ft);
