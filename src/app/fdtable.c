@@ -275,8 +275,10 @@ int fdt_adopt_inherited(struct fd_table *ft, const int *keep, size_t nkeep)
 
 void fdt_after_fork(struct fd_table *ft)
 {
-	/* Only the forking thread survives, and it holds no references:
-	 * whatever other threads held is gone with them.  Count the slots. */
+	/* The parent held the lock across fork(), so the table is whole.
+	 * Only the forking thread survives, and it holds no references:
+	 * whatever other threads held is gone with them.  Count the slots.
+	 * (A file only another thread held stays open here, unreachable.) */
 	pthread_mutex_init(&ft->lock, NULL);
 	for (int i = 0; i < ft->cap; i++)
 		if (ft->slot[i].file)

@@ -188,9 +188,11 @@ int64_t proc_fork(struct app_thread *t, uint64_t flags, gva_t newsp, gva_t ptid,
 	/* Hold the locks across fork() so the child's copies are consistent. */
 	pthread_mutex_lock(&p->lock);
 	pthread_rwlock_wrlock(&mm->lock);
+	pthread_mutex_lock(&p->fds.lock);
 	pid_t pid = fork();
 	int err = errno;
 	if (pid != 0) {
+		pthread_mutex_unlock(&p->fds.lock);
 		pthread_rwlock_unlock(&mm->lock);
 		pthread_mutex_unlock(&p->lock);
 	}
