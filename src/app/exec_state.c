@@ -14,6 +14,7 @@
  * the bytes present, and any fault is a one-line error. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
+#include "condo/io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,17 +31,7 @@ static const char state_magic[8] = "CONDOEX1";
 
 static int put(int fd, const void *p, size_t n)
 {
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return write_all(fd, p, n) ? -EIO : 0;
 }
 
 static int put_u32(int fd, uint32_t v)

@@ -2,6 +2,7 @@
  * exit), Ctrl-A x to quit, Ctrl-A h for help, input to the UART and to the
  * SBI console. */
 #include "condo/devices.h"
+#include "condo/io.h"
 #include "condo/log.h"
 #include "machine/vm.h"
 
@@ -42,17 +43,7 @@ static void restore_and_die(int sig)
 
 void console_write(const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(STDOUT_FILENO, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
+	write_all(STDOUT_FILENO, buf, len); /* a closed terminal loses output, nothing else */
 }
 
 int console_getchar(struct vm *vm)

@@ -23,6 +23,17 @@ static int host_pipe(int *w)
 	return p[0];
 }
 
+/* A table holding the read end of a fresh pipe at guest fd 0. */
+static int table_with_pipe(struct fd_table *ft)
+{
+	int w;
+	fdt_init(ft);
+	int r = host_pipe(&w);
+	close(w);
+	assert_int_equal(fdt_install(ft, r, false), 0);
+	return r;
+}
+
 static bool host_open(int fd)
 {
 	return fcntl(fd, F_GETFD) >= 0;
@@ -52,11 +63,7 @@ static void test_lowest_free_number(void **state)
 static void test_dup_shares_one_host_fd(void **state)
 {
 	struct fd_table ft;
-	int w;
-	fdt_init(&ft);
-	int r = host_pipe(&w);
-	close(w);
-	assert_int_equal(fdt_install(&ft, r, false), 0);
+	int r = table_with_pipe(&ft);
 	assert_int_equal(fdt_dup3(&ft, 0, 5, false), 5);
 	struct app_file *a = fdt_get(&ft, 0), *b = fdt_get(&ft, 5);
 	assert_ptr_equal(a, b);
@@ -73,11 +80,7 @@ static void test_dup_shares_one_host_fd(void **state)
 static void test_held_file_survives_close(void **state)
 {
 	struct fd_table ft;
-	int w;
-	fdt_init(&ft);
-	int r = host_pipe(&w);
-	close(w);
-	assert_int_equal(fdt_install(&ft, r, false), 0);
+	int r = table_with_pipe(&ft);
 	struct app_file *held = fdt_get(&ft, 0); /* a call in flight */
 	assert_int_equal(fdt_close(&ft, 0), 0);
 	assert_null(fdt_get(&ft, 0));

@@ -1,0 +1,11 @@
+/* Small host I/O helpers shared by the components (src/util/io.c). */
+#ifndef CONDO_IO_H
+#define CONDO_IO_H
+
+#include <stddef.h>
+
+/* Write all of buf to fd, retrying short writes and EINTR: 0, or -errno
+ * (-EIO when the descriptor takes nothing). */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif
