@@ -1,6 +1,7 @@
 /* Control and status registers: the unprivileged ones (fflags, frm, fcsr,
  * cycle, time, instret) and every M- and S-mode CSR of priv spec 1.12 that
- * an RV64GC hart with S and U modes has, plus Sstc's stimecmp. */
+ * an RV64GC hart with S and U modes has, plus Sstc's stimecmp and Sdtrig's
+ * trigger CSRs (with no trigger behind them). */
 #include "cpu/csr.h"
 #include "cpu/decode.h"
 #include "cpu/priv.h"
@@ -34,7 +35,7 @@ void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc)
 	hart->pc = pc;
 	hart->csr = (struct csr_state){ 0 };
 	hart->csr.misa = MISA_RV64GC_SU;
-	hart->csr.mstatus = MSTATUS_UXL | MSTATUS_SXL; /* FS off until the kernel enables it */
+	hart->csr.mstatus = MSTATUS_UXL_64 | MSTATUS_SXL_64; /* FS off until the kernel enables it */
 	/* scounteren's reset value is unspecified (priv 4.1.5); user-mode
 	 * counters on is what Linux, which never writes it, relies on for
 	 * its vDSO's rdtime, on either boot path. */
@@ -163,6 +164,14 @@ static int read_privileged(struct hart *hart, unsigned csr, uint64_t *val)
 		*val = 0;
 		return 0;
 	case CSR_MHARTID: *val = hart->hartid; return 0;
+	/* Sdtrig with no trigger (debug spec 1.0 ch. 5): tselect only holds
+	 * index 0, where tdata1 is type 0 ("no trigger") with its other bits
+	 * hard-wired to 0, tdata2/3 hold nothing, and tinfo is 1 ("this
+	 * trigger doesn't exist"), so the spec's enumeration finds none. */
+	case CSR_TSELECT: case CSR_TDATA1: case CSR_TDATA2: case CSR_TDATA3:
+		*val = 0;
+		return 0;
+	case CSR_TINFO: *val = 1; return 0;
 	}
 	return -1;
 }
@@ -277,6 +286,9 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 	 * one below. */
 	case CSR_MCYCLE: c->cycle_offset = val - hart->instret - 1; return 0;
 	case CSR_MINSTRET: hart->instret = val - 1; return 0;
+	/* Sdtrig: every field is WARL or read-only and holds its one value */
+	case CSR_TSELECT: case CSR_TDATA1: case CSR_TDATA2: case CSR_TDATA3: case CSR_TINFO:
+		return 0;
 	}
 	return -1;
 }

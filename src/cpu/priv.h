@@ -22,6 +22,9 @@
 #define MSTATUS_TSR  (1ull << 22)
 #define MSTATUS_UXL  (3ull << 32)
 #define MSTATUS_SXL  (3ull << 34)
+/* the value of both on RV64 with S and U modes: XLEN 64, read-only (3.1.6.2) */
+#define MSTATUS_UXL_64 (2ull << 32)
+#define MSTATUS_SXL_64 (2ull << 34)
 #define MSTATUS_SD   (1ull << 63)
 
 #define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | \

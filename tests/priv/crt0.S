@@ -324,6 +324,17 @@ probe_illegal_insn:
 	PROBE csrr_satp, csrr a0, satp
 	PROBE csrr_stimecmp, csrr a0, CSR_STIMECMP
 	PROBE0 csrw_stimecmp, csrw CSR_STIMECMP, a0
+	/* Sdtrig's trigger CSRs (debug spec 1.0 ch. 5), by number */
+	PROBE csrr_tselect, csrr a0, 0x7a0
+	PROBE csrr_tdata1, csrr a0, 0x7a1
+	PROBE csrr_tdata2, csrr a0, 0x7a2
+	PROBE csrr_tdata3, csrr a0, 0x7a3
+	PROBE csrr_tinfo, csrr a0, 0x7a4
+	PROBE0 csrw_tselect, csrw 0x7a0, a0
+	PROBE0 csrw_tdata1, csrw 0x7a1, a0
+	PROBE0 csrw_tdata2, csrw 0x7a2, a0
+	PROBE0 csrw_tdata3, csrw 0x7a3, a0
+	PROBE0 csrw_tinfo, csrw 0x7a4, a0
 	.globl ret_insn
 ret_insn:
 	c.jr	ra

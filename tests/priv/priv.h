@@ -47,6 +47,8 @@
 #define MSTATUS_TVM   (1UL << 20)
 #define MSTATUS_TW    (1UL << 21)
 #define MSTATUS_TSR   (1UL << 22)
+#define MSTATUS_UXL_SHIFT 32
+#define MSTATUS_SXL_SHIFT 34
 
 #define IRQ_S_SOFT  1
 #define IRQ_M_SOFT  3
@@ -196,6 +198,9 @@ int test_failures(void);
  * tree: the caller then skips a check where qemu 7.2 is known to deviate
  * from the specification (docs/testing-priv.md lists them) */
 int qemu_deviation(const char *what);
+/* true when the board is condo's (device tree model "condo,virt"): checks
+ * of a choice the spec leaves to the implementation apply only there */
+int board_is_condo(void);
 #define CHECK_EQ(got, want) check_eq((uint64_t)(got), (uint64_t)(want), #got " == " #want, __LINE__)
 #define CHECK(cond) check_true(!!(cond), #cond, __LINE__)
 
@@ -257,6 +262,11 @@ uint64_t probe_csrr_cycle(void), probe_csrr_time(void), probe_csrr_instret(void)
 	probe_csrr_mstatus(void), probe_csrr_satp(void), probe_csrr_stimecmp(void);
 uint64_t probe_csrw_stimecmp(uint64_t v), probe_csrr_mcountinhibit(void),
 	probe_csrw_mcountinhibit(uint64_t v);
+/* Sdtrig: tselect, tdata1-3, tinfo (0x7a0-0x7a4) */
+uint64_t probe_csrr_tselect(void), probe_csrr_tdata1(void), probe_csrr_tdata2(void),
+	probe_csrr_tdata3(void), probe_csrr_tinfo(void);
+uint64_t probe_csrw_tselect(uint64_t v), probe_csrw_tdata1(uint64_t v),
+	probe_csrw_tdata2(uint64_t v), probe_csrw_tdata3(uint64_t v), probe_csrw_tinfo(uint64_t v);
 extern const uint32_t probe_illegal_insn;   /* the encoding probe_illegal runs */
 /* an instruction sequence "ret" to copy into executable test pages */
 extern const uint16_t ret_insn;

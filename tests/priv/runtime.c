@@ -243,9 +243,9 @@ void test_exit(int code)
 		__asm__ volatile("wfi");
 }
 
-/* Does the device tree (its /chosen/bootargs) contain `word`? A plain
- * byte search through the blob is enough for the marker qemu-shim.sh
- * passes with -append. */
+/* Does the device tree contain `word`? A plain byte search through the
+ * blob is enough for the marker qemu-shim.sh passes with -append and for
+ * the board's model string. */
 static int dtb_has(const char *word)
 {
 	const uint8_t *dtb = (const uint8_t *)boot_dtb;
@@ -263,6 +263,14 @@ static int dtb_has(const char *word)
 			return 1;
 	}
 	return 0;
+}
+
+int board_is_condo(void)
+{
+	static int known = -1;
+	if (known < 0)
+		known = dtb_has("condo,virt");
+	return known;
 }
 
 int qemu_deviation(const char *what)
