@@ -10,7 +10,9 @@
 #include <string.h>
 
 #define VIRTIO_MMIO_MAGIC  0x74726976 /* "virt" */
-#define VIRTIO_MMIO_VENDOR 0x444e4f43 /* "COND" */
+/* QEMU's VendorID ("QEMU"): small drivers written against QEMU's virt
+ * board refuse a device with any other. */
+#define VIRTIO_MMIO_VENDOR 0x554d4551
 
 enum {
 	REG_MAGIC = 0x000,
@@ -96,12 +98,15 @@ static struct virtq *selected_queue(struct virtio_mmio *vm)
 	return vm->queue_sel < vm->ops->num_queues ? &vm->queues[vm->queue_sel] : NULL;
 }
 
-/* §2.2.1: the device accepts only a subset of what it offered, and a
- * version 2 transport requires VIRTIO_F_VERSION_1 (§4.2.2). */
+/* §2.2.1: the device accepts only a subset of what it offered.  A driver
+ * that did not accept VIRTIO_F_VERSION_1 on this version 2 transport is
+ * accepted too, as QEMU does: §4.2.2 says the device MAY fail it, and
+ * small drivers written against QEMU write only the low feature word.
+ * Nothing condo's devices do depends on that bit (little-endian either
+ * way, any descriptor layout accepted). */
 static bool features_acceptable(const struct virtio_mmio *vm)
 {
-	return !(vm->driver_features & ~vm->device_features) &&
-	       (vm->driver_features & (1ull << VIRTIO_F_VERSION_1));
+	return !(vm->driver_features & ~vm->device_features);
 }
 
 static void kick_all(struct virtio_mmio *vm)

@@ -258,3 +258,23 @@ int rt_ncpus(void)
 	fdt_walk(count_cpus, &n);
 	return n > 0 ? (n > MAX_HARTS ? MAX_HARTS : n) : 1;
 }
+
+static bool model_is_condo(int depth, const char *node, const char *parent, const char *prop,
+			   const uint8_t *val, uint32_t len, void *arg)
+{
+	(void)node;
+	(void)parent;
+	if (depth == 1 && prop && !memcmp(prop, "model", 6)) {
+		*(bool *)arg = len == sizeof("condo,virt") && !memcmp(val, "condo,virt", len);
+		return true;
+	}
+	return false;
+}
+
+bool rt_board_is_condo(void)
+{
+	bool condo = false;
+
+	fdt_walk(model_is_condo, &condo);
+	return condo;
+}

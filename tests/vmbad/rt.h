@@ -109,6 +109,8 @@ static inline uint64_t rng_next(uint64_t *s)
 uint64_t rt_ram_end(void);
 /* The number of harts (cpu@ nodes under /cpus); 1 if unknown. */
 int rt_ncpus(void);
+/* The board is condo's (device tree model "condo,virt"), not QEMU's. */
+bool rt_board_is_condo(void);
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

@@ -118,6 +118,7 @@ build_all() {
 	build_guest virtio_bad "vio.c virtio_bad.c" || ok=1
 	build_guest blkrt "vio.c blkrt.c" || ok=1
 	build_guest dmacode "vio.c dmacode.c" || ok=1
+	build_guest qemudrv "vio.c qemudrv.c" || ok=1
 	build_guest trapstorm trapstorm.c || ok=1
 	build_guest fetchstorm trapstorm.c -DFETCH || ok=1
 	build_guest reboot reboot.c || ok=1
@@ -467,6 +468,12 @@ guests() {
 		guest dmacode-interp 0 "$q" --engine interp --drive "file=$out/dma.img" \
 			--max-insns "$MAX_INSNS" --kernel "$out/dmacode.elf"
 	fi
+
+	# a driver as small kernels for QEMU's virt board write it: VendorID
+	# "QEMU", FEATURES_OK without VERSION_1 (0x3c is QEMUDRV_FILL)
+	"$gen" fill "$out/qemudrv.img" 1048576 0x3c
+	guest qemudrv 0 "$q" --drive "file=$out/qemudrv.img" --max-insns "$MAX_INSNS" \
+		--kernel "$out/qemudrv.elf"
 
 	# guests that make no progress, or reboot for ever: --max-insns must end
 	# them, and a guest's own power-off must end condo

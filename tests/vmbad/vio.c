@@ -19,7 +19,7 @@ bool vio_find(uint32_t id, int nth, struct vdev *d)
 		d->slot = slot;
 		d->irq = 1 + (unsigned)slot;
 		d->id = id;
-		d->condo = rd32(base + VIO_VENDOR_ID) == VIO_VENDOR_CONDO;
+		d->condo = rt_board_is_condo();
 		d->ring = &rings[slot];
 		/* let the PLIC see the line: priority 1 (nothing enables it for a hart) */
 		wr32(PLIC_BASE + 4 * d->irq, 1);
@@ -55,10 +55,14 @@ int vio_setup(struct vdev *d, uint16_t num, uint64_t want)
 	if (!(d->offered & (1ull << F_VERSION_1)))
 		return setup_fail(d, "VERSION_1 not offered");
 	d->features = d->offered & (want | 1ull << F_VERSION_1);
+	if (d->low_word_only)
+		d->features &= 0xffffffffu;
 	vio_wr(d, VIO_DRV_FEATURES_SEL, 0);
 	vio_wr(d, VIO_DRV_FEATURES, (uint32_t)d->features);
-	vio_wr(d, VIO_DRV_FEATURES_SEL, 1);
-	vio_wr(d, VIO_DRV_FEATURES, (uint32_t)(d->features >> 32));
+	if (!d->low_word_only) {
+		vio_wr(d, VIO_DRV_FEATURES_SEL, 1);
+		vio_wr(d, VIO_DRV_FEATURES, (uint32_t)(d->features >> 32));
+	}
 	vio_wr(d, VIO_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
 	if (!(vio_rd(d, VIO_STATUS) & ST_FEATURES_OK))
 		return setup_fail(d, "FEATURES_OK refused");

@@ -33,7 +33,7 @@
 #define VIO_CONFIG          0x100
 
 #define VIO_MAGIC_VALUE  0x74726976
-#define VIO_VENDOR_CONDO 0x444e4f43 /* "COND" */
+#define VIO_VENDOR_QEMU  0x554d4551 /* "QEMU": what condo answers too */
 
 #define VIO_ID_BLOCK 2
 #define VIO_ID_CONSOLE 3
@@ -76,7 +76,7 @@ struct vdev {
 	int slot;
 	unsigned irq;      /* the PLIC source: 1 + slot on both condo and QEMU */
 	uint32_t id;
-	bool condo;        /* VendorID "COND": checks of condo-specific choices apply */
+	bool condo;        /* condo's board: checks of condo-specific choices apply */
 	uint64_t offered;  /* device features */
 	uint64_t features; /* negotiated */
 	uint16_t num;      /* queue size in use */
@@ -88,14 +88,17 @@ struct vdev {
 	uint64_t desc_at, avail_at, used_at;
 	bool desc_moved, avail_moved, used_moved;
 	bool any_num;
+	/* Like small drivers written against QEMU: write only the low word
+	 * of DriverFeatures, so VERSION_1 (bit 32) is not accepted. */
+	bool low_word_only;
 };
 
 /* The nth (0-based) device of type id in the virtio slots; false if none.
  * Slots with nothing behind them may fault (condo) or read DeviceID 0. */
 bool vio_find(uint32_t id, int nth, struct vdev *d);
 
-/* Reset and set up queue 0 with num entries, negotiating VERSION_1 plus
- * the offered bits among `want`.  0 on success; -1 (and prints why) when
+/* Reset and set up queue 0 with num entries, negotiating VERSION_1 (unless
+ * low_word_only) plus the offered bits among `want`.  0 on success; -1 (and prints why) when
  * the device refuses a step; -2 when Status after DRIVER_OK is not
  * exactly ACK|DRIVER|FEATURES_OK|DRIVER_OK (e.g. NEEDS_RESET). */
 int vio_setup(struct vdev *d, uint16_t num, uint64_t want);

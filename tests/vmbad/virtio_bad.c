@@ -18,7 +18,7 @@
  *
  * Cases and checks marked condo-only test a choice the spec leaves to the
  * device (docs/virtio.md "Hostile guests"); they are skipped when the
- * device is not condo's (VendorID), e.g. under QEMU, which treats guest
+ * board is not condo's (device tree model), e.g. under QEMU, which treats guest
  * addresses outside RAM as unassigned memory (reads 0, ignores writes)
  * instead of failing the queue, keeps NEEDS_RESET writable by the driver,
  * accepts INDIRECT|NEXT and indirect chains up to the table's length, and
