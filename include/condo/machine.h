@@ -21,6 +21,7 @@ struct vm_drive {
 
 struct vm_config {
 	const char *kernel;  /* Image, ELF or raw binary; NULL: the default guest */
+	bool kernel_raw;     /* --kernel-format raw: load it as it is (else raw only with bios_none) */
 	const char *initrd;
 	const char *append;  /* kernel command line */
 	const char *bios;    /* M-mode firmware; NULL: condo is the SBI (paravirtual) */

@@ -17,8 +17,10 @@ static const char run_usage[] =
 	"(Linux 6.1 and a busybox initramfs) with a shell on the console.\n"
 	"\n"
 	"Options:\n"
-	"  --kernel FILE         kernel: Linux Image, ELF or raw binary (loaded at RAM+2 MiB,\n"
-	"                        or at RAM base / its ELF addresses with --bios none)\n"
+	"  --kernel FILE         kernel: a RISC-V Linux Image or an ELF (loaded at RAM+2 MiB,\n"
+	"                        or at RAM base / its ELF addresses with --bios none); with\n"
+	"                        --bios none also a raw binary\n"
+	"  --kernel-format raw   load the kernel as a raw binary, whatever it holds\n"
 	"  --initrd FILE         initial RAM disk, described to the kernel in the device tree\n"
 	"  --append STRING       kernel command line (default: \"console=ttyS0\")\n"
 	"  --bios FILE|none      M-mode firmware to run first, e.g. OpenSBI's fw_jump.elf or\n"
@@ -130,10 +132,11 @@ static int default_guest(struct vm_config *cfg, char *kernel, char *initrd, size
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
+	enum { OPT_KERNEL = 256, OPT_KERNEL_FORMAT, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
 	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "kernel-format", required_argument, NULL, OPT_KERNEL_FORMAT },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "append", required_argument, NULL, OPT_APPEND },
 		{ "bios", required_argument, NULL, OPT_BIOS },
@@ -159,6 +162,13 @@ int cmd_run(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_KERNEL: cfg.kernel = optarg; break;
+		case OPT_KERNEL_FORMAT:
+			if (strcmp(optarg, "raw")) {
+				log_err("run", "--kernel-format %s: expected raw", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			cfg.kernel_raw = true;
+			break;
 		case OPT_INITRD: cfg.initrd = optarg; break;
 		case OPT_APPEND: cfg.append = optarg; break;
 		case OPT_BIOS:
@@ -225,6 +235,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (cfg.bios_none && !cfg.kernel) {
 		log_err("run", "--bios none needs --kernel");
+		return CLI_EXIT_USAGE;
+	}
+	if (cfg.kernel_raw && !cfg.kernel) {
+		log_err("run", "--kernel-format raw needs --kernel");
 		return CLI_EXIT_USAGE;
 	}
 	if (!cfg.kernel && !cfg.bios && !cfg.bios_none &&

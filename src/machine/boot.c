@@ -5,7 +5,9 @@
  *  - firmware (--bios FILE): all harts start in M-mode at RAM base with
  *    a0 = hartid, a1 = fdt, a2 = fw_dynamic info (OpenSBI fw_jump and
  *    fw_dynamic both work); the kernel is at RAM+0x200000;
- *  - bare metal (--bios none): the program starts in M-mode at its entry. */
+ *  - bare metal (--bios none): the program starts in M-mode at its entry.
+ * A kernel must be an ELF or a RISC-V Linux Image unless it runs bare
+ * metal or --kernel-format raw asks for a raw binary. */
 #include "condo/log.h"
 #include "cpu/priv.h"
 #include "machine/vm.h"
@@ -192,40 +194,93 @@ out:
 	return r;
 }
 
-/* Load a kernel or firmware: ELF, Linux Image (at RAM + its text_offset),
- * or raw binary at base. */
+/* The formats a program file may have: what --kernel-format and the boot
+ * path allow. */
+enum load_format {
+	LOAD_IMAGE_OR_ELF, /* a kernel: refuse anything else, a likely mistake */
+	LOAD_ANY,          /* firmware, or a bare-metal kernel: raw if not ELF or Image */
+	LOAD_RAW,          /* --kernel-format raw: the bytes as they are */
+};
+
+/* The Linux RISC-V boot image header (Documentation/riscv/boot-image-header.rst):
+ * 64 bytes, "RSC\x05" at 0x38 (or the deprecated "RISCV\0\0\0" at 0x30),
+ * flags bit 0 the endianness (0: little). */
+#define IMAGE_HEADER_SIZE 64
+#define IMAGE_FLAGS_BE    1ull
+
+static bool is_riscv_image(const struct image *img)
+{
+	return img->size >= IMAGE_HEADER_SIZE && (!memcmp(img->data + 0x30, "RISCV\0\0\0", 8) ||
+						  !memcmp(img->data + 0x38, "RSC\x05", 4));
+}
+
+/* A kernel that is neither ELF nor RISC-V Image: say what it looks like
+ * instead of running it as raw code that hangs or traps silently. */
+static void refuse_kernel(const char *what, const char *path, const struct image *img)
+{
+	if (img->size < IMAGE_HEADER_SIZE)
+		log_err("boot", "%s %s: %zu bytes, too short for a Linux Image header (64 bytes) or "
+			"an ELF header", what, path, img->size);
+	else if (!memcmp(img->data + 0x38, "ARM\x64", 4))
+		log_err("boot", "%s %s: an arm64 Linux Image, not RISC-V", what, path);
+	else
+		log_err("boot", "%s %s: neither a RISC-V Linux Image (no \"RSC\\x05\" at 0x38) nor "
+			"an ELF; for a raw binary use --kernel-format raw", what, path);
+}
+
+/* A Linux Image goes at RAM + its text_offset; image_size covers its bss. */
+static int load_image(struct vm *vm, const char *what, const char *path, const struct image *img,
+		      gpa_t *entry, gpa_t *end)
+{
+	uint64_t text_offset, image_size, flags;
+
+	memcpy(&text_offset, img->data + 8, 8);
+	memcpy(&image_size, img->data + 16, 8);
+	memcpy(&flags, img->data + 24, 8);
+	if (flags & IMAGE_FLAGS_BE) {
+		log_err("boot", "%s %s: a big-endian Linux Image; RISC-V is little-endian here", what,
+			path);
+		return -1;
+	}
+	if (text_offset > vm->ram.size || image_size > vm->ram.size - text_offset) {
+		log_err("boot", "%s %s: does not fit in guest RAM (Image text_offset %#llx, "
+			"size %#llx; try a larger --mem)", what, path,
+			(unsigned long long)text_offset, (unsigned long long)image_size);
+		return -1;
+	}
+	*entry = vm->ram.base + text_offset;
+	*end = *entry + (image_size > img->size ? image_size : img->size);
+	return copy_in(vm, what, path, *entry, img->data, img->size);
+}
+
+/* Load a kernel or firmware: ELF, Linux Image or raw binary at base, as
+ * `format` allows. */
 static int load_program(struct vm *vm, const char *what, const char *path, gpa_t base,
-			gpa_t *entry, gpa_t *end)
+			enum load_format format, gpa_t *entry, gpa_t *end)
 {
 	struct image img;
-	int r;
+	bool image;
+	int r = 1;
 
 	if (read_file(what, path, &img) < 0)
 		return -1;
-	r = load_elf(vm, what, path, &img, base, entry, end);
-	if (r == 1) {
-		/* Linux Image header: magic "RISCV\0\0\0" at 48 or "RSC\x05" at 56 */
-		if (img.size >= 64 && (!memcmp(img.data + 48, "RISCV\0\0\0", 8) ||
-				       !memcmp(img.data + 56, "RSC\x05", 4))) {
-			uint64_t text_offset, image_size;
-			memcpy(&text_offset, img.data + 8, 8);
-			memcpy(&image_size, img.data + 16, 8);
-			if (text_offset > vm->ram.size || image_size > vm->ram.size - text_offset) {
-				log_err("boot", "%s %s: does not fit in guest RAM (Image text_offset %#llx, "
-					"size %#llx; try a larger --mem)", what, path,
-					(unsigned long long)text_offset, (unsigned long long)image_size);
-				free(img.data);
-				return -1;
-			}
-			base = vm->ram.base + text_offset;
-			*end = base + (image_size > img.size ? image_size : img.size);
-		} else {
-			*end = base + img.size;
-		}
+	if (img.size == 0) {
+		log_err("boot", "%s %s: empty file", what, path);
+		free(img.data);
+		return -1;
+	}
+	if (format != LOAD_RAW)
+		r = load_elf(vm, what, path, &img, base, entry, end);
+	image = format != LOAD_RAW && is_riscv_image(&img);
+	if (r == 1 && image) {
+		r = load_image(vm, what, path, &img, entry, end);
+	} else if (r == 1 && format == LOAD_IMAGE_OR_ELF) {
+		refuse_kernel(what, path, &img);
+		r = -1;
+	} else if (r == 1) {
 		*entry = base;
-		r = img.size == 0 ? -1 : copy_in(vm, what, path, base, img.data, img.size);
-		if (img.size == 0)
-			log_err("boot", "%s %s: empty file", what, path);
+		*end = base + img.size;
+		r = copy_in(vm, what, path, base, img.data, img.size);
 	}
 	free(img.data);
 	return r;
@@ -265,11 +320,13 @@ int boot_load(struct vm *vm)
 	uint8_t *fdt;
 	bool firmware = cfg->bios && !cfg->bios_none;
 
-	if (firmware && load_program(vm, "firmware", cfg->bios, vm->ram.base, &fw_entry, &fw_end))
+	if (firmware && load_program(vm, "firmware", cfg->bios, vm->ram.base, LOAD_ANY, &fw_entry,
+				     &fw_end))
 		return -1;
 	if (cfg->kernel &&
 	    load_program(vm, "kernel", cfg->kernel,
 			 cfg->bios_none ? vm->ram.base : vm->ram.base + KERNEL_OFFSET,
+			 cfg->kernel_raw ? LOAD_RAW : cfg->bios_none ? LOAD_ANY : LOAD_IMAGE_OR_ELF,
 			 &kernel_entry, &kernel_end))
 		return -1;
 	if (firmware && cfg->kernel && fw_end > vm->ram.base + KERNEL_OFFSET) {

@@ -152,6 +152,14 @@ make_inputs() {
 	"$gen" image "$inp/image-text-offset-huge" 0x10000000000 4096 || return 1
 	"$gen" image "$inp/image-size-over-ram" 0 0x2000000 || return 1
 	"$gen" image "$inp/image-size-wraps" 0 0xffffffffffffff00 || return 1
+	# kernels that are neither a RISC-V Image nor an ELF: a text file, a
+	# header cut short, an arm64 Image, a big-endian RISC-V Image
+	printf 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n' \
+		>"$inp/text" || return 1
+	head -c 40 "$inp/image-size-over-ram" >"$inp/image-truncated" || return 1
+	{ head -c 56 /dev/zero && printf 'ARM\144' && head -c 8 /dev/zero; } >"$inp/arm64-image" || return 1
+	"$gen" image "$inp/image-big-endian" 0x200000 4096 || return 1
+	printf '\001' | dd of="$inp/image-big-endian" bs=1 seek=24 conv=notrunc status=none || return 1
 	"$gen" fill "$inp/zeros-20M" 20971520 0 || return 1
 	"$gen" fill "$inp/disk.img" 1048576 0 || return 1
 	for i in 1 2 3 4 5 6 7 8 9; do
@@ -220,6 +228,21 @@ bad_inputs() {
 	bad image-text-offset-huge 'kernel .*(Image|text_offset)' $k "$inp/image-text-offset-huge"
 	bad image-size-over-ram 'kernel .*(not fit|too small)' --mem 16M $k "$inp/image-size-over-ram"
 	bad image-size-wraps 'kernel .*(not fit|too small|image_size|Image)' $k "$inp/image-size-wraps"
+	# without --bios none a kernel must be a RISC-V Image or an ELF (raw
+	# code would run into the weeds silently), on both other boot paths
+	p="--max-insns 100000000 --kernel"
+	f="--bios $spin --max-insns 100000000 --kernel"
+	bad kernel-text-paravirt 'kernel .*/text: neither a RISC-V Linux Image .*nor an ELF' $p "$inp/text"
+	bad kernel-text-firmware 'kernel .*/text: neither a RISC-V Linux Image .*nor an ELF' $f "$inp/text"
+	bad kernel-empty-paravirt 'kernel .*/empty: empty file' $p "$inp/empty"
+	bad kernel-empty-firmware 'kernel .*/empty: empty file' $f "$inp/empty"
+	bad kernel-image-truncated 'kernel .*image-truncated: 40 bytes, too short for a Linux Image' $p "$inp/image-truncated"
+	bad kernel-elf-wrong-arch 'kernel .*machine-x86-64.elf: not a 64-bit RISC-V ELF' $p "$inp/machine-x86-64.elf"
+	bad kernel-elf-class32 'kernel .*class32.elf: not a 64-bit RISC-V ELF' $f "$inp/class32.elf"
+	bad kernel-arm64-image 'kernel .*arm64-image: an arm64 Linux Image, not RISC-V' $p "$inp/arm64-image"
+	bad kernel-image-big-endian 'kernel .*image-big-endian: a big-endian Linux Image' $p "$inp/image-big-endian"
+	bad kernel-format-unknown '--kernel-format elf: expected raw' --kernel-format elf $p "$spin"
+	bad kernel-format-raw-without-kernel '--kernel-format raw needs --kernel' --kernel-format raw
 	bad initrd-missing 'initrd .*no-such-file.*no such file' --initrd "$inp/no-such-file" $k "$spin"
 	bad initrd-directory 'initrd .*not a regular file' --initrd "$inp/dir" $k "$spin"
 	bad initrd-over-ram 'initrd .*too small' --mem 16M --initrd "$inp/zeros-20M" $k "$spin"
@@ -267,6 +290,51 @@ bad_inputs() {
 	bad stray-argument "unexpected argument 'stray'" $k "$spin" stray
 	CONDO_GUEST_DIR=$inp/no-guest-here bad no-kernel-no-default-guest 'no --kernel.*no-guest-here'
 	}
+}
+
+# limit NAME ARGS...: `condo run ARGS` must run the guest until the
+# instruction limit (status 137 and the message): accepted, not refused
+limit() {
+	name=$1
+	shift
+	wanted "$name" || return 0
+	log=$runs/$(echo "$name" | tr '/ ' '__')
+	timeout -k 5 "$VMBAD_QUICK_TIMEOUT" "$CONDO" run --max-insns 1000000 "$@" \
+		</dev/null >"$log.out" 2>"$log.err"
+	rc=$?
+	if [ $rc -eq 137 ] && grep -qi 'instruction limit' "$log.err"; then
+		pass "$name"
+	else
+		fail "$name" "$(why_exit $rc 137)"
+		show "$log.err"
+	fi
+}
+
+# A raw kernel is what --bios none and --kernel-format raw ask for: the
+# text file runs (as garbage code) until the limit; a raw copy of hello
+# runs from RAM base and powers off.
+raw_kernels() {
+	limit raw/text-bios-none --bios none --kernel "$inp/text"
+	limit raw/text-kernel-format-raw --kernel-format raw --kernel "$inp/text"
+	limit raw/text-kernel-format-raw-firmware --bios "$out/spin.elf" --kernel-format raw \
+		--kernel "$inp/text"
+	name=raw/hello-bin
+	if wanted "$name"; then
+		log=$runs/raw_hello-bin
+		if ! ${VMBAD_CC%gcc}objcopy -O binary "$out/hello.elf" "$inp/hello.bin"; then
+			fail "$name" "objcopy failed"
+			return
+		fi
+		timeout -k 5 "$VMBAD_QUICK_TIMEOUT" "$CONDO" run --bios none --kernel-format raw \
+			--kernel "$inp/hello.bin" --max-insns "$MAX_INSNS" </dev/null >"$log.out" 2>"$log.err"
+		rc=$?
+		if [ $rc -eq 0 ] && grep -q '^vmbad hello$' "$log.out"; then
+			pass "$name"
+		else
+			fail "$name" "$(why_exit $rc 0), or no 'vmbad hello' line"
+			show "$log.err"
+		fi
+	fi
 }
 
 # ---- guest runs ----
@@ -501,7 +569,7 @@ elif [ ! -x "$CONDO" ]; then
 fi
 
 if build_all && make_inputs; then
-	[ "$VMBAD_ORACLE" = qemu ] || bad_inputs
+	[ "$VMBAD_ORACLE" = qemu ] || { bad_inputs; raw_kernels; }
 	guests
 else
 	fail "setup" "could not build the guests or the inputs"
