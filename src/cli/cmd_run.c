@@ -24,7 +24,8 @@ static const char run_usage[] =
 	"  --initrd FILE         initial RAM disk, described to the kernel in the device tree\n"
 	"  --append STRING       kernel command line (default: \"console=ttyS0\")\n"
 	"  --bios FILE|none      M-mode firmware to run first, e.g. OpenSBI's fw_jump.elf or\n"
-	"                        fw_dynamic.bin (full virtualization); `none` starts the kernel\n"
+	"                        fw_dynamic.bin (full virtualization), then the kernel (the\n"
+	"                        default guest without --kernel); `none` starts the kernel\n"
 	"                        itself in M-mode at RAM base (bare metal).  Without --bios,\n"
 	"                        condo is the SBI and the kernel starts in S-mode\n"
 	"                        (paravirtualization)\n"
@@ -241,8 +242,8 @@ int cmd_run(int argc, char **argv)
 		log_err("run", "--kernel-format raw needs --kernel");
 		return CLI_EXIT_USAGE;
 	}
-	if (!cfg.kernel && !cfg.bios && !cfg.bios_none &&
-	    default_guest(&cfg, kernel, initrd, sizeof(kernel)) < 0)
+	/* with or without firmware, no --kernel means the default guest */
+	if (!cfg.kernel && !cfg.bios_none && default_guest(&cfg, kernel, initrd, sizeof(kernel)) < 0)
 		return VM_EXIT_ERROR;
 	if (!cfg.append)
 		cfg.append = "console=ttyS0";

@@ -61,6 +61,20 @@ done
 check "boot-opensbi-dynamic-2cpu" "$work/shell-2.script" \
 	--bios "$fw/fw_dynamic.bin" --kernel "$kernel" --initrd "$initrd" --cpus 2
 
+# A firmware without --kernel boots the default guest under it, as the
+# help promises (before, the firmware jumped into empty memory).
+cat >"$work/firmware-default-guest.script" <<'EOS'
+expect OpenSBI
+expect condo-guest: Linux
+expect # 
+send echo DEFAULT-GUEST-$((40 + 2))
+expect DEFAULT-GUEST-42
+send poweroff
+exit 0
+EOS
+CONDO_GUEST_DIR=$GUEST_DIR check "boot-opensbi-jump-default-guest" \
+	"$work/firmware-default-guest.script" --bios "$fw/fw_jump.elf"
+
 # virtio-blk: format and fill a disk, reboot, read it back; then the host
 # looks at the image itself.
 disk=$work/disk.img

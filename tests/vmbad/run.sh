@@ -289,6 +289,8 @@ bad_inputs() {
 	bad option-without-value '--kernel' --bios none --kernel
 	bad stray-argument "unexpected argument 'stray'" $k "$spin" stray
 	CONDO_GUEST_DIR=$inp/no-guest-here bad no-kernel-no-default-guest 'no --kernel.*no-guest-here'
+	CONDO_GUEST_DIR=$inp/no-guest-here bad bios-no-kernel-no-default-guest \
+		'no --kernel.*no-guest-here' --bios "$spin" --max-insns 100000000
 	}
 }
 
