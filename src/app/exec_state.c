@@ -181,9 +181,12 @@ int exec_state_read(struct app_proc *p, int fd, const char **why)
 	if (!fds)
 		goto out;
 	for (uint32_t i = 0; i < nfds; i++) {
-		const int32_t *pair = take(&r, 2 * sizeof(int32_t));
-		if (!pair || pair[0] < 0 || pair[0] >= FDT_MAX || pair[1] < 0 ||
-		    fcntl(pair[1], F_GETFD) < 0)
+		int32_t pair[2]; /* copied: the strings before it leave it unaligned */
+		const void *at = take(&r, sizeof(pair));
+		if (!at)
+			goto out;
+		memcpy(pair, at, sizeof(pair));
+		if (pair[0] < 0 || pair[0] >= FDT_MAX || pair[1] < 0 || fcntl(pair[1], F_GETFD) < 0)
 			goto out;
 		fds[i].guest_fd = pair[0];
 		fds[i].host_fd = pair[1];
