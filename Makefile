@@ -29,9 +29,10 @@ ifeq ($(SANITIZE),1)
 endif
 
 CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANFLAGS) \
-            -Iinclude -Isrc -MMD -MP -pthread $(EXTRA_CFLAGS)
+            -Iinclude -Isrc -MMD -MP -pthread $(shell pkg-config --cflags libseccomp 2>/dev/null) \
+            $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-LDLIBS   := -lm -lfdt
+LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
 
 ifeq ($(V),1)
   Q :=

@@ -8,6 +8,8 @@ set -euo pipefail
 packages=(
 	# building condo
 	gcc clang make pkg-config dpkg-dev libc6-dev libfdt-dev
+	# the jail: seccomp filters
+	libseccomp-dev
 	# tests: unit tests and a disassembler for the translator's tests,
 	# riscv64 cross compilers, the oracles and the firmware
 	libcmocka-dev libzydis-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross

@@ -4,6 +4,7 @@
 #ifndef CONDO_APP_H
 #define CONDO_APP_H
 
+#include "condo/jail.h"
 #include "condo/types.h"
 
 /* Exit statuses of condo app besides the program's own (like a shell's). */
@@ -22,6 +23,7 @@ struct app_config {
 	uint64_t jit_cache;   /* code cache bound per thread in bytes; 0: the default */
 	uint64_t jit_hot;     /* interpreted runs before a block is compiled; 0: the default */
 	bool jit_stats;       /* report the translator's counters at exit */
+	struct jail_config jail; /* --no-jail, --jail-user; limits 0: defaults */
 
 	const char *program;  /* host path, or a guest path when program_in_root */
 	bool program_in_root; /* set by a guest execve (condo re-executes itself) */

@@ -15,6 +15,8 @@ void evloop_free(struct evloop *loop);
 /* Call cb(ctx, fd) on the loop thread whenever fd is readable. */
 int evloop_add_fd(struct evloop *loop, int fd, evloop_fd_cb cb, void *ctx);
 int evloop_remove_fd(struct evloop *loop, int fd);
+/* Call fn(ctx) first thing on the loop's thread (the jail's filter). */
+void evloop_on_start(struct evloop *loop, void (*fn)(void *ctx), void *ctx);
 /* Run the loop on a new thread until evloop_free. */
 int evloop_start(struct evloop *loop);
 

@@ -3,6 +3,7 @@
 #ifndef CONDO_MACHINE_H
 #define CONDO_MACHINE_H
 
+#include "condo/jail.h"
 #include "condo/types.h"
 
 #define VM_MAX_CPUS   8
@@ -35,9 +36,10 @@ struct vm_config {
 	uint64_t jit_cache;  /* code cache bound per hart in bytes; 0: the default */
 	uint64_t jit_hot;    /* interpreted runs before a block is compiled; 0: the default */
 	bool jit_stats;      /* report the translators' counters at exit */
+	struct jail_config jail; /* --no-jail, --jail-user, --jail-dir; limits 0: from the size */
 };
 
-/* Build the board, boot and run until the guest powers off or resets.
+/* Enter the jail (unless cfg->jail.disabled), build the board, boot and run until the guest powers off or resets.
  * Returns the exit status: the guest's (test finisher, poweroff = 0),
  * or VM_EXIT_* with a one-line error on stderr. */
 int vm_run(const struct vm_config *cfg);

@@ -347,6 +347,27 @@ static void proc_free(struct app_proc *p)
 	free(p);
 }
 
+/* The jail, between loading and running: app mode keeps the caller's uid
+ * unless --jail-user (the program works on the caller's files), keeps the
+ * guest's descriptors, and re-executes condo through the jail's exe fd. */
+static int enter_jail(struct app_proc *p)
+{
+	struct jail_config jc = p->cfg.jail;
+
+	jc.self_exec = true;
+	jc.keep_uid = true;
+	if (!jc.as_limit) /* the guest's reservation and room for condo's threads */
+		jc.as_limit = p->mm.size + (16ull << 30);
+	if (!jc.nproc)
+		jc.nproc = 4096;
+	if (!jc.pids_max)
+		jc.pids_max = 4096;
+	if (jail_enter(&p->jail, &jc, NULL, 0) < 0 || jail_lockdown(&p->jail) < 0 ||
+	    jail_thread(&p->jail, JAIL_APP) < 0)
+		return -1;
+	return 0; /* the exe fd is condo's: guest descriptors index the fd table */
+}
+
 int app_run(const struct app_config *cfg)
 {
 	struct app_proc *p = calloc(1, sizeof(*p));
@@ -367,6 +388,8 @@ int app_run(const struct app_config *cfg)
 		return status;
 	}
 	status = load_program(p, &entry, &sp);
+	if (!status && enter_jail(p) < 0)
+		status = 1;
 	if (status) {
 		proc_free(p);
 		return status;

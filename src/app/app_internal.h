@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "condo/app.h"
+#include "condo/jail.h"
 #include "condo/cpu.h"
 
 /* ---- Guest address space layout (a Linux-like Sv39 user space). ---- */
@@ -323,6 +324,7 @@ struct app_proc {
 	char exe_guest_path[APP_PATH_MAX]; /* /proc/self/exe inside the root, or "" */
 	char exe_host_path[APP_PATH_MAX];  /* the program on the host, when outside */
 	bool trace;
+	struct jail jail;        /* entered before the guest runs; its exe fd re-executes condo */
 };
 
 /* The guest thread running on this host thread. */

@@ -281,6 +281,8 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 		vec_push(&host, strdup("--jit-stats"));
 	if (c->forked_child)
 		vec_push(&host, strdup("--x-child"));
+	if (c->jail.disabled)
+		vec_push(&host, strdup("--no-jail"));
 	vec_push(&host, strdup(host_exe ? "--x-exec-host" : "--x-exec"));
 	vec_push(&host, strdup(abs));
 	vec_push(&host, strdup("--x-execfn"));
@@ -312,7 +314,13 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 		snprintf(log_var, sizeof(log_var), "CONDO_LOG=%s", log);
 		host_env[0] = log_var;
 	}
-	if (!err) {
+	if (!err && p->jail.active) {
+		/* The only exec the jail allows: condo itself, opened at start. */
+		err = jail_check_exe(&p->jail);
+		if (!err)
+			syscall(SYS_execveat, p->jail.exe_fd, "", host.v, host_env, AT_EMPTY_PATH);
+		err = err ? err : -errno;
+	} else if (!err) {
 		syscall(SYS_execve, "/proc/self/exe", host.v, host_env);
 		err = -errno;
 	}

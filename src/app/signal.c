@@ -27,6 +27,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "condo/jail.h"
 #include "condo/log.h"
 
 __thread struct app_thread *app_current;
@@ -128,9 +129,18 @@ static bool in_reservation(const struct app_thread *t, const void *addr)
 
 static void sig_push(struct app_thread *t, const siginfo_t *si, void *uc);
 
+/* SIGBUS (a shrunk mapped file, below) and SIGSYS (the jail's report of a
+ * forbidden host call) stay condo's whatever the guest's disposition. */
+static bool always_caught(int sig)
+{
+	return sig == SIGBUS || sig == SIGSYS;
+}
+
 static void host_handler(int sig, siginfo_t *si, void *uc)
 {
 	struct app_thread *t = app_current;
+	if (sig == SIGSYS && si->si_code == 1 /* SYS_SECCOMP */)
+		jail_on_sigsys(sig, si, uc); /* does not return */
 	if (sig_is_fault(sig, si->si_code)) {
 		/* A fault in condo itself: the guest can send none of these
 		 * (sys_signal.c keeps them in-process).  A guarded copy of a
@@ -152,14 +162,14 @@ static void host_handler(int sig, siginfo_t *si, void *uc)
 	}
 	if (!t)
 		return;
-	if (sig == SIGBUS && t->proc->sigact[SIGBUS].handler <= GUEST_SIG_IGN) {
-		/* Our SIGBUS handler stays installed for the case above; a
-		 * SIGBUS sent by someone gets the guest's disposition. */
-		if (t->proc->sigact[SIGBUS].handler == GUEST_SIG_IGN)
+	if (always_caught(sig) && t->proc->sigact[sig].handler <= GUEST_SIG_IGN) {
+		/* Our handler stays installed for the cases above; a SIGBUS or
+		 * SIGSYS sent by someone gets the guest's disposition. */
+		if (t->proc->sigact[sig].handler == GUEST_SIG_IGN)
 			return;
-		host_sigaction(SIGBUS, SIG_DFL, 0, 0);
+		host_sigaction(sig, SIG_DFL, 0, 0);
 		sig_set_host_mask(0);
-		syscall(SYS_tgkill, getpid(), gettid(), SIGBUS);
+		syscall(SYS_tgkill, getpid(), gettid(), sig);
 		return;
 	}
 	sig_push(t, si, uc);
@@ -212,9 +222,9 @@ static void host_install(struct app_proc *p, int sig)
 		return;
 	if (sig == SIGCHLD)
 		flags |= ga->flags & (SA_NOCLDSTOP | SA_NOCLDWAIT);
-	if (ga->handler == GUEST_SIG_DFL && sig != SIGBUS)
+	if (ga->handler == GUEST_SIG_DFL && !always_caught(sig))
 		handler = SIG_DFL;
-	else if (ga->handler == GUEST_SIG_IGN && sig != SIGBUS)
+	else if (ga->handler == GUEST_SIG_IGN && !always_caught(sig))
 		handler = SIG_IGN;
 	else {
 		handler = (void *)host_handler;

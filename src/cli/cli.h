@@ -21,6 +21,9 @@ int cli_parse_jit_cache(const char *s, uint64_t *out);
 /* --jit-threshold: 1 to JIT_HOT_MAX; -1 otherwise. */
 int cli_parse_jit_hot(const char *s, uint64_t *out);
 
+/* --jail-user: a user name or UID[:GID]; -1 after a one-line error. */
+int cli_parse_jail_user(const char *cmd, const char *s);
+
 int cmd_run(int argc, char **argv);
 
 #endif

@@ -37,12 +37,19 @@ static void app_usage(FILE *out)
 		"                     256; 1 compiles all code the first time it runs)\n"
 		"  --jit-stats        at exit, print what the translator compiled, the time\n"
 		"                     it took and the host memory its cache holds\n"
+		"  --no-jail          run outside the jail, for debugging only (the jail, on\n"
+		"                     by default: namespaces, no capabilities, a seccomp\n"
+		"                     filter, resource limits; see docs/security.md)\n"
+		"  --jail-user USER|UID[:GID]\n"
+		"                     started as root, become this user (default: stay the\n"
+		"                     caller's uid, with no capabilities)\n"
 		"  -h, --help         show this help and exit\n"
 		"\n"
 		"Exit status: the program's; 126 if PROGRAM cannot be executed, 127 if\n"
 		"it (or its interpreter) is not found, 128+N if a fault killed it with\n"
-		"signal N, 137 when --mem or --max-insns is reached, 2 for a bad command\n"
-		"line.  See docs/app-mode.md.\n");
+		"signal N, 137 when --mem or --max-insns is reached, 159 when the jail\n"
+		"stopped a forbidden host call, 2 for a bad command line.  See\n"
+		"docs/app-mode.md and docs/security.md.\n");
 }
 
 static int bad_option(const char *fmt, const char *a, const char *b)
@@ -112,13 +119,17 @@ int cmd_app(int argc, char **argv)
 			cfg.jit_stats = true;
 			continue;
 		}
+		if (!strcmp(arg, "--no-jail")) {
+			cfg.jail.disabled = true;
+			continue;
+		}
 		if (!strcmp(arg, "--x-child")) { /* internal: set by a guest execve */
 			cfg.forked_child = true;
 			continue;
 		}
 		static const char *const valued[] = { "--root",	      "--mem",	    "--max-insns", "--engine",
 						      "--jit-cache",  "--jit-threshold", "--x-exec",     "--x-exec-host", "--x-execfn",
-						      "--x-state" };
+						      "--x-state", "--jail-user" };
 		const char *opt = NULL;
 		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			if (is_option(arg, valued[k]))
@@ -162,6 +173,10 @@ int cmd_app(int argc, char **argv)
 			if (cli_parse_u64(val, &fd) < 0 || fd < 3 || fd > INT32_MAX)
 				return bad_option("--x-state: invalid descriptor '%s'%s", val, "");
 			cfg.state_fd = (int)fd;
+		} else if (!strcmp(opt, "--jail-user")) {
+			if (cli_parse_jail_user("app", val) < 0)
+				return 2;
+			cfg.jail.user = val;
 		} else if (!strcmp(opt, "--x-exec") || !strcmp(opt, "--x-exec-host")) {
 			/* internal: set by a guest execve (condo re-executes itself) */
 			cfg.program = val;
@@ -172,6 +187,8 @@ int cmd_app(int argc, char **argv)
 		}
 	}
 
+	if (cfg.jail.disabled && cfg.jail.user)
+		return bad_option("--no-jail: --jail-user needs the jail%s%s", "", "");
 	if (exec_mode) {
 		/* After a guest execve: the rest is the guest's whole argv. */
 		cfg.argc = argc - i;

@@ -43,13 +43,22 @@ static const char run_usage[] =
 	"                        1 compiles all code the first time it runs)\n"
 	"  --jit-stats           at exit, print what the translator compiled, the time it\n"
 	"                        took and the host memory its caches hold\n"
+	"  --no-jail             run outside the jail, for debugging only (the jail, on by\n"
+	"                        default: namespaces, no privileges, a seccomp filter per\n"
+	"                        thread, resource limits; see docs/security.md)\n"
+	"  --jail-user USER|UID[:GID]\n"
+	"                        started as root, become this user (default: root mapped\n"
+	"                        to nobody in a user namespace of its own)\n"
+	"  --jail-dir DIR        make DIR the root, holding only the VM's files (a private\n"
+	"                        tmpfs over DIR; the host sees DIR unchanged)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Console: the terminal is in raw mode while the guest runs; C-a x quits,\n"
 	"C-a h shows the other keys.\n"
 	"Exit status: the guest's (poweroff gives 0; the test finisher device\n"
 	"passes the guest's own code), 1 for a bad input file, 2 for a bad\n"
-	"option, 137 when --max-insns is reached (a trap counts as an instruction).\n";
+	"option, 137 when --max-insns is reached (a trap counts as an instruction),\n"
+	"159 when the jail stopped a forbidden system call.\n";
 
 static int parse_drive(struct vm_config *cfg, const char *spec)
 {
@@ -134,7 +143,8 @@ static int default_guest(struct vm_config *cfg, char *kernel, char *initrd, size
 int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_KERNEL_FORMAT, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
-	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT };
+	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT, OPT_NO_JAIL,
+	       OPT_JAIL_USER, OPT_JAIL_DIR };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "kernel-format", required_argument, NULL, OPT_KERNEL_FORMAT },
@@ -149,6 +159,9 @@ int cmd_run(int argc, char **argv)
 		{ "jit-cache", required_argument, NULL, OPT_JIT_CACHE },
 		{ "jit-stats", no_argument, NULL, OPT_JIT_STATS },
 		{ "jit-threshold", required_argument, NULL, OPT_JIT_HOT },
+		{ "no-jail", no_argument, NULL, OPT_NO_JAIL },
+		{ "jail-user", required_argument, NULL, OPT_JAIL_USER },
+		{ "jail-dir", required_argument, NULL, OPT_JAIL_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -222,6 +235,13 @@ int cmd_run(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		case OPT_NO_JAIL: cfg.jail.disabled = true; break;
+		case OPT_JAIL_USER:
+			if (cli_parse_jail_user("run", optarg) < 0)
+				return CLI_EXIT_USAGE;
+			cfg.jail.user = optarg;
+			break;
+		case OPT_JAIL_DIR: cfg.jail.dir = optarg; break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;
@@ -232,6 +252,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		log_err("run", "unexpected argument '%s' (see condo run --help)", argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	if (cfg.jail.disabled && (cfg.jail.user || cfg.jail.dir)) {
+		log_err("run", "--no-jail: --jail-user and --jail-dir need the jail");
 		return CLI_EXIT_USAGE;
 	}
 	if (cfg.bios_none && !cfg.kernel) {

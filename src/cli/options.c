@@ -1,5 +1,6 @@
 /* Option-value parsing shared by the subcommands. */
 #include "cli/cli.h"
+#include "condo/jail.h"
 #include "condo/jit.h"
 #include "condo/log.h"
 
@@ -73,4 +74,16 @@ int cli_parse_jit_cache(const char *s, uint64_t *out)
 void cli_bad_option(const char *cmd, const char *arg)
 {
 	log_err(cmd, "%s: unknown option or missing value (see condo %s --help)", arg, cmd);
+}
+
+int cli_parse_jail_user(const char *cmd, const char *s)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (jail_parse_user(s, &uid, &gid) < 0) {
+		log_err(cmd, "--jail-user %s: no such user (expected USER or UID[:GID])", s);
+		return -1;
+	}
+	return 0;
 }

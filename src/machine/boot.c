@@ -29,39 +29,68 @@ struct image {
 	size_t size;
 };
 
-static int read_file(const char *what, const char *path, struct image *img)
+/* The files are opened once, before the jail's lockdown, and read again
+ * by descriptor on every boot (a reboot reloads them). */
+static int open_file(const char *what, const char *path, int *fd)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t done = 0;
-
-	if (fd < 0) {
+	*fd = -1;
+	if (!path)
+		return 0;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
 		log_err("boot", "%s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int boot_open_files(const struct vm_config *cfg, struct vm_files *f)
+{
+	f->bios = f->kernel = f->initrd = -1;
+	if (open_file("firmware", cfg->bios_none ? NULL : cfg->bios, &f->bios) < 0 ||
+	    open_file("kernel", cfg->kernel, &f->kernel) < 0 ||
+	    open_file("initrd", cfg->initrd, &f->initrd) < 0) {
+		boot_close_files(f);
+		return -1;
+	}
+	return 0;
+}
+
+void boot_close_files(struct vm_files *f)
+{
+	int *fds[] = { &f->bios, &f->kernel, &f->initrd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int read_file(const char *what, const char *path, int fd, struct image *img)
+{
+	struct stat st;
+	size_t done = 0;
+
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		log_err("boot", "%s %s: not a regular file", what, path);
-		close(fd);
 		return -1;
 	}
 	img->size = (size_t)st.st_size;
 	img->data = malloc(img->size ? img->size : 1);
 	if (!img->data) {
 		log_err("boot", "%s %s: out of memory", what, path);
-		close(fd);
 		return -1;
 	}
 	while (done < img->size) {
-		ssize_t n = read(fd, img->data + done, img->size - done);
+		ssize_t n = pread(fd, img->data + done, img->size - done, (off_t)done);
 		if (n <= 0) {
 			log_err("boot", "%s %s: read error", what, path);
 			free(img->data);
-			close(fd);
 			return -1;
 		}
 		done += (size_t)n;
 	}
-	close(fd);
 	return 0;
 }
 
@@ -255,14 +284,14 @@ static int load_image(struct vm *vm, const char *what, const char *path, const s
 
 /* Load a kernel or firmware: ELF, Linux Image or raw binary at base, as
  * `format` allows. */
-static int load_program(struct vm *vm, const char *what, const char *path, gpa_t base,
+static int load_program(struct vm *vm, const char *what, const char *path, int fd, gpa_t base,
 			enum load_format format, gpa_t *entry, gpa_t *end)
 {
 	struct image img;
 	bool image;
 	int r = 1;
 
-	if (read_file(what, path, &img) < 0)
+	if (read_file(what, path, fd, &img) < 0)
 		return -1;
 	if (img.size == 0) {
 		log_err("boot", "%s %s: empty file", what, path);
@@ -320,11 +349,11 @@ int boot_load(struct vm *vm)
 	uint8_t *fdt;
 	bool firmware = cfg->bios && !cfg->bios_none;
 
-	if (firmware && load_program(vm, "firmware", cfg->bios, vm->ram.base, LOAD_ANY, &fw_entry,
-				     &fw_end))
+	if (firmware && load_program(vm, "firmware", cfg->bios, vm->files->bios, vm->ram.base,
+				     LOAD_ANY, &fw_entry, &fw_end))
 		return -1;
 	if (cfg->kernel &&
-	    load_program(vm, "kernel", cfg->kernel,
+	    load_program(vm, "kernel", cfg->kernel, vm->files->kernel,
 			 cfg->bios_none ? vm->ram.base : vm->ram.base + KERNEL_OFFSET,
 			 cfg->kernel_raw ? LOAD_RAW : cfg->bios_none ? LOAD_ANY : LOAD_IMAGE_OR_ELF,
 			 &kernel_entry, &kernel_end))
@@ -335,7 +364,7 @@ int boot_load(struct vm *vm)
 	}
 	if (cfg->initrd) {
 		struct image img;
-		if (read_file("initrd", cfg->initrd, &img) < 0)
+		if (read_file("initrd", cfg->initrd, vm->files->initrd, &img) < 0)
 			return -1;
 		initrd_end = info_addr & ~(gpa_t)0xfff;
 		initrd_start = (initrd_end - img.size) & ~(gpa_t)0xfff;

@@ -23,6 +23,8 @@ struct evloop {
 	bool running;
 	pthread_mutex_t lock;
 	struct watch watches[MAX_WATCHES];
+	void (*on_start)(void *ctx);
+	void *start_ctx;
 };
 
 struct evloop *evloop_new(void)
@@ -86,6 +88,8 @@ static void *loop_main(void *arg)
 	struct evloop *loop = arg;
 	struct epoll_event events[16];
 
+	if (loop->on_start)
+		loop->on_start(loop->start_ctx);
 	for (;;) {
 		int n = epoll_wait(loop->epfd, events, 16, -1);
 		for (int i = 0; i < n; i++) {
@@ -98,6 +102,12 @@ static void *loop_main(void *arg)
 		if (n < 0 && errno != EINTR)
 			return NULL;
 	}
+}
+
+void evloop_on_start(struct evloop *loop, void (*fn)(void *ctx), void *ctx)
+{
+	loop->on_start = fn;
+	loop->start_ctx = ctx;
 }
 
 int evloop_start(struct evloop *loop)

@@ -4,6 +4,7 @@
 #include "condo/aclint.h"
 #include "condo/block.h"
 #include "condo/devices.h"
+#include "condo/jail.h"
 #include "condo/jit.h"
 #include "condo/log.h"
 #include "condo/virtio.h"
@@ -122,6 +123,13 @@ static const struct hart_env_ops board_env = {
 	.mmio_write = board_mmio_write,
 };
 
+/* What outlives one boot: the open files and disks, and the jail. */
+struct vm_res {
+	struct vm_files files;
+	struct block_dev *disks[VM_MAX_DRIVES];
+	struct jail jail;
+};
+
 /* ---- hart threads ---- */
 
 /* A stopped hart waits here for an SBI hart_start (or the end of the VM). */
@@ -156,6 +164,10 @@ static void *hart_main(void *arg)
 	struct vm *vm = vh->vm;
 	struct hart *h = vh->hart;
 
+	if (jail_thread(vm->jail, JAIL_VM_HART) < 0) {
+		vm_shutdown(vm, VM_EXIT_ERROR, false);
+		return NULL;
+	}
 	while (!vm->done) {
 		if (vh->state != HART_STARTED && !wait_for_start(vh))
 			break;
@@ -280,15 +292,10 @@ static int build_board(struct vm *vm)
 			 goldfish_rtc_new(plic_line(vm, VIRT_RTC_IRQ))) ||
 	      add_device(vm, VIRT_TEST_BASE, 0x1000, &sifive_test_ops,
 			 sifive_test_new(on_test_exit, vm));
-	for (int i = 0; i < cfg->ndrives && !err; i++) {
-		struct block_dev *disk = block_raw_open(cfg->drives[i].file, cfg->drives[i].readonly);
-		if (!disk)
-			return -1;
-		vm->disks[vm->ndisks++] = disk;
+	for (int i = 0; i < cfg->ndrives && !err; i++)
 		err = add_virtio(vm, virtio_blk_new(&vm->ram,
 						    plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
-						    disk, cfg->drives[i].readonly));
-	}
+						    vm->disks[i], cfg->drives[i].readonly));
 	err = err || add_virtio(vm, virtio_rng_new(&vm->ram,
 						   plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio)));
 	err = err || add_virtio(vm, virtio_console_new(&vm->ram,
@@ -307,9 +314,6 @@ static void destroy_board(struct vm *vm)
 			r->ops->free(r->dev);
 	}
 	vm->bus.count = 0;
-	for (int i = 0; i < vm->ndisks; i++)
-		block_close(vm->disks[i]);
-	vm->ndisks = 0;
 	for (int i = 0; i < vm->ncpus; i++) {
 		hart_free(vm->harts[i].hart);
 		vm->harts[i].hart = NULL;
@@ -332,14 +336,25 @@ static void report_unused_devices(struct vm *vm)
 /* One boot of the board: returns the exit status, or -1 to boot again.
  * *spent carries the instructions of earlier boots, so --max-insns also
  * bounds a guest that keeps rebooting. */
-static int run_once(const struct vm_config *cfg, uint64_t *spent)
+static void loop_thread_start(void *ctx)
 {
-	struct vm vm = { .cfg = cfg, .ncpus = cfg->cpus, .insns_spent = *spent };
+	struct vm *vm = ctx;
+
+	if (jail_thread(vm->jail, JAIL_VM_IO) < 0)
+		vm_shutdown(vm, VM_EXIT_ERROR, false);
+}
+
+static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *spent)
+{
+	struct vm vm = { .cfg = cfg, .files = &res->files, .jail = &res->jail, .disks = res->disks,
+			 .ncpus = cfg->cpus, .insns_spent = *spent };
 	int status = VM_EXIT_ERROR, started = 0;
 
 	pthread_mutex_init(&vm.lock, NULL);
 	pthread_cond_init(&vm.done_cond, NULL);
 	vm.loop = evloop_new();
+	if (vm.loop)
+		evloop_on_start(vm.loop, loop_thread_start, &vm);
 	if (!vm.loop || build_board(&vm) < 0 || boot_load(&vm) < 0)
 		goto out;
 	if (console_init(&vm) < 0 || evloop_start(vm.loop) < 0) {
@@ -384,16 +399,77 @@ out:
 	return status;
 }
 
-int vm_run(const struct vm_config *cfg)
+/* Limits derived from the VM's size: guest RAM (one reservation), each
+ * hart's two views of its code cache, thread stacks and malloc arenas,
+ * and room for the rest of condo. */
+static void jail_limits(const struct vm_config *cfg, struct jail_config *j)
 {
-	uint64_t spent = 0;
-	int status;
+	uint64_t cache = cfg->jit_cache ? cfg->jit_cache : JIT_CACHE_DEFAULT;
+	uint64_t per_hart = 2 * cache + (8ull << 20) + (64ull << 20);
 
-	if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
-		log_err("run", "--cpus %d: must be 1 to %d", cfg->cpus, VM_MAX_CPUS);
+	if (!j->as_limit)
+		j->as_limit = cfg->mem_size + (uint64_t)cfg->cpus * per_hart + (1ull << 30);
+	if (!j->nofile)
+		j->nofile = 256;
+	if (!j->nproc)
+		j->nproc = (uint64_t)cfg->cpus + 8;
+	if (!j->mem_max)
+		j->mem_max = cfg->mem_size + (uint64_t)cfg->cpus * 2 * cache + (512ull << 20);
+	if (!j->pids_max)
+		j->pids_max = (uint64_t)cfg->cpus + 8;
+}
+
+/* Enter the jail: namespaces (and --jail-dir, where the files are then
+ * found), open every file the VM needs, lock down, and filter this
+ * thread; the harts and the event loop add their own filters. */
+static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, struct vm_res *res)
+{
+	const char *paths[3 + VM_MAX_DRIVES] = { in->bios_none ? NULL : in->bios, in->kernel,
+						 in->initrd };
+	struct jail_config jc = in->jail;
+
+	*cfg = *in;
+	for (int i = 0; i < in->ndrives; i++)
+		paths[3 + i] = in->drives[i].file;
+	jail_limits(in, &jc);
+	if (jail_enter(&res->jail, &jc, paths, 3 + in->ndrives) < 0)
+		return -1;
+	if (!in->bios_none)
+		cfg->bios = paths[0];
+	cfg->kernel = paths[1];
+	cfg->initrd = paths[2];
+	for (int i = 0; i < in->ndrives; i++)
+		cfg->drives[i].file = paths[3 + i];
+	if (boot_open_files(cfg, &res->files) < 0)
+		return -1;
+	for (int i = 0; i < cfg->ndrives; i++) {
+		res->disks[i] = block_raw_open(cfg->drives[i].file, cfg->drives[i].readonly);
+		if (!res->disks[i])
+			return -1;
+	}
+	if (jail_lockdown(&res->jail) < 0 || jail_thread(&res->jail, JAIL_VMM) < 0)
+		return -1;
+	return 0;
+}
+
+int vm_run(const struct vm_config *in)
+{
+	struct vm_res res = { .files = { -1, -1, -1 } };
+	struct vm_config cfg;
+	uint64_t spent = 0;
+	int status = VM_EXIT_ERROR;
+
+	if (in->cpus < 1 || in->cpus > VM_MAX_CPUS) {
+		log_err("run", "--cpus %d: must be 1 to %d", in->cpus, VM_MAX_CPUS);
 		return VM_EXIT_ERROR;
 	}
-	while ((status = run_once(cfg, &spent)) == -1)
-		log_info("run", "guest reset: booting again");
+	if (open_and_jail(in, &cfg, &res) == 0) {
+		while ((status = run_once(&cfg, &res, &spent)) == -1)
+			log_info("run", "guest reset: booting again");
+	}
+	for (int i = 0; i < VM_MAX_DRIVES; i++)
+		if (res.disks[i])
+			block_close(res.disks[i]);
+	boot_close_files(&res.files);
 	return status;
 }

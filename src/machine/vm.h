@@ -42,8 +42,15 @@ struct vm_virtio_slot {
 	const char *kconfig;   /* the kernel option a guest needs to drive it */
 };
 
+/* Firmware, kernel and initrd, open for the life of the VM (boot.c). */
+struct vm_files {
+	int bios, kernel, initrd; /* -1: none */
+};
+
 struct vm {
 	const struct vm_config *cfg;
+	const struct vm_files *files;
+	struct jail *jail;
 	struct guest_ram ram;
 	struct bus bus;
 	struct evloop *loop;
@@ -56,8 +63,7 @@ struct vm {
 	struct aclint *aclint;
 	struct vm_virtio_slot virtio[VIRT_VIRTIO_SLOTS];
 	int nvirtio;
-	struct block_dev *disks[VM_MAX_DRIVES]; /* owned here, not by the devices */
-	int ndisks;
+	struct block_dev *const *disks; /* open for the life of the VM, as the files */
 
 	uint64_t insns_spent; /* by earlier boots of this VM (reboots) */
 
@@ -74,6 +80,11 @@ struct vm {
 
 /* End the VM with this exit status (first caller wins) and stop all harts. */
 void vm_shutdown(struct vm *vm, int status, bool reboot);
+
+/* Open the files a boot loads, once; closed by boot_close_files.  0, or
+ * -1 after a one-line error naming the file. */
+int boot_open_files(const struct vm_config *cfg, struct vm_files *f);
+void boot_close_files(struct vm_files *f);
 
 /* Boot: load firmware/kernel/initrd, build the device tree, set up harts. */
 int boot_load(struct vm *vm);

@@ -1,0 +1,63 @@
+/* Inside the jail component: the allow-list tables and the steps of
+ * entering the jail, one file each. */
+#ifndef JAIL_JAIL_INTERNAL_H
+#define JAIL_JAIL_INTERNAL_H
+
+#include "condo/jail.h"
+
+#include <stdint.h>
+
+/* A list of calls allowed without conditions on some thread kinds. */
+struct jail_group {
+	unsigned kinds;            /* bit per enum jail_kind */
+	const char *const *names;  /* NULL-terminated system call names */
+};
+
+/* A call allowed when every comparison holds: (arg & mask) == value. */
+struct jail_cmp {
+	unsigned arg;
+	uint64_t mask;             /* 0 ends the list */
+	uint64_t value;
+};
+
+struct jail_cond {
+	const char *name;
+	unsigned kinds;
+	struct jail_cmp cmp[2];
+};
+
+/* A value compared against the process's own pid. */
+#define JAIL_COND_SELF 0xfffffffeull
+
+extern const struct jail_group jail_groups[];       /* ends with names == NULL */
+extern const struct jail_group jail_sanitizer_group;
+extern const struct jail_cond jail_conds[];         /* ends with name == NULL */
+
+/* Were we built with a sanitizer (make SANITIZE=1)? */
+#if defined(__SANITIZE_ADDRESS__)
+#define JAIL_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define JAIL_SANITIZED 1
+#endif
+#endif
+#ifndef JAIL_SANITIZED
+#define JAIL_SANITIZED 0
+#endif
+
+/* Note a layer the host did not allow (shown by jail_report). */
+void jail_skip(struct jail *j, const char *what);
+
+/* ns.c: namespaces and the jail directory. */
+int jail_namespaces(struct jail *j, const char **paths, int npaths);
+/* creds.c: uid/gid and capabilities. */
+int jail_drop_user(struct jail *j);
+int jail_userns(struct jail *j, int proc_fd, uid_t inside, gid_t ginside);
+int jail_drop_caps(struct jail *j);
+/* limits.c: rlimits and the cgroup leaf. */
+int jail_cgroup(struct jail *j);
+int jail_rlimits(struct jail *j);
+/* filter.c: build every kind's filter, install the SIGSYS report. */
+int jail_filters_prepare(struct jail *j);
+
+#endif
