@@ -52,7 +52,7 @@ LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
 .PHONY: all deps check check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-app bench-boot bench-guest bench-idle bench clean format
+        check-vmbad check-jail check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -82,7 +82,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-check: check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-guest check-engines
+check: check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
 	@echo "make check: all suites passed ($(BUILD))"
 
 check-unit: $(UNIT_BINS)
@@ -108,6 +108,9 @@ check-priv: $(CONDO)
 
 check-vmbad: $(CONDO)
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/vmbad/run.sh
+
+check-jail: $(CONDO)
+	@CONDO=$(CONDO) BUILD=$(BUILD) tests/jail/run.sh
 
 check-guest: $(CONDO) guest
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/guest/run.sh

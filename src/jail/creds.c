@@ -110,11 +110,10 @@ int jail_drop_user(struct jail *j)
 
 /* The bounding set and the securebits need CAP_SETPCAP (in the process's
  * user namespace): without it, as an unprivileged user with no user
- * namespace, the process has no capabilities to drop anyway. */
-int jail_drop_caps(struct jail *j)
+ * namespace, the process has no capabilities to drop anyway.  The other
+ * sets stay until jail_clear_caps: a uid change still needs CAP_SETUID. */
+int jail_drop_bounding(struct jail *j)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
 	bool bounded = true;
 
 	for (int cap = 0; cap < 64; cap++) {
@@ -131,6 +130,14 @@ int jail_drop_caps(struct jail *j)
 							SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED |
 							SECBIT_KEEP_CAPS_LOCKED) < 0)
 		jail_skip(j, "securebits");
+	return 0;
+}
+
+int jail_clear_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0) {
 		log_err("jail", "cannot drop capabilities: %s", strerror(errno));

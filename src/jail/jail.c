@@ -125,8 +125,9 @@ int jail_lockdown(struct jail *j)
 	if ((err = jail_rlimits(j)))
 		return err;
 	if (j->drop_user) {
-		/* Capabilities first: the bounding set needs CAP_SETPCAP. */
-		if ((err = jail_drop_caps(j)) || (err = jail_drop_user(j)))
+		/* The bounding set first: it needs CAP_SETPCAP, which the uid
+		 * change takes away with the others. */
+		if ((err = jail_drop_bounding(j)) || (err = jail_drop_user(j)))
 			return err;
 	} else if (j->map_away) {
 		/* Become nobody, then root again only inside a user namespace of
@@ -138,11 +139,13 @@ int jail_lockdown(struct jail *j)
 			jail_skip(j, "user namespace (root dropped to nobody without one)");
 		else if (err < 0)
 			return err;
-		if ((err = jail_drop_caps(j)))
+		if ((err = jail_drop_bounding(j)))
 			return err;
-	} else if ((err = jail_drop_caps(j))) {
+	} else if ((err = jail_drop_bounding(j))) {
 		return err;
 	}
+	if ((err = jail_clear_caps()))
+		return err;
 	if (j->proc_fd >= 0) {
 		close(j->proc_fd);
 		j->proc_fd = -1;

@@ -53,7 +53,8 @@ int jail_namespaces(struct jail *j, const char **paths, int npaths);
 /* creds.c: uid/gid and capabilities. */
 int jail_drop_user(struct jail *j);
 int jail_userns(struct jail *j, int proc_fd, uid_t inside, gid_t ginside);
-int jail_drop_caps(struct jail *j);
+int jail_drop_bounding(struct jail *j);
+int jail_clear_caps(void);
 /* limits.c: rlimits and the cgroup leaf. */
 int jail_cgroup(struct jail *j);
 int jail_rlimits(struct jail *j);
