@@ -116,11 +116,15 @@ const struct jail_group jail_groups[] = {
 	{ APP, app_ids },	{ 0, NULL },
 };
 
-/* Sanitizer runtimes (make SANITIZE=1) read /proc/self/maps, use an
- * alternate signal stack and check limits, on any thread, when they report. */
+/* Sanitizer runtimes (make SANITIZE=1) read /proc/self/{maps,cmdline}
+ * (with open, not openat) when they start, as a re-executed condo does,
+ * and when they report; they use an alternate signal stack and check
+ * limits, on any thread.  LeakSanitizer's exit check (ptrace) does not run
+ * inside the jail (filter.c). */
 static const char *const sanitizer[] = {
-	"openat", "read", "readlink", "sigaltstack", "prlimit64", "getrlimit", "pipe2", "wait4",
-	"rt_sigaction", "tgkill", "getppid", "lseek", "dup", NULL,
+	"open", "openat", "read", "readlink", "sigaltstack", "prlimit64", "getrlimit", "pipe2",
+	"wait4", "rt_sigaction", "tgkill", "getppid", "lseek", "dup", "personality", "uname",
+	"sched_getaffinity", NULL,
 };
 
 const struct jail_group jail_sanitizer_group = { ALL, sanitizer };

@@ -25,7 +25,7 @@ condo=$(cd "$(dirname "$CONDO")" && pwd)/$(basename "$CONDO")
 mkdir -p "${BUILD:-build}/jail-tests" || fatal "cannot create the work directory"
 out=$(cd "${BUILD:-build}/jail-tests" && pwd)
 sanitized=0
-ldd "$condo" 2>/dev/null | grep -q 'libasan' && sanitized=1
+case "$(ldd "$condo" 2>/dev/null)" in *libasan*) sanitized=1 ;; esac
 
 # --- guests -------------------------------------------------------------------
 # j .  (spin for ever)
@@ -186,7 +186,7 @@ if want run-cgroup; then
 		if [[ $cg == */condo-$pid ]]; then
 			ok run-cgroup
 		elif CONDO_LOG=info "$condo" run --bios none --kernel "$out/exit42.bin" 2>&1 </dev/null |
-			grep -q 'skipped:.*cgroup leaf'; then
+			grep 'skipped:.*cgroup leaf' >/dev/null; then
 			skip run-cgroup "this host does not let condo create a cgroup v2 leaf"
 		else
 			bad run-cgroup "in cgroup '$cg', expected a leaf condo-$pid"

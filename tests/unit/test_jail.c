@@ -325,7 +325,10 @@ static void test_no_new_privs_and_no_capabilities(void **state)
 	run_jailed(&app_cfg, app, 1, do_check_status, &o);
 	assert_clean_exit(&o);
 	run_jailed(&vm_cfg, hart, 2, do_check_status, &o);
-	assert_killed_for(&o, "openat"); /* a hart opens no file */
+	if (SANITIZED)
+		assert_clean_exit(&o); /* the sanitizers may open files anywhere */
+	else
+		assert_killed_for(&o, "openat"); /* a hart opens no file */
 }
 
 static void do_check_nobody(void)
