@@ -29,12 +29,17 @@ bool jail_inherited(void)
 	return prctl(PR_GET_SECCOMP) == 2; /* in filter mode */
 }
 
+/* The exe fd must survive every re-exec: the caller may have marked all
+ * its inherited fds close-on-exec (app mode's exec state does). */
 static int record_exe(struct jail *j)
 {
 	struct stat st;
 
-	if (fstat(JAIL_EXE_FD, &st) < 0)
+	if (fstat(JAIL_EXE_FD, &st) < 0 || fcntl(JAIL_EXE_FD, F_SETFD, 0) < 0) {
+		log_err("jail", "condo's own executable is not open at descriptor %d: %s",
+			JAIL_EXE_FD, strerror(errno));
 		return -errno;
+	}
 	j->exe_fd = JAIL_EXE_FD;
 	j->exe_dev = st.st_dev;
 	j->exe_ino = st.st_ino;

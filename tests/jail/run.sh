@@ -38,13 +38,15 @@ have_cc=0
 if command -v "$cc" >/dev/null; then
 	have_cc=1
 	cat >"$out/sleeper.c" <<'EOF'
-#include <string.h>
+#include <stdio.h>
 #include <unistd.h>
-/* sleep; "exec" first re-executes itself (condo re-executes condo) */
+/* sleep; with N, first re-execute itself N times (condo re-executes condo) */
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "exec")) {
-		char *args[] = { argv[0], "sleep", NULL };
+	int n = argc > 1 ? argv[1][0] - '0' : 0;
+	if (n > 0) {
+		char next[2] = { (char)('0' + n - 1), 0 };
+		char *args[] = { argv[0], next, NULL };
 		execv("/sleeper", args);
 		return 1;
 	}
@@ -270,7 +272,7 @@ for name in app-status app-exec app-jail-user app-no-jail; do
 	fi
 	case $name in
 	app-status) args=("${app[@]}") ;;
-	app-exec) args=("${app[@]}" exec) ;;
+	app-exec) args=("${app[@]}" 3) ;;
 	app-jail-user) args=(app --jail-user 65534:65534 --root "$root" "$root/sleeper") ;;
 	app-no-jail) args=(app --no-jail --root "$root" "$root/sleeper") ;;
 	esac
@@ -285,7 +287,7 @@ for name in app-status app-exec app-jail-user app-no-jail; do
 		stop
 		continue
 	fi
-	[ $name = app-exec ] && sleep 0.5 # after the re-exec
+	[ $name = app-exec ] && sleep 1 # after the re-execs
 	why=
 	case $name in
 	app-no-jail)
@@ -309,7 +311,8 @@ for name in app-status app-exec app-jail-user app-no-jail; do
 			expect Uid "$(field Uid /proc/self/status)" # app mode keeps the caller's uid
 		fi
 		if [ $name = app-exec ]; then
-			tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- '--x-exec' || why="${why}not re-executed; "
+			tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'sleeper 0 $' ||
+				why="${why}not re-executed three times: $(tr '\0' ' ' <"/proc/$pid/cmdline"); "
 		fi
 		;;
 	esac
