@@ -37,6 +37,7 @@ enum jail_kind {
 
 struct jail_config {
 	bool disabled;       /* --no-jail: none of it (debugging) */
+	unsigned kinds;      /* bit per enum jail_kind whose filter jail_thread may load */
 	const char *user;    /* --jail-user USER|UID[:GID] (when started as root) */
 	const char *dir;     /* --jail-dir DIR (condo run): pivot into DIR */
 	bool keep_net;       /* keep the host's network (app mode: guests use host sockets) */

@@ -356,6 +356,7 @@ static int enter_jail(struct app_proc *p)
 
 	jc.self_exec = true;
 	jc.keep_uid = true;
+	jc.kinds = 1u << JAIL_APP;
 	if (!jc.as_limit) /* the guest's reservation and room for condo's threads */
 		jc.as_limit = p->mm.size + (16ull << 30);
 	if (!jc.nproc)

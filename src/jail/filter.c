@@ -170,6 +170,8 @@ int jail_filters_prepare(struct jail *j)
 	/* libseccomp probes the kernel's API on first use; do it unfiltered. */
 	seccomp_api_get();
 	for (int k = 0; k < JAIL_NKINDS; k++) {
+		if (!(j->cfg.kinds & (1u << k)))
+			continue;
 		j->filter[k] = build((enum jail_kind)k, self);
 		if (!j->filter[k]) {
 			log_err("jail", "cannot build the %s threads' seccomp filter", kind_names[k]);
@@ -192,8 +194,12 @@ int jail_thread(struct jail *j, enum jail_kind kind)
 {
 	int err;
 
-	if (!j || !j->active || j->inherited || !j->filter[kind])
+	if (!j || !j->active || j->inherited)
 		return 0;
+	if (!j->filter[kind]) {
+		log_err("jail", "no seccomp filter prepared for %s threads", kind_names[kind]);
+		return -EINVAL;
+	}
 	err = seccomp_load(j->filter[kind]);
 	if (err) {
 		log_err("jail", "cannot load the %s threads' seccomp filter: %s", kind_names[kind],

@@ -432,6 +432,7 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 	for (int i = 0; i < in->ndrives; i++)
 		paths[3 + i] = in->drives[i].file;
 	jail_limits(in, &jc);
+	jc.kinds = 1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART;
 	if (jail_enter(&res->jail, &jc, paths, 3 + in->ndrives) < 0)
 		return -1;
 	if (!in->bios_none)

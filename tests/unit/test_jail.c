@@ -83,8 +83,10 @@ static void run_jailed(const struct jail_config *cfg, const enum jail_kind *kind
 
 static const enum jail_kind app[] = { JAIL_APP };
 static const enum jail_kind hart[] = { JAIL_VMM, JAIL_VM_HART };
-static const struct jail_config app_cfg = { .keep_uid = true, .self_exec = true };
-static const struct jail_config vm_cfg = { .keep_uid = true };
+#define APP_KINDS (1u << JAIL_APP)
+#define VM_KINDS (1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART)
+static const struct jail_config app_cfg = { .keep_uid = true, .self_exec = true, .kinds = APP_KINDS };
+static const struct jail_config vm_cfg = { .keep_uid = true, .kinds = VM_KINDS };
 
 static void assert_killed_for(const struct outcome *o, const char *call)
 {
@@ -342,7 +344,7 @@ static void do_check_nobody(void)
 
 static void test_jail_user_drops_to_that_uid(void **state)
 {
-	const struct jail_config cfg = { .user = "65534:65534" };
+	const struct jail_config cfg = { .user = "65534:65534", .kinds = APP_KINDS };
 	struct outcome o;
 	(void)state;
 	if (geteuid() != 0) {
@@ -366,7 +368,8 @@ static void do_check_limits(void)
 
 static void test_rlimits_are_applied(void **state)
 {
-	const struct jail_config cfg = { .keep_uid = true, .nofile = 100, .as_limit = 8ull << 30 };
+	const struct jail_config cfg = { .keep_uid = true, .nofile = 100, .as_limit = 8ull << 30,
+					 .kinds = APP_KINDS };
 	struct outcome o;
 	(void)state;
 	run_jailed(&cfg, app, 1, do_check_limits, &o);
