@@ -49,8 +49,14 @@ static const char *const jit_code[] = {
  * (from the descriptors opened before the lockdown, never by path), the
  * console is set up, threads are started and their filters loaded. */
 static const char *const vmm_board[] = {
-	"epoll_create1", "eventfd2", "epoll_ctl", "rt_sigaction", "seccomp", "read", "lseek",
-	"dup", "fcntl", NULL,
+	"epoll_create1", "eventfd2", "epoll_ctl", "seccomp", "read", "lseek", "dup", "fcntl", NULL,
+};
+
+/* condo run, any thread: the console's SIGTERM/SIGHUP/SIGQUIT handler
+ * restores the terminal and dies by the signal on whichever thread it
+ * lands (src/machine/console.c); the main thread installs it. */
+static const char *const vm_signals[] = {
+	"rt_sigaction", NULL,
 };
 
 /* condo run's event loop: console input and the virtio console back end;
@@ -111,7 +117,8 @@ static const char *const app_ids[] = {
 };
 
 const struct jail_group jail_groups[] = {
-	{ ALL, runtime },	{ VM | APP, jit_code }, { VMM, vmm_board }, { VMM | IO, vm_io },
+	{ ALL, runtime },	{ VM | APP, jit_code }, { VMM, vmm_board }, { VM, vm_signals },
+	{ VMM | IO, vm_io },
 	{ VMM | HART, vm_hart }, { APP, app_files },	{ APP, app_wait },  { APP, app_procs },
 	{ APP, app_ids },	{ 0, NULL },
 };
@@ -152,9 +159,10 @@ const struct jail_cond jail_conds[] = {
 	{ "mknodat", APP, { { 2, S_IFMT, S_IFREG } } },
 	{ "mknodat", APP, { { 2, S_IFMT, S_IFIFO } } },
 	{ "mknodat", APP, { { 2, S_IFMT, S_IFSOCK } } },
-	/* The console: terminal modes and size on stdin/stdout. */
-	{ "ioctl", VMM | IO, { { 1, U32, TCGETS } } },
-	{ "ioctl", VMM | IO, { { 1, U32, TCSETS } } },
+	/* The console: terminal modes and size on stdin/stdout (restored by
+	 * the signal handler on any thread). */
+	{ "ioctl", VM, { { 1, U32, TCGETS } } },
+	{ "ioctl", VM, { { 1, U32, TCSETS } } },
 	{ "ioctl", VMM | IO, { { 1, U32, TCSETSW } } },
 	{ "ioctl", VMM | IO, { { 1, U32, TIOCGWINSZ } } },
 	{ "ioctl", VM, { { 1, U32, FIONBIO } } },

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,10 +51,22 @@ static int record_exe(struct jail *j)
  * condo (not close-on-exec). */
 static int open_exe(struct jail *j)
 {
+	struct rlimit rl;
 	int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 
+	/* The fixed number must be below the soft limit: raise it (up to the
+	 * hard limit, as any process may) when it is lower. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur <= JAIL_EXE_FD &&
+	    (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > JAIL_EXE_FD)) {
+		rl.rlim_cur = JAIL_EXE_FD + 1;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
 	if (fd < 0 || dup3(fd, JAIL_EXE_FD, 0) < 0) {
-		log_err("jail", "cannot open condo's own executable: %s", strerror(errno));
+		if (fd >= 0 && errno == EBADF)
+			log_err("jail", "needs a descriptor limit above %d (ulimit -n)", JAIL_EXE_FD);
+		else
+			log_err("jail", "cannot open condo's own executable: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -errno;
@@ -176,9 +189,13 @@ void jail_report(const struct jail *j)
 		log_info("jail", "jail: off (--no-jail)");
 		return;
 	}
+	char away[64] = "";
+	if (j->map_away)
+		snprintf(away, sizeof(away), " (root mapped away: uid %u gid %u on the host)",
+			 (unsigned)j->uid, (unsigned)j->gid);
 	log_info("jail", "jail: uid %u gid %u%s%s, no capabilities, no_new_privs, seccomp per thread kind"
 		 "%s%s%s%s; skipped: %s",
-		 (unsigned)getuid(), (unsigned)getgid(), j->map_away ? " (root mapped away)" : "",
+		 (unsigned)getuid(), (unsigned)getgid(), away,
 		 j->inherited ? " (inherited)" : "", j->pivoted ? ", root " : "",
 		 j->pivoted ? j->cfg.dir : "", j->cgroup[0] ? ", cgroup " : "", j->cgroup,
 		 j->skipped[0] ? j->skipped : "nothing");

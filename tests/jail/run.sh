@@ -66,6 +66,7 @@ skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
 want() { [ -z "$pattern" ] || [[ $1 == *$pattern* ]]; }
 
 pid=
+launch=() # a command that starts condo (setpriv, to start it unprivileged)
 stop() {
 	if [ -n "$pid" ]; then
 		kill -KILL "$pid" 2>/dev/null
@@ -80,7 +81,7 @@ trap stop EXIT
 start() {
 	local threads=$1 i
 	shift
-	"$condo" "$@" </dev/null >"$out/out" 2>"$out/err" &
+	"${launch[@]}" "$condo" "$@" </dev/null >"$out/out" 2>"$out/err" &
 	pid=$!
 	for i in $(seq 1 200); do
 		if [ -r "/proc/$pid/status" ] &&
@@ -260,6 +261,41 @@ if want run-no-jail; then
 		bad run-no-jail "condo did not start: $(head -c 300 "$out/err")"
 	fi
 	stop
+fi
+
+if want run-unprivileged; then
+	# started by an ordinary user: a user namespace (the caller's own ids)
+	# that then owns the other namespaces
+	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+		skip run-unprivileged "needs root and setpriv to start condo as nobody"
+	elif ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$condo" -a -r "$out/spin.bin"; then
+		skip run-unprivileged "nobody cannot reach $condo"
+	elif [ $userns_ok = 0 ]; then
+		skip run-unprivileged "this host refuses user namespaces"
+	elif launch=(setpriv --reuid=65534 --regid=65534 --clear-groups) &&
+		! start 3 "${spin[@]}"; then
+		bad run-unprivileged "condo did not start: $(head -c 300 "$out/err")"
+	else
+		why=
+		expect Seccomp 2
+		expect CapEff $zero
+		expect Uid '65534 65534 65534 65534'
+		for ns in user mnt ipc net uts; do ns_differ $ns || why="${why}same $ns namespace; "; done
+		[ -z "$why" ] && ok run-unprivileged || bad run-unprivileged "$why"
+	fi
+	stop
+	launch=()
+fi
+
+if want bad-app-low-nofile; then
+	(ulimit -n 256 && timeout 20 "$condo" app --root "$root" "$root/sleeper") </dev/null \
+		>"$out/out" 2>"$out/err"
+	st=$?
+	if [ $st = 1 ] && grep -qF 'needs a descriptor limit above 990' "$out/err"; then
+		ok bad-app-low-nofile
+	else
+		bad bad-app-low-nofile "exit status $st: $(head -c 200 "$out/err")"
+	fi
 fi
 
 # --- condo app ----------------------------------------------------------------
