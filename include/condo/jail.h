@@ -36,19 +36,19 @@ enum jail_kind {
 };
 
 struct jail_config {
-	bool disabled;       /* --no-jail: none of it (debugging) */
-	unsigned kinds;      /* bit per enum jail_kind whose filter jail_thread may load */
-	const char *user;    /* --jail-user USER|UID[:GID] (when started as root) */
-	const char *dir;     /* --jail-dir DIR (condo run): pivot into DIR */
-	bool keep_net;       /* keep the host's network (app mode: guests use host sockets) */
-	bool self_exec;      /* keep JAIL_EXE_FD open for condo's re-exec (app mode) */
-	bool keep_uid;       /* root without --jail-user stays uid 0, without capabilities
-			      * (app mode: the program works on the caller's files) */
-	uint64_t as_limit;   /* RLIMIT_AS in bytes; 0: none */
-	uint64_t nofile;     /* RLIMIT_NOFILE; 0: none */
-	uint64_t nproc;      /* RLIMIT_NPROC (threads and processes of the uid); 0: none */
-	uint64_t mem_max;    /* cgroup memory.max in bytes; 0: none */
-	uint64_t pids_max;   /* cgroup pids.max; 0: none */
+	bool disabled;	   /* --no-jail: none of it (debugging) */
+	unsigned kinds;	   /* bit per enum jail_kind whose filter jail_thread may load */
+	const char *user;  /* --jail-user USER|UID[:GID] (when started as root) */
+	const char *dir;   /* --jail-dir DIR (condo run): pivot into DIR */
+	bool keep_net;	   /* keep the host's network (unused: no guest has a network) */
+	bool self_exec;	   /* keep JAIL_EXE_FD open for condo's re-exec (app mode) */
+	bool keep_uid;	   /* root without --jail-user stays uid 0, without capabilities
+			    * (app mode: the program works on the caller's files) */
+	uint64_t as_limit; /* RLIMIT_AS in bytes; 0: none */
+	uint64_t nofile;   /* RLIMIT_NOFILE; 0: none */
+	uint64_t nproc;	   /* RLIMIT_NPROC (threads and processes of the uid); 0: none */
+	uint64_t mem_max;  /* cgroup memory.max in bytes; 0: none */
+	uint64_t pids_max; /* cgroup pids.max; 0: none */
 };
 
 #define JAIL_MAX_FILES 12
@@ -56,21 +56,21 @@ struct jail_config {
 /* The state of one process's jail.  Plain data; the caller owns it. */
 struct jail {
 	struct jail_config cfg;
-	bool active;          /* entered: lockdown done or inherited across execve */
-	bool inherited;       /* this process was started already jailed (app re-exec) */
-	bool pivoted;         /* --jail-dir: the root is now the jail directory */
-	int exe_fd;           /* JAIL_EXE_FD, or -1 */
-	dev_t exe_dev;        /* what exe_fd was at start, checked before each exec */
+	bool active;	/* entered: lockdown done or inherited across execve */
+	bool inherited; /* this process was started already jailed (app re-exec) */
+	bool pivoted;	/* --jail-dir: the root is now the jail directory */
+	int exe_fd;	/* JAIL_EXE_FD, or -1 */
+	dev_t exe_dev;	/* what exe_fd was at start, checked before each exec */
 	ino_t exe_ino;
-	uid_t uid;            /* the uid/gid to drop to (resolved from cfg.user) */
+	uid_t uid; /* the uid/gid to drop to (resolved from cfg.user) */
 	gid_t gid;
-	bool drop_user;       /* --jail-user: become uid/gid */
-	bool map_away;        /* root without --jail-user: uid/gid, then root in a user namespace */
-	int proc_fd;          /* /proc/self, kept for the user namespace's maps after a pivot */
-	char cgroup[256];     /* the leaf joined ("" if none); the next condo removes it */
+	bool drop_user;	  /* --jail-user: become uid/gid */
+	bool map_away;	  /* root without --jail-user: uid/gid, then root in a user namespace */
+	int proc_fd;	  /* /proc/self, kept for the user namespace's maps after a pivot */
+	char cgroup[256]; /* the leaf joined ("" if none); the next condo removes it */
 	char files[JAIL_MAX_FILES][32]; /* paths inside the jail directory */
 	int nfiles;
-	char skipped[512];    /* layers the host did not allow, for the report */
+	char skipped[512];	   /* layers the host did not allow, for the report */
 	void *filter[JAIL_NKINDS]; /* libseccomp contexts, built at lockdown */
 };
 

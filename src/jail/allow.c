@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <termios.h>
 
+/* The lists read best packed, as tables. */
+/* clang-format off */
 #define VMM  (1u << JAIL_VMM)
 #define IO   (1u << JAIL_VM_IO)
 #define HART (1u << JAIL_VM_HART)
@@ -229,3 +231,4 @@ const struct jail_cond jail_conds[] = {
 	{ "kill", VM, { { 0, U32, JAIL_COND_SELF } } },
 	{ NULL, 0, { { 0 } } },
 };
+/* clang-format on */

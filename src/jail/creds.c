@@ -101,8 +101,8 @@ int jail_drop_user(struct jail *j)
 		return -errno;
 	}
 	if (setresgid(j->gid, j->gid, j->gid) < 0 || setresuid(j->uid, j->uid, j->uid) < 0) {
-		log_err("jail", "cannot become uid %u gid %u: %s", (unsigned)j->uid, (unsigned)j->gid,
-			strerror(errno));
+		log_err("jail", "cannot become uid %u gid %u: %s", (unsigned)j->uid,
+			(unsigned)j->gid, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -125,17 +125,16 @@ int jail_drop_bounding(struct jail *j)
 	if (!bounded)
 		jail_skip(j, "bounding set (no CAP_SETPCAP)");
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (bounded && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-							SECBIT_NO_CAP_AMBIENT_RAISE |
-							SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED |
-							SECBIT_KEEP_CAPS_LOCKED) < 0)
+	if (bounded && prctl(PR_SET_SECUREBITS,
+			     SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+				 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED | SECBIT_KEEP_CAPS_LOCKED) < 0)
 		jail_skip(j, "securebits");
 	return 0;
 }
 
 int jail_clear_caps(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));

@@ -43,7 +43,10 @@ int __lsan_is_turned_off(void)
 #endif
 
 static const char *const kind_names[JAIL_NKINDS] = {
-	[JAIL_VMM] = "main", [JAIL_VM_IO] = "event-loop", [JAIL_VM_HART] = "hart", [JAIL_APP] = "app",
+    [JAIL_VMM] = "main",
+    [JAIL_VM_IO] = "event-loop",
+    [JAIL_VM_HART] = "hart",
+    [JAIL_APP] = "app",
 };
 
 const char *jail_kind_name(enum jail_kind kind)
@@ -123,9 +126,12 @@ static int add_cond(scmp_filter_ctx ctx, const struct jail_cond *c, pid_t self)
 	if (nr == __NR_SCMP_ERROR)
 		return 0;
 	for (unsigned i = 0; i < 2 && c->cmp[i].mask; i++) {
-		uint64_t value = c->cmp[i].value == JAIL_COND_SELF ? (uint64_t)self : c->cmp[i].value;
-		cmp[n++] = (struct scmp_arg_cmp){ .arg = c->cmp[i].arg, .op = SCMP_CMP_MASKED_EQ,
-						  .datum_a = c->cmp[i].mask, .datum_b = value };
+		uint64_t value =
+		    c->cmp[i].value == JAIL_COND_SELF ? (uint64_t)self : c->cmp[i].value;
+		cmp[n++] = (struct scmp_arg_cmp){.arg = c->cmp[i].arg,
+						 .op = SCMP_CMP_MASKED_EQ,
+						 .datum_a = c->cmp[i].mask,
+						 .datum_b = value};
 	}
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp);
 }
@@ -174,7 +180,8 @@ int jail_filters_prepare(struct jail *j)
 			continue;
 		j->filter[k] = build((enum jail_kind)k, self);
 		if (!j->filter[k]) {
-			log_err("jail", "cannot build the %s threads' seccomp filter", kind_names[k]);
+			log_err("jail", "cannot build the %s threads' seccomp filter",
+				kind_names[k]);
 			return -EINVAL;
 		}
 	}

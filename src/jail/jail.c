@@ -64,7 +64,8 @@ static int open_exe(struct jail *j)
 
 	if (fd < 0 || dup3(fd, JAIL_EXE_FD, 0) < 0) {
 		if (fd >= 0 && errno == EBADF)
-			log_err("jail", "needs a descriptor limit above %d (ulimit -n)", JAIL_EXE_FD);
+			log_err("jail", "needs a descriptor limit above %d (ulimit -n)",
+				JAIL_EXE_FD);
 		else
 			log_err("jail", "cannot open condo's own executable: %s", strerror(errno));
 		if (fd >= 0)
@@ -91,12 +92,15 @@ static int resolve_user(struct jail *j)
 
 	if (c->user) {
 		if (jail_parse_user(c->user, &j->uid, &j->gid) < 0) {
-			log_err("jail", "--jail-user %s: no such user (USER or UID[:GID])", c->user);
+			log_err("jail", "--jail-user %s: no such user (USER or UID[:GID])",
+				c->user);
 			return -EINVAL;
 		}
 		if (geteuid() != 0 && j->uid != geteuid()) {
-			log_err("jail", "--jail-user %s: only a condo started as root can become "
-				"another user", c->user);
+			log_err("jail",
+				"--jail-user %s: only a condo started as root can become "
+				"another user",
+				c->user);
 			return -EPERM;
 		}
 		j->drop_user = geteuid() == 0;
@@ -193,10 +197,11 @@ void jail_report(const struct jail *j)
 	if (j->map_away)
 		snprintf(away, sizeof(away), " (root mapped away: uid %u gid %u on the host)",
 			 (unsigned)j->uid, (unsigned)j->gid);
-	log_info("jail", "jail: uid %u gid %u%s%s, no capabilities, no_new_privs, seccomp per thread kind"
+	log_info("jail",
+		 "jail: uid %u gid %u%s%s, no capabilities, no_new_privs, seccomp per thread kind"
 		 "%s%s%s%s; skipped: %s",
-		 (unsigned)getuid(), (unsigned)getgid(), away,
-		 j->inherited ? " (inherited)" : "", j->pivoted ? ", root " : "",
-		 j->pivoted ? j->cfg.dir : "", j->cgroup[0] ? ", cgroup " : "", j->cgroup,
+		 (unsigned)getuid(), (unsigned)getgid(), away, j->inherited ? " (inherited)" : "",
+		 j->pivoted ? ", root " : "", j->pivoted ? j->cfg.dir : "",
+		 j->cgroup[0] ? ", cgroup " : "", j->cgroup,
 		 j->skipped[0] ? j->skipped : "nothing");
 }

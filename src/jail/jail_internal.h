@@ -9,14 +9,14 @@
 
 /* A list of calls allowed without conditions on some thread kinds. */
 struct jail_group {
-	unsigned kinds;            /* bit per enum jail_kind */
-	const char *const *names;  /* NULL-terminated system call names */
+	unsigned kinds;		  /* bit per enum jail_kind */
+	const char *const *names; /* NULL-terminated system call names */
 };
 
 /* A call allowed when every comparison holds: (arg & mask) == value. */
 struct jail_cmp {
 	unsigned arg;
-	uint64_t mask;             /* 0 ends the list */
+	uint64_t mask; /* 0 ends the list */
 	uint64_t value;
 };
 
@@ -29,9 +29,9 @@ struct jail_cond {
 /* A value compared against the process's own pid. */
 #define JAIL_COND_SELF 0xfffffffeull
 
-extern const struct jail_group jail_groups[];       /* ends with names == NULL */
+extern const struct jail_group jail_groups[]; /* ends with names == NULL */
 extern const struct jail_group jail_sanitizer_group;
-extern const struct jail_cond jail_conds[];         /* ends with name == NULL */
+extern const struct jail_cond jail_conds[]; /* ends with name == NULL */
 
 /* Were we built with a sanitizer (make SANITIZE=1)? */
 #if defined(__SANITIZE_ADDRESS__)

@@ -46,7 +46,8 @@ static int bind_file(struct jail *j, const char *dir, const char *path, int i)
 	close(fd);
 	if (mount(path, target, NULL, MS_BIND, NULL) < 0) {
 		int err = -errno;
-		log_err("jail", "--jail-dir: cannot bind %s into the jail: %s", path, strerror(errno));
+		log_err("jail", "--jail-dir: cannot bind %s into the jail: %s", path,
+			strerror(errno));
 		return err;
 	}
 	return 0;
@@ -65,7 +66,8 @@ static int pivot_into(struct jail *j, const char *dir, const char **paths, int n
 		return -E2BIG;
 	}
 	if (mount("condo-jail", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") < 0) {
-		log_err("jail", "--jail-dir %s: cannot mount a tmpfs there: %s", dir, strerror(errno));
+		log_err("jail", "--jail-dir %s: cannot mount a tmpfs there: %s", dir,
+			strerror(errno));
 		return -errno;
 	}
 	for (int i = 0; i < npaths; i++) {
@@ -112,7 +114,8 @@ int jail_namespaces(struct jail *j, const char **paths, int npaths)
 		try_unshare(j, CLONE_NEWNET, "network");
 	if (j->cfg.dir) {
 		if (!mnt) {
-			log_err("jail", "--jail-dir needs a mount namespace, which this host refuses");
+			log_err("jail",
+				"--jail-dir needs a mount namespace, which this host refuses");
 			return -EPERM;
 		}
 		return pivot_into(j, j->cfg.dir, paths, npaths);

@@ -43,7 +43,7 @@
 #endif
 
 struct outcome {
-	int status;     /* from waitpid */
+	int status;	/* from waitpid */
 	char err[1024]; /* the child's stderr */
 };
 
@@ -81,12 +81,12 @@ static void run_jailed(const struct jail_config *cfg, const enum jail_kind *kind
 	assert_int_equal(waitpid(pid, &o->status, 0), pid);
 }
 
-static const enum jail_kind app[] = { JAIL_APP };
-static const enum jail_kind hart[] = { JAIL_VMM, JAIL_VM_HART };
+static const enum jail_kind app[] = {JAIL_APP};
+static const enum jail_kind hart[] = {JAIL_VMM, JAIL_VM_HART};
 #define APP_KINDS (1u << JAIL_APP)
-#define VM_KINDS (1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART)
-static const struct jail_config app_cfg = { .keep_uid = true, .self_exec = true, .kinds = APP_KINDS };
-static const struct jail_config vm_cfg = { .keep_uid = true, .kinds = VM_KINDS };
+#define VM_KINDS  (1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART)
+static const struct jail_config app_cfg = {.keep_uid = true, .self_exec = true, .kinds = APP_KINDS};
+static const struct jail_config vm_cfg = {.keep_uid = true, .kinds = VM_KINDS};
 
 static void assert_killed_for(const struct outcome *o, const char *call)
 {
@@ -167,13 +167,13 @@ static void test_mknod_of_a_fifo_is_allowed(void **state)
 
 static void do_execve(void)
 {
-	char *argv[] = { "true", NULL };
+	char *argv[] = {"true", NULL};
 	execve("/bin/true", argv, argv + 1);
 }
 
 static void do_execveat_other_fd(void)
 {
-	char *argv[] = { "true", NULL };
+	char *argv[] = {"true", NULL};
 	int fd = open("/bin/true", O_PATH | O_CLOEXEC);
 	syscall(SYS_execveat, fd, "", argv, argv + 1, AT_EMPTY_PATH);
 }
@@ -205,7 +205,7 @@ static void test_fork_kills_a_hart_thread(void **state)
 
 static void do_clone3(void)
 {
-	uint64_t args[11] = { 0 };
+	uint64_t args[11] = {0};
 	long r = syscall(SYS_clone3, args, sizeof(args));
 	if (r == 0)
 		_exit(0);
@@ -344,7 +344,7 @@ static void do_check_nobody(void)
 
 static void test_jail_user_drops_to_that_uid(void **state)
 {
-	const struct jail_config cfg = { .user = "65534:65534", .kinds = APP_KINDS };
+	const struct jail_config cfg = {.user = "65534:65534", .kinds = APP_KINDS};
 	struct outcome o;
 	(void)state;
 	if (geteuid() != 0) {
@@ -368,8 +368,8 @@ static void do_check_limits(void)
 
 static void test_rlimits_are_applied(void **state)
 {
-	const struct jail_config cfg = { .keep_uid = true, .nofile = 100, .as_limit = 8ull << 30,
-					 .kinds = APP_KINDS };
+	const struct jail_config cfg = {
+	    .keep_uid = true, .nofile = 100, .as_limit = 8ull << 30, .kinds = APP_KINDS};
 	struct outcome o;
 	(void)state;
 	run_jailed(&cfg, app, 1, do_check_limits, &o);
@@ -386,7 +386,7 @@ static void do_check_unjailed(void)
 
 static void test_no_jail_changes_nothing(void **state)
 {
-	const struct jail_config cfg = { .disabled = true };
+	const struct jail_config cfg = {.disabled = true};
 	struct outcome o;
 	(void)state;
 	run_jailed(&cfg, app, 1, do_check_unjailed, &o);
@@ -417,22 +417,22 @@ static void test_parse_user(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ptrace_kills_an_app_thread),
-		cmocka_unit_test(test_mount_kills_a_hart_and_an_app_thread),
-		cmocka_unit_test(test_mknod_of_a_device_kills),
-		cmocka_unit_test(test_mknod_of_a_fifo_is_allowed),
-		cmocka_unit_test(test_exec_other_than_condo_kills),
-		cmocka_unit_test(test_fork_kills_a_hart_thread),
-		cmocka_unit_test(test_clone3_answers_enosys),
-		cmocka_unit_test(test_tiocsti_kills),
-		cmocka_unit_test(test_socket_kills),
-		cmocka_unit_test(test_making_memory_executable_kills),
-		cmocka_unit_test(test_vm_signals_only_itself),
-		cmocka_unit_test(test_no_new_privs_and_no_capabilities),
-		cmocka_unit_test(test_jail_user_drops_to_that_uid),
-		cmocka_unit_test(test_rlimits_are_applied),
-		cmocka_unit_test(test_no_jail_changes_nothing),
-		cmocka_unit_test(test_parse_user),
+	    cmocka_unit_test(test_ptrace_kills_an_app_thread),
+	    cmocka_unit_test(test_mount_kills_a_hart_and_an_app_thread),
+	    cmocka_unit_test(test_mknod_of_a_device_kills),
+	    cmocka_unit_test(test_mknod_of_a_fifo_is_allowed),
+	    cmocka_unit_test(test_exec_other_than_condo_kills),
+	    cmocka_unit_test(test_fork_kills_a_hart_thread),
+	    cmocka_unit_test(test_clone3_answers_enosys),
+	    cmocka_unit_test(test_tiocsti_kills),
+	    cmocka_unit_test(test_socket_kills),
+	    cmocka_unit_test(test_making_memory_executable_kills),
+	    cmocka_unit_test(test_vm_signals_only_itself),
+	    cmocka_unit_test(test_no_new_privs_and_no_capabilities),
+	    cmocka_unit_test(test_jail_user_drops_to_that_uid),
+	    cmocka_unit_test(test_rlimits_are_applied),
+	    cmocka_unit_test(test_no_jail_changes_nothing),
+	    cmocka_unit_test(test_parse_user),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
