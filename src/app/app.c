@@ -321,7 +321,7 @@ static int take_descriptors(struct app_proc *p)
 			log_err("app", "--x-state: %s", why);
 			return 2;
 		}
-	} else if (fdt_adopt_inherited(&p->fds, NULL, 0) < 0) {
+	} else if (fdt_adopt_inherited(&p->fds, (const int[]){ JAIL_EXE_FD }, 1) < 0) {
 		log_err("app", "cannot take over the inherited descriptors");
 		return 1;
 	}

@@ -132,7 +132,8 @@ static void close_unlisted(const struct fdt_entry *keep, size_t n, int state_fd)
 	while ((e = readdir(d))) {
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
-		bool listed = *end || fd <= 2 || fd == dirfd(d) || fd == state_fd;
+		bool listed = *end || fd <= 2 || fd == dirfd(d) || fd == state_fd ||
+			      fd == JAIL_EXE_FD; /* the jail's way back into condo */
 		for (size_t i = 0; i < n && !listed; i++)
 			listed = keep[i].host_fd == fd;
 		if (!listed)

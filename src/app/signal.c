@@ -199,8 +199,9 @@ static void sig_push(struct app_thread *t, const siginfo_t *si, void *uc)
 
 bool sig_is_fault(int sig, int code)
 {
+	/* SIGSYS too: with SYS_SECCOMP it is the jail's report of a violation */
 	return code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-			    sig == SIGTRAP);
+			    sig == SIGTRAP || sig == SIGSYS);
 }
 
 void sig_queue_self(struct app_thread *t, const siginfo_t *si)

@@ -172,7 +172,7 @@ static volatile sig_atomic_t segv_seen;
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	if (sig == SIGSEGV && si->si_value.sival_int == 4242)
+	if ((sig == SIGSEGV || sig == SIGSYS) && si->si_value.sival_int == 4242)
 		segv_seen++;
 }
 
@@ -180,22 +180,26 @@ static int attack_fakefault(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
 	CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
-	int codes[] = { SEGV_MAPERR, SEGV_ACCERR, SI_QUEUE, 0x80 /* SI_KERNEL */ };
+	CHECK(sigaction(SIGSYS, &sa, NULL) == 0);
+	/* SIGSYS with code 1 (SYS_SECCOMP) is what the jail's filter raises */
+	int sigs[] = { SIGSEGV, SIGSEGV, SIGSEGV, SIGSEGV, SIGSYS };
+	int codes[] = { SEGV_MAPERR, SEGV_ACCERR, SI_QUEUE, 0x80 /* SI_KERNEL */, 1 };
 	for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
-		si.si_signo = SIGSEGV;
+		si.si_signo = sigs[i];
 		si.si_code = codes[i];
 		si.si_value.sival_int = 4242;
 		si.si_pid = getpid();
 		si.si_uid = getuid();
 		segv_seen = 0;
-		CHECK(syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), SIGSEGV, &si) == 0);
+		CHECK(syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sigs[i], &si) == 0);
 		CHECK(segv_seen == 1);
 	}
-	/* and the handler is still installed */
+	/* and the handlers are still installed */
 	struct sigaction old;
 	CHECK(sigaction(SIGSEGV, NULL, &old) == 0 && old.sa_sigaction == on_segv);
+	CHECK(sigaction(SIGSYS, NULL, &old) == 0 && old.sa_sigaction == on_segv);
 	return t_done();
 }
 
