@@ -446,7 +446,7 @@ watchdog() {
 	[ "$VMBAD_ORACLE" = qemu ] && return 0
 	log=$runs/$name
 	tmo=$VMBAD_QUICK_TIMEOUT
-	vm "$tmo" --max-insns 1000000 "$@"
+	vm "$tmo" --max-insns "${WATCHDOG_INSNS:-1000000}" "$@"
 	if sanitizer_report; then
 		fail "$name" "sanitizer report"
 	elif [ $rc -ne 137 ]; then
@@ -550,7 +550,9 @@ guests() {
 	watchdog watchdog-spin --kernel "$out/spin.elf"
 	watchdog watchdog-trap-storm --kernel "$out/trapstorm.elf"
 	watchdog watchdog-fetch-fault-storm --kernel "$out/fetchstorm.elf"
-	watchdog watchdog-reboot-loop --kernel "$out/reboot.elf"
+	# A reboot costs a new hart and I/O thread and their seccomp filters
+	# (about 5 ms here): 100k instructions are some 300 reboots.
+	WATCHDOG_INSNS=100000 watchdog watchdog-reboot-loop --kernel "$out/reboot.elf"
 	guest trap-storm-smp-poweroff 0 "$q" --cpus 2 --max-insns "$MAX_INSNS" --kernel "$out/trapstorm.elf"
 	guest fetch-fault-storm-smp-poweroff 0 "$q" --cpus 2 --max-insns "$MAX_INSNS" \
 		--kernel "$out/fetchstorm.elf"
