@@ -19,7 +19,7 @@ struct app_config {
 	uint64_t mem_limit;   /* cap on guest mappings + brk in bytes; 0: none */
 	uint64_t max_insns;   /* cap on retired instructions per thread; 0: none */
 	bool trace_syscalls;  /* strace-like trace of every system call on stderr */
-	int engine;           /* enum cpu_engine (condo/jit.h) */
+	int engine;           /* enum engine_kind (condo/engine.h) */
 	uint64_t jit_cache;   /* code cache bound per thread in bytes; 0: the default */
 	uint64_t jit_hot;     /* interpreted runs before a block is compiled; 0: the default */
 	bool jit_stats;       /* report the translator's counters at exit */

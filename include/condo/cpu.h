@@ -31,7 +31,7 @@ enum cpu_cause {
 
 enum mem_access { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
 
-/* Why cpu_run returned. */
+/* Why running a hart (engine_run) returned. */
 enum cpu_exit {
 	CPU_EXIT_ECALL,   /* pc is at the ecall; the environment advances it */
 	CPU_EXIT_TRAP,    /* synchronous exception: trap_cause, trap_tval, pc = faulting insn */
@@ -104,6 +104,17 @@ struct csr_state {
 };
 
 struct block_cache;
+struct block;
+
+/* Calls from the hart up to the engine that runs it, so that src/cpu
+ * needs no engine or translator header. */
+struct hart_engine_ops {
+	/* Decoded block b was dropped (its page was written), or with b NULL
+	 * every block was (the cache was flushed): forget what was made of them. */
+	void (*code_dropped)(struct hart *hart, struct block *b);
+	/* hart_free: release hart->engine. */
+	void (*free)(struct hart *hart);
+};
 
 struct hart {
 	uint64_t x[33];   /* x[0] reads as zero; x[32] is the sink for writes to x0 */
@@ -113,7 +124,7 @@ struct hart {
 	uint32_t frm;     /* dynamic rounding mode, fcsr[7:5] */
 
 	uint64_t instret;    /* instructions retired */
-	uint64_t insn_limit; /* cpu_run returns CPU_EXIT_LIMIT when instret reaches this */
+	uint64_t insn_limit; /* running stops with CPU_EXIT_LIMIT when instret reaches this */
 
 	uint64_t trap_cause; /* valid after CPU_EXIT_TRAP */
 	uint64_t trap_tval;
@@ -124,7 +135,7 @@ struct hart {
 	uint64_t resv_value;
 	bool resv_valid;
 
-	/* Set from another thread or a signal handler; cpu_run returns
+	/* Set from another thread or a signal handler; engine_run returns
 	 * CPU_EXIT_STOP at the next block boundary and clears it. */
 	volatile int stop_request;
 	/* Set when mip, or something that decides whether an interrupt is
@@ -134,7 +145,7 @@ struct hart {
 	uint32_t flush_req;
 
 	/* Shared counters owned by the environment (NULL: none).  On entry
-	 * cpu_run flushes the TLB when *tlb_generation moved on, and decoded
+	 * engine_run flushes the TLB when *tlb_generation moved on, and decoded
 	 * code when *code_generation moved on.  To make other harts notice at
 	 * once, bump the counter, then set their stop_request. */
 	const volatile uint64_t *tlb_generation;
@@ -151,10 +162,15 @@ struct hart {
 	uint64_t code_seen;
 
 	struct block_cache *blocks;
-	struct jit *jit; /* NULL: interpret only */
-	int engine;      /* enum cpu_engine */
-	uint32_t jit_hot; /* interpreted runs before a block is compiled (>= 1) */
+	/* The engine that runs this hart (src/engine, opaque here; NULL: none
+	 * yet) and how the hart tells it that decoded blocks went away. */
+	struct engine *engine;
+	const struct hart_engine_ops *engine_ops;
 	struct tlb_set *tlb; /* the set for the current context */
+	/* Set while tlb points to a set of the engine's own (lockstep): a
+	 * change of context or a flush then empties that set instead of
+	 * switching to one of tlbs[]. */
+	bool tlb_pinned;
 	/* Non-zero when every RAM page the environment's fill() returns is at
 	 * this host address + its guest address (app mode: one reservation),
 	 * so compiled code can form host addresses without reading the TLB
@@ -191,14 +207,13 @@ struct hart {
 	struct tlb_set tlbs[TLB_CONTEXTS];
 };
 
-/* Allocate a hart with zeroed registers.  NULL on allocation failure. */
+/* Allocate a hart with zeroed registers and no engine (src/engine runs
+ * it: engine_setup_hart, engine_run).  NULL on allocation failure. */
 struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx);
-/* A copy of a hart's architectural state with empty caches (for new threads). */
+/* A copy of a hart's architectural state with empty caches and no engine
+ * (engine_hart_clone gives it its parent's). */
 struct hart *hart_clone(const struct hart *parent);
 void hart_free(struct hart *hart);
-
-/* Run until an exit condition; see enum cpu_exit. */
-enum cpu_exit cpu_run(struct hart *hart);
 
 /* Forget every cached translation (after the address space changed). */
 void cpu_tlb_flush(struct hart *hart);
@@ -207,6 +222,11 @@ void cpu_tlb_flush(struct hart *hart);
 void cpu_tlb_flush_page(struct hart *hart, gva_t va);
 /* Forget every decoded block (code changed). */
 void cpu_code_flush(struct hart *hart);
+/* Empty one TLB set. */
+void cpu_tlb_set_clear(struct tlb_set *set);
+/* Catch up with what the environment changed while the hart was not
+ * running: its generation counters and the code map's log. */
+void cpu_sync_generations(struct hart *hart);
 
 /* System mode: reset to M-mode at pc with the spec's reset state. */
 void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc);

@@ -1,6 +1,8 @@
-/* The dynamic binary translator (RISC-V to x86-64) as the interpreter sees
- * it: hot decoded blocks are compiled once and then run as host code.
- * The interpreter stays the reference (see docs/jit.md). */
+/* The dynamic binary translator (RISC-V to x86-64) as the engine
+ * (src/engine) sees it: it compiles decoded blocks and traces, runs
+ * compiled code from a block when asked, and forgets code when told.  It
+ * never decides what runs next; the interpreter stays the reference
+ * (see docs/jit.md). */
 #ifndef CONDO_JIT_H
 #define CONDO_JIT_H
 
@@ -9,14 +11,6 @@
 struct hart;
 struct block;
 struct jit;
-
-/* Engines a hart can run with (--engine); ENGINE_JIT is the default. */
-enum cpu_engine { ENGINE_INTERP, ENGINE_JIT, ENGINE_LOCKSTEP, ENGINE_COUNT };
-#define ENGINE_DEFAULT ENGINE_JIT
-
-/* "interp", "jit", "lockstep"; and back (-1: no such engine). */
-const char *jit_engine_name(int engine);
-int jit_engine_parse(const char *name);
 
 /* What jit_run returns.  On JIT_EXIT_FALLTHROUGH / JIT_EXIT_TAKEN the last
  * block that ran (*block on return) ran to its end: hart->pc is the next pc
@@ -38,7 +32,7 @@ enum jit_exit {
 };
 
 /* Blocks run this many times in the interpreter before being compiled
- * (hart->jit_hot, --jit-threshold).  Compiling costs about 100 times what
+ * (--jit-threshold).  Compiling costs about 100 times what
  * interpreting an instruction does, and a Linux boot runs much of its code
  * only a few times: 256 boots faster than 16 and 64 (docs/BENCHMARKS.md),
  * and hot loops reach it within microseconds anyway. */
@@ -55,11 +49,9 @@ enum jit_exit {
  * when the host refuses the memory. */
 struct jit *jit_new(size_t cache_bytes);
 void jit_free(struct jit *jit);
-/* Give a new hart the engine and, unless it is ENGINE_INTERP, a translator
- * with a cache of cache_bytes (0: the default) that compiles a block after
- * hot interpreted runs (0: JIT_HOT).  Without the memory for a cache the
- * hart interprets. */
-void jit_setup_hart(struct hart *hart, int engine, uint64_t cache_bytes, uint64_t hot);
+/* Compile code that finds the hart's TLB through hart->tlb even in app
+ * mode, so a TLB set of the caller's own can be swapped in (lockstep). */
+void jit_set_movable_tlb(struct jit *jit);
 /* Compiled code for the block (to store in block->jit_entry), or NULL when
  * it cannot be compiled (an operation the translator leaves to the
  * interpreter, or a full cache, which is then flushed). */
@@ -76,15 +68,6 @@ void jit_flush(struct jit *jit);
 /* The cache size the translator was made with (for a new thread's hart). */
 size_t jit_cache_size(const struct jit *jit);
 
-/* Lockstep engine: run the block in the interpreter (the reference) and as
- * compiled code from the same state, and compare registers and memory.  On
- * a difference print a report and exit with status JIT_LOCKSTEP_EXIT.
- * Leaves the hart as it was on entry, so the caller then runs the block
- * for real; returns -1 when the block is gone (code flushed meanwhile) and
- * the caller must look hart->pc up again. */
-int jit_lockstep(struct jit *jit, struct hart *hart, struct block *block);
-#define JIT_LOCKSTEP_EXIT 3
-
 /* Counters for reports. */
 struct jit_stats {
 	uint64_t blocks_compiled;
@@ -96,11 +79,9 @@ struct jit_stats {
 	uint64_t flushes;           /* whole-cache flushes (full, or code changed) */
 	uint64_t invalidations;     /* compiled blocks dropped because their page was written */
 	uint64_t chains;            /* block exits patched to jump to a successor */
-	uint64_t runs;              /* entries from the interpreter (jit_run calls) */
+	uint64_t runs;              /* entries from the engine (jit_run calls) */
 	uint64_t cache_bytes;       /* size of the code cache */
 	uint64_t host_bytes;        /* host memory the cache holds now */
-	uint64_t lockstep_blocks;   /* blocks compared in lockstep */
-	uint64_t lockstep_skipped;  /* blocks lockstep ran only in the interpreter */
 };
 void jit_stats(const struct jit *jit, struct jit_stats *out);
 /* Add one translator's counters to a sum (harts, threads). */

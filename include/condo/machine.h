@@ -32,7 +32,7 @@ struct vm_config {
 	struct vm_drive drives[VM_MAX_DRIVES];
 	int ndrives;
 	uint64_t max_insns;  /* per hart; 0: none */
-	int engine;          /* enum cpu_engine (condo/jit.h) */
+	int engine;          /* enum engine_kind (condo/engine.h) */
 	uint64_t jit_cache;  /* code cache bound per hart in bytes; 0: the default */
 	uint64_t jit_hot;    /* interpreted runs before a block is compiled; 0: the default */
 	bool jit_stats;      /* report the translators' counters at exit */

@@ -4,7 +4,7 @@
  * the guest creates. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
-#include "condo/jit.h"
+#include "condo/engine.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -30,7 +30,7 @@ static const struct hart_env_ops app_hart_env = { .fill = app_fill };
 
 /* A code page was marked or written: this thread's hart acts on it at its
  * next block boundary.  Other threads' harts look at the log when they
- * next enter cpu_run (after a system call or signal); a program that
+ * next enter engine_run (after a system call or signal); a program that
  * changes code another thread is running calls riscv_flush_icache, as
  * RISC-V Linux requires, which flushes every thread's code at once. */
 static void code_event(void *ctx, enum code_event what)
@@ -60,13 +60,13 @@ _Noreturn void app_exit_group(struct app_thread *t, int status)
 	struct app_proc *p = t->proc;
 
 	if (p->cfg.jit_stats) {
-		struct jit_stats sum = { 0 };
+		struct engine_stats sum = { 0 };
 
 		pthread_mutex_lock(&p->lock);
 		for (struct app_thread *o = p->threads; o; o = o->next)
-			jit_stats_add(&sum, o->hart->jit);
+			engine_stats_add(&sum, o->hart);
 		pthread_mutex_unlock(&p->lock);
-		jit_stats_print(&sum);
+		engine_stats_print(&sum);
 	}
 	_exit(status & 0xff);
 }
@@ -90,7 +90,7 @@ int app_loop(struct app_thread *t)
 	struct hart *h = t->hart;
 
 	for (;;) {
-		switch (cpu_run(h)) {
+		switch (engine_run(h)) {
 		case CPU_EXIT_ECALL:
 			syscall_dispatch(t);
 			continue;
@@ -397,7 +397,10 @@ int app_run(const struct app_config *cfg)
 	}
 
 	struct hart *h = hart_new(&app_hart_env, NULL);
-	struct app_thread *t = h ? thread_new(p, h) : NULL;
+	struct app_thread *t = NULL;
+
+	if (h && engine_setup_hart(h, cfg->engine, cfg->jit_cache, cfg->jit_hot) == 0)
+		t = thread_new(p, h);
 	if (!t) {
 		status = fail(p, 1, "out of memory");
 		if (h)
@@ -413,7 +416,6 @@ int app_run(const struct app_config *cfg)
 	h->flat_addend = (uintptr_t)p->mm.host_base; /* mm_fill: host_base + page */
 	cpu_set_code_map(h, &p->mm.code);
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
-	jit_setup_hart(h, cfg->engine, cfg->jit_cache, cfg->jit_hot);
 	t->tid = gettid();
 	app_current = t;
 	sig_init_proc(p);

@@ -6,7 +6,7 @@
  * signals, keeps ignored ones and the mask, and ends the other threads. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
-#include "condo/jit.h"
+#include "condo/engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -274,7 +274,7 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 	if (c->trace_syscalls)
 		vec_push(&host, strdup("--trace-syscalls"));
 	vec_push(&host, strdup("--engine"));
-	vec_push(&host, strdup(jit_engine_name(c->engine)));
+	vec_push(&host, strdup(engine_name(c->engine)));
 	push_number(&host, "--jit-cache", c->jit_cache);
 	push_number(&host, "--jit-threshold", c->jit_hot);
 	if (c->jit_stats)

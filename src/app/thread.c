@@ -5,6 +5,7 @@
  * process tree, wait4 and signals right for free. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
+#include "condo/engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,7 +105,7 @@ int64_t thread_clone(struct app_thread *parent, uint64_t flags, gva_t newsp, gva
 
 	if ((flags & need) != need)
 		return -EINVAL;
-	struct hart *h = hart_clone(parent->hart);
+	struct hart *h = engine_hart_clone(parent->hart);
 	if (!h)
 		return -EAGAIN;
 	h->x[10] = 0;

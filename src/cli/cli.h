@@ -14,7 +14,7 @@ int cli_parse_u64(const char *s, uint64_t *out);
 /* Report an unknown option or a missing argument as one line. */
 void cli_bad_option(const char *cmd, const char *arg);
 
-/* --engine NAME: enum cpu_engine, or -1 for an unknown name. */
+/* --engine NAME: enum engine_kind, or -1 for an unknown name. */
 int cli_parse_engine(const char *s);
 /* --jit-cache: a size from JIT_CACHE_MIN to JIT_CACHE_MAX; -1 otherwise. */
 int cli_parse_jit_cache(const char *s, uint64_t *out);

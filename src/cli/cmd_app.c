@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 #include "condo/app.h"
-#include "condo/jit.h"
+#include "condo/engine.h"
 
 extern char **environ;
 

@@ -1,5 +1,5 @@
 /* condo run: boot a full-system VM on the virt board. */
-#include "condo/jit.h"
+#include "condo/engine.h"
 #include "condo/log.h"
 #include "condo/machine.h"
 #include "cli/cli.h"

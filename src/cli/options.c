@@ -1,7 +1,7 @@
 /* Option-value parsing shared by the subcommands. */
 #include "cli/cli.h"
+#include "condo/engine.h"
 #include "condo/jail.h"
-#include "condo/jit.h"
 #include "condo/log.h"
 
 #include <ctype.h>
@@ -54,7 +54,7 @@ int cli_parse_size(const char *s, uint64_t *out)
 
 int cli_parse_engine(const char *s)
 {
-	return jit_engine_parse(s);
+	return engine_parse(s);
 }
 
 int cli_parse_jit_hot(const char *s, uint64_t *out)

@@ -45,4 +45,11 @@ int csr_insn(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *o
 /* The time CSR: host monotonic time at the board's 10 MHz timebase. */
 uint64_t csr_time_now(void);
 
+/* CSRs whose value changes by themselves (the host clock, interrupt lines
+ * raised by devices): two runs of the same code read different values. */
+static inline bool csr_changes_by_itself(unsigned csr)
+{
+	return csr == CSR_TIME || csr == CSR_MIP || csr == CSR_SIP;
+}
+
 #endif

@@ -2,17 +2,23 @@
 #include "condo/cpu.h"
 #include "cpu/block.h"
 #include "cpu/priv.h"
-#include "condo/jit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+void cpu_tlb_set_clear(struct tlb_set *set)
+{
+	for (int acc = 0; acc < 3; acc++)
+		for (int i = 0; i < TLB_ENTRIES; i++)
+			set->e[acc][i].page = TLB_INVALID;
+}
+
 void cpu_tlb_flush(struct hart *hart)
 {
 	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
-		for (int acc = 0; acc < 3; acc++)
-			for (int i = 0; i < TLB_ENTRIES; i++)
-				hart->tlbs[ctx].e[acc][i].page = TLB_INVALID;
+		cpu_tlb_set_clear(&hart->tlbs[ctx]);
+	if (hart->tlb_pinned)
+		cpu_tlb_set_clear(hart->tlb);
 	hart->tlb_epoch++;
 	hart->super_lo = UINT64_MAX;
 	hart->super_hi = 0;
@@ -23,7 +29,7 @@ void cpu_tlb_flush_page(struct hart *hart, gva_t va)
 	gva_t page = va & GUEST_PAGE_MASK;
 	bool fetched = false;
 
-	if (va >= hart->super_lo && va <= hart->super_hi) {
+	if (hart->tlb_pinned || (va >= hart->super_lo && va <= hart->super_hi)) {
 		cpu_tlb_flush(hart);
 		return;
 	}
@@ -47,8 +53,8 @@ void cpu_tlb_flush_page(struct hart *hart, gva_t va)
 void cpu_code_flush(struct hart *hart)
 {
 	block_cache_flush(hart->blocks);
-	if (hart->jit)
-		jit_flush(hart->jit);
+	if (hart->engine_ops)
+		hart->engine_ops->code_dropped(hart, NULL);
 }
 
 /* A page became code: no store may hit it through a cached translation.
@@ -58,14 +64,32 @@ static void drop_write_translations(struct hart *hart)
 	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
 		for (int i = 0; i < TLB_ENTRIES; i++)
 			hart->tlbs[ctx].e[ACC_WRITE][i].page = TLB_INVALID;
+	if (hart->tlb_pinned)
+		for (int i = 0; i < TLB_ENTRIES; i++)
+			hart->tlb->e[ACC_WRITE][i].page = TLB_INVALID;
 }
 
 static void drop_block(struct block *b, void *ctx)
 {
 	struct hart *hart = ctx;
 
-	if (b->jit_entry && hart->jit)
-		jit_invalidate(hart->jit, b);
+	if (hart->engine_ops)
+		hart->engine_ops->code_dropped(hart, b);
+}
+
+void cpu_sync_generations(struct hart *h)
+{
+	if (h->tlb_generation && *h->tlb_generation != h->tlb_generation_seen) {
+		h->tlb_generation_seen = *h->tlb_generation;
+		cpu_tlb_flush(h);
+	}
+	if (h->code_generation && *h->code_generation != h->code_generation_seen) {
+		h->code_generation_seen = *h->code_generation;
+		cpu_code_flush(h);
+	}
+	/* Pages written while we were away (another thread's stores, DMA). */
+	if (h->code_map && code_map_seq(h->code_map) != h->code_seen)
+		cpu_flush_requests(h, CPU_FLUSH_CODE_PAGES);
 }
 
 /* Drop the blocks of every page the code map logged since we last looked. */
@@ -142,7 +166,6 @@ struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx)
 	hart->env = env;
 	hart->env_ctx = env_ctx;
 	hart->insn_limit = UINT64_MAX;
-	hart->jit_hot = JIT_HOT;
 	hart->priv = PRV_U;
 	hart->csr.mstatus = MSTATUS_FS; /* app mode: the FPU is always on */
 	hart->tlb = &hart->tlbs[TLB_CTX_U];
@@ -169,11 +192,6 @@ struct hart *hart_clone(const struct hart *parent)
 	hart->code_generation_seen = parent->code_generation_seen;
 	cpu_set_code_map(hart, parent->code_map);
 	hart->flat_addend = parent->flat_addend;
-	/* Same engine, own translator (a cache is per hart); none: interpreted. */
-	hart->engine = parent->engine;
-	hart->jit_hot = parent->jit_hot;
-	if (parent->jit)
-		hart->jit = jit_new(jit_cache_size(parent->jit));
 	return hart;
 }
 
@@ -181,8 +199,9 @@ void hart_free(struct hart *hart)
 {
 	if (!hart)
 		return;
+	if (hart->engine_ops)
+		hart->engine_ops->free(hart);
 	block_cache_free(hart->blocks);
-	jit_free(hart->jit);
 	free(hart);
 }
 

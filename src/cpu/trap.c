@@ -16,7 +16,10 @@ void trap_update_context(struct hart *hart)
 	case PRV_S: ctx = hart->csr.mstatus & MSTATUS_SUM ? TLB_CTX_S_SUM : TLB_CTX_S; break;
 	default: ctx = TLB_CTX_M; break;
 	}
-	hart->tlb = &hart->tlbs[ctx];
+	if (hart->tlb_pinned)
+		cpu_tlb_set_clear(hart->tlb); /* its entries were made in the old context */
+	else
+		hart->tlb = &hart->tlbs[ctx];
 }
 
 static uint64_t vector(uint64_t tvec, uint64_t cause)

@@ -7,6 +7,7 @@
  * with a static successor ends in a chain check (translate.c) that jumps
  * straight to the successor's code once jit_run has patched it, which it
  * does when that successor is next entered from the exit while compiled.
+ * The engine (src/engine) decides when to compile and when to run.
  *
  * fork(): the code buffer is not inherited (codebuf.c).  A page marked
  * MADV_WIPEONFORK reads as zero in a child, which then drops its compiled
@@ -226,21 +227,15 @@ struct jit *jit_new(size_t cache_bytes)
 	return jit;
 }
 
-void jit_setup_hart(struct hart *hart, int engine, uint64_t cache_bytes, uint64_t hot)
+void jit_set_movable_tlb(struct jit *jit)
 {
-	if (engine == ENGINE_INTERP)
-		return;
-	hart->jit = jit_new(cache_bytes);
-	if (hot)
-		hart->jit_hot = (uint32_t)hot;
-	hart->engine = engine;
+	jit->movable_tlb = true;
 }
 
 void jit_free(struct jit *jit)
 {
 	if (!jit)
 		return;
-	lockstep_free(jit->ls);
 	if (forked(jit))
 		codebuf_forget(&jit->cb);
 	else
@@ -422,11 +417,6 @@ static struct jit_ind *ind_table(struct jit *jit, struct hart *hart)
 		jit->ind_epoch[ctx] = hart->tlb_epoch;
 	}
 	return jit->ind + ctx * JIT_IND_SIZE;
-}
-
-struct jit_ret jit_enter(struct jit *jit, struct hart *hart, struct block *b, uint64_t limit)
-{
-	return jit->enter(hart, limit, b->jit_entry, ind_table(jit, hart));
 }
 
 int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t limit)

@@ -1,5 +1,5 @@
-/* The translator's internals shared by jit.c, translate.c, helpers.c and
- * lockstep.c (see docs/jit.md for the design). */
+/* The translator's internals shared by jit.c, translate.c, trace.c and
+ * helpers.c (see docs/jit.md for the design). */
 #ifndef JIT_INTERNAL_H
 #define JIT_INTERNAL_H
 
@@ -58,8 +58,6 @@ struct jit_ind {
 typedef struct jit_ret (*jit_enter_fn)(struct hart *hart, uint64_t limit, void *code,
 				      struct jit_ind *ind);
 
-struct lockstep;
-
 struct jit {
 	struct codebuf cb;
 	size_t code_start; /* first byte after the trampoline */
@@ -69,6 +67,7 @@ struct jit {
 	jit_enter_fn enter;
 	bool has_popcnt;
 	bool disabled; /* no code memory (after a fork that found none) */
+	bool movable_tlb; /* jit_set_movable_tlb */
 	volatile uint8_t *fork_marker; /* a MADV_WIPEONFORK page: 0 in a fork child */
 
 	/* The blocks with compiled code, to clear their entries on a flush. */
@@ -94,11 +93,7 @@ struct jit {
 	uint64_t generation; /* bumped by every flush */
 	struct jit_stats stats;
 	size_t code_hw, desc_hw; /* high-water marks of both ends of the buffer */
-	struct lockstep *ls;
 };
-
-/* Run b's compiled code once, without chaining into it first (lockstep). */
-struct jit_ret jit_enter(struct jit *jit, struct hart *hart, struct block *b, uint64_t limit);
 
 /* In a fork() child, drop the parent's compiled code (all blocks go back to
  * the interpreter) and take a code buffer of our own; true when it did. */
@@ -167,8 +162,5 @@ int jit_helper_amo(struct hart *hart, const struct insn *ip, uint64_t addr, uint
  * set; 1 the same, but the TLB was flushed, so the block must not chain
  * on; -1 illegal (trap fields set). */
 int jit_helper_csr(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *rd_val);
-
-/* ---- lockstep (lockstep.c) ---- */
-void lockstep_free(struct lockstep *ls);
 
 #endif

@@ -1,27 +1,9 @@
-/* Engine names and the translator's report (--jit-stats): what the cache
+/* The translator's report (--jit-stats): what the cache
  * holds and what translating cost, for users sizing --jit-cache and for
  * the benchmarks. */
 #include "condo/jit.h"
 
 #include <stdio.h>
-#include <string.h>
-
-static const char *const engine_names[ENGINE_COUNT] = {
-	[ENGINE_INTERP] = "interp", [ENGINE_JIT] = "jit", [ENGINE_LOCKSTEP] = "lockstep",
-};
-
-const char *jit_engine_name(int engine)
-{
-	return engine >= 0 && engine < ENGINE_COUNT ? engine_names[engine] : "?";
-}
-
-int jit_engine_parse(const char *name)
-{
-	for (int i = 0; i < ENGINE_COUNT; i++)
-		if (!strcmp(name, engine_names[i]))
-			return i;
-	return -1;
-}
 
 void jit_stats_add(struct jit_stats *sum, const struct jit *jit)
 {
@@ -42,8 +24,6 @@ void jit_stats_add(struct jit_stats *sum, const struct jit *jit)
 	sum->runs += s.runs;
 	sum->cache_bytes += s.cache_bytes;
 	sum->host_bytes += s.host_bytes;
-	sum->lockstep_blocks += s.lockstep_blocks;
-	sum->lockstep_skipped += s.lockstep_skipped;
 }
 
 void jit_stats_print(const struct jit_stats *s)
@@ -67,10 +47,6 @@ void jit_stats_print(const struct jit_stats *s)
 		(unsigned long long)(s->host_bytes >> 10), (unsigned long long)(s->cache_bytes >> 10),
 		(unsigned long long)(s->code_bytes >> 10), (unsigned long long)s->flushes,
 		(unsigned long long)s->invalidations);
-	fprintf(stderr, "condo: jit: %llu chains patched, %llu entries from the interpreter\n",
+	fprintf(stderr, "condo: jit: %llu chains patched, %llu entries from the engine\n",
 		(unsigned long long)s->chains, (unsigned long long)s->runs);
-	if (s->lockstep_blocks || s->lockstep_skipped)
-		fprintf(stderr, "condo: jit: lockstep compared %llu runs of compiled code with the "
-			"interpreter (%llu not comparable: device or faulting accesses)\n",
-			(unsigned long long)s->lockstep_blocks, (unsigned long long)s->lockstep_skipped);
 }

@@ -128,9 +128,7 @@ enum kind {
  * twice and could not compare their reads, nor undo a write to mip. */
 static bool csr_compiled(const struct insn *ip)
 {
-	unsigned csr = (unsigned)ip->imm;
-
-	return csr != CSR_TIME && csr != CSR_MIP && csr != CSR_SIP;
+	return !csr_changes_by_itself((unsigned)ip->imm);
 }
 
 static enum kind op_kind(int op)
@@ -1589,7 +1587,7 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 		return -1;
 	t->jit = jit;
 	t->system = hart->system;
-	t->fixed_tlb = !hart->system && hart->engine != ENGINE_LOCKSTEP &&
+	t->fixed_tlb = !hart->system && !jit->movable_tlb &&
 		       hart->tlb == &hart->tlbs[TLB_CTX_U];
 	t->flat_addend = t->fixed_tlb ? hart->flat_addend : 0;
 	t->e = e;

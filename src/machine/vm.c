@@ -4,8 +4,8 @@
 #include "condo/aclint.h"
 #include "condo/block.h"
 #include "condo/devices.h"
+#include "condo/engine.h"
 #include "condo/jail.h"
-#include "condo/jit.h"
 #include "condo/log.h"
 #include "condo/virtio.h"
 #include "cpu/csr.h"
@@ -171,7 +171,7 @@ static void *hart_main(void *arg)
 	while (!vm->done) {
 		if (vh->state != HART_STARTED && !wait_for_start(vh))
 			break;
-		switch (cpu_run(h)) {
+		switch (engine_run(h)) {
 		case CPU_EXIT_ECALL:
 			sbi_ecall(vm, vh);
 			break;
@@ -270,12 +270,13 @@ static int build_board(struct vm *vm)
 	vm->ram.code->ctx = vm;
 	for (int i = 0; i < vm->ncpus; i++) {
 		struct hart *h = hart_new(&board_env, vm);
-		if (!h)
+		if (!h || engine_setup_hart(h, cfg->engine, cfg->jit_cache, cfg->jit_hot) < 0) {
+			hart_free(h);
 			return -1;
+		}
 		cpu_set_code_map(h, vm->ram.code);
 		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
 		h->time_offset = time_offset;
-		jit_setup_hart(h, cfg->engine, cfg->jit_cache, cfg->jit_hot);
 		if (cfg->max_insns)
 			h->insn_limit = cfg->max_insns > vm->insns_spent ?
 						cfg->max_insns - vm->insns_spent : 0;
@@ -384,11 +385,11 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 	}
 	report_unused_devices(&vm);
 	if (vm.cfg->jit_stats) {
-		struct jit_stats sum = { 0 };
+		struct engine_stats sum = { 0 };
 
 		for (int i = 0; i < vm.ncpus; i++)
-			jit_stats_add(&sum, vm.harts[i].hart->jit);
-		jit_stats_print(&sum);
+			engine_stats_add(&sum, vm.harts[i].hart);
+		engine_stats_print(&sum);
 	}
 out:
 	evloop_free(vm.loop); /* stops its thread before the devices go */

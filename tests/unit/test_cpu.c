@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "condo/cpu.h"
+#include "condo/engine.h"
 #include "cpu/decode.h"
 
 /* Guest memory for these tests: 64 KiB at 0x10000. */
@@ -125,7 +126,7 @@ static void test_loop_runs_to_ecall_with_exact_instret(void **state)
 {
 	struct hart *h = load(sum_loop, 6);
 
-	assert_int_equal(cpu_run(h), CPU_EXIT_ECALL);
+	assert_int_equal(engine_run(h), CPU_EXIT_ECALL);
 	assert_int_equal(h->x[10], 5050);
 	assert_int_equal(h->pc, MEM_BASE + 20);
 	/* 2 setup + 3 * 100 loop; the ecall itself has not retired */
@@ -138,11 +139,11 @@ static void test_instruction_limit_is_exact_and_resumable(void **state)
 	struct hart *h = load(sum_loop, 6);
 
 	h->insn_limit = 7; /* stops inside the second loop iteration */
-	assert_int_equal(cpu_run(h), CPU_EXIT_LIMIT);
+	assert_int_equal(engine_run(h), CPU_EXIT_LIMIT);
 	assert_int_equal(h->instret, 7);
 	assert_int_equal(h->pc, MEM_BASE + 16); /* 2 + 3 + add, addi: at the bnez */
 	h->insn_limit = UINT64_MAX;
-	assert_int_equal(cpu_run(h), CPU_EXIT_ECALL);
+	assert_int_equal(engine_run(h), CPU_EXIT_ECALL);
 	assert_int_equal(h->x[10], 5050);
 	assert_int_equal(h->instret, 302);
 	hart_free(h);
@@ -158,7 +159,7 @@ static void test_load_fault_is_precise(void **state)
 	};
 	struct hart *h = load(code, 4);
 
-	assert_int_equal(cpu_run(h), CPU_EXIT_TRAP);
+	assert_int_equal(engine_run(h), CPU_EXIT_TRAP);
 	assert_int_equal(h->trap_cause, CAUSE_LOAD_PAGE_FAULT);
 	assert_int_equal(h->trap_tval, 0);
 	assert_int_equal(h->pc, MEM_BASE + 8);
@@ -173,7 +174,7 @@ static void test_illegal_instruction_reports_its_bits(void **state)
 	static const uint32_t code[] = { 0x00000513, 0xffffffff };
 	struct hart *h = load(code, 2);
 
-	assert_int_equal(cpu_run(h), CPU_EXIT_TRAP);
+	assert_int_equal(engine_run(h), CPU_EXIT_TRAP);
 	assert_int_equal(h->trap_cause, CAUSE_ILLEGAL_INSN);
 	assert_int_equal(h->trap_tval, 0xffffffff);
 	assert_int_equal(h->pc, MEM_BASE + 4);
@@ -190,7 +191,7 @@ static void test_writes_to_x0_are_discarded(void **state)
 	};
 	struct hart *h = load(code, 4);
 
-	assert_int_equal(cpu_run(h), CPU_EXIT_ECALL);
+	assert_int_equal(engine_run(h), CPU_EXIT_ECALL);
 	assert_int_equal(h->x[0], 0);
 	assert_int_equal(h->x[10], 0);
 	hart_free(h);
@@ -209,7 +210,7 @@ static void test_sc_without_reservation_fails(void **state)
 	};
 	struct hart *h = load(code, 7);
 
-	assert_int_equal(cpu_run(h), CPU_EXIT_ECALL);
+	assert_int_equal(engine_run(h), CPU_EXIT_ECALL);
 	assert_int_equal(h->x[10], 1); /* failed: no reservation */
 	assert_int_equal(h->x[14], 0); /* succeeded after lr.d */
 	assert_int_equal(mem[1024], 1);
@@ -221,10 +222,10 @@ static void test_stop_request_returns_at_block_boundary(void **state)
 	struct hart *h = load(sum_loop, 6);
 
 	h->stop_request = 1;
-	assert_int_equal(cpu_run(h), CPU_EXIT_STOP);
+	assert_int_equal(engine_run(h), CPU_EXIT_STOP);
 	assert_int_equal(h->stop_request, 0);
 	assert_int_equal(h->pc, MEM_BASE);
-	assert_int_equal(cpu_run(h), CPU_EXIT_ECALL);
+	assert_int_equal(engine_run(h), CPU_EXIT_ECALL);
 	hart_free(h);
 }
 

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "condo/cpu.h"
+#include "condo/engine.h"
 #include "condo/jit.h"
+#include "cpu/interp.h"
 #include "cpu/block.h"
 #include "cpu/decode.h"
 #include "cpu/priv.h"
@@ -67,8 +69,8 @@ static inline struct block *make_block(const uint32_t *code, uint32_t n)
 	return b;
 }
 
-/* Run the first n instructions of a block interpreted: the hart's own
- * cpu_run, stopped by the instruction limit.  Returns true when it trapped
+/* Run the first n instructions of a block interpreted: engine_run on a
+ * hart without a translator, stopped by the instruction limit.  Returns true when it trapped
  * inside them (a trap after them is the next block's fetch). */
 static inline bool run_interp(struct hart *h, uint32_t n)
 {
@@ -76,7 +78,7 @@ static inline bool run_interp(struct hart *h, uint32_t n)
 
 	cpu_code_flush(h); /* the code at CODE changes between cases */
 	h->insn_limit = h->instret + n;
-	r = cpu_run(h);
+	r = engine_run(h);
 	return r == CPU_EXIT_TRAP && h->instret < h->insn_limit;
 }
 

@@ -614,14 +614,15 @@ static void test_compiled_blocks_agree_with_the_interpreter(void **state)
 	uint64_t cases = s ? strtoull(s, NULL, 0) : 20000;
 	uint64_t seed0 = seed_env ? strtoull(seed_env, NULL, 0) : 1;
 	struct hart *hi = hart_new(&flat_env, NULL), *hj = hart_new(&flat_env, NULL);
-	struct jit *jit = jit_new(1u << 20);
+	struct jit *jit;
 	uint64_t failed = 0;
 
 	assert_non_null(hi);
 	assert_non_null(hj);
+	/* the compiled hart's code flushes reach its translator */
+	assert_int_equal(engine_setup_hart(hj, ENGINE_JIT, 1u << 20, 0), 0);
+	jit = engine_jit(hj);
 	assert_non_null(jit);
-	hj->jit = jit; /* the compiled hart's code flushes reach its translator */
-	hj->engine = ENGINE_JIT;
 	/* flat_fill puts every page at mem + (page - MEM_BASE), as app mode
 	 * puts them at its reservation: compiled accesses take the flat path */
 	hj->flat_addend = (uintptr_t)mem - MEM_BASE;

@@ -152,7 +152,7 @@ static void run(struct hart *h, const uint64_t *x0, struct end *e)
 	h->instret = 0;
 	h->insn_limit = LIMIT;
 	memset(mem + 0x1000, 0x5a, 4096);
-	e->exit = cpu_run(h);
+	e->exit = engine_run(h);
 	memcpy(e->x, h->x, sizeof(e->x));
 	e->pc = h->pc;
 	e->instret = h->instret;
@@ -176,10 +176,10 @@ static int one_case(uint64_t seed)
 		x0[i] = (uint64_t)next() << 32 | next();
 	x0[0] = 0;
 	x0[DATA_REG] = DATA;
-	hj->jit = jit_new(1u << 20);
-	hj->engine = ENGINE_JIT;
+	/* the outer loop runs 40 to 80 times */
+	if (engine_setup_hart(hj, ENGINE_JIT, 1u << 20, 16) < 0)
+		abort();
 	hj->flat_addend = (uintptr_t)mem - MEM_BASE; /* as app mode has it */
-	hj->jit_hot = 16; /* the outer loop runs 40 to 80 times */
 	run(hi, x0, &a);
 	run(hj, x0, &b);
 	if (a.exit != b.exit || a.pc != b.pc || a.instret != b.instret) {
@@ -244,11 +244,9 @@ static void test_generated_programs_form_traces_and_loops(void **state)
 		memset(mem, 0, 0x1000);
 		memcpy(mem, code, n * 4);
 		x0[DATA_REG] = DATA;
-		h->jit = jit_new(1u << 20);
-		h->engine = ENGINE_JIT;
-		h->jit_hot = 16;
+		assert_int_equal(engine_setup_hart(h, ENGINE_JIT, 1u << 20, 16), 0);
 		run(h, x0, &e);
-		jit_stats(h->jit, &st);
+		jit_stats(engine_jit(h), &st);
 		traces += st.trace_blocks;
 		runs += e.instret;
 		hart_free(h);

@@ -1,10 +1,17 @@
-/* The lockstep engine: each compiled block (or trace) is run twice from the
- * same state, first as compiled code, then by the interpreter (the
- * reference) for as many instructions as the compiled code ran (a trace may
- * leave early by a side exit), and the architectural results are compared: x and f registers, pc, fflags, frm,
- * the LR/SC reservation, instret, traps (cause, tval, instruction) and the
- * memory the block touched.  Then the state is put back and the caller's
- * interpreter runs the block for real, so nothing is applied twice.
+/* The lockstep engine: the program runs in stretches ("spans") of up to a
+ * few ten thousand instructions.  Each span is run twice from the same
+ * state, first by the translating engine (compiled code where blocks are
+ * hot, the interpreter elsewhere), then by the interpreter alone (the
+ * reference) for as many instructions as the first run retired, and the
+ * architectural results are compared: x and f registers, CSRs, pc, fflags,
+ * frm, the LR/SC reservation, instret, traps (cause, tval, instruction) and
+ * the memory the span touched.  Then the state is put back and the span
+ * runs for real (translated), so nothing is applied twice.  On a
+ * difference the span is bisected down to the shortest prefix that still
+ * differs, and the compiled block (or trace) that ran last in it is
+ * reported.  Spans grow while they fit the shadow pages and shrink when
+ * they do not; they end before instructions two runs cannot agree on (see
+ * RUN_SHADOW), which then run for real uncompared.
  *
  * Memory: during both runs the hart uses a private, empty TLB and an
  * environment wrapper whose fill() hands out private copies ("shadows") of
@@ -17,15 +24,19 @@
  * system-mode MMU and PMP steps itself), so a trap returns from the
  * reference run instead of entering the guest's handler. */
 #include "cpu/priv.h"
-#include "jit/jit_internal.h"
+#include "engine/engine_internal.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#define LS_PAGES 160 /* shadow pages per run: 64 instructions, two pages each */
+#define LS_PAGES 256 /* shadow pages per run */
+#define SPAN_MIN 64
+#define SPAN_MAX (1u << 16)
+#define SPAN_START 4096
 
 struct shadow_set {
 	int n;
@@ -39,6 +50,7 @@ struct lockstep {
 	const struct hart_env_ops *env;
 	bool system;
 	bool aborted;
+	bool full; /* a run needed more shadow pages than there are */
 	int cur;
 	struct shadow_set set[2]; /* [0] interpreter, [1] compiled code */
 	/* Each page as it was when either run first touched it: both runs
@@ -47,6 +59,7 @@ struct lockstep {
 	uint8_t *before_real[2 * LS_PAGES];
 	uint8_t *before;          /* 2 * LS_PAGES pages */
 	struct tlb_set tlb;
+	uint32_t span; /* instructions the next span may have */
 };
 
 /* The architectural state a block can change. */
@@ -171,7 +184,7 @@ static int ls_fill(struct hart *h, gva_t page, enum mem_access acc, uint8_t **ho
 	}
 	*host = shadow(ls, page, real);
 	if (!*host) {
-		ls->aborted = true;
+		ls->aborted = ls->full = true;
 		return -1;
 	}
 	return 0;
@@ -198,6 +211,7 @@ static struct lockstep *ls_new(void)
 			ls->before = p;
 	}
 	ls->ops.fill = ls_fill;
+	ls->span = SPAN_START;
 	return ls;
 }
 
@@ -218,7 +232,7 @@ struct saved {
 	const struct hart_env_ops *env;
 	struct tlb_set *tlb;
 	bool system;
-	int engine;
+	uint8_t priv;
 	uint64_t insn_limit;
 };
 
@@ -227,16 +241,15 @@ static void run_begin(struct lockstep *ls, struct hart *h, int which, struct sav
 	sv->env = h->env;
 	sv->tlb = h->tlb;
 	sv->system = h->system;
-	sv->engine = h->engine;
+	sv->priv = h->priv;
 	sv->insn_limit = h->insn_limit;
 	ls->env = h->env;
 	ls->system = h->system;
 	ls->cur = which;
 	ls->set[which].n = 0;
-	for (int acc = 0; acc < 3; acc++)
-		for (int i = 0; i < TLB_ENTRIES; i++)
-			ls->tlb.e[acc][i].page = TLB_INVALID;
+	cpu_tlb_set_clear(&ls->tlb);
 	h->tlb = &ls->tlb;
+	h->tlb_pinned = true;
 	h->env = &ls->ops;
 	h->system = false;
 	/* no chain pointer made before may be followed from here */
@@ -248,7 +261,8 @@ static void run_end(struct hart *h, const struct saved *sv)
 	h->env = sv->env;
 	h->tlb = sv->tlb;
 	h->system = sv->system;
-	h->engine = sv->engine;
+	h->tlb_pinned = false;
+	h->priv = sv->priv;
 	h->insn_limit = sv->insn_limit;
 	h->tlb_epoch++;
 }
@@ -256,6 +270,7 @@ static void run_end(struct hart *h, const struct saved *sv)
 /* How a run ended. */
 struct outcome {
 	bool trapped;
+	bool ecall;     /* stopped at an ecall for the environment */
 	uint64_t index; /* trap: the faulting instruction */
 	struct arch a;
 };
@@ -277,25 +292,45 @@ static const uint8_t *page_after(const struct lockstep *ls, int which, uint8_t *
 	return page_before(ls, real);
 }
 
-static int report_header(const struct block *b, int shown)
+/* fprintf to stderr unless quiet (bisection probes). */
+static void say(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(bool quiet, const char *fmt, ...)
 {
-	if (shown)
-		return 1;
-	fprintf(stderr, "condo: lockstep: compiled code differs from the interpreter\n");
-	fprintf(stderr, "  block at 0x%" PRIx64 ", %u instructions", b->pc, b->n);
-	if (b->jit_n > b->n) /* the rest of the trace: its successors' blocks */
-		fprintf(stderr, " (compiled as a trace of up to %u)", b->jit_n);
-	fprintf(stderr, ":\n");
-	for (uint32_t i = 0; i < b->n; i++)
-		fprintf(stderr, "    0x%" PRIx64 "  %08x  %s\n", b->pc + b->insns[i].off,
-			b->insns[i].raw, insn_name(&b->insns[i]));
-	fprintf(stderr, "  differences (interpreter / compiled):\n");
-	return 1;
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 }
 
+static int report_header(const struct block *b, int shown, bool quiet)
+{
+	if (shown || quiet)
+		return 1;
+	fprintf(stderr, "condo: lockstep: compiled code differs from the interpreter\n");
+	if (!b) {
+		fprintf(stderr, "  (no compiled block ran: the translating engine interpreted)\n");
+	} else {
+		fprintf(stderr, "  the last compiled block run, at 0x%" PRIx64 ", %u instructions",
+			b->pc, b->n);
+		if (b->jit_n > b->n) /* the rest of the trace: its successors' blocks */
+			fprintf(stderr, " (compiled as a trace of up to %u)", b->jit_n);
+		fprintf(stderr, ":\n");
+		for (uint32_t i = 0; i < b->n; i++)
+			fprintf(stderr, "    0x%" PRIx64 "  %08x  %s\n", b->pc + b->insns[i].off,
+				b->insns[i].raw, insn_name(&b->insns[i]));
+	}
+	fprintf(stderr, "  differences (interpreter / translating engine):\n");
+	return 1;
+}
 static void describe_end(const struct outcome *o, uint64_t i0, char *buf, size_t len)
 {
-	if (o->trapped)
+	if (o->ecall)
+		snprintf(buf, len, "ecall at pc 0x%" PRIx64 ", instret +%" PRIu64, o->a.pc,
+			 o->a.instret - i0);
+	else if (o->trapped)
 		snprintf(buf, len, "trap %s (tval 0x%" PRIx64 ") at instruction %" PRIu64
 			 ", pc 0x%" PRIx64 ", instret +%" PRIu64,
 			 cpu_cause_name(o->a.trap_cause), o->a.trap_tval, o->index, o->a.pc,
@@ -307,11 +342,11 @@ static void describe_end(const struct outcome *o, uint64_t i0, char *buf, size_t
 
 /* Compare the two runs; report and return true when they differ. */
 static bool compare(struct lockstep *ls, const struct block *b, const struct outcome *ref,
-		    const struct outcome *jit, uint64_t i0)
+		    const struct outcome *jit, uint64_t i0, bool quiet)
 {
 	int shown = 0;
 
-	if (ref->trapped != jit->trapped || ref->a.pc != jit->a.pc ||
+	if (ref->trapped != jit->trapped || ref->ecall != jit->ecall || ref->a.pc != jit->a.pc ||
 	    ref->a.instret != jit->a.instret ||
 	    (ref->trapped && (ref->index != jit->index || ref->a.trap_cause != jit->a.trap_cause ||
 			      ref->a.trap_tval != jit->a.trap_tval))) {
@@ -319,40 +354,40 @@ static bool compare(struct lockstep *ls, const struct block *b, const struct out
 
 		describe_end(ref, i0, r, sizeof(r));
 		describe_end(jit, i0, j, sizeof(j));
-		shown = report_header(b, shown);
-		fprintf(stderr, "    exit: %s\n          %s\n", r, j);
+		shown = report_header(b, shown, quiet);
+		say(quiet, "    exit: %s\n          %s\n", r, j);
 	}
 	for (int i = 1; i < 32; i++)
 		if (ref->a.x[i] != jit->a.x[i]) {
-			shown = report_header(b, shown);
-			fprintf(stderr, "    x%-2d %-4s 0x%016" PRIx64 " / 0x%016" PRIx64 "\n", i,
+			shown = report_header(b, shown, quiet);
+			say(quiet, "    x%-2d %-4s 0x%016" PRIx64 " / 0x%016" PRIx64 "\n", i,
 				abi_names[i], ref->a.x[i], jit->a.x[i]);
 		}
 	for (int i = 0; i < 32; i++)
 		if (ref->a.f[i] != jit->a.f[i]) {
-			shown = report_header(b, shown);
-			fprintf(stderr, "    f%-2d      0x%016" PRIx64 " / 0x%016" PRIx64 "\n", i,
+			shown = report_header(b, shown, quiet);
+			say(quiet, "    f%-2d      0x%016" PRIx64 " / 0x%016" PRIx64 "\n", i,
 				ref->a.f[i], jit->a.f[i]);
 		}
 	if (ref->a.fflags != jit->a.fflags || ref->a.frm != jit->a.frm) {
-		shown = report_header(b, shown);
-		fprintf(stderr, "    fflags %#x frm %u / fflags %#x frm %u\n", ref->a.fflags,
+		shown = report_header(b, shown, quiet);
+		say(quiet, "    fflags %#x frm %u / fflags %#x frm %u\n", ref->a.fflags,
 			ref->a.frm, jit->a.fflags, jit->a.frm);
 	}
 	if (memcmp(&ref->a.csr, &jit->a.csr, sizeof(ref->a.csr))) {
 		const uint64_t *r = (const uint64_t *)&ref->a.csr, *j = (const uint64_t *)&jit->a.csr;
 
-		shown = report_header(b, shown);
+		shown = report_header(b, shown, quiet);
 		for (size_t i = 0; i < sizeof(ref->a.csr) / 8; i++)
 			if (r[i] != j[i])
-				fprintf(stderr, "    csr word %zu of struct csr_state 0x%016" PRIx64
+				say(quiet, "    csr word %zu of struct csr_state 0x%016" PRIx64
 					" / 0x%016" PRIx64 "\n", i, r[i], j[i]);
 	}
 	if (ref->a.resv_valid != jit->a.resv_valid ||
 	    (ref->a.resv_valid &&
 	     (ref->a.resv_addr != jit->a.resv_addr || ref->a.resv_value != jit->a.resv_value))) {
-		shown = report_header(b, shown);
-		fprintf(stderr, "    reservation %d 0x%" PRIx64 "=0x%" PRIx64 " / %d 0x%" PRIx64
+		shown = report_header(b, shown, quiet);
+		say(quiet, "    reservation %d 0x%" PRIx64 "=0x%" PRIx64 " / %d 0x%" PRIx64
 			"=0x%" PRIx64 "\n", ref->a.resv_valid, ref->a.resv_addr, ref->a.resv_value,
 			jit->a.resv_valid, jit->a.resv_addr, jit->a.resv_value);
 	}
@@ -371,14 +406,14 @@ static bool compare(struct lockstep *ls, const struct block *b, const struct out
 			j = page_after(ls, 1, s->real[i]);
 			if (!memcmp(r, j, GUEST_PAGE_SIZE))
 				continue;
-			shown = report_header(b, shown);
+			shown = report_header(b, shown, quiet);
 			for (size_t off = 0; off < GUEST_PAGE_SIZE && lines < 8; off += 8) {
 				uint64_t rv, jv;
 
 				memcpy(&rv, r + off, 8);
 				memcpy(&jv, j + off, 8);
 				if (rv != jv) {
-					fprintf(stderr, "    mem 0x%" PRIx64 ": 0x%016" PRIx64
+					say(quiet, "    mem 0x%" PRIx64 ": 0x%016" PRIx64
 						" / 0x%016" PRIx64 "\n", s->page[i] + off, rv, jv);
 					lines++;
 				}
@@ -388,94 +423,150 @@ static bool compare(struct lockstep *ls, const struct block *b, const struct out
 	return shown;
 }
 
-int jit_lockstep(struct jit *jit, struct hart *h, struct block *b)
-{
-	struct lockstep *ls = jit->ls;
-	uint64_t gen = jit->generation, code_seen = h->code_generation_seen;
-	struct outcome ref, cmp;
-	struct arch start;
-	struct saved sv;
-	struct jit_ret jr;
-	enum cpu_exit rr;
-	uint64_t i0 = h->instret, limit;
-	bool aborted;
 
-	if (jit_check_fork(jit)) {
-		jit->stats.lockstep_skipped++;
-		return 0; /* b's code is gone: the caller interprets it */
-	}
-	if (!ls && !(ls = jit->ls = ls_new())) {
-		jit->stats.lockstep_skipped++;
-		return 0;
-	}
-	if (h->stop_request | h->irq_check) {
-		jit->stats.lockstep_skipped++;
-		return 0; /* looked at when the block has run */
-	}
-	h->pc = b->pc; /* the interpreter keeps it in a local between blocks */
+/* One span from the hart's state up to instret end, compared. */
+struct span {
+	uint64_t end;    /* where the translating run stopped */
+	bool exited;     /* at a trap or ecall (not part of the span) */
+	bool compared;
+	bool differs;
+};
+
+/* Run from the hart's state to instret end in shadow mode, the
+ * translating engine if compiled, else the interpreter, and leave the hart
+ * as it was.  Returns what engine_loop did; *o gets the end state, and
+ * *aborted whether a device or a fault made the run incomparable. */
+static int shadow_run(struct lockstep *ls, struct hart *h, struct engine *eng, bool compiled,
+		      uint64_t end, const struct arch *start, struct outcome *o, bool *aborted)
+{
+	struct saved sv;
+	int r;
+
+	run_begin(ls, h, compiled, &sv);
+	ls->aborted = false;
+	h->insn_limit = end;
+	r = engine_loop(h, eng, RUN_SHADOW | (compiled ? RUN_COMPILED : 0));
+	arch_save(h, &o->a);
+	*aborted = ls->aborted;
+	run_end(h, &sv);
+	arch_restore(h, start);
+	o->trapped = r == CPU_EXIT_TRAP && !*aborted;
+	o->ecall = r == CPU_EXIT_ECALL;
+	o->index = o->a.instret - start->instret;
+	return r;
+}
+
+/* Compare the span from the hart's state to end (quiet: only say whether
+ * the runs differ); the hart is left as it was. */
+static void compare_span(struct lockstep *ls, struct hart *h, struct engine *eng, uint64_t end,
+			 bool quiet, struct span *sp)
+{
+	uint64_t i0 = h->instret, flushes = eng->flushes;
+	struct outcome cmp, ref;
+	struct arch start;
+	bool aborted;
+	int r;
+
 	arch_save(h, &start);
 	ls->nbefore = 0;
-
-	/* The compiled code first: it decides how far the comparison goes (a
-	 * trace may leave early); the limit keeps it from chaining on. */
-	run_begin(ls, h, 1, &sv);
-	ls->aborted = false;
-	jr = jit_enter(jit, h, b, i0 + b->jit_n);
-	arch_save(h, &cmp.a);
-	aborted = ls->aborted;
-	run_end(h, &sv);
-	arch_restore(h, &start);
-	if (aborted) {
-		jit->stats.lockstep_skipped++;
-		return 0;
-	}
-	cmp.trapped = jr.exit == JIT_EXIT_TRAP;
-	cmp.index = cmp.a.instret - i0;
-	if (!cmp.trapped) /* the caller would add the last block's count */
-		cmp.a.instret += jr.exit == JIT_EXIT_PARTIAL ? jit_compiled_insns(jr.tb->block)
-							     : jr.tb->block->n;
+	eng->last_compiled = NULL;
+	ls->full = false;
+	/* The translating run first: it decides how far the span goes. */
+	r = shadow_run(ls, h, eng, true, end, &start, &cmp, &aborted);
+	sp->end = cmp.a.instret;
+	sp->exited = cmp.trapped || cmp.ecall;
+	sp->compared = sp->differs = false;
+	if (aborted && r == CPU_EXIT_TRAP)
+		cmp.trapped = false; /* it stopped before the access it could not shadow */
+	if (sp->end == i0 && !sp->exited)
+		return;
 	/* The reference: as many instructions, or up to and including the
-	 * one the compiled code trapped on, which must trap here too. */
-	limit = cmp.a.instret + cmp.trapped;
-	run_begin(ls, h, 0, &sv);
-	ls->aborted = false;
-	h->engine = ENGINE_INTERP;
-	h->insn_limit = limit;
-	rr = cpu_run(h);
-	arch_save(h, &ref.a);
-	aborted = ls->aborted;
-	run_end(h, &sv);
-	if (jit->generation != gen || h->code_generation_seen != code_seen || (b->pc & 1) ||
-	    !b->jit_entry) {
-		/* the decoded code was dropped meanwhile (flushed, or its page
-		 * written by another hart or a device): b is gone */
-		if (jit->generation == gen && h->code_generation_seen != code_seen)
-			jit_flush(jit);
-		arch_restore(h, &start);
-		jit->stats.lockstep_skipped++;
-		return -1;
-	}
-	arch_restore(h, &start);
-	if (rr == CPU_EXIT_STOP)
-		h->stop_request = 1;
-	if (aborted || (rr != CPU_EXIT_LIMIT && rr != CPU_EXIT_TRAP) || ref.a.instret > limit) {
-		jit->stats.lockstep_skipped++;
-		return 0;
-	}
+	 * one the translating run trapped on, which must trap here too. */
+	r = shadow_run(ls, h, eng, false, sp->end + sp->exited, &start, &ref, &aborted);
+	if (aborted || r == RUN_PENDING || r == CPU_EXIT_STOP)
+		return; /* a device, a fault, a request from outside: not comparable */
 	/* A trap after the last instruction is the next block's fetch: not ours. */
-	ref.trapped = rr == CPU_EXIT_TRAP && ref.a.instret < limit;
-	ref.index = ref.a.instret - i0;
+	if (ref.trapped && ref.a.instret >= sp->end + sp->exited)
+		ref.trapped = false;
 	if (!ref.trapped) {
-		/* a trap's fields after a completed block belong to the next fetch */
+		/* a trap's fields after a completed span belong to the next fetch */
 		ref.a.trap_cause = cmp.a.trap_cause;
 		ref.a.trap_tval = cmp.a.trap_tval;
 	}
-	jit->stats.lockstep_blocks++;
-	if (compare(ls, b, &ref, &cmp, i0)) {
-		fprintf(stderr, "condo: lockstep: stopping (exit status %d)\n", JIT_LOCKSTEP_EXIT);
-		/* A debugging engine: going on from a state one engine got wrong
-		 * would only bury the first difference. */
-		exit(JIT_LOCKSTEP_EXIT);
+	sp->compared = true;
+	sp->differs = compare(ls, eng->flushes_at_last == flushes ? eng->last_compiled : NULL,
+			      &ref, &cmp, i0, quiet);
+}
+
+/* The span [h->instret, end) differs: find the shortest prefix that still
+ * does, report it and stop condo. */
+static _Noreturn void report(struct lockstep *ls, struct hart *h, struct engine *eng, uint64_t end)
+{
+	uint64_t lo = h->instret + 1, hi = end;
+	struct span sp;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		compare_span(ls, h, eng, mid, true, &sp);
+		if (sp.compared && sp.differs)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	return 0;
+	compare_span(ls, h, eng, hi, false, &sp);
+	if (!sp.differs)
+		compare_span(ls, h, eng, end, false, &sp);
+	fprintf(stderr, "  (the first %" PRIu64 " instructions from instret %" PRIu64
+		" agree)\n", hi - 1 - h->instret, h->instret);
+	fprintf(stderr, "condo: lockstep: stopping (exit status %d)\n", ENGINE_LOCKSTEP_EXIT);
+	/* A debugging engine: going on from a state one engine got wrong
+	 * would only bury the first difference. */
+	exit(ENGINE_LOCKSTEP_EXIT);
+}
+
+enum cpu_exit lockstep_run(struct hart *h, struct engine *eng)
+{
+	struct lockstep *ls = eng->ls;
+	uint64_t outer = h->insn_limit;
+
+	if (!ls && !(ls = eng->ls = ls_new()))
+		return (enum cpu_exit)engine_loop(h, eng, RUN_COMPILED); /* no memory to compare */
+	cpu_sync_generations(h);
+	for (;;) {
+		uint64_t i0 = h->instret, end, real;
+		struct span sp;
+		int r;
+
+		if (i0 >= outer)
+			return CPU_EXIT_LIMIT;
+		end = outer - i0 > ls->span ? i0 + ls->span : outer;
+		compare_span(ls, h, eng, end, true, &sp);
+		if (sp.compared) {
+			if (sp.differs)
+				report(ls, h, eng, sp.end + sp.exited);
+			eng->stats.lockstep_spans++;
+			eng->stats.lockstep_insns += sp.end - i0;
+		} else if (sp.end > i0 || sp.exited) {
+			eng->stats.lockstep_skipped++;
+		}
+		/* Longer spans while they fit the shadow pages, shorter when not. */
+		if (ls->full && ls->span > SPAN_MIN)
+			ls->span /= 2;
+		else if (sp.end == end && ls->span < SPAN_MAX)
+			ls->span *= 2;
+		/* For real: the span, and at least one instruction (the one that
+		 * ended it: a trap, an ecall, an instruction not compared). */
+		real = sp.end > i0 && !sp.exited ? sp.end : sp.end + 1;
+		if (real > outer)
+			real = outer;
+		h->insn_limit = real;
+		r = engine_loop(h, eng, RUN_COMPILED);
+		/* traps that retired nothing used up budget (engine_loop) */
+		if (outer != UINT64_MAX)
+			outer -= real - h->insn_limit;
+		h->insn_limit = outer;
+		if (r != CPU_EXIT_LIMIT || h->instret >= outer)
+			return (enum cpu_exit)r;
+	}
 }

@@ -1,0 +1,213 @@
+/* The run loop: find the block at the pc (through the chain its
+ * predecessor left, else the block cache), count its runs until it is hot,
+ * have it compiled, run its compiled code or interpret it, and between
+ * blocks act on stop, flush and interrupt requests, the instruction
+ * budget, timer polls and (system mode) traps. */
+#include "cpu/csr.h"
+#include "cpu/interp.h"
+#include "cpu/priv.h"
+#include "engine/engine_internal.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Timers are polled every this many instructions (a few tens of µs). */
+#define POLL_INSNS 16384
+
+/* The instret at which the loop next stops to look outside: the caller's
+ * limit, or in system mode the next timer poll if that comes first. */
+static uint64_t next_poll(const struct hart *h)
+{
+	if (h->system && h->insn_limit - h->instret > POLL_INSNS)
+		return h->instret + POLL_INSNS;
+	return h->insn_limit;
+}
+
+/* Whether lockstep's runs must stop before b's last instruction (RUN_SHADOW). */
+static bool shadow_stops_before(const struct block *b)
+{
+	const struct insn *last = &b->insns[b->n - 1];
+
+	switch (last->op) {
+	case OP_MRET: case OP_SRET: case OP_WFI: case OP_FENCE_I: case OP_SFENCE_VMA:
+		return true;
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+		return csr_changes_by_itself((unsigned)last->imm);
+	default:
+		return false;
+	}
+}
+
+/* Remember nb as b's successor by exit taken, for as long as the TLB
+ * mappings it was found through stand. */
+static void chain(struct hart *h, struct block *b, int taken, struct block *nb)
+{
+	if (b->chain_epoch != h->tlb_epoch) {
+		b->chain[0] = b->chain[1] = NULL;
+		b->chain_epoch = h->tlb_epoch;
+	}
+	b->chain[taken] = nb;
+}
+
+int engine_loop(struct hart *h, struct engine *eng, unsigned flags)
+{
+	const bool shadow = flags & RUN_SHADOW;
+	struct block *b = NULL, *nb;
+	enum cpu_block_end end;
+	uint64_t limit, flushes;
+	int taken = 0;
+	gva_t pc;
+
+	cpu_sync_generations(h);
+	limit = next_poll(h);
+	pc = h->pc;
+
+lookup:
+	flushes = eng->flushes;
+	nb = cpu_block_at(h, pc);
+	if (!nb)
+		goto trap;
+	if (b && eng->flushes == flushes)
+		chain(h, b, taken, nb);
+	b = nb;
+
+enter:
+	if (unlikely(h->stop_request | h->irq_check)) {
+		h->pc = b->pc;
+		if (shadow)
+			return RUN_PENDING;
+		if (h->stop_request) {
+			__atomic_store_n(&h->stop_request, 0, __ATOMIC_SEQ_CST);
+			return CPU_EXIT_STOP;
+		}
+		/* Clear before reading mip: a device raising a line afterwards sets it again. */
+		__atomic_store_n(&h->irq_check, 0, __ATOMIC_SEQ_CST);
+		if (h->flush_req) {
+			cpu_flush_requests(h, __atomic_exchange_n(&h->flush_req, 0, __ATOMIC_SEQ_CST));
+			pc = h->pc;
+			b = NULL; /* it may be gone: look it up again */
+			goto lookup;
+		}
+		if (h->system) {
+			uint64_t irq = trap_pending_interrupt(h);
+
+			if (irq) {
+				trap_take(h, irq, 0);
+				pc = h->pc;
+				b = NULL;
+				goto lookup;
+			}
+		}
+	}
+	if (unlikely(shadow && shadow_stops_before(b))) {
+		h->pc = b->pc;
+		return RUN_BOUNDARY;
+	}
+	if (unlikely(limit - h->instret < b->n)) {
+		h->pc = b->pc;
+		if (h->instret >= limit) {
+			if (h->instret >= h->insn_limit)
+				return CPU_EXIT_LIMIT;
+			/* Not the caller's limit: time to poll the timers. */
+			cpu_timer_poll(h);
+			limit = next_poll(h);
+			goto enter;
+		}
+		end = cpu_interp_block(h, b, 0, (uint32_t)(limit - h->instret));
+		goto ended;
+	}
+	if (flags & RUN_COMPILED) {
+		/* Hot blocks run as host code; the rest stay interpreted. */
+		if (!b->jit_entry && ++b->heat == eng->hot)
+			b->jit_entry = jit_compile(eng->jit, h, b);
+		if (b->jit_entry && limit - h->instret >= b->jit_n) {
+			struct block *last = b;
+			int r;
+
+			eng->last_compiled = b;
+			eng->flushes_at_last = eng->flushes;
+			r = jit_run(eng->jit, h, &last, limit);
+			if (likely(r < JIT_EXIT_TRAP)) {
+				/* It may have chained on: the last block is counted here. */
+				b = last;
+				h->instret += b->n;
+				end = (enum cpu_block_end)r;
+				goto ended;
+			}
+			if (r == JIT_EXIT_TRAP)
+				goto trap; /* pc and instret already exact */
+			if (r == JIT_EXIT_PARTIAL) {
+				/* Only the block's last instruction is left: interpret it. */
+				b = last;
+				if (shadow && shadow_stops_before(b)) {
+					h->instret += b->n - 1;
+					h->pc = b->pc + b->insns[b->n - 1].off;
+					return RUN_BOUNDARY;
+				}
+				end = cpu_interp_block(h, b, b->n - 1, UINT32_MAX);
+				goto ended;
+			}
+			/* JIT_EXIT_AGAIN: nothing ran; interpret the block */
+		}
+	}
+	end = cpu_interp_block(h, b, 0, UINT32_MAX);
+
+ended:
+	switch (end) {
+	case BLOCK_NEXT_FALL:
+	case BLOCK_NEXT_TAKEN:
+		taken = (int)end;
+		b->exits[taken]++; /* which way it goes: traces follow the usual way */
+		pc = h->pc;
+		nb = b->chain[taken];
+		if (likely(nb != NULL && nb->pc == pc && b->chain_epoch == h->tlb_epoch)) {
+			b = nb;
+			goto enter;
+		}
+		goto lookup;
+	case BLOCK_REDIRECT:
+		pc = h->pc;
+		b = NULL; /* no chain remembers it (and after fence.i it is gone) */
+		goto lookup;
+	case BLOCK_ECALL:
+		return CPU_EXIT_ECALL;
+	case BLOCK_TRAP:
+		break;
+	}
+
+trap:
+	/* pc names the faulting instruction, instret counts those before it */
+	if (!h->system)
+		return CPU_EXIT_TRAP;
+	trap_take(h, h->trap_cause, h->trap_tval);
+	/* A trap storm retires nothing, so for the watchdog each trap uses up
+	 * one instruction of --max-insns; and stop requests are honoured
+	 * here, since such a loop may never finish a block. */
+	if (h->insn_limit != UINT64_MAX) {
+		h->insn_limit--;
+		limit = next_poll(h);
+	}
+	if (unlikely(h->stop_request)) {
+		__atomic_store_n(&h->stop_request, 0, __ATOMIC_SEQ_CST);
+		return CPU_EXIT_STOP;
+	}
+	if (unlikely(h->instret >= h->insn_limit))
+		return CPU_EXIT_LIMIT;
+	pc = h->pc;
+	b = NULL;
+	goto lookup;
+}
+
+enum cpu_exit engine_run(struct hart *h)
+{
+	struct engine *eng = h->engine;
+
+	if (!eng) {
+		if (engine_setup_hart(h, ENGINE_INTERP, 0, 0) < 0)
+			return CPU_EXIT_STOP; /* cannot run at all without memory */
+		eng = h->engine;
+	}
+	if (eng->kind == ENGINE_LOCKSTEP)
+		return lockstep_run(h, eng);
+	return (enum cpu_exit)engine_loop(h, eng, eng->jit ? RUN_COMPILED : 0);
+}
