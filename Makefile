@@ -51,7 +51,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
-.PHONY: all deps check check-unit check-app check-isa check-diff check-programs check-bad check-priv \
+.PHONY: all deps check check-layers check-unit check-app check-isa check-diff check-programs check-bad check-priv \
         check-vmbad check-jail check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
@@ -82,8 +82,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-check: check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
+check: check-layers check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
 	@echo "make check: all suites passed ($(BUILD))"
+
+# No include cycles between src/ directories; src/cpu knows no translator.
+check-layers:
+	@tests/layers.sh
 
 check-unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
