@@ -52,7 +52,7 @@ LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
 .PHONY: all deps check check-layers check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-app bench-boot bench-guest bench-idle bench clean format
+        check-vmbad check-jail check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -166,6 +166,9 @@ run-app: $(CONDO)
 bench-app: $(CONDO)
 	@CONDO=$(CONDO) bench/bench-app.sh
 
+bench-cpu: $(CONDO)
+	@CONDO=$(CONDO) bench/bench-cpu.sh
+
 bench-boot: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-boot.sh
 
@@ -175,7 +178,7 @@ bench-idle: $(CONDO) guest
 bench-guest: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-guest.sh
 
-bench: bench-app bench-boot bench-guest bench-idle
+bench: bench-cpu bench-app bench-boot bench-guest bench-idle
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

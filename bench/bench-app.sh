@@ -12,6 +12,8 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 die() { echo "bench-app: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 runs=${BENCH_RUNS:-5}
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
@@ -77,16 +79,11 @@ for ((i = 1; i <= runs; i++)); do
 			# shellcheck disable=SC2086
 			run "$runner" $tool >/dev/null 2>"$work/err" || die "$runner: '$tool' failed: $(head -c 200 "$work/err")"
 			t1=$EPOCHREALTIME
-			times[$tool/$runner]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }') "
+			times[$tool/$runner]+="$(elapsed "$t0" "$t1") "
 		done
 	done
 done
 
-# stats "T1 T2 ...": prints "min median"
-stats() {
-	tr ' ' '\n' <<<"$1" | grep . | sort -g |
-		awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f\n", v[1], m }'
-}
 
 echo
 echo "bench-app: 16 MiB input, $runs timed runs per cell, wall time in seconds (min / median)"
@@ -96,7 +93,6 @@ for tool in "${tools[@]}"; do
 	read -r cmin cmed <<<"$(stats "${times[$tool/condo]}")"
 	read -r qmin qmed <<<"$(stats "${times[$tool/qemu]}")"
 	read -r nmin nmed <<<"$(stats "${times[$tool/native]}")"
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 	printf '%-12s %8s / %-6s %8s / %-6s %8s / %-6s %11s %13s\n' "${tool% data.bin}" \
 		"$cmin" "$cmed" "$qmin" "$qmed" "$nmin" "$nmed" "$(ratio "$cmed" "$qmed")" "$(ratio "$cmed" "$nmed")"
 done

@@ -1,0 +1,17 @@
+# Shared by the bench/ scripts (sourced): summary statistics and ratios.
+
+# stats "T1 T2 ...": prints "min median"
+stats() {
+	tr ' ' '\n' <<<"$1" | grep . | sort -g |
+		awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f\n", v[1], m }'
+}
+
+# ratio A B: A/B as "1.23x", or "-" when B is 0
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
+}
+
+# elapsed T0 T1: seconds between two $EPOCHREALTIME readings
+elapsed() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'
+}
