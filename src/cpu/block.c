@@ -3,6 +3,7 @@
  * when a page is written.  Flushing resets the arena, so chain pointers
  * between blocks die together with the blocks. */
 #include "cpu/block.h"
+#include "cpu/csr.h"
 #include "cpu/priv.h"
 #include "cpu/tlb.h"
 
@@ -160,6 +161,18 @@ static int fetch_decode(struct hart *hart, gva_t pc, struct insn *insn, const ui
 	return 4;
 }
 
+static bool unrepeatable(const struct insn *last)
+{
+	switch (last->op) {
+	case OP_MRET: case OP_SRET: case OP_WFI: case OP_FENCE_I: case OP_SFENCE_VMA:
+		return true;
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+		return csr_changes_by_itself((unsigned)last->imm);
+	default:
+		return false;
+	}
+}
+
 struct block *block_build(struct hart *hart, gva_t pc, const void *const *handlers,
 			  const void *end_handler, bool *full)
 {
@@ -211,6 +224,7 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	b->heat = 0;
 	b->exits[0] = b->exits[1] = 0;
 	b->n = n;
+	b->unrepeatable = n && unrepeatable(&b->insns[n - 1]);
 	b->bytes = (uint32_t)(at - pc);
 	b->chain[0] = b->chain[1] = NULL;
 	memset(&b->insns[n], 0, sizeof(struct insn));

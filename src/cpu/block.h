@@ -29,6 +29,10 @@ struct block {
 	uint32_t heat;   /* runs in the interpreter so far, until compiled */
 	uint32_t exits[2]; /* times it left by exit 0 (fall-through) and 1 (taken) */
 	uint32_t n;      /* instructions, not counting the terminator */
+	/* Its last instruction's effect two runs from the same state need not
+	 * share (mret, sret, wfi, fence.i, sfence.vma, CSRs that change by
+	 * themselves): lockstep's compared runs stop before it. */
+	bool unrepeatable;
 	uint32_t bytes; /* guest bytes covered */
 	struct insn insns[]; /* n instructions, then a terminator */
 };

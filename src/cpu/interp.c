@@ -23,7 +23,8 @@
  * the handler table instead: [op] for each operation, [OP_COUNT] for a
  * block's terminator.  Labels are local to the function that has them. */
 static enum cpu_block_end run_block(struct hart *h, struct block *b, uint32_t first,
-				    uint32_t max, const void *const **table)
+				    uint32_t max, const struct cpu_interp_bound *bound,
+				    struct block **lastp, const void *const **table)
 {
 	static const void *const handlers[OP_COUNT + 1] = {
 #define CPU_OP_LABEL(name) [OP_##name] = &&L_##name,
@@ -35,8 +36,13 @@ static enum cpu_block_end run_block(struct hart *h, struct block *b, uint32_t fi
 	_Alignas(struct block) uint8_t partial_buf[sizeof(struct block) +
 						   (BLOCK_MAX_INSNS + 1) * sizeof(struct insn)];
 	uint64_t *const x = h ? h->x : NULL;
+	/* the bound in locals: stores to blocks could alias it */
+	const uint64_t limit = bound ? bound->limit : 0;
+	const uint32_t due = bound ? bound->due : 0;
+	const bool stop_unrepeatable = bound && bound->stop_unrepeatable;
 	const struct insn *ip;
-	uint64_t addr, val;
+	uint64_t addr, val, next_pc;
+	int taken;
 
 	if (table) {
 		*table = handlers;
@@ -63,8 +69,7 @@ static enum cpu_block_end run_block(struct hart *h, struct block *b, uint32_t fi
 #define TRAP(c, v) do { h->trap_cause = (c); h->trap_tval = (v); goto trap; } while (0)
 #define ILLEGAL()  TRAP(CAUSE_ILLEGAL_INSN, ip->raw)
 /* End the block: account for it and leave for target by exit t. */
-#define END_BLOCK(target, t) \
-	do { h->pc = (target); h->instret += b->n; return (enum cpu_block_end)(t); } while (0)
+#define END_BLOCK(target, t) do { next_pc = (target); taken = (t); goto end_block; } while (0)
 
 #define ALU_RR(name, expr) L_##name: { uint64_t a = X(ip->rs1), c = X(ip->rs2); (void)c; X(ip->rd) = (expr); NEXT; }
 #define ALU_RI(name, expr) L_##name: { uint64_t a = X(ip->rs1), c = (uint64_t)ip->imm; (void)c; X(ip->rd) = (expr); NEXT; }
@@ -122,6 +127,26 @@ L_LIMIT_END:
 	h->instret += b->n;
 	return BLOCK_REDIRECT;
 
+end_block:
+	h->instret += b->n;
+	b->exits[taken]++; /* which way it goes: traces follow the usual way */
+	if (bound) {
+		struct block *nb = b->chain[taken];
+
+		if (likely(nb != NULL && nb->pc == next_pc && b->chain_epoch == h->tlb_epoch &&
+			   !(h->stop_request | h->irq_check) && nb->heat + 1 < due &&
+			   limit - h->instret >= nb->n &&
+			   !(nb->unrepeatable && stop_unrepeatable))) {
+			nb->heat++;
+			b = nb;
+			ip = b->insns;
+			goto *ip->handler;
+		}
+		*lastp = b;
+	}
+	h->pc = next_pc;
+	return (enum cpu_block_end)taken;
+
 trap:
 	/* Precise: pc names the instruction, instret counts those before it. */
 	h->pc = PC;
@@ -132,7 +157,13 @@ trap:
 enum cpu_block_end cpu_interp_block(struct hart *hart, struct block *b, uint32_t first,
 				    uint32_t max)
 {
-	return run_block(hart, b, first, max, NULL);
+	return run_block(hart, b, first, max, NULL, NULL, NULL);
+}
+
+enum cpu_block_end cpu_interp_run(struct hart *hart, struct block **b,
+				  const struct cpu_interp_bound *bound)
+{
+	return run_block(hart, *b, 0, UINT32_MAX, bound, b, NULL);
 }
 
 struct block *cpu_block_at(struct hart *h, gva_t pc)
@@ -147,7 +178,7 @@ struct block *cpu_block_at(struct hart *h, gva_t pc)
 	b = block_lookup(h->blocks, pc, code);
 	if (b)
 		return b;
-	run_block(NULL, NULL, 0, 0, &handlers);
+	run_block(NULL, NULL, 0, 0, NULL, NULL, &handlers);
 	b = block_build(h, pc, handlers, handlers[OP_COUNT], &full);
 	if (!b && full) {
 		cpu_code_flush(h);

@@ -24,8 +24,28 @@ struct block *cpu_block_at(struct hart *hart, gva_t pc);
 /* Run instructions first .. b->n - 1 of b, at most max of them.  On entry
  * instret counts none of b's instructions; instructions before first ran
  * elsewhere (compiled code) and are counted with the block.  On return
- * hart->pc and instret are exact. */
+ * hart->pc and instret are exact; a block run to its end has counted the
+ * exit it took (block->exits). */
 enum cpu_block_end cpu_interp_block(struct hart *hart, struct block *b, uint32_t first,
 				    uint32_t max);
+
+/* How far cpu_interp_run may go on by itself: the engine decides the rest. */
+struct cpu_interp_bound {
+	uint64_t limit;          /* no block may take instret past this */
+	/* Stop before a block whose heat would reach this: the engine counts
+	 * the run that makes a block hot, and keeps heat there while the
+	 * block has compiled code. */
+	uint32_t due;
+	bool stop_unrepeatable;  /* stop before blocks with unrepeatable set */
+};
+
+/* Run all of *b, then on through the blocks the chain pointers lead to
+ * (valid in this TLB epoch, pc matching), counting their heat, while the
+ * next one is not due, fits the limit and no stop or interrupt check is
+ * pending: a loop of interpreted blocks runs without
+ * returning to the engine.  Returns how the last block ended, *b = that
+ * block. */
+enum cpu_block_end cpu_interp_run(struct hart *hart, struct block **b,
+				  const struct cpu_interp_bound *bound);
 
 #endif

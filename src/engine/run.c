@@ -3,7 +3,6 @@
  * have it compiled, run its compiled code or interpret it, and between
  * blocks act on stop, flush and interrupt requests, the instruction
  * budget, timer polls and (system mode) traps. */
-#include "cpu/csr.h"
 #include "cpu/interp.h"
 #include "cpu/priv.h"
 #include "engine/engine_internal.h"
@@ -23,21 +22,6 @@ static uint64_t next_poll(const struct hart *h)
 	return h->insn_limit;
 }
 
-/* Whether lockstep's runs must stop before b's last instruction (RUN_SHADOW). */
-static bool shadow_stops_before(const struct block *b)
-{
-	const struct insn *last = &b->insns[b->n - 1];
-
-	switch (last->op) {
-	case OP_MRET: case OP_SRET: case OP_WFI: case OP_FENCE_I: case OP_SFENCE_VMA:
-		return true;
-	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
-		return csr_changes_by_itself((unsigned)last->imm);
-	default:
-		return false;
-	}
-}
-
 /* Remember nb as b's successor by exit taken, for as long as the TLB
  * mappings it was found through stand. */
 static void chain(struct hart *h, struct block *b, int taken, struct block *nb)
@@ -52,6 +36,11 @@ static void chain(struct hart *h, struct block *b, int taken, struct block *nb)
 int engine_loop(struct hart *h, struct engine *eng, unsigned flags)
 {
 	const bool shadow = flags & RUN_SHADOW;
+	struct cpu_interp_bound bound = {
+		/* interpreted blocks come back when due to be compiled */
+		.due = flags & RUN_COMPILED ? eng->hot : UINT32_MAX,
+		.stop_unrepeatable = shadow,
+	};
 	struct block *b = NULL, *nb;
 	enum cpu_block_end end;
 	uint64_t limit, flushes;
@@ -99,7 +88,7 @@ enter:
 			}
 		}
 	}
-	if (unlikely(shadow && shadow_stops_before(b))) {
+	if (unlikely(shadow && b->unrepeatable)) {
 		h->pc = b->pc;
 		return RUN_BOUNDARY;
 	}
@@ -118,8 +107,11 @@ enter:
 	}
 	if (flags & RUN_COMPILED) {
 		/* Hot blocks run as host code; the rest stay interpreted. */
-		if (!b->jit_entry && ++b->heat == eng->hot)
+		if (!b->jit_entry && ++b->heat >= eng->hot) {
 			b->jit_entry = jit_compile(eng->jit, h, b);
+			if (!b->jit_entry)
+				b->heat = 0; /* not compilable now: try again when hot again */
+		}
 		if (b->jit_entry && limit - h->instret >= b->jit_n) {
 			struct block *last = b;
 			int r;
@@ -131,6 +123,7 @@ enter:
 				/* It may have chained on: the last block is counted here. */
 				b = last;
 				h->instret += b->n;
+				b->exits[r]++;
 				end = (enum cpu_block_end)r;
 				goto ended;
 			}
@@ -139,7 +132,7 @@ enter:
 			if (r == JIT_EXIT_PARTIAL) {
 				/* Only the block's last instruction is left: interpret it. */
 				b = last;
-				if (shadow && shadow_stops_before(b)) {
+				if (shadow && b->unrepeatable) {
 					h->instret += b->n - 1;
 					h->pc = b->pc + b->insns[b->n - 1].off;
 					return RUN_BOUNDARY;
@@ -150,14 +143,14 @@ enter:
 			/* JIT_EXIT_AGAIN: nothing ran; interpret the block */
 		}
 	}
-	end = cpu_interp_block(h, b, 0, UINT32_MAX);
+	bound.limit = limit;
+	end = cpu_interp_run(h, &b, &bound);
 
 ended:
 	switch (end) {
 	case BLOCK_NEXT_FALL:
 	case BLOCK_NEXT_TAKEN:
-		taken = (int)end;
-		b->exits[taken]++; /* which way it goes: traces follow the usual way */
+		taken = (int)end; /* the exit was counted (block->exits) */
 		pc = h->pc;
 		nb = b->chain[taken];
 		if (likely(nb != NULL && nb->pc == pc && b->chain_epoch == h->tlb_epoch)) {
