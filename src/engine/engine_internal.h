@@ -16,6 +16,9 @@ struct engine {
 	/* Bumped whenever the block cache is emptied: block pointers taken
 	 * before are dead (their memory is reused). */
 	uint64_t flushes;
+	/* Bumped whenever any decoded code is dropped (a flush, a written
+	 * page): code may have changed under a run. */
+	uint64_t drops;
 	/* The last block entered as compiled code (lockstep names it in its
 	 * report), valid while flushes is flushes_at_last. */
 	struct block *last_compiled;

@@ -30,6 +30,7 @@ static void code_dropped(struct hart *hart, struct block *b)
 {
 	struct engine *eng = hart->engine;
 
+	eng->drops++;
 	if (b) {
 		if (b->jit_entry && eng->jit)
 			jit_invalidate(eng->jit, b);

@@ -461,7 +461,7 @@ static int shadow_run(struct lockstep *ls, struct hart *h, struct engine *eng, b
 static void compare_span(struct lockstep *ls, struct hart *h, struct engine *eng, uint64_t end,
 			 bool quiet, struct span *sp)
 {
-	uint64_t i0 = h->instret, flushes = eng->flushes;
+	uint64_t i0 = h->instret, flushes = eng->flushes, drops = eng->drops;
 	struct outcome cmp, ref;
 	struct arch start;
 	bool aborted;
@@ -485,6 +485,8 @@ static void compare_span(struct lockstep *ls, struct hart *h, struct engine *eng
 	r = shadow_run(ls, h, eng, false, sp->end + sp->exited, &start, &ref, &aborted);
 	if (aborted || r == RUN_PENDING || r == CPU_EXIT_STOP)
 		return; /* a device, a fault, a request from outside: not comparable */
+	if (eng->drops != drops)
+		return; /* code changed under the runs (another hart, a device) */
 	/* A trap after the last instruction is the next block's fetch: not ours. */
 	if (ref.trapped && ref.a.instret >= sp->end + sp->exited)
 		ref.trapped = false;
@@ -499,8 +501,9 @@ static void compare_span(struct lockstep *ls, struct hart *h, struct engine *eng
 }
 
 /* The span [h->instret, end) differs: find the shortest prefix that still
- * does, report it and stop condo. */
-static _Noreturn void report(struct lockstep *ls, struct hart *h, struct engine *eng, uint64_t end)
+ * does, report it and stop condo.  Returns when the difference does not
+ * come back (memory another hart changed between the runs). */
+static void report(struct lockstep *ls, struct hart *h, struct engine *eng, uint64_t end)
 {
 	uint64_t lo = h->instret + 1, hi = end;
 	struct span sp;
@@ -514,9 +517,14 @@ static _Noreturn void report(struct lockstep *ls, struct hart *h, struct engine 
 		else
 			lo = mid + 1;
 	}
+	compare_span(ls, h, eng, hi, true, &sp);
+	if (!sp.differs) {
+		hi = end;
+		compare_span(ls, h, eng, hi, true, &sp);
+		if (!sp.differs)
+			return;
+	}
 	compare_span(ls, h, eng, hi, false, &sp);
-	if (!sp.differs)
-		compare_span(ls, h, eng, end, false, &sp);
 	fprintf(stderr, "  (the first %" PRIu64 " instructions from instret %" PRIu64
 		" agree)\n", hi - 1 - h->instret, h->instret);
 	fprintf(stderr, "condo: lockstep: stopping (exit status %d)\n", ENGINE_LOCKSTEP_EXIT);
@@ -545,8 +553,11 @@ enum cpu_exit lockstep_run(struct hart *h, struct engine *eng)
 		if (sp.compared) {
 			if (sp.differs)
 				report(ls, h, eng, sp.end + sp.exited);
-			eng->stats.lockstep_spans++;
-			eng->stats.lockstep_insns += sp.end - i0;
+			if (sp.differs)
+				eng->stats.lockstep_skipped++; /* it did not come back */
+			else
+				eng->stats.lockstep_spans++;
+			eng->stats.lockstep_insns += sp.differs ? 0 : sp.end - i0;
 		} else if (sp.end > i0 || sp.exited) {
 			eng->stats.lockstep_skipped++;
 		}
