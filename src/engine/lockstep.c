@@ -525,8 +525,8 @@ static void report(struct lockstep *ls, struct hart *h, struct engine *eng, uint
 			return;
 	}
 	compare_span(ls, h, eng, hi, false, &sp);
-	fprintf(stderr, "  (the first %" PRIu64 " instructions from instret %" PRIu64
-		" agree)\n", hi - 1 - h->instret, h->instret);
+	fprintf(stderr, "  (from instret %" PRIu64 ", runs of up to %" PRIu64
+		" instructions agree)\n", h->instret, hi - 1 - h->instret);
 	fprintf(stderr, "condo: lockstep: stopping (exit status %d)\n", ENGINE_LOCKSTEP_EXIT);
 	/* A debugging engine: going on from a state one engine got wrong
 	 * would only bury the first difference. */

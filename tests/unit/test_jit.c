@@ -644,12 +644,11 @@ static void test_lockstep_compares_compiled_blocks(void **state)
 	hart_free(ref);
 }
 
-static void test_lockstep_reports_a_difference_and_exits(void **state)
+/* Run child() in a forked process with stderr captured into out; returns
+ * its exit status (-1: it did not exit). */
+static int run_captured(void (*child)(void), char *out, size_t size)
 {
-	static const uint32_t right[] = { 0x00150513, 0x00000073 }; /* addi a0, a0, 1; ecall */
-	static const uint32_t wrong[] = { 0x00250513, 0x00000073 }; /* addi a0, a0, 2; ecall */
 	int fds[2], status;
-	char out[4096];
 	ssize_t len = 0, r;
 	pid_t pid;
 
@@ -657,34 +656,92 @@ static void test_lockstep_reports_a_difference_and_exits(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct hart *h = new_hart(ENGINE_LOCKSTEP);
-		struct block *bw, *b;
-
 		dup2(fds[1], 2);
-		memset(mem, 0, sizeof(mem));
-		bw = make_block(wrong, 2);
-		make_block(right, 2); /* memory now holds the right code */
-		b = cpu_block_at(h, CODE);
-		/* the ecall the compiled code leaves to the interpreter runs in bw */
-		for (uint32_t i = 0; i <= b->n; i++)
-			bw->insns[i].handler = b->insns[i].handler;
-		/* b's compiled code is that of the wrong block: lockstep must see it */
-		b->jit_entry = jit_compile(engine_jit(h), h, bw);
-		engine_run(h);
+		child();
 		_exit(0);
 	}
 	close(fds[1]);
-	while ((r = read(fds[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0)
+	while ((r = read(fds[0], out + len, size - 1 - (size_t)len)) > 0)
 		len += r;
 	out[len] = 0;
 	close(fds[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) != ENGINE_LOCKSTEP_EXIT)
+	if (WIFEXITED(status) && WEXITSTATUS(status) != ENGINE_LOCKSTEP_EXIT)
 		fprintf(stderr, "%s", out);
-	assert_int_equal(WEXITSTATUS(status), ENGINE_LOCKSTEP_EXIT);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Give the decoded block at pc the compiled code of wrong[] (n words, the
+ * same operations): memory keeps the right code, which the interpreter runs. */
+static void plant_wrong_code(struct hart *h, gva_t pc, const uint32_t *wrong, uint32_t n)
+{
+	struct block *b = cpu_block_at(h, pc), *bw;
+	uint8_t saved[64];
+
+	assert_non_null(b);
+	memcpy(saved, mem, sizeof(saved));
+	bw = make_block(wrong, n); /* decoded at CODE, written there */
+	memcpy(mem, saved, sizeof(saved));
+	bw->pc = pc;
+	/* the ecall the compiled code leaves to the interpreter runs in bw */
+	for (uint32_t i = 0; i <= b->n; i++)
+		bw->insns[i].handler = b->insns[i].handler;
+	b->jit_entry = jit_compile(engine_jit(h), h, bw);
+	assert_non_null(b->jit_entry);
+}
+
+static void wrong_first_block(void)
+{
+	static const uint32_t right[] = { 0x00150513, 0x00000073 }; /* addi a0, a0, 1; ecall */
+	static const uint32_t wrong[] = { 0x00250513, 0x00000073 }; /* addi a0, a0, 2; ecall */
+	struct hart *h = new_hart(ENGINE_LOCKSTEP);
+
+	memset(mem, 0, sizeof(mem));
+	load_program(right, 2);
+	plant_wrong_code(h, CODE, wrong, 2);
+	engine_run(h);
+}
+
+static void test_lockstep_reports_a_difference_and_exits(void **state)
+{
+	char out[4096];
+
+	assert_int_equal(run_captured(wrong_first_block, out, sizeof(out)), ENGINE_LOCKSTEP_EXIT);
 	assert_non_null(strstr(out, "addi"));
 	assert_non_null(strstr(out, "x10 a0   0x0000000000000001 / 0x0000000000000002"));
+}
+
+/* 3000 times round a loop, then a block whose compiled code is wrong. */
+static void wrong_block_after_a_loop(void)
+{
+	static const uint32_t code[] = {
+		0x000015b7, /* lui a1, 1 */
+		0xbb858593, /* addi a1, a1, -1096 (3000) */
+		0xfff58593, /* loop: addi a1, a1, -1 */
+		0xfe059ee3, /* bnez a1, loop */
+		0x00150513, /* addi a0, a0, 1 */
+		0x00000073, /* ecall */
+	};
+	static const uint32_t wrong[] = { 0x00250513, 0x00000073 };
+	struct hart *h = new_hart(ENGINE_LOCKSTEP);
+
+	memset(mem, 0, sizeof(mem));
+	load_program(code, 6);
+	plant_wrong_code(h, CODE + 16, wrong, 2);
+	engine_run(h);
+}
+
+/* The difference is found across spans and narrowed down to the block. */
+static void test_lockstep_narrows_a_late_difference_to_its_block(void **state)
+{
+	char out[8192];
+
+	assert_int_equal(run_captured(wrong_block_after_a_loop, out, sizeof(out)),
+			 ENGINE_LOCKSTEP_EXIT);
+	assert_non_null(strstr(out, "the last compiled block run, at 0x10010"));
+	assert_non_null(strstr(out, "x10 a0   0x0000000000000001 / 0x0000000000000002"));
+	/* lui, addi, 3000 rounds of two: 6002 before it, over two spans */
+	assert_non_null(strstr(out, "from instret 4096, runs of up to 1907 instructions agree"));
 }
 
 int main(void)
@@ -709,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_fork_child_gets_its_own_code_cache),
 		cmocka_unit_test(test_lockstep_compares_compiled_blocks),
 		cmocka_unit_test(test_lockstep_reports_a_difference_and_exits),
+		cmocka_unit_test(test_lockstep_narrows_a_late_difference_to_its_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
