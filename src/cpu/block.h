@@ -45,6 +45,17 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 
 struct block *block_lookup(struct block_cache *cache, gva_t pc, const uint8_t *host);
 
+/* Remember nb as b's successor by exit taken, for as long as the TLB
+ * mappings it was found through stand (the hart's tlb_epoch). */
+static inline void block_chain(struct block *b, int taken, struct block *nb, uint64_t epoch)
+{
+	if (b->chain_epoch != epoch) {
+		b->chain[0] = b->chain[1] = NULL;
+		b->chain_epoch = epoch;
+	}
+	b->chain[taken] = nb;
+}
+
 /* Whether b's last instruction reaches into the next page. */
 static inline bool block_crosses_page(const struct block *b)
 {

@@ -40,7 +40,9 @@ struct cpu_interp_bound {
 };
 
 /* Run all of *b, then on through the blocks the chain pointers lead to
- * (valid in this TLB epoch, pc matching), counting their heat, while the
+ * (valid in this TLB epoch, pc matching) or, when there is none, the block
+ * already decoded for the next pc (then chained), counting their heat,
+ * while the
  * next one is not due, fits the limit and no stop or interrupt check is
  * pending: a loop of interpreted blocks runs without
  * returning to the engine.  Returns how the last block ended, *b = that

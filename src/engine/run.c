@@ -22,17 +22,6 @@ static uint64_t next_poll(const struct hart *h)
 	return h->insn_limit;
 }
 
-/* Remember nb as b's successor by exit taken, for as long as the TLB
- * mappings it was found through stand. */
-static void chain(struct hart *h, struct block *b, int taken, struct block *nb)
-{
-	if (b->chain_epoch != h->tlb_epoch) {
-		b->chain[0] = b->chain[1] = NULL;
-		b->chain_epoch = h->tlb_epoch;
-	}
-	b->chain[taken] = nb;
-}
-
 int engine_loop(struct hart *h, struct engine *eng, unsigned flags)
 {
 	const bool shadow = flags & RUN_SHADOW;
@@ -57,7 +46,7 @@ lookup:
 	if (!nb)
 		goto trap;
 	if (b && eng->flushes == flushes)
-		chain(h, b, taken, nb);
+		block_chain(b, taken, nb, h->tlb_epoch);
 	b = nb;
 
 enter:
