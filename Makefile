@@ -123,8 +123,9 @@ check-guest: $(CONDO) guest
 # times are compiled.  Here: the interpreter (the reference), the
 # translator compiling every block at its first run, and lockstep (both,
 # compared after every compiled block or trace), also from the first run,
-# on the ISA programs, the privileged programs and a Linux boot; and
-# differential cases against QEMU interpreted and all compiled.
+# on the ISA programs, the privileged programs and a Linux boot; the
+# app-mode programs interpreted and in lockstep; and differential cases
+# against QEMU interpreted and all compiled.
 check-engines: $(CONDO) guest
 	@for run in interp jit lockstep; do \
 	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
@@ -134,6 +135,11 @@ check-engines: $(CONDO) guest
 	  done; \
 	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(CONDO) CONDO=tests/engine.sh \
 	    BUILD=$(BUILD)/$$run tests/guest/run.sh boot-paravirt-2cpu || exit 1; \
+	done
+	@for run in interp lockstep; do \
+	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
+	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(abspath $(CONDO)) CONDO=tests/engine.sh \
+	    BUILD=$(BUILD)/$$run tests/app/run.sh || exit 1; \
 	done
 	@for run in interp jit; do \
 	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
