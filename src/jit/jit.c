@@ -332,13 +332,15 @@ static void unpatch(struct jit *jit, size_t i)
 	memcpy(jit->cb.rw + jit->chained[i].site, &to_slow_path, 4);
 }
 
-/* Undo every chain: their targets were found through a TLB now flushed. */
+/* Undo every chain: their targets were found through a TLB now flushed.
+ * The indirect-jump tables need no clearing here: ind_table() empties a
+ * context's table when it is next used in a new epoch (64 KiB less to
+ * write per flush: lockstep changes epochs at every span). */
 static void unchain_all(struct jit *jit)
 {
 	for (size_t i = 0; i < jit->nchained; i++)
 		unpatch(jit, i);
 	jit->nchained = 0;
-	clear_all_ind(jit);
 }
 
 void jit_invalidate(struct jit *jit, struct block *b)
