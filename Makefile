@@ -121,11 +121,12 @@ check-guest: $(CONDO) guest
 
 # The suites above run the default engine (jit), where only blocks run 256
 # times are compiled.  Here: the interpreter (the reference), the
-# translator compiling every block at its first run, and lockstep (both,
-# compared after every compiled block or trace), also from the first run,
-# on the ISA programs, the privileged programs and a Linux boot; the
-# app-mode programs interpreted and in lockstep; and differential cases
-# against QEMU interpreted and all compiled.
+# translator compiling every block at its first run, and lockstep (spans
+# run translated and interpreted, compared), also from the first run, on
+# the ISA programs, the privileged programs and a Linux boot; the app-mode
+# programs interpreted and in lockstep (a longer guard against hangs: 3000
+# threads in lockstep under ASan take over a minute); and differential
+# cases against QEMU interpreted and all compiled.
 check-engines: $(CONDO) guest
 	@for run in interp jit lockstep; do \
 	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
@@ -139,7 +140,7 @@ check-engines: $(CONDO) guest
 	@for run in interp lockstep; do \
 	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
 	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(abspath $(CONDO)) CONDO=tests/engine.sh \
-	    BUILD=$(BUILD)/$$run tests/app/run.sh || exit 1; \
+	    APP_TIMEOUT=240 BUILD=$(BUILD)/$$run tests/app/run.sh || exit 1; \
 	done
 	@for run in interp jit; do \
 	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
