@@ -46,7 +46,8 @@ struct jail_config {
 			    * (app mode: the program works on the caller's files) */
 	uint64_t as_limit; /* RLIMIT_AS in bytes; 0: none */
 	uint64_t nofile;   /* RLIMIT_NOFILE; 0: none */
-	uint64_t nproc;	   /* RLIMIT_NPROC (threads and processes of the uid); 0: none */
+	uint64_t nproc;	   /* RLIMIT_NPROC (threads and processes of the whole uid), set
+			    * only under --jail-user; 0: none */
 	uint64_t mem_max;  /* cgroup memory.max in bytes; 0: none */
 	uint64_t pids_max; /* cgroup pids.max; 0: none */
 };

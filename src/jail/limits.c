@@ -45,13 +45,15 @@ int jail_rlimits(struct jail *j)
 		err = set_limit(j, RLIMIT_AS, "RLIMIT_AS", c->as_limit);
 	if (!err && c->nofile)
 		err = set_limit(j, RLIMIT_NOFILE, "RLIMIT_NOFILE", c->nofile);
-	/* RLIMIT_NPROC counts every process of the real uid: only a uid of the
-	 * jail's own (--jail-user, or root mapped away) makes it a bound on
-	 * this guest rather than on everything the caller runs. */
-	if (!err && c->nproc && (j->drop_user || j->map_away))
+	/* RLIMIT_NPROC counts every process and thread of the real uid, and
+	 * with root mapped away every VM is the same host uid (nobody): a
+	 * per-VM figure there would stop the next VM's threads.  So it is a
+	 * bound only for a uid given with --jail-user, on everything that uid
+	 * runs; one guest's threads are bounded by the cgroup's pids.max. */
+	if (!err && c->nproc && j->drop_user)
 		err = set_limit(j, RLIMIT_NPROC, "RLIMIT_NPROC", c->nproc);
 	else if (c->nproc)
-		jail_skip(j, "RLIMIT_NPROC (the caller's own uid)");
+		jail_skip(j, "RLIMIT_NPROC (a uid shared with other guests)");
 	if (!err)
 		err = set_limit(j, RLIMIT_CORE, "RLIMIT_CORE", 0);
 	return err;

@@ -412,8 +412,7 @@ static void jail_limits(const struct vm_config *cfg, struct jail_config *j)
 		j->as_limit = cfg->mem_size + (uint64_t)cfg->cpus * per_hart + (1ull << 30);
 	if (!j->nofile)
 		j->nofile = 256;
-	if (!j->nproc)
-		j->nproc = (uint64_t)cfg->cpus + 8;
+	/* No RLIMIT_NPROC: it is per uid, and VMs share theirs (jail/limits.c). */
 	if (!j->mem_max)
 		j->mem_max = cfg->mem_size + (uint64_t)cfg->cpus * 2 * cache + (512ull << 20);
 	if (!j->pids_max)
