@@ -32,7 +32,11 @@ CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANF
             -Iinclude -Isrc -MMD -MP -pthread $(shell pkg-config --cflags libseccomp 2>/dev/null) \
             $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+# zlib and zstd: compressed qcow2 clusters (src/block).
+PKGS     := zlib libzstd
+CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd)
 
 ifeq ($(V),1)
   Q :=
