@@ -128,6 +128,8 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, bool readonly)
 	q->version = be32_at(h + 4);
 	if (q->version != 2 && q->version != 3)
 		bad(q->path, "unsupported qcow2 version %u (2 and 3 are)", q->version);
+	if (q->file_size < (q->version == 3 ? QCOW2_V3_HEADER_LEN : QCOW2_V2_HEADER_LEN))
+		bad(q->path, "truncated: %" PRIu64 " bytes, less than the header", q->file_size);
 	q->cluster_bits = be32_at(h + 20);
 	if (q->cluster_bits < QCOW2_MIN_CLUSTER_BITS || q->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
 		bad(q->path, "cluster_bits %u out of range (%d to %d)", q->cluster_bits,

@@ -366,7 +366,8 @@ static int img_convert(int argc, char **argv)
 		dst = block_open(argv[optind + 1], a.out_format, false);
 	if (dst)
 		err = copy_image(src, dst, a.progress);
-	if (dst && err)
+	/* -EIO: the block layer has already named the corrupt part. */
+	if (dst && err && err != -EIO)
 		log_err("img", "convert: %s to %s: %s", argv[optind], argv[optind + 1],
 			strerror(-err));
 	block_close(dst);

@@ -3,6 +3,7 @@
 set -uo pipefail
 
 suite=$(basename "$0" .sh)
+here=$(cd "$(dirname "$0")" && pwd)
 pattern=${1:-}
 pass=0 fail=0 skip=0
 
