@@ -55,7 +55,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
-.PHONY: all deps check check-layers check-unit check-app check-isa check-diff check-programs check-bad check-priv \
+.PHONY: all deps check check-layers check-block check-unit check-app check-isa check-diff check-programs check-bad check-priv \
         check-vmbad check-jail check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
@@ -86,7 +86,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-check: check-layers check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
+# The writer tests/block/crash.sh kills.
+$(BUILD)/tests/block/%: tests/block/%.c $(LIB) $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+check: check-layers check-block check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
 	@echo "make check: all suites passed ($(BUILD))"
 
 # No include cycles between src/ directories; src/cpu knows no translator.
@@ -95,6 +101,13 @@ check-layers:
 
 check-unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
+
+# qcow2: qemu-img interop both ways, hostile images, SIGKILL crash safety
+# and a guest writing to an overlay (tests/block, docs/img.md).
+check-block: $(CONDO) $(BUILD)/tests/block/crash_writer
+	@CONDO=$(CONDO) tests/block/interop.sh
+	@CONDO=$(CONDO) tests/block/hostile.sh
+	@CONDO=$(CONDO) CRASH_WRITER=$(BUILD)/tests/block/crash_writer tests/block/crash.sh
 
 check-bad: $(CONDO)
 	@CONDO=$(CONDO) tests/bad/run.sh
