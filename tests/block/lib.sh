@@ -13,7 +13,7 @@ case "$CONDO" in
 *) condo=$(command -v "$CONDO") ;;
 esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/condo-$suite.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 cd "$work" || exit 1
 
 ok() { pass=$((pass + 1)); echo "ok $1"; }
