@@ -122,43 +122,59 @@ static int count_refs(struct qcow2 *q, struct refs *r, struct block_check *res)
 	return 0;
 }
 
-/* Compare stored with counted over every cluster either side knows. */
+static int compare_one(struct qcow2 *q, uint64_t c, uint64_t want, enum block_repair repair,
+		       struct block_check *res)
+{
+	uint64_t stored;
+	bool fix;
+	int err = qcow2_get_refcount(q, c, &stored);
+
+	if (err || stored == want)
+		return err;
+	if (stored > want) {
+		res->leaks++;
+		fix = repair != BLOCK_REPAIR_NONE;
+	} else {
+		log_warn("img", "%s: cluster 0x%" PRIx64 " refcount %" PRIu64 " but %" PRIu64
+			 " references", q->path, c << q->cluster_bits, stored, want);
+		res->errors++;
+		fix = repair == BLOCK_REPAIR_ALL;
+	}
+	if (fix && qcow2_set_refcount(q, c, want) == 0) {
+		if (stored > want)
+			res->fixed_leaks++;
+		else
+			res->fixed_errors++;
+	}
+	return 0;
+}
+
+/* Compare stored with counted: every cluster of the file, then what
+ * refcount blocks say about clusters past its end (only leaks can be
+ * there).  A block that several table entries name is read once, so a
+ * hostile table cannot make the work larger than the file. */
 static int compare(struct qcow2 *q, struct refs *r, enum block_repair repair,
 		   struct block_check *res)
 {
-	uint64_t limit = r->n;
+	uint8_t *seen = calloc(r->n / 8 + 1, 1);
+	int err = seen ? 0 : -ENOMEM;
 
-	for (uint64_t i = 0; i < q->rct_entries; i++)
-		if (q->rct[i] & QCOW2_RCT_OFFSET_MASK)
-			limit = limit > (i + 1) * q->rc_per_block ? limit
-								  : (i + 1) * q->rc_per_block;
-	for (uint64_t c = 0; c < limit; c++) {
-		uint64_t stored, want = c < r->n ? r->count[c] : 0;
-		int err = qcow2_get_refcount(q, c, &stored);
-		bool fix;
-
-		if (err)
-			return err;
-		if (stored == want)
+	for (uint64_t c = 0; c < r->n && !err; c++)
+		err = compare_one(q, c, r->count[c], repair, res);
+	for (uint64_t i = 0; i < q->rct_entries && !err; i++) {
+		uint64_t off = q->rct[i] & QCOW2_RCT_OFFSET_MASK, blk, c;
+		if (!off || !qcow2_meta_offset_ok(q, off) || (i + 1) * q->rc_per_block <= r->n)
 			continue;
-		if (stored > want) {
-			res->leaks++;
-			fix = repair != BLOCK_REPAIR_NONE;
-		} else {
-			log_warn("img", "%s: cluster 0x%" PRIx64 " refcount %" PRIu64
-				 " but %" PRIu64 " references", q->path, c << q->cluster_bits,
-				 stored, want);
-			res->errors++;
-			fix = repair == BLOCK_REPAIR_ALL;
-		}
-		if (fix && qcow2_set_refcount(q, c, want) == 0) {
-			if (stored > want)
-				res->fixed_leaks++;
-			else
-				res->fixed_errors++;
-		}
+		blk = off >> q->cluster_bits;
+		if (seen[blk / 8] & (1u << (blk % 8)))
+			continue;
+		seen[blk / 8] |= (uint8_t)(1u << (blk % 8));
+		c = i * q->rc_per_block > r->n ? i * q->rc_per_block : r->n;
+		for (; c < (i + 1) * q->rc_per_block && !err; c++)
+			err = compare_one(q, c, 0, repair, res);
 	}
-	return 0;
+	free(seen);
+	return err;
 }
 
 int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check *res)

@@ -331,8 +331,10 @@ static int write_in_cluster(struct qcow2 *q, const struct iovec *iov, int n, uin
 	if (err)
 		return err;
 	if (classify(q, entry, &host) == CL_NORMAL && (entry & QCOW2_OFLAG_COPIED)) {
-		if (host & (q->cluster_size - 1))
-			return corrupt(q, "misaligned data cluster", host);
+		/* Never let an entry grow the file to wherever it points. */
+		if (host & (q->cluster_size - 1) || host >= q->file_size)
+			return corrupt(q, "data cluster misaligned or past the end of the file at",
+				       host);
 		return fd_pwritev(q, iov, n, host + (guest & (q->cluster_size - 1)));
 	}
 	return write_new_cluster(q, iov, n, guest, len, entry);

@@ -203,9 +203,18 @@ int qcow2_set_refcount(struct qcow2 *q, uint64_t cluster, uint64_t refcount)
 static int find_free_cluster(struct qcow2 *q, uint64_t *found)
 {
 	uint64_t c = q->free_hint ? q->free_hint : 1, rc;
+	/* Past the end of the file only leaks can hold refcounts; a scan
+	 * that meets more than a refcount block's worth of them gives up
+	 * rather than walk a hostile table for ever. */
+	uint64_t limit = (q->file_size >> q->cluster_bits) + q->rc_per_block + 2 * QCOW2_POOL;
 	int err;
 
 	for (;; c++) {
+		if (c > limit) {
+			log_err("block", "%s: no free cluster: refcounts claim clusters past the end "
+				"of the file (repair with `condo img check -r all`)", q->path);
+			return -ENOSPC;
+		}
 		if ((c + 1) << q->cluster_bits > QCOW2_OFFSET_MASK) {
 			log_err("block", "%s: image file would exceed 64 PiB", q->path);
 			return -ENOSPC;

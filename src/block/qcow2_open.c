@@ -66,8 +66,8 @@ static int parse_extensions(struct qcow2 *q, const uint8_t *h, uint64_t end)
 	return 0;
 }
 
-static int parse_backing_name(struct qcow2 *q, const uint8_t *h, uint64_t offset,
-			      uint32_t len)
+static int parse_backing_name(struct qcow2 *q, const uint8_t *h, uint64_t hlen,
+			      uint64_t offset, uint32_t len)
 {
 	int err;
 
@@ -76,7 +76,7 @@ static int parse_backing_name(struct qcow2 *q, const uint8_t *h, uint64_t offset
 	if (len == 0 || len > QCOW2_MAX_BACKING_NAME)
 		bad(q->path, "backing_file_size %u out of range (1 to %u)", len,
 		    QCOW2_MAX_BACKING_NAME);
-	if (offset > q->cluster_size || len > q->cluster_size - offset || offset < 72)
+	if (offset > hlen || len > hlen - offset || offset < QCOW2_V2_HEADER_LEN)
 		bad(q->path, "backing_file_offset 0x%" PRIx64 " is outside the header cluster",
 		    offset);
 	memcpy(q->backing_name, h + offset, len);
@@ -117,7 +117,7 @@ static int check_features(struct qcow2 *q, bool readonly)
 }
 
 /* The fixed header fields (§"Header"), each checked. */
-static int parse_header(struct qcow2 *q, const uint8_t *h, bool readonly)
+static int parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, bool readonly)
 {
 	uint64_t size, span, l1_needed, backing_off, rct_len, l1_len;
 	uint32_t backing_len;
@@ -203,12 +203,16 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, bool readonly)
 	if (err)
 		return err;
 
+	/* What follows the header lies in its cluster; bytes of it past the
+	 * end of a short file were not read (they would read as zeros). */
+	if (hlen > q->cluster_size)
+		hlen = q->cluster_size;
 	backing_off = be64_at(h + 8);
 	backing_len = be32_at(h + 16);
-	err = parse_backing_name(q, h, backing_off, backing_len);
+	err = parse_backing_name(q, h, hlen, backing_off, backing_len);
 	if (err)
 		return err;
-	return parse_extensions(q, h, backing_off ? backing_off : q->cluster_size);
+	return parse_extensions(q, h, backing_off && backing_off < hlen ? backing_off : hlen);
 }
 
 static int read_table(struct qcow2 *q, uint64_t **table, uint64_t offset, uint64_t entries)
@@ -280,6 +284,7 @@ struct block_dev *qcow2_from_fd(int fd, const struct stat *st, const char *path,
 {
 	struct qcow2 *q = calloc(1, sizeof(*q));
 	uint8_t *header = NULL;
+	uint64_t hlen;
 	int err;
 
 	if (!q) {
@@ -294,12 +299,17 @@ struct block_dev *qcow2_from_fd(int fd, const struct stat *st, const char *path,
 	q->bd.readonly = readonly;
 	q->bd.format = BLOCK_FORMAT_QCOW2;
 	q->bd.ops = &qcow2_ops;
-	header = calloc(1, 1u << QCOW2_MAX_CLUSTER_BITS);
+	/* The header cluster, or as much of it as the file holds. */
+	hlen = q->file_size < (1u << QCOW2_MAX_CLUSTER_BITS) ? q->file_size
+							      : (1u << QCOW2_MAX_CLUSTER_BITS);
+	if (hlen < QCOW2_V3_HEADER_LEN + 8)
+		hlen = QCOW2_V3_HEADER_LEN + 8;
+	header = calloc(1, hlen);
 	err = q->path && header ? 0 : -ENOMEM;
 	if (!err)
-		err = block_pread_full(fd, header, 1u << QCOW2_MAX_CLUSTER_BITS, 0);
+		err = block_pread_full(fd, header, hlen, 0);
 	if (!err)
-		err = parse_header(q, header, readonly);
+		err = parse_header(q, header, hlen, readonly);
 	free(header);
 	if (!err && q->l1_size)
 		err = read_table(q, &q->l1, q->l1_offset, q->l1_size);
