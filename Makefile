@@ -105,6 +105,7 @@ check-unit: $(UNIT_BINS)
 # qcow2: qemu-img interop both ways, hostile images, SIGKILL crash safety
 # and a guest writing to an overlay (tests/block, docs/img.md).
 check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
+	@CONDO=$(CONDO) tests/block/cli.sh
 	@CONDO=$(CONDO) tests/block/interop.sh
 	@CONDO=$(CONDO) tests/block/hostile.sh
 	@CONDO=$(CONDO) CRASH_WRITER=$(BUILD)/tests/block/crash_writer tests/block/crash.sh

@@ -97,6 +97,10 @@ struct block_dev *block_raw_open(const char *path, bool readonly);
  * and the problem. */
 struct block_dev *block_open(const char *path, enum block_format format, bool readonly);
 
+/* Open read-write for `condo img check -r`: an image marked dirty or
+ * corrupt opens too (the repair clears the marks when it leaves no error). */
+struct block_dev *block_open_for_repair(const char *path, enum block_format format);
+
 /* "raw"/"qcow2" to a format: 0, or -EINVAL for an unknown name. */
 int block_format_parse(const char *name, enum block_format *format);
 const char *block_format_name(enum block_format format);

@@ -139,6 +139,13 @@ struct block_dev *block_open(const char *path, enum block_format format, bool re
 	return block_open_chain(path, format, readonly, &chain);
 }
 
+struct block_dev *block_open_for_repair(const char *path, enum block_format format)
+{
+	struct block_chain chain = { .repair = true };
+
+	return block_open_chain(path, format, false, &chain);
+}
+
 struct block_dev *block_raw_open(const char *path, bool readonly)
 {
 	return block_open(path, BLOCK_FORMAT_RAW, readonly);

@@ -12,6 +12,7 @@
  * ancestor is a loop, and the chain has a depth bound. */
 struct block_chain {
 	int depth;
+	bool repair; /* the top image is opened to be repaired */
 	dev_t dev[BLOCK_MAX_CHAIN];
 	ino_t ino[BLOCK_MAX_CHAIN];
 };

@@ -112,6 +112,7 @@ struct qcow2 {
 	char backing_path[4096];
 	enum block_format backing_format;
 	struct block_dev *backing;
+	bool repair;                /* opened by block_open_for_repair */
 	pthread_mutex_t lock;
 };
 

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct refs {
 	uint32_t *count;
@@ -177,6 +178,26 @@ static int compare(struct qcow2 *q, struct refs *r, enum block_repair repair,
 	return err;
 }
 
+/* A repair that left no error clears the dirty and corrupt marks. */
+static int clear_marks(struct qcow2 *q, const struct block_check *res)
+{
+	uint64_t keep = q->incompat & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT), be;
+	int err;
+
+	if (q->version < 3 || keep == q->incompat || res->errors > res->fixed_errors)
+		return 0;
+	err = qcow2_sync(q);
+	if (err)
+		return err;
+	be = htobe64(keep);
+	err = block_pwrite_full(q->fd, &be, 8, 72);
+	if (!err && fdatasync(q->fd) < 0)
+		err = -errno;
+	if (!err)
+		q->incompat = keep;
+	return err;
+}
+
 int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check *res)
 {
 	struct qcow2 *q = (struct qcow2 *)bd;
@@ -205,6 +226,8 @@ int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_che
 	res->errors += r.errors;
 	if (!err && repair != BLOCK_REPAIR_NONE)
 		err = qcow2_sync(q);
+	if (!err && repair == BLOCK_REPAIR_ALL)
+		err = clear_marks(q, res);
 	pthread_mutex_unlock(&q->lock);
 	free(r.count);
 	return err;

@@ -105,10 +105,10 @@ static int check_features(struct qcow2 *q, bool readonly)
 	if (q->incompat & ~known)
 		bad(q->path, "unknown incompatible features 0x%" PRIx64,
 		    q->incompat & ~known);
-	if (!readonly && (q->incompat & QCOW2_INCOMPAT_CORRUPT))
+	if (!readonly && !q->repair && (q->incompat & QCOW2_INCOMPAT_CORRUPT))
 		bad(q->path, "image is marked corrupt; open it read-only or repair it with "
 		    "`condo img check -r all`");
-	if (!readonly && (q->incompat & QCOW2_INCOMPAT_DIRTY))
+	if (!readonly && !q->repair && (q->incompat & QCOW2_INCOMPAT_DIRTY))
 		bad(q->path, "image is marked dirty (refcounts may be stale); repair it with "
 		    "`condo img check -r all`");
 	if (!readonly && q->nb_snapshots)
@@ -299,6 +299,7 @@ struct block_dev *qcow2_from_fd(int fd, const struct stat *st, const char *path,
 	q->bd.readonly = readonly;
 	q->bd.format = BLOCK_FORMAT_QCOW2;
 	q->bd.ops = &qcow2_ops;
+	q->repair = chain->repair && chain->depth == 1;
 	/* The header cluster, or as much of it as the file holds. */
 	hlen = q->file_size < (1u << QCOW2_MAX_CLUSTER_BITS) ? q->file_size
 							      : (1u << QCOW2_MAX_CLUSTER_BITS);

@@ -51,7 +51,8 @@ static const char check_usage[] =
 	"Leaks (space counted but unused) are harmless; errors mean corruption.\n"
 	"\n"
 	"  -r leaks    give leaked clusters back\n"
-	"  -r all      also raise refcounts that are too low\n"
+	"  -r all      also raise refcounts that are too low, and clear the dirty\n"
+	"              and corrupt marks when no error remains\n"
 	"  -h, --help  show this help\n"
 	"\n"
 	"Exit status: 0 no problem, 1 the check could not run, 2 errors remain,\n"
@@ -276,7 +277,9 @@ static int img_info(int argc, char **argv)
 static int img_check(int argc, char **argv)
 {
 	VERB_ARGS("hf:r:", check_usage, 1, 1);
-	struct block_dev *bd = block_open(argv[optind], a.format, a.repair == BLOCK_REPAIR_NONE);
+	struct block_dev *bd = a.repair == BLOCK_REPAIR_NONE
+				       ? block_open(argv[optind], a.format, true)
+				       : block_open_for_repair(argv[optind], a.format);
 	struct block_check res;
 	int err, status;
 
