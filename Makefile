@@ -32,7 +32,11 @@ CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANF
             -Iinclude -Isrc -MMD -MP -pthread $(shell pkg-config --cflags libseccomp 2>/dev/null) \
             $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+# zlib and zstd: compressed qcow2 clusters (src/block).
+PKGS     := zlib libzstd
+CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd)
 
 ifeq ($(V),1)
   Q :=
@@ -51,7 +55,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
-.PHONY: all deps check check-layers check-unit check-app check-isa check-diff check-programs check-bad check-priv \
+.PHONY: all deps check check-layers check-block check-unit check-app check-isa check-diff check-programs check-bad check-priv \
         check-vmbad check-jail check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
@@ -82,7 +86,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-check: check-layers check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
+# The writer tests/block/crash.sh kills.
+$(BUILD)/tests/block/%: tests/block/%.c $(LIB) $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+check: check-layers check-block check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
 	@echo "make check: all suites passed ($(BUILD))"
 
 # No include cycles between src/ directories; src/cpu knows no translator.
@@ -91,6 +101,15 @@ check-layers:
 
 check-unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
+
+# qcow2: qemu-img interop both ways, hostile images, SIGKILL crash safety
+# and a guest writing to an overlay (tests/block, docs/img.md).
+check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
+	@CONDO=$(CONDO) tests/block/cli.sh
+	@CONDO=$(CONDO) tests/block/interop.sh
+	@CONDO=$(CONDO) tests/block/hostile.sh
+	@CONDO=$(CONDO) CRASH_WRITER=$(BUILD)/tests/block/crash_writer tests/block/crash.sh
+	@CONDO=$(CONDO) tests/block/guest.sh
 
 check-bad: $(CONDO)
 	@CONDO=$(CONDO) tests/bad/run.sh

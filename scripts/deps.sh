@@ -10,10 +10,14 @@ packages=(
 	gcc clang make pkg-config dpkg-dev libc6-dev libfdt-dev
 	# the jail: seccomp filters
 	libseccomp-dev
+	# compressed qcow2 clusters
+	zlib1g-dev libzstd-dev
 	# tests: unit tests and a disassembler for the translator's tests,
 	# riscv64 cross compilers, the oracles and the firmware
 	libcmocka-dev libzydis-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 	gcc-riscv64-unknown-elf qemu-user qemu-system-misc opensbi python3 bc
+	# qemu-img: the qcow2 interoperability and crash tests
+	qemu-utils
 	# the default guest: Linux from Debian's source, busybox from its source package
 	linux-source-6.1 bison flex bzip2 xz-utils
 )

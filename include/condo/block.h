@@ -1,6 +1,7 @@
 /* Block back ends: a disk image behind a small ops table, so device models
- * (virtio-blk) do not care whether it is a raw file or, later, qcow2.
- * Transfers are vectored and go straight to the caller's buffers. */
+ * (virtio-blk) do not care whether it is a raw file or a qcow2 image (with
+ * a chain of backing files).  Transfers are vectored and go straight to the
+ * caller's buffers.  See docs/img.md for the formats. */
 #ifndef CONDO_BLOCK_H
 #define CONDO_BLOCK_H
 
@@ -10,6 +11,44 @@
 
 struct block_dev;
 
+enum block_format {
+	BLOCK_FORMAT_AUTO,  /* probe: qcow2 by its magic, anything else raw */
+	BLOCK_FORMAT_RAW,
+	BLOCK_FORMAT_QCOW2,
+};
+
+/* What `condo img info` and `map` show about an image. */
+struct block_info {
+	enum block_format format;
+	uint64_t size;          /* virtual disk size in bytes */
+	uint32_t version;       /* qcow2: 2 or 3 */
+	uint32_t cluster_size;  /* qcow2 */
+	uint32_t refcount_bits; /* qcow2 */
+	bool dirty, corrupt;    /* qcow2 incompatible feature bits */
+	const char *compression; /* qcow2: "zlib" or "zstd" */
+	const char *backing_file; /* as stored in the image; NULL: none */
+	const char *backing_path; /* resolved against the image's directory */
+	enum block_format backing_format;
+	struct block_dev *backing;
+};
+
+/* What a consistency check found (`condo img check`). */
+enum block_repair { BLOCK_REPAIR_NONE, BLOCK_REPAIR_LEAKS, BLOCK_REPAIR_ALL };
+
+struct block_check {
+	uint64_t leaks, errors;              /* found */
+	uint64_t fixed_leaks, fixed_errors;  /* of those, repaired */
+	uint64_t allocated, total;           /* data clusters stored / of the disk */
+};
+
+/* block_status() kinds, for `condo img map`. */
+enum block_extent {
+	BLOCK_EXTENT_DATA,    /* stored in this image at *host */
+	BLOCK_EXTENT_ZERO,    /* reads as zeros, nothing stored */
+	BLOCK_EXTENT_BACKING, /* comes from the backing file */
+	BLOCK_EXTENT_COMPRESSED, /* stored compressed in this image */
+};
+
 struct block_ops {
 	/* Transfer all of iov at byte offset, or fail: 0 or a negative errno.
 	 * Reads past the image's end are -EINVAL; so are writes to a
@@ -18,6 +57,20 @@ struct block_ops {
 	int (*pwritev)(struct block_dev *bd, const struct iovec *iov, int iovcnt, uint64_t offset);
 	/* Make completed writes durable (fdatasync for a raw file). */
 	int (*flush)(struct block_dev *bd);
+	/* Give back [offset, offset+len): later reads return zeros or the
+	 * old data (a hint; parts smaller than the allocation unit stay). */
+	int (*discard)(struct block_dev *bd, uint64_t offset, uint64_t len);
+	/* Make [offset, offset+len) read as zeros, freeing space where the
+	 * format can say "zeros" without storing them. */
+	int (*write_zeroes)(struct block_dev *bd, uint64_t offset, uint64_t len);
+	/* The kind of the extent at offset and its length (*len, at most the
+	 * len passed in); *host: where DATA lives in the image file. */
+	int (*status)(struct block_dev *bd, uint64_t offset, uint64_t *len, uint64_t *host,
+		      enum block_extent *kind);
+	void (*info)(struct block_dev *bd, struct block_info *info);
+	/* Check the metadata (NULL: the format has none); -ENOTSUP when
+	 * the check cannot judge the image. */
+	int (*check)(struct block_dev *bd, enum block_repair repair, struct block_check *res);
 	void (*close)(struct block_dev *bd);
 };
 
@@ -25,14 +78,39 @@ struct block_dev {
 	const struct block_ops *ops;
 	uint64_t size;  /* bytes */
 	bool readonly;
+	enum block_format format;
 	char serial[21]; /* up to 20 characters, NUL-terminated: virtio-blk GET_ID */
 };
+
+/* The deepest backing chain opened (an image and 15 backing files). */
+#define BLOCK_MAX_CHAIN 16
 
 /* Open a raw image (a regular file or a host block device) read-only or
  * read-write, locked against a second writer (flock: shared when
  * read-only, exclusive when read-write).  NULL with a one-line error
  * logged when it cannot be opened or is in use. */
 struct block_dev *block_raw_open(const char *path, bool readonly);
+
+/* Open an image of the given format (AUTO: probe by magic; an explicit
+ * format that the file's magic contradicts is an error), with its backing
+ * chain opened read-only.  NULL with a one-line error naming the image
+ * and the problem. */
+struct block_dev *block_open(const char *path, enum block_format format, bool readonly);
+
+/* Open read-write for `condo img check -r`: an image marked dirty or
+ * corrupt opens too (the repair clears the marks when it leaves no error). */
+struct block_dev *block_open_for_repair(const char *path, enum block_format format);
+
+/* "raw"/"qcow2" to a format: 0, or -EINVAL for an unknown name. */
+int block_format_parse(const char *name, enum block_format *format);
+const char *block_format_name(enum block_format format);
+
+/* Create an image: raw (sparse, size bytes) or qcow2 version 3 with 64 KiB
+ * clusters and an optional backing file (its name stored as given,
+ * resolved against the new image's directory; size 0 takes the backing
+ * file's size).  0 or -errno, with a one-line error logged. */
+int block_create(const char *path, enum block_format format, uint64_t size,
+		 const char *backing, enum block_format backing_format);
 
 static inline int block_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 			       uint64_t offset)
@@ -49,6 +127,27 @@ static inline int block_pwritev(struct block_dev *bd, const struct iovec *iov, i
 static inline int block_flush(struct block_dev *bd)
 {
 	return bd->ops->flush(bd);
+}
+
+static inline int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len)
+{
+	return bd->ops->discard(bd, offset, len);
+}
+
+static inline int block_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t len)
+{
+	return bd->ops->write_zeroes(bd, offset, len);
+}
+
+static inline int block_status(struct block_dev *bd, uint64_t offset, uint64_t *len,
+			       uint64_t *host, enum block_extent *kind)
+{
+	return bd->ops->status(bd, offset, len, host, kind);
+}
+
+static inline void block_get_info(struct block_dev *bd, struct block_info *info)
+{
+	bd->ops->info(bd, info);
 }
 
 static inline void block_close(struct block_dev *bd)

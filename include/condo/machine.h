@@ -17,6 +17,7 @@ enum {
 
 struct vm_drive {
 	const char *file;
+	int format;     /* enum block_format (condo/block.h); 0: probe */
 	bool readonly;
 };
 

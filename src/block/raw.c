@@ -1,6 +1,8 @@
 /* Raw disk images: the image file is the disk, byte for byte.  Vectored
- * preadv/pwritev at the disk offset, fdatasync for flush. */
-#include "condo/block.h"
+ * preadv/pwritev at the disk offset, fdatasync for flush.  Write-zeroes
+ * writes zeros and discard keeps the data: punching holes (fallocate)
+ * waits until the harts' seccomp allow-list (src/jail/allow.c) has it. */
+#include "block/block_internal.h"
 #include "condo/log.h"
 
 #include <errno.h>
@@ -18,16 +20,8 @@
 struct raw_dev {
 	struct block_dev bd; /* first: the ops get a block_dev pointer */
 	int fd;
+	bool probed; /* the format was guessed: refuse to become a qcow2 image */
 };
-
-static uint64_t iov_bytes(const struct iovec *iov, int iovcnt)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < iovcnt; i++)
-		n += iov[i].iov_len;
-	return n;
-}
 
 /* Loop until every byte moved: preadv/pwritev may stop short (signals,
  * large requests).  A read that meets the end of a file that shrank
@@ -35,7 +29,7 @@ static uint64_t iov_bytes(const struct iovec *iov, int iovcnt)
 static int raw_io(struct raw_dev *raw, const struct iovec *iov, int iovcnt, uint64_t offset,
 		  bool write)
 {
-	uint64_t left = iov_bytes(iov, iovcnt);
+	uint64_t left = block_iov_total(iov, iovcnt);
 	struct iovec *copy = NULL, *cur = NULL;
 	int ret = 0;
 
@@ -93,11 +87,36 @@ static int raw_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 	return raw_io((struct raw_dev *)bd, iov, iovcnt, offset, false);
 }
 
+/* QEMU's lesson: a guest that writes a qcow2 header into a raw disk opened
+ * by probing would have it read as qcow2 next time, backing file and all.
+ * So a probed raw image refuses writes that put the magic at offset 0. */
+static bool writes_qcow2_magic(const struct iovec *iov, int iovcnt, uint64_t offset)
+{
+	uint8_t head[4];
+	struct iovec sub[4];
+	int n;
+
+	if (offset > 0 || block_iov_total(iov, iovcnt) < sizeof(head))
+		return false;
+	n = block_iov_sub(iov, iovcnt < 4 ? iovcnt : 4, 0, sizeof(head), sub);
+	if (block_iov_total(sub, n) < sizeof(head))
+		return false;
+	block_iov_to_buf(sub, n, head);
+	return !memcmp(head, "QFI\xfb", 4);
+}
+
 static int raw_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt, uint64_t offset)
 {
+	struct raw_dev *raw = (struct raw_dev *)bd;
+
 	if (bd->readonly)
 		return -EROFS;
-	return raw_io((struct raw_dev *)bd, iov, iovcnt, offset, true);
+	if (raw->probed && writes_qcow2_magic(iov, iovcnt, offset)) {
+		log_warn("block", "refused a write of a qcow2 header to a raw image opened without "
+			 "format=raw");
+		return -EPERM;
+	}
+	return raw_io(raw, iov, iovcnt, offset, true);
 }
 
 static int raw_flush(struct block_dev *bd)
@@ -107,6 +126,60 @@ static int raw_flush(struct block_dev *bd)
 	if (bd->readonly)
 		return 0;
 	return fdatasync(raw->fd) < 0 ? -errno : 0;
+}
+
+static int raw_check_range(struct block_dev *bd, uint64_t offset, uint64_t len)
+{
+	if (bd->readonly)
+		return -EROFS;
+	if (offset > bd->size || len > bd->size - offset)
+		return -EINVAL;
+	return 0;
+}
+
+/* Zeros written out, 64 KiB at a time. */
+static int raw_zero_by_writing(struct raw_dev *raw, uint64_t offset, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+	int ret = 0;
+
+	while (len > 0 && !ret) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		ret = block_pwrite_full(raw->fd, zeros, n, offset);
+		offset += n;
+		len -= n;
+	}
+	return ret;
+}
+
+static int raw_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t len)
+{
+	int ret = raw_check_range(bd, offset, len);
+
+	return ret ? ret : raw_zero_by_writing((struct raw_dev *)bd, offset, len);
+}
+
+/* A hint (virtio 1.2 §5.2.6.2): the data may stay. */
+static int raw_discard(struct block_dev *bd, uint64_t offset, uint64_t len)
+{
+	return raw_check_range(bd, offset, len);
+}
+
+static int raw_status(struct block_dev *bd, uint64_t offset, uint64_t *len, uint64_t *host,
+		      enum block_extent *kind)
+{
+	if (offset >= bd->size)
+		return -EINVAL;
+	if (*len > bd->size - offset)
+		*len = bd->size - offset;
+	*host = offset;
+	*kind = BLOCK_EXTENT_DATA;
+	return 0;
+}
+
+static void raw_info(struct block_dev *bd, struct block_info *info)
+{
+	*info = (struct block_info){ .format = BLOCK_FORMAT_RAW, .size = bd->size };
 }
 
 static void raw_close(struct block_dev *bd)
@@ -121,65 +194,42 @@ static const struct block_ops raw_ops = {
 	.preadv = raw_preadv,
 	.pwritev = raw_pwritev,
 	.flush = raw_flush,
+	.discard = raw_discard,
+	.write_zeroes = raw_write_zeroes,
+	.status = raw_status,
+	.info = raw_info,
 	.close = raw_close,
 };
 
-struct block_dev *block_raw_open(const char *path, bool readonly)
+struct block_dev *raw_from_fd(int fd, const struct stat *st, const char *path, bool readonly,
+			      bool probed)
 {
 	struct raw_dev *raw = calloc(1, sizeof(*raw));
-	char serial[32] = { 0 };
-	struct stat st;
 	int err;
 
 	if (!raw) {
 		log_err("block", "%s: out of memory", path);
-		return NULL;
-	}
-	raw->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (raw->fd < 0) {
-		err = errno;
-		log_err("block", "cannot open disk image %s: %s", path, strerror(err));
+		err = ENOMEM;
 		goto err;
 	}
-	if (fstat(raw->fd, &st) < 0) {
-		err = errno;
-		log_err("block", "cannot stat disk image %s: %s", path, strerror(err));
-		goto err;
-	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(raw->fd, BLKGETSIZE64, &raw->bd.size) < 0) {
+	if (S_ISBLK(st->st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &raw->bd.size) < 0) {
 			err = errno;
 			log_err("block", "cannot get the size of %s: %s", path, strerror(err));
 			goto err;
 		}
-	} else if (S_ISREG(st.st_mode)) {
-		raw->bd.size = (uint64_t)st.st_size;
 	} else {
-		err = EINVAL;
-		log_err("block", "disk image %s is not a regular file or block device", path);
-		goto err;
+		raw->bd.size = (uint64_t)st->st_size;
 	}
-	/* Two VMs writing one image corrupt it; a reader beside a writer
-	 * sees garbage.  Advisory, like QEMU's image locking. */
-	if (flock(raw->fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		err = errno;
-		if (err == EWOULDBLOCK)
-			log_err("block", "disk image %s is in use by another process", path);
-		else
-			log_err("block", "cannot lock disk image %s: %s", path, strerror(err));
-		goto err;
-	}
+	raw->fd = fd;
+	raw->probed = probed;
 	raw->bd.ops = &raw_ops;
 	raw->bd.readonly = readonly;
-	/* A stable serial per image (its inode) so /dev/disk/by-id is stable. */
-	snprintf(serial, sizeof(serial), "condo-%" PRIx64,
-		 (uint64_t)(st.st_ino & 0xffffffffffffffull));
-	memcpy(raw->bd.serial, serial, sizeof(raw->bd.serial) - 1);
-	raw->bd.serial[sizeof(raw->bd.serial) - 1] = '\0';
+	raw->bd.format = BLOCK_FORMAT_RAW;
+	block_set_serial(&raw->bd, st);
 	return &raw->bd;
 err:
-	if (raw->fd >= 0)
-		close(raw->fd);
+	close(fd);
 	free(raw);
 	errno = err;
 	return NULL;

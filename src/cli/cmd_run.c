@@ -1,4 +1,5 @@
 /* condo run: boot a full-system VM on the virt board. */
+#include "condo/block.h"
 #include "condo/engine.h"
 #include "condo/log.h"
 #include "condo/machine.h"
@@ -31,8 +32,9 @@ static const char run_usage[] =
 	"                        (paravirtualization)\n"
 	"  --mem SIZE            guest RAM, with K, M or G suffix (default 256M)\n"
 	"  --cpus N              harts, 1 to 8, one host thread each (default 1)\n"
-	"  --drive file=F[,readonly=on]\n"
-	"                        a raw disk image as a virtio-blk device (repeatable)\n"
+	"  --drive file=F[,format=raw|qcow2][,readonly=on]\n"
+	"                        a disk image as a virtio-blk device (repeatable); the\n"
+	"                        format is probed when not given (qcow2 by its magic)\n"
 	"  --max-insns N         stop after N instructions on any hart (exit status 137)\n"
 	"  --engine E            jit (default: translate hot code to x86-64), interp\n"
 	"                        (interpret only) or lockstep (run both and stop at the\n"
@@ -75,6 +77,15 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		if (!strncmp(item, "file=", 5) && item[5]) {
 			d.file = spec + (item + 5 - copy); /* points into the argv string */
+		} else if (!strncmp(item, "format=", 7)) {
+			enum block_format f;
+			if (block_format_parse(item + 7, &f) < 0) {
+				log_err("run", "--drive %s: unknown format '%s' (raw or qcow2)", spec,
+					item + 7);
+				free(copy);
+				return -1;
+			}
+			d.format = (int)f;
 		} else if (!strcmp(item, "readonly=on")) {
 			d.readonly = true;
 		} else if (!strcmp(item, "readonly=off")) {

@@ -10,6 +10,7 @@
 #endif
 
 int cmd_app(int argc, char **argv);
+int cmd_img(int argc, char **argv);
 
 static const struct command {
 	const char *name;
@@ -17,6 +18,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "app", cmd_app, "run a RISC-V Linux program in a sandbox (app mode)" },
+	{ "img", cmd_img, "create, inspect, check and convert disk images" },
 	{ "run", cmd_run, "boot a RISC-V virtual machine" },
 };
 

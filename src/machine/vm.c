@@ -444,7 +444,9 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 	if (boot_open_files(cfg, &res->files) < 0)
 		return -1;
 	for (int i = 0; i < cfg->ndrives; i++) {
-		res->disks[i] = block_raw_open(cfg->drives[i].file, cfg->drives[i].readonly);
+		res->disks[i] = block_open(cfg->drives[i].file,
+					   (enum block_format)cfg->drives[i].format,
+					   cfg->drives[i].readonly);
 		if (!res->disks[i])
 			return -1;
 	}

@@ -1,6 +1,7 @@
 /* virtio-blk (virtio 1.2 §5.2): one request queue, served synchronously on
  * the notifying hart's thread with vectored I/O straight into the guest's
- * buffers.  Requests: IN, OUT, FLUSH, GET_ID; anything else is UNSUPP. */
+ * buffers.  Requests: IN, OUT, FLUSH, GET_ID, DISCARD, WRITE_ZEROES;
+ * anything else is UNSUPP. */
 #include "virtio/virtio_internal.h"
 #include "condo/block.h"
 
@@ -12,11 +13,15 @@
 #define VIRTIO_BLK_F_RO       5
 #define VIRTIO_BLK_F_BLK_SIZE 6
 #define VIRTIO_BLK_F_FLUSH    9
+#define VIRTIO_BLK_F_DISCARD  13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
 
 #define VIRTIO_BLK_T_IN     0
 #define VIRTIO_BLK_T_OUT    1
 #define VIRTIO_BLK_T_FLUSH  4
 #define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
 
 #define VIRTIO_BLK_S_OK     0
 #define VIRTIO_BLK_S_IOERR  1
@@ -26,9 +31,21 @@
 #define BLK_HDR_SIZE 16 /* le32 type, le32 reserved, le64 sector */
 #define BLK_ID_BYTES 20
 
-/* struct virtio_blk_config up to blk_size: capacity, size_max, seg_max,
- * geometry, blk_size (§5.2.4). */
-#define BLK_CONFIG_LEN 24
+/* struct virtio_blk_config (§5.2.4) up to write_zeroes_may_unmap:
+ * capacity, size_max, seg_max, geometry, blk_size, topology, writeback,
+ * num_queues, then the discard and write-zeroes limits. */
+#define BLK_CONFIG_LEN 60
+#define BLK_CFG_MAX_DISCARD_SECTORS 36
+#define BLK_CFG_MAX_DISCARD_SEG     40
+#define BLK_CFG_DISCARD_ALIGN       44
+#define BLK_CFG_MAX_WZ_SECTORS      48
+#define BLK_CFG_MAX_WZ_SEG          52
+#define BLK_CFG_WZ_MAY_UNMAP        56
+/* One range of a DISCARD or WRITE_ZEROES request: le64 sector, le32
+ * num_sectors, le32 flags (bit 0: unmap) (§5.2.6). */
+#define BLK_RANGE_SIZE 16
+#define BLK_MAX_RANGES 16
+#define BLK_MAX_RANGE_SECTORS (1u << 22) /* 2 GiB a range */
 
 struct virtio_blk {
 	struct virtio_mmio *vm;
@@ -50,6 +67,45 @@ static bool in_bounds(const struct virtio_blk *blk, uint64_t sector, uint64_t by
 {
 	return bytes % SECTOR_SIZE == 0 && sector <= blk->capacity &&
 	       bytes / SECTOR_SIZE <= blk->capacity - sector;
+}
+
+/* DISCARD and WRITE_ZEROES: up to BLK_MAX_RANGES ranges in the data, each
+ * checked against the disk before any is applied (§5.2.6.2). */
+static uint8_t blk_ranges(struct virtio_blk *blk, struct virtq_elem *e, uint64_t data_len,
+			  bool zeroes)
+{
+	uint8_t range[BLK_RANGE_SIZE];
+	uint64_t n = data_len / BLK_RANGE_SIZE;
+
+	if (blk->readonly || data_len % BLK_RANGE_SIZE || n == 0 || n > BLK_MAX_RANGES)
+		return VIRTIO_BLK_S_IOERR;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t sector;
+			uint32_t count, flags;
+			iov_to_buf(e->iov, e->n_out, BLK_HDR_SIZE + i * BLK_RANGE_SIZE, range,
+				   sizeof(range));
+			memcpy(&sector, range, 8);
+			memcpy(&count, range + 8, 4);
+			memcpy(&flags, range + 12, 4);
+			if (pass == 0) {
+				/* Unknown flags (or unmap on discard) are UNSUPP. */
+				if (flags & ~(zeroes ? 1u : 0u))
+					return VIRTIO_BLK_S_UNSUPP;
+				if (count > BLK_MAX_RANGE_SECTORS ||
+				    !in_bounds(blk, sector, (uint64_t)count * SECTOR_SIZE))
+					return VIRTIO_BLK_S_IOERR;
+				continue;
+			}
+			int err = zeroes ? block_write_zeroes(blk->disk, sector * SECTOR_SIZE,
+							      (uint64_t)count * SECTOR_SIZE)
+					 : block_discard(blk->disk, sector * SECTOR_SIZE,
+							 (uint64_t)count * SECTOR_SIZE);
+			if (err < 0)
+				return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	return VIRTIO_BLK_S_OK;
 }
 
 /* Serve one request; returns the used length, or -1 when the chain is not
@@ -94,6 +150,18 @@ static int64_t blk_request(struct virtio_blk *blk, struct virtq_elem *e)
 	case VIRTIO_BLK_T_FLUSH:
 		if (block_flush(blk->disk) < 0)
 			status = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		/* Only what the driver negotiated (§5.2.6.2). */
+		if (!virtio_has_feature(blk->vm, type == VIRTIO_BLK_T_DISCARD ?
+							 VIRTIO_BLK_F_DISCARD :
+							 VIRTIO_BLK_F_WRITE_ZEROES)) {
+			status = VIRTIO_BLK_S_UNSUPP;
+			break;
+		}
+		status = blk_ranges(blk, e, e->out_len - BLK_HDR_SIZE,
+				    type == VIRTIO_BLK_T_WRITE_ZEROES);
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
 		/* 20 bytes, NUL-padded when the serial is shorter (§5.2.6) */
@@ -160,11 +228,19 @@ struct virtio_mmio *virtio_blk_new(struct guest_ram *ram, struct irq_line irq,
 	blk->capacity = disk->size / SECTOR_SIZE;
 	if (blk->readonly)
 		features |= 1ull << VIRTIO_BLK_F_RO;
+	else
+		features |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
 	put_le64(blk->config + 0, blk->capacity);
 	/* seg_max: a request is header + data segments + status, within one
 	 * queue's worth of descriptors (§2.7.5.3.1) */
 	put_le32(blk->config + 12, VIRTQ_MAX_SIZE - 2);
 	put_le32(blk->config + 20, SECTOR_SIZE);
+	put_le32(blk->config + BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_RANGE_SECTORS);
+	put_le32(blk->config + BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_RANGES);
+	put_le32(blk->config + BLK_CFG_DISCARD_ALIGN, 1);
+	put_le32(blk->config + BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_RANGE_SECTORS);
+	put_le32(blk->config + BLK_CFG_MAX_WZ_SEG, BLK_MAX_RANGES);
+	blk->config[BLK_CFG_WZ_MAY_UNMAP] = 1;
 	blk->vm = virtio_mmio_new(ram, irq, &blk_ops, blk, features);
 	if (!blk->vm) {
 		free(blk);

@@ -597,7 +597,11 @@ static void test_blk_config_space(void **state)
 	assert_int_equal(rd_config(20, 2), 512);
 	assert_int_equal(rd_config(21, 1), 2);
 	assert_int_equal(rd_config(0x200, 4), 0); /* beyond the config: 0 */
-	assert_int_equal(rd_config(22, 4), 0);    /* straddling its end: 0 */
+	assert_int_equal(rd_config(58, 4), 0);    /* straddling its end: 0 */
+	assert_int_equal(rd_config(36, 4), 1u << 22); /* max_discard_sectors */
+	assert_int_equal(rd_config(40, 4), 16);       /* max_discard_seg */
+	assert_int_equal(rd_config(52, 4), 16);       /* max_write_zeroes_seg */
+	assert_int_equal(rd_config(56, 1), 1);        /* write_zeroes_may_unmap */
 	assert_int_equal(rd(R_INT_STATUS), 0);
 }
 
@@ -662,6 +666,46 @@ static void test_blk_write_flush_round_trip(void **state)
 	assert_int_equal(pread(fd, file, 512, 9 * 512), 512);
 	close(fd);
 	expect_sector_pattern(file, 9);
+}
+
+/* WRITE_ZEROES (13) and DISCARD (11): a list of {le64 sector, le32
+ * count, le32 flags} ranges; bad ranges fail before any is applied. */
+static void blk_range_req(struct tq *q, uint32_t type, uint64_t sector, uint32_t count,
+			  uint32_t flags)
+{
+	uint8_t *r = gp(DATA_GPA, 16);
+
+	memcpy(r, &sector, 8);
+	memcpy(r + 8, &count, 4);
+	memcpy(r + 12, &flags, 4);
+	blk_req3(q, type, 0, 16, false);
+	post(q, 0);
+	kick(q);
+}
+
+static void test_blk_write_zeroes_and_discard(void **state)
+{
+	struct tq *q = &T.q[0];
+	uint8_t file[1024];
+	int fd;
+
+	driver_init(1, F_VERSION_1 | (1ull << 13) | (1ull << 14));
+	blk_range_req(q, 13, 3, 2, 1);
+	assert_int_equal(*status_byte(), 0);
+	fd = open(T.path, O_RDONLY);
+	assert_int_equal(pread(fd, file, sizeof(file), 3 * 512), sizeof(file));
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(file[i], 0);
+	assert_int_equal(pread(fd, file, 512, 5 * 512), 512);
+	close(fd);
+	expect_sector_pattern(file, 5);
+	/* past the end of the disk: IOERR; unmap on a discard: UNSUPP */
+	blk_range_req(q, 13, DISK_SECTORS - 1, 2, 0);
+	assert_int_equal(*status_byte(), 1);
+	blk_range_req(q, 11, 0, 1, 1);
+	assert_int_equal(*status_byte(), 2);
+	blk_range_req(q, 11, 7, 1, 0);
+	assert_int_equal(*status_byte(), 0);
 }
 
 static void test_blk_any_layout(void **state)
@@ -753,7 +797,7 @@ static void test_blk_errors(void **state)
 	assert_int_equal(*status_byte(), 1);
 	blk_simple(0, 0, 100, true); /* not whole sectors */
 	assert_int_equal(*status_byte(), 1);
-	blk_simple(11, 0, 512, false); /* DISCARD: not offered */
+	blk_simple(11, 0, 512, false); /* DISCARD: not negotiated */
 	assert_int_equal(*status_byte(), 2);
 	blk_simple(0, DISK_SECTORS - 1, 512, true); /* the last sector is fine */
 	assert_int_equal(*status_byte(), 0);
@@ -1202,6 +1246,7 @@ int main(void)
 		BLK(test_blk_config_space),
 		BLK(test_blk_read_round_trip),
 		BLK(test_blk_write_flush_round_trip),
+		BLK(test_blk_write_zeroes_and_discard),
 		BLK(test_blk_any_layout),
 		BLK(test_blk_indirect_read),
 		BLK(test_blk_direct_then_indirect),

@@ -1,0 +1,447 @@
+/* condo img: create, inspect, check and convert disk images (raw and
+ * qcow2).  One function per verb; docs/img.md is the manual. */
+#include "condo/block.h"
+#include "condo/log.h"
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char img_usage[] =
+	"Usage: condo img VERB [OPTIONS] FILE...\n"
+	"Create, inspect, check and convert disk images (raw and qcow2).\n"
+	"\n"
+	"Verbs:\n"
+	"  create   make a new image, optionally over a backing file\n"
+	"  info     show an image's format, sizes and backing chain\n"
+	"  check    check a qcow2 image's metadata; -r repairs it\n"
+	"  convert  copy an image into a new one, raw or qcow2\n"
+	"  map      show which parts of the disk are stored where\n"
+	"\n"
+	"Run 'condo img VERB --help' for a verb's options.  Manual: docs/img.md.\n";
+
+static const char create_usage[] =
+	"Usage: condo img create [-f raw|qcow2] [-b BACKING [-F raw|qcow2]] FILE [SIZE]\n"
+	"Create FILE: a sparse raw image or a qcow2 image (version 3, 64 KiB clusters).\n"
+	"SIZE takes K, M, G or T; with -b it defaults to the backing file's size.\n"
+	"\n"
+	"  -f FMT      format of FILE (default qcow2)\n"
+	"  -b BACKING  backing file (qcow2 only), stored as given and resolved\n"
+	"              against FILE's directory; names with .. are refused\n"
+	"  -F FMT      the backing file's format (default: probed, then stored)\n"
+	"  -h, --help  show this help\n";
+
+static const char info_usage[] =
+	"Usage: condo img info [-f FMT] [--output human|json] FILE\n"
+	"Show FILE's format, virtual and actual size, qcow2 details and backing chain.\n"
+	"\n"
+	"  -f FMT         the format (default: probed)\n"
+	"  --output FMT   human (default) or json\n"
+	"  -h, --help     show this help\n";
+
+static const char check_usage[] =
+	"Usage: condo img check [-r leaks|all] FILE\n"
+	"Check a qcow2 image: every cluster's refcount against its references.\n"
+	"Leaks (space counted but unused) are harmless; errors mean corruption.\n"
+	"\n"
+	"  -r leaks    give leaked clusters back\n"
+	"  -r all      also raise refcounts that are too low, and clear the dirty\n"
+	"              and corrupt marks when no error remains\n"
+	"  -h, --help  show this help\n"
+	"\n"
+	"Exit status: 0 no problem, 1 the check could not run, 2 errors remain,\n"
+	"3 leaks remain (as qemu-img check).\n";
+
+static const char convert_usage[] =
+	"Usage: condo img convert [-f FMT] [-O raw|qcow2] [-p] SOURCE DEST\n"
+	"Copy SOURCE (with its backing chain) into a new image DEST, skipping zeros.\n"
+	"\n"
+	"  -f FMT      SOURCE's format (default: probed)\n"
+	"  -O FMT      DEST's format (default raw)\n"
+	"  -p          show progress (default: when stderr is a terminal)\n"
+	"  -h, --help  show this help\n";
+
+static const char map_usage[] =
+	"Usage: condo img map [-f FMT] [--output human|json] FILE\n"
+	"List FILE's extents: data (with its offset in the file), compressed,\n"
+	"zero, or backing (read from the backing file).\n"
+	"\n"
+	"  -f FMT         the format (default: probed)\n"
+	"  --output FMT   human (default) or json\n"
+	"  -h, --help     show this help\n";
+
+enum { OPT_OUTPUT = 256 };
+
+static const struct option img_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The options every verb shares; returns -1 after printing an error. */
+struct img_args {
+	enum block_format format, out_format, backing_format;
+	const char *backing;
+	bool json, progress;
+	enum block_repair repair;
+};
+
+static int parse_format(const char *verb, const char *s, enum block_format *f)
+{
+	if (block_format_parse(s, f) == 0)
+		return 0;
+	log_err("img", "%s: unknown format '%s' (raw or qcow2)", verb, s);
+	return -1;
+}
+
+/* getopt over the verb's letters; 0 to go on, 1 after --help, -1 bad. */
+static int parse_args(int argc, char **argv, const char *letters, const char *usage,
+		      struct img_args *a)
+{
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, letters, img_options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case 'f':
+			if (parse_format(argv[0], optarg, &a->format) < 0)
+				return -1;
+			break;
+		case 'O':
+			if (parse_format(argv[0], optarg, &a->out_format) < 0)
+				return -1;
+			break;
+		case 'F':
+			if (parse_format(argv[0], optarg, &a->backing_format) < 0)
+				return -1;
+			break;
+		case 'b':
+			a->backing = optarg;
+			break;
+		case 'p':
+			a->progress = true;
+			break;
+		case 'r':
+			if (!strcmp(optarg, "leaks")) {
+				a->repair = BLOCK_REPAIR_LEAKS;
+			} else if (!strcmp(optarg, "all")) {
+				a->repair = BLOCK_REPAIR_ALL;
+			} else {
+				log_err("img", "check: -r takes leaks or all, not '%s'", optarg);
+				return -1;
+			}
+			break;
+		case OPT_OUTPUT:
+			if (!strcmp(optarg, "json")) {
+				a->json = true;
+			} else if (strcmp(optarg, "human")) {
+				log_err("img", "%s: --output takes human or json, not '%s'", argv[0],
+					optarg);
+				return -1;
+			}
+			break;
+		default:
+			cli_bad_option("img", argv[optind - 1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Run a verb's option parsing and demand between min and max operands. */
+#define VERB_ARGS(letters, usage, min, max)                                               \
+	struct img_args a = { .format = BLOCK_FORMAT_AUTO, .out_format = BLOCK_FORMAT_RAW,   \
+			      .progress = isatty(STDERR_FILENO) };                            \
+	do {                                                                              \
+		int r_ = parse_args(argc, argv, letters, usage, &a);                      \
+		if (r_)                                                                   \
+			return r_ > 0 ? 0 : CLI_EXIT_USAGE;                               \
+		if (argc - optind < (min) || argc - optind > (max)) {                     \
+			log_err("img", "%s: wrong number of operands (see condo img %s --help)", \
+				argv[0], argv[0]);                                        \
+			return CLI_EXIT_USAGE;                                            \
+		}                                                                         \
+	} while (0)
+
+static int img_create(int argc, char **argv)
+{
+	VERB_ARGS("hf:b:F:", create_usage, 1, 2);
+	uint64_t size = 0;
+	enum block_format fmt = a.format == BLOCK_FORMAT_AUTO ? BLOCK_FORMAT_QCOW2 : a.format;
+
+	if (argc - optind == 2 && cli_parse_size(argv[optind + 1], &size) < 0) {
+		log_err("img", "create: bad size '%s' (a number with K, M, G or T)",
+			argv[optind + 1]);
+		return CLI_EXIT_USAGE;
+	}
+	if (argc - optind == 1 && !a.backing) {
+		log_err("img", "create: a SIZE is needed without -b");
+		return CLI_EXIT_USAGE;
+	}
+	if (a.backing && fmt != BLOCK_FORMAT_QCOW2) {
+		log_err("img", "create: only qcow2 images have backing files");
+		return CLI_EXIT_USAGE;
+	}
+	return block_create(argv[optind], fmt, size, a.backing, a.backing_format) ? 1 : 0;
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_info(const char *path, struct block_dev *bd, bool json, bool last)
+{
+	struct block_info in;
+	struct stat st;
+	uint64_t actual = stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+
+	block_get_info(bd, &in);
+	if (!json) {
+		printf("image: %s\nfile format: %s\nvirtual size: %" PRIu64 " bytes\n"
+		       "disk size: %" PRIu64 " bytes\n", path, block_format_name(in.format),
+		       in.size, actual);
+		if (in.format == BLOCK_FORMAT_QCOW2)
+			printf("cluster_size: %u\nversion: %u\nrefcount bits: %u\n"
+			       "compression type: %s\ncorrupt: %s\ndirty: %s\n", in.cluster_size,
+			       in.version, in.refcount_bits, in.compression,
+			       in.corrupt ? "true" : "false", in.dirty ? "true" : "false");
+		if (in.backing_file)
+			printf("backing file: %s (actual path: %s)\nbacking file format: %s\n",
+			       in.backing_file, in.backing_path,
+			       block_format_name(in.backing_format));
+	} else {
+		printf("{\"filename\": ");
+		json_string(path);
+		printf(", \"format\": \"%s\", \"virtual-size\": %" PRIu64
+		       ", \"actual-size\": %" PRIu64, block_format_name(in.format), in.size, actual);
+		if (in.format == BLOCK_FORMAT_QCOW2)
+			printf(", \"cluster-size\": %u, \"format-specific\": {\"type\": \"qcow2\", "
+			       "\"data\": {\"compat\": \"%s\", \"refcount-bits\": %u, "
+			       "\"compression-type\": \"%s\", \"corrupt\": %s}}, "
+			       "\"dirty-flag\": %s", in.cluster_size,
+			       in.version == 3 ? "1.1" : "0.10", in.refcount_bits, in.compression,
+			       in.corrupt ? "true" : "false", in.dirty ? "true" : "false");
+		if (in.backing_file) {
+			printf(", \"backing-filename\": ");
+			json_string(in.backing_file);
+			printf(", \"full-backing-filename\": ");
+			json_string(in.backing_path);
+			printf(", \"backing-filename-format\": \"%s\"",
+			       block_format_name(in.backing_format));
+		}
+		printf("}%s\n", last ? "" : ",");
+	}
+	if (in.backing) {
+		if (!json)
+			printf("\n");
+		print_info(in.backing_path, in.backing, json, false);
+	}
+}
+
+static int img_info(int argc, char **argv)
+{
+	VERB_ARGS("hf:", info_usage, 1, 1);
+	struct block_dev *bd = block_open(argv[optind], a.format, true);
+
+	if (!bd)
+		return 1;
+	if (a.json)
+		printf("[\n");
+	print_info(argv[optind], bd, a.json, true);
+	if (a.json)
+		printf("]\n");
+	block_close(bd);
+	return 0;
+}
+
+static int img_check(int argc, char **argv)
+{
+	VERB_ARGS("hf:r:", check_usage, 1, 1);
+	struct block_dev *bd = a.repair == BLOCK_REPAIR_NONE
+				       ? block_open(argv[optind], a.format, true)
+				       : block_open_for_repair(argv[optind], a.format);
+	struct block_check res;
+	int err, status;
+
+	if (!bd)
+		return 1;
+	if (!bd->ops->check) {
+		printf("%s: a %s image has no metadata to check.\n", argv[optind],
+		       block_format_name(bd->format));
+		block_close(bd);
+		return 0;
+	}
+	err = bd->ops->check(bd, a.repair, &res);
+	block_close(bd);
+	if (err) {
+		log_err("img", "check: %s: %s", argv[optind], strerror(-err));
+		return 1;
+	}
+	if (res.fixed_leaks || res.fixed_errors)
+		printf("Repaired %" PRIu64 " leaked clusters and %" PRIu64 " errors.\n",
+		       res.fixed_leaks, res.fixed_errors);
+	res.leaks -= res.fixed_leaks;
+	res.errors -= res.fixed_errors;
+	if (res.errors)
+		printf("%" PRIu64 " errors were found on the image.\n", res.errors);
+	if (res.leaks)
+		printf("%" PRIu64 " leaked clusters were found on the image.\n", res.leaks);
+	if (!res.errors && !res.leaks)
+		printf("No errors were found on the image.\n");
+	printf("%" PRIu64 "/%" PRIu64 " clusters allocated.\n", res.allocated, res.total);
+	status = res.errors ? 2 : res.leaks ? 3 : 0;
+	return status;
+}
+
+static void progress(bool show, uint64_t done, uint64_t total, int *last)
+{
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (!show || pct == *last)
+		return;
+	*last = pct;
+	fprintf(stderr, "\r    (%d.00/100%%)", pct);
+	if (pct == 100)
+		fputc('\n', stderr);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+#define CONVERT_CHUNK (1u << 20)
+
+static int copy_image(struct block_dev *src, struct block_dev *dst, bool show)
+{
+	uint8_t *buf = malloc(CONVERT_CHUNK);
+	uint64_t off = 0;
+	int last = -1, err = buf ? 0 : -ENOMEM;
+
+	while (!err && off < src->size) {
+		uint64_t len = src->size - off < CONVERT_CHUNK ? src->size - off : CONVERT_CHUNK;
+		uint64_t host;
+		enum block_extent kind;
+
+		err = block_status(src, off, &len, &host, &kind);
+		if (!err && kind != BLOCK_EXTENT_ZERO) {
+			struct iovec v = { buf, len };
+			err = block_preadv(src, &v, 1, off);
+			if (!err && !all_zero(buf, len))
+				err = block_pwritev(dst, &v, 1, off);
+		}
+		off += len;
+		progress(show, off, src->size, &last);
+	}
+	free(buf);
+	return err ? err : block_flush(dst);
+}
+
+static int img_convert(int argc, char **argv)
+{
+	VERB_ARGS("hf:O:p", convert_usage, 2, 2);
+	struct block_dev *src = block_open(argv[optind], a.format, true), *dst = NULL;
+	int err = -EINVAL;
+
+	if (!src)
+		return 1;
+	if (block_create(argv[optind + 1], a.out_format, src->size, NULL, BLOCK_FORMAT_AUTO) == 0)
+		dst = block_open(argv[optind + 1], a.out_format, false);
+	if (dst)
+		err = copy_image(src, dst, a.progress);
+	/* -EIO: the block layer has already named the corrupt part. */
+	if (dst && err && err != -EIO)
+		log_err("img", "convert: %s to %s: %s", argv[optind], argv[optind + 1],
+			strerror(-err));
+	block_close(dst);
+	block_close(src);
+	return err ? 1 : 0;
+}
+
+static const char *const extent_names[] = {
+	[BLOCK_EXTENT_DATA] = "data",
+	[BLOCK_EXTENT_ZERO] = "zero",
+	[BLOCK_EXTENT_BACKING] = "backing",
+	[BLOCK_EXTENT_COMPRESSED] = "compressed",
+};
+
+static int img_map(int argc, char **argv)
+{
+	VERB_ARGS("hf:", map_usage, 1, 1);
+	struct block_dev *bd = block_open(argv[optind], a.format, true);
+	uint64_t off = 0;
+	int err = 0;
+
+	if (!bd)
+		return 1;
+	printf(a.json ? "[" : "%-18s %-18s %-18s %s\n", "Offset", "Length", "Mapped to", "Kind");
+	while (off < bd->size && !err) {
+		uint64_t len = bd->size - off, host;
+		enum block_extent kind;
+
+		err = block_status(bd, off, &len, &host, &kind);
+		if (err)
+			break;
+		if (a.json)
+			printf("%s\n{\"start\": %" PRIu64 ", \"length\": %" PRIu64
+			       ", \"kind\": \"%s\", \"data\": %s, \"zero\": %s, \"offset\": %" PRIu64
+			       "}", off ? "," : "", off, len, extent_names[kind],
+			       kind == BLOCK_EXTENT_ZERO ? "false" : "true",
+			       kind == BLOCK_EXTENT_ZERO ? "true" : "false", host);
+		else
+			printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64 " %s\n", off, len,
+			       host, extent_names[kind]);
+		off += len;
+	}
+	if (a.json)
+		printf("]\n");
+	block_close(bd);
+	if (err)
+		log_err("img", "map: %s: %s", argv[optind], strerror(-err));
+	return err ? 1 : 0;
+}
+
+static const struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} verbs[] = {
+	{ "create", img_create }, { "info", img_info }, { "check", img_check },
+	{ "convert", img_convert }, { "map", img_map },
+};
+
+int cmd_img(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(img_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(img_usage, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].run(argc - 1, argv + 1);
+	log_err("img", "unknown verb '%s' (see condo img --help)", argv[1]);
+	return CLI_EXIT_USAGE;
+}
