@@ -16,6 +16,8 @@ packages=(
 	gcc-riscv64-unknown-elf qemu-user qemu-system-misc opensbi python3 bc
 	# the default guest: Linux from Debian's source, busybox from its source package
 	linux-source-6.1 bison flex bzip2 xz-utils
+	# fuzzing (tests/fuzz): clang's libFuzzer and sanitizer runtimes
+	libclang-rt-14-dev
 )
 
 missing=()
