@@ -1091,15 +1091,18 @@ static const short select_asks[3] = { POLLIN, POLLOUT, POLLPRI };
 static const short select_sees[3] = { POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR,
 				      POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR, POLLPRI };
 
-static bool bit_test(const uint64_t *set, int fd)
+/* The sets are arrays of 64-bit words, little-endian on riscv64 as on the
+ * host, so bit fd is bit fd % 8 of byte fd / 8; bytes, because the guest
+ * may pass any alignment. */
+static bool bit_test(const uint8_t *set, int fd)
 {
-	return set && (set[fd / 64] >> (fd % 64)) & 1;
+	return set && (set[fd / 8] >> (fd % 8)) & 1;
 }
 
 SYS(pselect6)
 {
 	int n = (int)a[0];
-	uint64_t *sets[3];
+	uint8_t *sets[3];
 	struct poll_set ps;
 	int64_t r;
 
@@ -1144,7 +1147,7 @@ SYS(pselect6)
 			for (int k = 0; k < 3; k++)
 				if (sets[k] && (ps.host[i].events & select_asks[k]) &&
 				    (ps.host[i].revents & select_sees[k])) {
-					sets[k][which[i] / 64] |= 1ull << (which[i] % 64);
+					sets[k][which[i] / 8] |= 1u << (which[i] % 8);
 					r++;
 				}
 	}
