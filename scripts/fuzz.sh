@@ -131,7 +131,7 @@ for name in "${names[@]}"; do
 		"$probe_dir/after")
 	wall=$(($(date +%s) - start))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	if [ "$mode" = long ]; then
 		echo "$(date -u +%FT%TZ) $name cpu_s=$cpu wall_s=$wall execs=${execs:-?} cov=${cov:-?}" \
 			"corpus=$(find "$out/corpus/$name" -type f | wc -l) status=$status" \
@@ -139,14 +139,14 @@ for name in "${names[@]}"; do
 	fi
 	if [ $status -eq 77 ]; then
 		# the harness cannot run here (fuzz_syscall without namespaces)
-		grep '^SKIP' "$log" | head -1
+		grep -a '^SKIP' "$log" | head -1
 		skipped=$((skipped + 1))
 	elif [ $status -eq 0 ]; then
 		echo "ok $name (${execs:-?} runs, cov ${cov:-?}, ${cpu}s CPU, ${wall}s)"
 		passed=$((passed + 1))
 	else
 		echo "FAIL $name (status $status; log: $log)"
-		grep -E 'ERROR|SUMMARY|Test unit written|artifact' "$log" | head -8 >&2
+		grep -aE 'ERROR|SUMMARY|Test unit written|artifact' "$log" | head -8 >&2
 		failed=$((failed + 1))
 	fi
 done

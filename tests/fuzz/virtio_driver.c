@@ -8,8 +8,17 @@
  * Each operation is one byte (modulo the count below) and its operands,
  * read little-endian; guest addresses are offsets into the 64 KiB of RAM
  * unless the operation says raw.  Rings of queue q sit at 0x4000 * q
- * (descriptors), + 0x1000 (available), + 0x2000 (used); buffers anywhere. */
+ * (descriptors), + 0x1000 (available), + 0x2000 (used); buffers anywhere.
+ *
+ * The check: around every operation that may make the device work, guest
+ * RAM is compared before and after, and every byte the device changed
+ * must be in a used ring or in a buffer some descriptor (in a descriptor
+ * table or an indirect table it names) marks device-writable: a device
+ * never writes where the driver did not let it (virtio 1.2 §2.7.4). */
 #include "virtio_driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #define R_QUEUE_SEL    0x030
 #define R_QUEUE_NUM    0x038
@@ -25,6 +34,7 @@
 #define R_DRIVER_HI    0x094
 #define R_DEVICE_LO    0x0a0
 #define R_DEVICE_HI    0x0a4
+#define R_STATUS_BITS  0x070
 
 #define S_ACK         1
 #define S_DRIVER      2
@@ -39,6 +49,9 @@ struct fv {
 	struct virtio_mmio *dev;
 	struct guest_ram *ram;
 	struct fuzz_in *in;
+	uint8_t *before;   /* RAM as it was before the operation */
+	uint8_t *writable; /* per RAM byte: may the device write it now? */
+	uint32_t sel;      /* QueueSel as the driver last wrote it (it reads as 0) */
 	struct {
 		uint16_t num, avail_idx;
 		gpa_t desc, avail, used;
@@ -64,7 +77,17 @@ enum op {
 
 static void wr(struct fv *f, uint64_t off, uint32_t val)
 {
+	if (off == R_QUEUE_SEL)
+		f->sel = val;
 	virtio_mmio_ops.write(f->dev, off, 4, val);
+}
+
+static uint32_t rd(struct fv *f, uint64_t off)
+{
+	uint64_t v = 0;
+
+	virtio_mmio_ops.read(f->dev, off, 4, &v);
+	return (uint32_t)v;
 }
 
 static void *ram_at(struct fv *f, gpa_t gpa, uint64_t len)
@@ -170,7 +193,9 @@ static void op_reg(struct fv *f, bool write)
 	unsigned len = 1u << (fin_u8(f->in) % 4);
 	uint64_t val = 0;
 
-	if (write)
+	if (write && off == R_QUEUE_SEL && len == 4)
+		wr(f, off, (uint32_t)fin_u64(f->in));
+	else if (write)
 		virtio_mmio_ops.write(f->dev, off, len, fin_u64(f->in));
 	else
 		virtio_mmio_ops.read(f->dev, off, len, &val);
@@ -221,35 +246,126 @@ static void op_queue_setup(struct fv *f)
 	queue_setup(f, q, num, desc, avail, used);
 }
 
+/* ---- the check: the device writes only where it may ---- */
+
+static void allow(struct fv *f, gpa_t gpa, uint64_t len)
+{
+	uint64_t off = gpa - f->ram->base;
+
+	if (off >= f->ram->size)
+		return;
+	if (len > f->ram->size - off)
+		len = f->ram->size - off;
+	memset(f->writable + off, 1, len);
+}
+
+/* The device-writable buffers of the n descriptors at table (and of the
+ * indirect tables they name, when not already inside one), as RAM was
+ * before the operation. */
+static void allow_table(struct fv *f, gpa_t table, uint64_t n, bool indirect)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t off = table + 16 * i - f->ram->base, addr;
+		const uint8_t *d = off < f->ram->size - 16 ? f->before + off : NULL;
+		uint32_t len;
+		uint16_t flags;
+
+		if (!d)
+			return;
+		memcpy(&addr, d, 8);
+		memcpy(&len, d + 8, 4);
+		memcpy(&flags, d + 12, 2);
+		if (flags & 4) { /* VIRTQ_DESC_F_INDIRECT */
+			if (!indirect)
+				allow_table(f, addr, len / 16, true);
+		} else if (flags & 2) { /* VIRTQ_DESC_F_WRITE */
+			allow(f, addr, len);
+		}
+	}
+}
+
+/* Add where the device may write, by its registers now and the rings. */
+static void add_writable(struct fv *f)
+{
+	for (unsigned q = 0; q < NQ; q++) {
+		uint64_t num, desc, used;
+
+		wr(f, R_QUEUE_SEL, q);
+		num = rd(f, R_QUEUE_NUM);
+		desc = rd(f, R_DESC_LO) | (uint64_t)rd(f, R_DESC_HI) << 32;
+		used = rd(f, R_DEVICE_LO) | (uint64_t)rd(f, R_DEVICE_HI) << 32;
+		if (num > 0x10000)
+			num = 0x10000;
+		allow(f, used, 6 + 8 * num);
+		allow_table(f, desc, num, false);
+	}
+	wr(f, R_QUEUE_SEL, f->sel);
+}
+
+static void check_writes(struct fv *f, const char *op)
+{
+	if (!memcmp(f->before, f->ram->host, f->ram->size))
+		return; /* nothing written: the common case, at memcmp's speed */
+	for (uint64_t i = 0; i < f->ram->size; i++) {
+		if (f->ram->host[i] != f->before[i] && !f->writable[i]) {
+			fprintf(stderr,
+				"virtio device wrote guest RAM at %#llx (%#x -> %#x) during %s, "
+				"outside every used ring and device-writable buffer\n",
+				(unsigned long long)(f->ram->base + i), f->before[i], f->ram->host[i],
+				op);
+			abort();
+		}
+	}
+}
+
+/* Run an operation the device may act on, checking what it writes.  The
+ * rings may be moved by the operation itself: where they were before and
+ * where they are after are both the device's to write. */
+#define DEVICE_OP(f, name, call)                                                           \
+	do {                                                                               \
+		memcpy((f)->before, (f)->ram->host, (f)->ram->size);                        \
+		memset((f)->writable, 0, (f)->ram->size);                                   \
+		add_writable(f);                                                           \
+		call;                                                                      \
+		add_writable(f);                                                           \
+		check_writes(f, name);                                                     \
+	} while (0)
+
 void fuzz_virtio_run(struct virtio_mmio *dev, struct guest_ram *ram, struct fuzz_in *in,
 		     fuzz_virtio_extra_fn extra, void *ctx)
 {
 	struct fv f = { .dev = dev, .ram = ram, .in = in };
 
-	init_device(&f);
+	f.before = malloc(ram->size);
+	f.writable = malloc(ram->size);
+	if (!f.before || !f.writable)
+		abort();
+	DEVICE_OP(&f, "set-up", init_device(&f));
 	while (fin_more(in)) {
 		switch (fin_u8(in) % OP_COUNT) {
 		case OP_DESC: op_desc(&f, false); break;
 		case OP_DESC_RAW: op_desc(&f, true); break;
 		case OP_POST: op_post(&f); break;
-		case OP_NOTIFY: wr(&f, R_QUEUE_NOTIFY, fin_u8(in)); break;
-		case OP_REG_WRITE: op_reg(&f, true); break;
+		case OP_NOTIFY: DEVICE_OP(&f, "notify", wr(&f, R_QUEUE_NOTIFY, fin_u8(in))); break;
+		case OP_REG_WRITE: DEVICE_OP(&f, "register write", op_reg(&f, true)); break;
 		case OP_REG_READ: op_reg(&f, false); break;
 		case OP_RAM_WRITE: op_ram_write(&f); break;
 		case OP_AVAIL_IDX: op_avail_idx(&f); break;
 		case OP_REINIT:
 			wr(&f, R_STATUS, 0);
-			init_device(&f);
+			DEVICE_OP(&f, "set-up", init_device(&f));
 			break;
 		case OP_INDIRECT: op_indirect(&f); break;
-		case OP_QUEUE_SETUP: op_queue_setup(&f); break;
+		case OP_QUEUE_SETUP: DEVICE_OP(&f, "queue set-up", op_queue_setup(&f)); break;
 		case OP_INT_ACK: wr(&f, R_INT_ACK, fin_u8(in)); break;
 		case OP_EXTRA:
 			if (extra)
-				extra(ctx, in);
+				DEVICE_OP(&f, "device operation", extra(ctx, in));
 			break;
 		}
 	}
+	free(f.before);
+	free(f.writable);
 }
 
 static void no_irq(void *ctrl, unsigned irq, bool level)
