@@ -1066,20 +1066,26 @@ SYS(ppoll)
 
 	if (nfds > 65536)
 		return -EINVAL;
-	struct pollfd *fds = mm_ptr(t_mm(t), a[0], nfds * sizeof(struct pollfd),
-				    PROT_READ | PROT_WRITE);
+	/* Entries are copied in and out: the guest's array may be misaligned. */
+	uint8_t *fds = mm_ptr(t_mm(t), a[0], nfds * sizeof(struct pollfd), PROT_READ | PROT_WRITE);
+	struct pollfd pf;
 	if (!fds)
 		return -EFAULT;
 	if ((r = poll_alloc(&ps, nfds)))
 		return r;
-	for (uint64_t i = 0; i < nfds; i++)
-		poll_add(t, &ps, fds[i].fd, fds[i].events);
+	for (uint64_t i = 0; i < nfds; i++) {
+		memcpy(&pf, fds + i * sizeof(pf), sizeof(pf));
+		poll_add(t, &ps, pf.fd, pf.events);
+	}
 	r = poll_host(t, &ps, a[2], a[3], a[4]);
 	if (r >= 0) {
 		r = 0;
 		for (uint64_t i = 0; i < nfds; i++) {
-			fds[i].revents = fds[i].fd >= 0 && !ps.held[i] ? POLLNVAL : ps.host[i].revents;
-			r += fds[i].revents != 0;
+			memcpy(&pf, fds + i * sizeof(pf), sizeof(pf));
+			pf.revents = pf.fd >= 0 && !ps.held[i] ? POLLNVAL : ps.host[i].revents;
+			memcpy(fds + i * sizeof(pf) + offsetof(struct pollfd, revents), &pf.revents,
+			       sizeof(pf.revents));
+			r += pf.revents != 0;
 		}
 	}
 	poll_release(&ps);

@@ -168,6 +168,12 @@ int main(void)
 		CHECK(syscall(SYS_pselect6, p[0] + 1, raw + 1, NULL, NULL, &ts, NULL) == 1);
 		memcpy(&back, raw + 1, sizeof(back));
 		CHECK(FD_ISSET(p[0], &back));
+		/* the same for ppoll's array (also found by fuzz_syscall) */
+		struct pollfd odd = { .fd = p[0], .events = POLLIN };
+		memcpy(raw + 2, &odd, sizeof(odd));
+		CHECK(syscall(SYS_ppoll, raw + 2, 1, &ts, NULL, 8) == 1);
+		memcpy(&odd, raw + 2, sizeof(odd));
+		CHECK(odd.revents & POLLIN);
 	}
 	CHECK(read(p[0], buf, 10) == 3);
 	close(p[1]);

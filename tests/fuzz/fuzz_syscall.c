@@ -208,19 +208,29 @@ static int mount_tmp(void)
 	return mount("fuzz", tmp_mount, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755");
 }
 
-/* A mount point for the root's tmpfs that hides none of dirs. */
-static const char *pick_tmp_mount(char **dirs, int n)
+static bool is_below(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	return !strncmp(path, dir, len) && (path[len] == '/' || !path[len]);
+}
+
+/* A mount point for the root's tmpfs that hides none of the directories
+ * libFuzzer writes nor the inputs it is given. */
+static const char *pick_tmp_mount(char **dirs, int n, int argc, char **argv)
 {
 	static const char *const candidates[] = { "/tmp", "/mnt", "/srv", "/media" };
 
 	for (size_t c = 0; c < ARRAY_SIZE(candidates); c++) {
-		size_t len = strlen(candidates[c]);
-		bool hides = false;
+		bool hides = access(candidates[c], F_OK) != 0;
 		for (int i = 0; i < n; i++)
-			if (!strncmp(dirs[i], candidates[c], len) &&
-			    (dirs[i][len] == '/' || !dirs[i][len]))
-				hides = true;
-		if (!hides && access(candidates[c], F_OK) == 0)
+			hides = hides || is_below(dirs[i], candidates[c]);
+		for (int i = 1; i < argc; i++) {
+			char *abs = argv[i][0] != '-' ? realpath(argv[i], NULL) : NULL;
+			hides = hides || (abs && is_below(abs, candidates[c]));
+			free(abs);
+		}
+		if (!hides)
 			return candidates[c];
 	}
 	errno = ENOENT;
@@ -241,7 +251,7 @@ static void confine(int argc, char **argv)
 			dirs[i] = abs;
 		}
 	}
-	tmp_mount = pick_tmp_mount(dirs, n);
+	tmp_mount = pick_tmp_mount(dirs, n, argc, argv);
 	snprintf(tmp_root, sizeof(tmp_root), "%s/root", tmp_mount);
 	enter_namespace();
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

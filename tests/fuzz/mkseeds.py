@@ -421,6 +421,13 @@ def syscall_seeds():
           sc(56, "cwd", b".", O_DIRECTORY) + scmem(0xff, u8(1)) + sc(72, 1, ("mem", 0xff), 0, ("mem", 0x101), ("mem", 0x200), 0))
 
 
+    # found by the fuzzer: ppoll's pollfd array at an odd address was
+    # accessed as misaligned structs (UBSan)
+    write("fuzz_syscall", "regress-ppoll-misaligned-fds",
+          sc(59, ("mem", 0x400), 0) + sc(64, 1, ("mem", 0), 1) + scmem(0x301, u32(0) + u16(1) + u16(0))
+          + sc(73, ("mem", 0x301), 1, ("mem", 0x500), 0))
+
+
 def main():
     syscall_seeds()
     virtio_seeds()
