@@ -4,13 +4,19 @@
 #   make CC=clang          build with clang (gcc is the default)
 #   make DEBUG=1           -O0 -g3, for gdb
 #   make SANITIZE=1        ASan + UBSan (separate build dir)
+#   make FUZZ=1 fuzz-bins  the libFuzzer harnesses of tests/fuzz (clang; build/fuzz);
+#                          `make check-fuzz` and `make fuzz` build and run them
 #   make V=1               show full command lines
 
 CC       ?= gcc
 DEBUG    ?= 0
 SANITIZE ?= 0
+FUZZ     ?= 0
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+  override BUILD := build/fuzz
+  override CC := clang
+else ifeq ($(SANITIZE),1)
   BUILD ?= build/san
 else ifeq ($(DEBUG),1)
   BUILD ?= build/debug
@@ -25,6 +31,13 @@ endif
 SANFLAGS :=
 ifeq ($(SANITIZE),1)
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+  OPT := -O1 -g
+endif
+# The fuzz build: everything instrumented for libFuzzer's coverage and
+# sanitized; the harnesses link libFuzzer's main (tests/fuzz, docs/fuzzing.md).
+ifeq ($(FUZZ),1)
+  SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
   OPT := -O1 -g
 endif
 
@@ -48,15 +61,20 @@ LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 LIB_SRCS  := $(filter-out src/cli/%,$(LIB_SRCS))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_HELPER_SRCS := $(filter-out $(FUZZ_SRCS),$(sort $(wildcard tests/fuzz/*.c)))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/harness/%)
+FUZZ_HELPER_OBJS := $(FUZZ_HELPER_SRCS:%.c=$(BUILD)/%.o)
+.SECONDARY: $(FUZZ_HELPER_OBJS)
 LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
 .PHONY: all deps check check-layers check-block check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines guest run run-app fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-idle bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -92,7 +110,13 @@ $(BUILD)/tests/block/%: tests/block/%.c $(LIB) $(BUILD)/.deps-ok
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-check: check-layers check-block check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines
+$(BUILD)/harness/%: tests/fuzz/%.c $(FUZZ_HELPER_OBJS) $(LIB) $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_HELPER_OBJS) $(LIB) $(LDFLAGS) \
+		-fsanitize=fuzzer $(LDLIBS)
+
+check: check-layers check-block check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines check-fuzz
 	@echo "make check: all suites passed ($(BUILD))"
 
 # No include cycles between src/ directories; src/cpu knows no translator.
@@ -166,6 +190,23 @@ check-engines: $(CONDO) guest
 	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(CONDO) CONDO=tests/engine.sh \
 	    BUILD=$(BUILD)/$$run DIFF_CASES=20000 tests/diff/run.sh || exit 1; \
 	done
+
+# libFuzzer harnesses (tests/fuzz, docs/fuzzing.md), built with clang into
+# build/fuzz by scripts/fuzz.sh, which prints SKIP when clang's fuzzer
+# runtime is missing.  check-fuzz replays each corpus plus FUZZ_RUNS new
+# inputs; fuzz runs each harness FUZZ_TIME seconds (FUZZ_TARGETS: a few).
+fuzz-bins:
+ifeq ($(FUZZ),1)
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+else
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+endif
+
+check-fuzz:
+	@MAKE="$(MAKE)" scripts/fuzz.sh check
+
+fuzz:
+	@MAKE="$(MAKE)" scripts/fuzz.sh long
 
 # The default guest: Linux 6.1 and a busybox initramfs, cached outside the tree.
 guest: $(BUILD)/.deps-ok

@@ -20,6 +20,8 @@ packages=(
 	qemu-utils
 	# the default guest: Linux from Debian's source, busybox from its source package
 	linux-source-6.1 bison flex bzip2 xz-utils
+	# fuzzing (tests/fuzz): clang's libFuzzer and sanitizer runtimes
+	libclang-rt-14-dev
 )
 
 missing=()

@@ -19,5 +19,9 @@ int evloop_remove_fd(struct evloop *loop, int fd);
 void evloop_on_start(struct evloop *loop, void (*fn)(void *ctx), void *ctx);
 /* Run the loop on a new thread until evloop_free. */
 int evloop_start(struct evloop *loop);
+/* Instead of evloop_start: call the callbacks of the fds readable within
+ * timeout_ms (0: those ready now) once, on the calling thread, so a test
+ * or fuzzer drives a device's input without a second thread.  0 or -errno. */
+int evloop_poll(struct evloop *loop, int timeout_ms);
 
 #endif

@@ -1066,20 +1066,26 @@ SYS(ppoll)
 
 	if (nfds > 65536)
 		return -EINVAL;
-	struct pollfd *fds = mm_ptr(t_mm(t), a[0], nfds * sizeof(struct pollfd),
-				    PROT_READ | PROT_WRITE);
+	/* Entries are copied in and out: the guest's array may be misaligned. */
+	uint8_t *fds = mm_ptr(t_mm(t), a[0], nfds * sizeof(struct pollfd), PROT_READ | PROT_WRITE);
+	struct pollfd pf;
 	if (!fds)
 		return -EFAULT;
 	if ((r = poll_alloc(&ps, nfds)))
 		return r;
-	for (uint64_t i = 0; i < nfds; i++)
-		poll_add(t, &ps, fds[i].fd, fds[i].events);
+	for (uint64_t i = 0; i < nfds; i++) {
+		memcpy(&pf, fds + i * sizeof(pf), sizeof(pf));
+		poll_add(t, &ps, pf.fd, pf.events);
+	}
 	r = poll_host(t, &ps, a[2], a[3], a[4]);
 	if (r >= 0) {
 		r = 0;
 		for (uint64_t i = 0; i < nfds; i++) {
-			fds[i].revents = fds[i].fd >= 0 && !ps.held[i] ? POLLNVAL : ps.host[i].revents;
-			r += fds[i].revents != 0;
+			memcpy(&pf, fds + i * sizeof(pf), sizeof(pf));
+			pf.revents = pf.fd >= 0 && !ps.held[i] ? POLLNVAL : ps.host[i].revents;
+			memcpy(fds + i * sizeof(pf) + offsetof(struct pollfd, revents), &pf.revents,
+			       sizeof(pf.revents));
+			r += pf.revents != 0;
 		}
 	}
 	poll_release(&ps);
@@ -1091,15 +1097,18 @@ static const short select_asks[3] = { POLLIN, POLLOUT, POLLPRI };
 static const short select_sees[3] = { POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR,
 				      POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR, POLLPRI };
 
-static bool bit_test(const uint64_t *set, int fd)
+/* The sets are arrays of 64-bit words, little-endian on riscv64 as on the
+ * host, so bit fd is bit fd % 8 of byte fd / 8; bytes, because the guest
+ * may pass any alignment. */
+static bool bit_test(const uint8_t *set, int fd)
 {
-	return set && (set[fd / 64] >> (fd % 64)) & 1;
+	return set && (set[fd / 8] >> (fd % 8)) & 1;
 }
 
 SYS(pselect6)
 {
 	int n = (int)a[0];
-	uint64_t *sets[3];
+	uint8_t *sets[3];
 	struct poll_set ps;
 	int64_t r;
 
@@ -1144,7 +1153,7 @@ SYS(pselect6)
 			for (int k = 0; k < 3; k++)
 				if (sets[k] && (ps.host[i].events & select_asks[k]) &&
 				    (ps.host[i].revents & select_sees[k])) {
-					sets[k][which[i] / 64] |= 1ull << (which[i] % 64);
+					sets[k][which[i] / 8] |= 1u << (which[i] % 8);
 					r++;
 				}
 	}

@@ -255,7 +255,7 @@ static void code_event(void *ctx, enum code_event what)
 			cpu_code_event(vm->hart_ptrs[i], what);
 }
 
-static int build_board(struct vm *vm)
+int vm_build_board(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	uint64_t time_offset = csr_time_now();
@@ -305,7 +305,7 @@ static int build_board(struct vm *vm)
 	return err ? -1 : 0;
 }
 
-static void destroy_board(struct vm *vm)
+void vm_destroy_board(struct vm *vm)
 {
 	for (int i = 0; i < vm->bus.count; i++) {
 		const struct mmio_region *r = &vm->bus.regions[i];
@@ -356,7 +356,7 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 	vm.loop = evloop_new();
 	if (vm.loop)
 		evloop_on_start(vm.loop, loop_thread_start, &vm);
-	if (!vm.loop || build_board(&vm) < 0 || boot_load(&vm) < 0)
+	if (!vm.loop || vm_build_board(&vm) < 0 || boot_load(&vm) < 0)
 		goto out;
 	if (console_init(&vm) < 0 || evloop_start(vm.loop) < 0) {
 		log_err("run", "cannot start the console");
@@ -393,7 +393,7 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 	}
 out:
 	evloop_free(vm.loop); /* stops its thread before the devices go */
-	destroy_board(&vm);
+	vm_destroy_board(&vm);
 	console_restore();
 	pthread_cond_destroy(&vm.done_cond);
 	pthread_mutex_destroy(&vm.lock);

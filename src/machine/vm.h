@@ -78,6 +78,14 @@ struct vm {
 	bool reboot;
 };
 
+/* The board of vm->cfg: RAM, harts (not running) and every device on the
+ * bus; vm->loop may be NULL (no console input).  On failure -1 with the
+ * error logged; vm_destroy_board frees what was built, in both cases.
+ * Exported for the fuzzers (tests/fuzz), which drive a board without
+ * running its harts. */
+int vm_build_board(struct vm *vm);
+void vm_destroy_board(struct vm *vm);
+
 /* End the VM with this exit status (first caller wins) and stop all harts. */
 void vm_shutdown(struct vm *vm, int status, bool reboot);
 

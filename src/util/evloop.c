@@ -83,25 +83,37 @@ int evloop_remove_fd(struct evloop *loop, int fd)
 	return r;
 }
 
+/* One round of epoll_wait and callbacks; 1 when the stop eventfd fired,
+ * -1 on an error other than EINTR, else 0. */
+static int poll_once(struct evloop *loop, int timeout_ms)
+{
+	struct epoll_event events[16];
+	int n = epoll_wait(loop->epfd, events, 16, timeout_ms);
+
+	for (int i = 0; i < n; i++) {
+		struct watch *w = events[i].data.ptr;
+		if (!w)
+			return 1;
+		if (w->fd >= 0)
+			w->cb(w->ctx, w->fd);
+	}
+	return n < 0 && errno != EINTR ? -1 : 0;
+}
+
+int evloop_poll(struct evloop *loop, int timeout_ms)
+{
+	return poll_once(loop, timeout_ms) < 0 ? -errno : 0;
+}
+
 static void *loop_main(void *arg)
 {
 	struct evloop *loop = arg;
-	struct epoll_event events[16];
 
 	if (loop->on_start)
 		loop->on_start(loop->start_ctx);
-	for (;;) {
-		int n = epoll_wait(loop->epfd, events, 16, -1);
-		for (int i = 0; i < n; i++) {
-			struct watch *w = events[i].data.ptr;
-			if (!w)
-				return NULL; /* the stop eventfd */
-			if (w->fd >= 0)
-				w->cb(w->ctx, w->fd);
-		}
-		if (n < 0 && errno != EINTR)
-			return NULL;
-	}
+	while (poll_once(loop, -1) == 0)
+		;
+	return NULL;
 }
 
 void evloop_on_start(struct evloop *loop, void (*fn)(void *ctx), void *ctx)

@@ -3,6 +3,7 @@
  * (the runner creates it empty). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <time.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -156,6 +158,23 @@ int main(void)
 	FD_SET(p[0], &rs);
 	struct timeval tv = { 1, 0 };
 	CHECK(select(p[0] + 1, &rs, NULL, NULL, &tv) == 1 && FD_ISSET(p[0], &rs));
+	/* fd sets at an odd address (found by tests/fuzz/fuzz_syscall: read as
+	 * misaligned words, which `make check SANITIZE=1` reports) */
+	{
+		static char raw[sizeof(fd_set) + 1];
+		struct timespec ts = { 1, 0 };
+		fd_set back;
+		memcpy(raw + 1, &rs, sizeof(rs));
+		CHECK(syscall(SYS_pselect6, p[0] + 1, raw + 1, NULL, NULL, &ts, NULL) == 1);
+		memcpy(&back, raw + 1, sizeof(back));
+		CHECK(FD_ISSET(p[0], &back));
+		/* the same for ppoll's array (also found by fuzz_syscall) */
+		struct pollfd odd = { .fd = p[0], .events = POLLIN };
+		memcpy(raw + 2, &odd, sizeof(odd));
+		CHECK(syscall(SYS_ppoll, raw + 2, 1, &ts, NULL, 8) == 1);
+		memcpy(&odd, raw + 2, sizeof(odd));
+		CHECK(odd.revents & POLLIN);
+	}
 	CHECK(read(p[0], buf, 10) == 3);
 	close(p[1]);
 	CHECK(read(p[0], buf, 10) == 0);
