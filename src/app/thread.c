@@ -157,9 +157,13 @@ _Noreturn void thread_exit(struct app_thread *t, int status)
 		/* CLONE_CHILD_CLEARTID: zero the tid and wake a joiner, on the
 		 * host address so host futex waiters in other threads see it. */
 		uint32_t *word = mm_ptr(mm, t->clear_child_tid, sizeof(uint32_t), PROT_WRITE);
-		if (word) {
+		if (word && !(t->clear_child_tid & 3)) {
 			__atomic_store_n(word, 0, __ATOMIC_SEQ_CST);
 			syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+		} else if (word) {
+			/* Misaligned: no atomic store (a split lock on the host)
+			 * and no futex, which Linux refuses there too (EINVAL). */
+			mm_write(mm, t->clear_child_tid, &(uint32_t){ 0 }, sizeof(uint32_t));
 		}
 	}
 	if (thread_unlink(t) == 0)

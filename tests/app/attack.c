@@ -13,6 +13,7 @@
  *              on stdin while the runner looks for the secret in ps
  *   selfexec   execve("/proc/self/exe") runs this program again
  *   procmem    with the host's /proc in the root, condo's memory stays shut
+ *   tidalign   a thread's clear_child_tid at an odd address is cleared, no more
  *   sigalign   rt_sigreturn from a frame at an sp that is not 16-aligned
  *              (condo must copy it, not address its members: UBSan) */
 #define _GNU_SOURCE
@@ -322,6 +323,33 @@ static int attack_procmem(void)
 	return t_done();
 }
 
+/* ---- a misaligned CLONE_CHILD_CLEARTID word ---- */
+
+static unsigned char tid_bytes[16] __attribute__((aligned(8)));
+
+static void *odd_tid_thread(void *arg)
+{
+	(void)arg;
+	/* From now on this thread's exit clears tid_bytes[1..4], not glibc's word. */
+	syscall(SYS_set_tid_address, tid_bytes + 1);
+	return NULL;
+}
+
+static int attack_tidalign(void)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	memset(tid_bytes, 0xff, sizeof(tid_bytes));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	CHECK(pthread_create(&th, &attr, odd_tid_thread, NULL) == 0);
+	for (int i = 0; i < 20000 && tid_bytes[1]; i++)
+		usleep(500);
+	CHECK(tid_bytes[0] == 0xff && tid_bytes[1] == 0 && tid_bytes[2] == 0 && tid_bytes[3] == 0 &&
+	      tid_bytes[4] == 0 && tid_bytes[5] == 0xff);
+	return t_done();
+}
+
 /* ---- 9: a signal frame at a misaligned sp ---- */
 
 #define FRAME_BYTES (128 + 960) /* siginfo + the riscv64 ucontext */
@@ -395,6 +423,8 @@ int main(int argc, char **argv)
 		return attack_envwait();
 	if (!strcmp(what, "selfexec"))
 		return attack_selfexec(argc);
+	if (!strcmp(what, "tidalign"))
+		return attack_tidalign();
 	if (!strcmp(what, "procmem"))
 		return attack_procmem();
 	if (!strcmp(what, "sigalign"))

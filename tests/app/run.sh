@@ -162,6 +162,7 @@ check attack-fakefault 0 'PASS' '' "${R[@]}" "$root/bin/attack" fakefault
 check attack-rtqueue 0 'PASS' '' "${R[@]}" "$root/bin/attack" rtqueue
 check attack-linux 0 'PASS' '' "${R[@]}" "$root/bin/attack" linux
 check attack-sigalign 0 'PASS' '' "${R[@]}" "$root/bin/attack" sigalign
+check attack-tidalign 0 'PASS' '' "${R[@]}" "$root/bin/attack" tidalign
 check attack-procmem 0 'PASS' '' app --root / "$root/bin/attack" procmem
 rm -rf "$root/scratch"/*
 # A relative PROGRAM: /proc/self/exe is resolved before condo enters the root.
