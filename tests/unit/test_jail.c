@@ -257,7 +257,7 @@ static void test_making_memory_executable_kills(void **state)
 {
 	struct outcome o;
 	(void)state;
-	run_jailed(&vm_cfg, hart, 2, do_mprotect_exec, &o);
+	run_jailed(&app_cfg, app, 1, do_mprotect_exec, &o);
 	assert_killed_for(&o, "mprotect");
 }
 
