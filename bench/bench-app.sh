@@ -15,12 +15,7 @@ die() { echo "bench-app: $*" >&2; exit 1; }
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 
-runs=${BENCH_RUNS:-5}
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
-condo=${CONDO:-$top/build/condo}
-[ -x "$condo" ] || die "$condo is not executable (set CONDO, or run make)"
-condo=$(cd "$(dirname "$condo")" && pwd)/$(basename "$condo")
-qemu=$(command -v qemu-riscv64) || die "qemu-riscv64 is not installed (package qemu-user)"
+bench_setup
 [ -n "${EPOCHREALTIME:-}" ] || die "needs bash >= 5 (EPOCHREALTIME)"
 
 rv_root=$("$top/scripts/build-busybox.sh" riscv64 --root) || die "riscv64 busybox build failed"

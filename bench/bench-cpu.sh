@@ -18,12 +18,7 @@ die() { echo "bench-cpu: $*" >&2; exit 1; }
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 
-runs=${BENCH_RUNS:-5}
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
-condo=${CONDO:-$top/build/condo}
-[ -x "$condo" ] || die "$condo is not executable (set CONDO, or run make)"
-condo=$(cd "$(dirname "$condo")" && pwd)/$(basename "$condo")
-qemu=$(command -v qemu-riscv64) || die "qemu-riscv64 is not installed (package qemu-user)"
+bench_setup
 rv_cc=${RISCV_CC:-riscv64-linux-gnu-gcc}
 command -v "$rv_cc" >/dev/null || die "$rv_cc is not installed (package gcc-riscv64-linux-gnu)"
 host_cc=${HOST_CC:-gcc}

@@ -15,3 +15,15 @@ ratio() {
 elapsed() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'
 }
+
+# bench_setup: BENCH_RUNS (default 5) into runs, CONDO (default
+# build/condo) as an absolute path into condo, qemu-riscv64 into qemu;
+# the caller's die() reports what is missing.  Needs $top.
+bench_setup() {
+	runs=${BENCH_RUNS:-5}
+	[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
+	condo=${CONDO:-$top/build/condo}
+	[ -x "$condo" ] || die "$condo is not executable (set CONDO, or run make)"
+	condo=$(cd "$(dirname "$condo")" && pwd)/$(basename "$condo")
+	qemu=$(command -v qemu-riscv64) || die "qemu-riscv64 is not installed (package qemu-user)"
+}
