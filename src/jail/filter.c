@@ -13,6 +13,7 @@
 #include "condo/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -207,7 +208,13 @@ int jail_thread(struct jail *j, enum jail_kind kind)
 		log_err("jail", "no seccomp filter prepared for %s threads", kind_names[kind]);
 		return -EINVAL;
 	}
+	/* libseccomp generates the program into the filter context on load
+	 * and caches it there: two harts starting at once corrupted each
+	 * other's filter (random calls refused).  One load at a time. */
+	static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&load_lock);
 	err = seccomp_load(j->filter[kind]);
+	pthread_mutex_unlock(&load_lock);
 	if (err) {
 		log_err("jail", "cannot load the %s threads' seccomp filter: %s", kind_names[kind],
 			strerror(-err));
