@@ -131,6 +131,7 @@ check-unit: $(UNIT_BINS)
 check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/cli.sh
 	@CONDO=$(CONDO) tests/block/interop.sh
+	@CONDO=$(CONDO) tests/block/edit.sh
 	@CONDO=$(CONDO) tests/block/hostile.sh
 	@CONDO=$(CONDO) CRASH_WRITER=$(BUILD)/tests/block/crash_writer tests/block/crash.sh
 	@CONDO=$(CONDO) tests/block/guest.sh

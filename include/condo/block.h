@@ -7,6 +7,7 @@
 
 #include "condo/types.h"
 
+#include <errno.h>
 #include <sys/uio.h>
 
 struct block_dev;
@@ -71,6 +72,14 @@ struct block_ops {
 	/* Check the metadata (NULL: the format has none); -ENOTSUP when
 	 * the check cannot judge the image. */
 	int (*check)(struct block_dev *bd, enum block_repair repair, struct block_check *res);
+	/* Give the disk a new size (`condo img resize`): bytes past the old
+	 * end read as zeros, bytes past a smaller one are given back.  NULL:
+	 * the format cannot. */
+	int (*resize)(struct block_dev *bd, uint64_t size);
+	/* Store a new backing file name and format in the image (name NULL:
+	 * none), for `condo img rebase` and `commit`.  The open chain is not
+	 * reopened.  NULL: the format has no backing files. */
+	int (*set_backing)(struct block_dev *bd, const char *name, enum block_format format);
 	void (*close)(struct block_dev *bd);
 };
 
@@ -97,9 +106,19 @@ struct block_dev *block_raw_open(const char *path, bool readonly);
  * and the problem. */
 struct block_dev *block_open(const char *path, enum block_format format, bool readonly);
 
+/* Open the image alone, without its backing chain (whose name stays in
+ * block_info): unallocated parts read as zeros.  For `condo img commit`
+ * and `rebase`, which open the backing files themselves. */
+struct block_dev *block_open_image_only(const char *path, enum block_format format,
+					bool readonly);
+
 /* Open read-write for `condo img check -r`: an image marked dirty or
  * corrupt opens too (the repair clears the marks when it leaves no error). */
 struct block_dev *block_open_for_repair(const char *path, enum block_format format);
+
+/* The directory part of path resolved with name: name itself when it is
+ * absolute.  -EINVAL when a component of name is "..", -ENAMETOOLONG. */
+int block_resolve_backing(const char *image, const char *name, char *out, size_t outlen);
 
 /* "raw"/"qcow2" to a format: 0, or -EINVAL for an unknown name. */
 int block_format_parse(const char *name, enum block_format *format);
@@ -148,6 +167,17 @@ static inline int block_status(struct block_dev *bd, uint64_t offset, uint64_t *
 static inline void block_get_info(struct block_dev *bd, struct block_info *info)
 {
 	bd->ops->info(bd, info);
+}
+
+static inline int block_resize(struct block_dev *bd, uint64_t size)
+{
+	return bd->ops->resize ? bd->ops->resize(bd, size) : -ENOTSUP;
+}
+
+static inline int block_set_backing(struct block_dev *bd, const char *name,
+				    enum block_format format)
+{
+	return bd->ops->set_backing ? bd->ops->set_backing(bd, name, format) : -ENOTSUP;
 }
 
 static inline void block_close(struct block_dev *bd)

@@ -139,6 +139,14 @@ struct block_dev *block_open(const char *path, enum block_format format, bool re
 	return block_open_chain(path, format, readonly, &chain);
 }
 
+struct block_dev *block_open_image_only(const char *path, enum block_format format,
+					bool readonly)
+{
+	struct block_chain chain = { .image_only = true };
+
+	return block_open_chain(path, format, readonly, &chain);
+}
+
 struct block_dev *block_open_for_repair(const char *path, enum block_format format)
 {
 	struct block_chain chain = { .repair = true };

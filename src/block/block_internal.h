@@ -13,6 +13,7 @@
 struct block_chain {
 	int depth;
 	bool repair; /* the top image is opened to be repaired */
+	bool image_only; /* the top image without its backing chain */
 	dev_t dev[BLOCK_MAX_CHAIN];
 	ino_t ino[BLOCK_MAX_CHAIN];
 };
@@ -47,9 +48,5 @@ void block_iov_to_buf(const struct iovec *iov, int iovcnt, uint8_t *buf);
  * fills zeros (a hole).  0 or -errno. */
 int block_pread_full(int fd, void *buf, size_t len, uint64_t offset);
 int block_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
-
-/* The directory part of path resolved with name: name itself when it is
- * absolute.  -EINVAL when a component of name is "..", -ENAMETOOLONG. */
-int block_resolve_backing(const char *image, const char *name, char *out, size_t outlen);
 
 #endif

@@ -55,6 +55,29 @@
  * first, so they are given back at the next flush. */
 #define QCOW2_PENDING_FREES 64
 
+/* Big-endian fields of the header and tables, at any alignment. */
+static inline uint32_t qcow2_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t qcow2_be64(const uint8_t *p)
+{
+	return (uint64_t)qcow2_be32(p) << 32 | qcow2_be32(p + 4);
+}
+
+static inline void qcow2_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline void qcow2_put64(uint8_t *p, uint64_t v)
+{
+	qcow2_put32(p, (uint32_t)(v >> 32));
+	qcow2_put32(p + 4, (uint32_t)v);
+}
+
 struct qcow2_cache_entry {
 	uint64_t offset; /* 0: empty */
 	uint64_t used;   /* LRU stamp */
@@ -132,6 +155,8 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *offset);
 int qcow2_free_later(struct qcow2 *q, uint64_t offset, uint64_t len);
 /* fdatasync, then give back pending frees. */
 int qcow2_sync(struct qcow2 *q);
+/* A cluster about to be reused may still be cached as what it was. */
+void qcow2_forget_cluster(struct qcow2 *q, uint64_t offset);
 /* Give the unused pool back (at close). */
 void qcow2_release_pool(struct qcow2 *q);
 /* The host range a compressed L2 entry covers. */
@@ -141,11 +166,27 @@ void qcow2_compressed_range(const struct qcow2 *q, uint64_t entry, uint64_t *off
 uint64_t qcow2_rc_read(const uint8_t *block, uint32_t order, uint64_t index);
 void qcow2_rc_write(uint8_t *block, uint32_t order, uint64_t index, uint64_t value);
 
+/* qcow2_grow.c: a refcount table of at least min_entries, moved to the
+ * end of the file; the disk's new size (block_ops.resize). */
+int qcow2_grow_refcount_table(struct qcow2 *q, uint64_t min_entries);
+int qcow2_resize(struct block_dev *bd, uint64_t size);
+
+/* qcow2_header.c: lay out the backing format extension, the end of the
+ * extensions and the backing name (NULL: none) from byte off of header h
+ * (room bytes), and point the header at the name: 0 or -ENOSPC.  A new
+ * backing file name and format in an open image (block_ops.set_backing). */
+int qcow2_put_backing(uint8_t *h, uint64_t off, uint64_t room, const char *name,
+		      enum block_format format);
+int qcow2_set_backing(struct block_dev *bd, const char *name, enum block_format format);
+
 /* qcow2_open.c: free everything an open image holds. */
 void qcow2_destroy(struct qcow2 *q);
 
 /* qcow2_io.c: guest reads and writes. */
 extern const struct block_ops qcow2_ops;
+/* Unallocate the clusters of [from, to) (cluster-aligned, inside the
+ * disk) whatever the backing file shows: a shrink's cut-off part. */
+int qcow2_drop_clusters(struct qcow2 *q, uint64_t from, uint64_t to);
 
 /* qcow2_check.c: consistency check and repair. */
 int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check *res);

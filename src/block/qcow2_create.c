@@ -16,18 +16,6 @@
 #define CREATE_CLUSTER_BITS 16
 #define CREATE_HEADER_LEN 112 /* v3 with the compression type byte */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, 8);
-}
-
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
 	return a / b + (a % b != 0);
@@ -82,32 +70,21 @@ static int write_image(int fd, uint64_t size, const char *backing, enum block_fo
 	buf = calloc(1, cs);
 	if (!buf)
 		return -ENOMEM;
-	put32(buf, QCOW2_MAGIC_BE);
-	put32(buf + 4, 3);
-	put32(buf + 20, CREATE_CLUSTER_BITS);
-	put64(buf + 24, size);
-	put32(buf + 36, (uint32_t)l1_entries);
-	put64(buf + 40, l1_entries ? l1_off : 0);
-	put64(buf + 48, rct_off);
-	put32(buf + 56, (uint32_t)rct_clusters);
-	put32(buf + 96, 4); /* refcount_order: 16-bit */
-	put32(buf + 100, CREATE_HEADER_LEN);
-	if (backing) {
-		const char *name = block_format_name(bfmt);
-		put32(buf + off, QCOW2_EXT_BACKING_FORMAT);
-		put32(buf + off + 4, (uint32_t)strlen(name));
-		memcpy(buf + off + 8, name, strlen(name));
-		off += 8 + ((strlen(name) + 7) & ~7ul);
-	}
-	off += 8; /* the end-of-extensions marker: type 0, length 0 */
-	if (backing) {
-		put64(buf + 8, off);
-		put32(buf + 16, (uint32_t)strlen(backing));
-		memcpy(buf + off, backing, strlen(backing));
-	}
-	err = block_pwrite_full(fd, buf, cs, 0);
+	qcow2_put32(buf, QCOW2_MAGIC_BE);
+	qcow2_put32(buf + 4, 3);
+	qcow2_put32(buf + 20, CREATE_CLUSTER_BITS);
+	qcow2_put64(buf + 24, size);
+	qcow2_put32(buf + 36, (uint32_t)l1_entries);
+	qcow2_put64(buf + 40, l1_entries ? l1_off : 0);
+	qcow2_put64(buf + 48, rct_off);
+	qcow2_put32(buf + 56, (uint32_t)rct_clusters);
+	qcow2_put32(buf + 96, 4); /* refcount_order: 16-bit */
+	qcow2_put32(buf + 100, CREATE_HEADER_LEN);
+	err = qcow2_put_backing(buf, off, cs, backing, bfmt);
+	if (!err)
+		err = block_pwrite_full(fd, buf, cs, 0);
 	memset(buf, 0, cs);
-	put64(buf, rcb_off);
+	qcow2_put64(buf, rcb_off);
 	if (!err)
 		err = block_pwrite_full(fd, buf, 8, rct_off);
 	memset(buf, 0, cs);

@@ -351,9 +351,9 @@ static int qcow2_pwritev(struct block_dev *bd, const struct iovec *iov, int iovc
 /* One whole cluster made to read as zeros without storing them: an
  * unallocated entry when nothing shows through from a backing file, the
  * zero flag (version 3) when something would. */
-static int unmap_cluster(struct qcow2 *q, uint64_t guest)
+static int unmap_cluster(struct qcow2 *q, uint64_t guest, uint64_t want)
 {
-	uint64_t entry, want = q->backing ? QCOW2_OFLAG_ZERO : 0;
+	uint64_t entry;
 	int err = get_entry(q, guest, &entry);
 
 	if (err || entry == want)
@@ -384,7 +384,7 @@ static int zero_range(struct block_dev *bd, uint64_t offset, uint64_t len, bool 
 			(piece == q->cluster_size || next == bd->size);
 		if (whole && (q->version >= 3 || !q->backing)) {
 			pthread_mutex_lock(&q->lock);
-			err = unmap_cluster(q, offset);
+			err = unmap_cluster(q, offset, q->backing ? QCOW2_OFLAG_ZERO : 0);
 			pthread_mutex_unlock(&q->lock);
 		} else if (!discard) {
 			/* Zeros must be stored: write them. */
@@ -394,6 +394,18 @@ static int zero_range(struct block_dev *bd, uint64_t offset, uint64_t len, bool 
 			free(zeros);
 		}
 		offset = next;
+	}
+	return err;
+}
+
+int qcow2_drop_clusters(struct qcow2 *q, uint64_t from, uint64_t to)
+{
+	int err = 0;
+
+	for (uint64_t guest = from; guest < to && !err; guest += q->cluster_size) {
+		pthread_mutex_lock(&q->lock);
+		err = unmap_cluster(q, guest, 0);
+		pthread_mutex_unlock(&q->lock);
 	}
 	return err;
 }
@@ -412,7 +424,8 @@ static enum block_extent extent_kind(const struct qcow2 *q, enum cluster_kind k)
 {
 	switch (k) {
 	case CL_UNALLOC:
-		return q->backing ? BLOCK_EXTENT_BACKING : BLOCK_EXTENT_ZERO;
+		/* Named, even when not opened (block_open_image_only). */
+		return q->backing_name[0] ? BLOCK_EXTENT_BACKING : BLOCK_EXTENT_ZERO;
 	case CL_ZERO:
 		return BLOCK_EXTENT_ZERO;
 	case CL_COMPRESSED:
@@ -514,5 +527,7 @@ const struct block_ops qcow2_ops = {
 	.status = qcow2_status,
 	.info = qcow2_info,
 	.check = qcow2_check,
+	.resize = qcow2_resize,
+	.set_backing = qcow2_set_backing,
 	.close = qcow2_close,
 };

@@ -45,7 +45,7 @@ static void cache_forget(struct qcow2_cache *c, uint64_t offset)
 }
 
 /* A cluster about to be reused may still be cached as what it was. */
-static void forget_cluster(struct qcow2 *q, uint64_t offset)
+void qcow2_forget_cluster(struct qcow2 *q, uint64_t offset)
 {
 	cache_forget(&q->l2_cache, offset);
 	cache_forget(&q->rc_cache, offset);
@@ -151,7 +151,7 @@ static int new_refcount_block(struct qcow2 *q, uint64_t cluster)
 	uint64_t entry = htobe64(offset);
 	int err;
 
-	forget_cluster(q, offset);
+	qcow2_forget_cluster(q, offset);
 	memset(q->cluster_buf, 0, q->cluster_size);
 	qcow2_rc_write(q->cluster_buf, q->refcount_order, cluster % q->rc_per_block, 1);
 	err = block_pwrite_full(q->fd, q->cluster_buf, q->cluster_size, offset);
@@ -224,6 +224,14 @@ static int find_free_cluster(struct qcow2 *q, uint64_t *found)
 			return err;
 		if (rc)
 			continue;
+		if (c / q->rc_per_block >= q->rct_entries) {
+			/* The file outgrew what its table can count. */
+			err = qcow2_grow_refcount_table(q, c / q->rc_per_block + 1);
+			if (err)
+				return err;
+			c--; /* look at c again: the new table may have taken it */
+			continue;
+		}
 		if (c / q->rc_per_block < q->rct_entries &&
 		    !(q->rct[c / q->rc_per_block] & QCOW2_RCT_OFFSET_MASK)) {
 			err = new_refcount_block(q, c);
@@ -267,7 +275,7 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *offset)
 	}
 	/* Hand out the lowest first, so the file grows in order. */
 	*offset = q->pool[0] << q->cluster_bits;
-	forget_cluster(q, *offset);
+	qcow2_forget_cluster(q, *offset);
 	memmove(q->pool, q->pool + 1, (size_t)(q->npool - 1) * sizeof(q->pool[0]));
 	q->npool--;
 	return 0;

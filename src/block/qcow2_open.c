@@ -12,16 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint32_t be32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t be64_at(const uint8_t *p)
-{
-	return (uint64_t)be32_at(p) << 32 | be32_at(p + 4);
-}
-
 #define bad(path, fmt, ...)                                         \
 	do {                                                        \
 		log_err("block", "%s: " fmt, path, ##__VA_ARGS__);  \
@@ -45,7 +35,7 @@ static int parse_extensions(struct qcow2 *q, const uint8_t *h, uint64_t end)
 	uint64_t off = q->header_length;
 
 	while (off + 8 <= end) {
-		uint32_t type = be32_at(h + off), len = be32_at(h + off + 4);
+		uint32_t type = qcow2_be32(h + off), len = qcow2_be32(h + off + 4);
 		off += 8;
 		if (type == QCOW2_EXT_END)
 			return 0;
@@ -123,30 +113,30 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, bool r
 	uint32_t backing_len;
 	int err;
 
-	if (be32_at(h) != QCOW2_MAGIC_BE)
+	if (qcow2_be32(h) != QCOW2_MAGIC_BE)
 		bad(q->path, "bad qcow2 magic");
-	q->version = be32_at(h + 4);
+	q->version = qcow2_be32(h + 4);
 	if (q->version != 2 && q->version != 3)
 		bad(q->path, "unsupported qcow2 version %u (2 and 3 are)", q->version);
 	if (q->file_size < (q->version == 3 ? QCOW2_V3_HEADER_LEN : QCOW2_V2_HEADER_LEN))
 		bad(q->path, "truncated: %" PRIu64 " bytes, less than the header", q->file_size);
-	q->cluster_bits = be32_at(h + 20);
+	q->cluster_bits = qcow2_be32(h + 20);
 	if (q->cluster_bits < QCOW2_MIN_CLUSTER_BITS || q->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
 		bad(q->path, "cluster_bits %u out of range (%d to %d)", q->cluster_bits,
 		    QCOW2_MIN_CLUSTER_BITS, QCOW2_MAX_CLUSTER_BITS);
 	q->cluster_size = 1ull << q->cluster_bits;
 	q->l2_entries = q->cluster_size / 8;
-	if (be32_at(h + 32))
+	if (qcow2_be32(h + 32))
 		bad(q->path, "encrypted images (crypt_method %u) are not supported",
-		    be32_at(h + 32));
+		    qcow2_be32(h + 32));
 	q->header_length = QCOW2_V2_HEADER_LEN;
 	q->refcount_order = 4;
 	if (q->version == 3) {
-		q->incompat = be64_at(h + 72);
-		q->compat = be64_at(h + 80);
-		q->autoclear = be64_at(h + 88);
-		q->refcount_order = be32_at(h + 96);
-		q->header_length = be32_at(h + 100);
+		q->incompat = qcow2_be64(h + 72);
+		q->compat = qcow2_be64(h + 80);
+		q->autoclear = qcow2_be64(h + 88);
+		q->refcount_order = qcow2_be32(h + 96);
+		q->header_length = qcow2_be32(h + 100);
 		if (q->header_length < QCOW2_V3_HEADER_LEN || q->header_length % 8 ||
 		    q->header_length > q->cluster_size)
 			bad(q->path, "header_length %" PRIu64 " out of range", q->header_length);
@@ -163,14 +153,14 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, bool r
 		bad(q->path, "truncated: %" PRIu64 " bytes, less than the header", q->file_size);
 	q->rc_per_block = q->cluster_size * 8 >> q->refcount_order;
 
-	size = be64_at(h + 24);
+	size = qcow2_be64(h + 24);
 	if (size > (1ull << 56))
 		bad(q->path, "size %" PRIu64 " too large (at most 64 PiB)", size);
 	q->bd.size = size;
 	span = q->cluster_size * q->l2_entries;
 	l1_needed = size / span + (size % span != 0);
-	q->l1_size = be32_at(h + 36);
-	q->l1_offset = be64_at(h + 40);
+	q->l1_size = qcow2_be32(h + 36);
+	q->l1_offset = qcow2_be64(h + 40);
 	if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES)
 		bad(q->path, "l1_size %u too large", q->l1_size);
 	if (q->l1_size < l1_needed)
@@ -180,8 +170,8 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, bool r
 		bad(q->path, "l1_table_offset 0x%" PRIx64 " is misaligned, overlaps the header "
 		    "or lies outside the file", q->l1_offset);
 
-	q->rct_offset = be64_at(h + 48);
-	q->rct_clusters = be32_at(h + 56);
+	q->rct_offset = qcow2_be64(h + 48);
+	q->rct_clusters = qcow2_be32(h + 56);
 	rct_len = (uint64_t)q->rct_clusters << q->cluster_bits;
 	if (q->rct_clusters == 0 || rct_len > QCOW2_MAX_RCT_BYTES)
 		bad(q->path, "refcount_table_clusters %u out of range", q->rct_clusters);
@@ -192,8 +182,8 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, bool r
 		bad(q->path, "the L1 table and the refcount table overlap");
 	q->rct_entries = rct_len / 8;
 
-	q->nb_snapshots = be32_at(h + 60);
-	q->snapshots_offset = be64_at(h + 64);
+	q->nb_snapshots = qcow2_be32(h + 60);
+	q->snapshots_offset = qcow2_be64(h + 64);
 	if (q->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
 		bad(q->path, "nb_snapshots %u too large", q->nb_snapshots);
 	if (q->nb_snapshots && !table_ok(q, q->snapshots_offset, 1))
@@ -207,8 +197,8 @@ static int parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, bool r
 	 * end of a short file were not read (they would read as zeros). */
 	if (hlen > q->cluster_size)
 		hlen = q->cluster_size;
-	backing_off = be64_at(h + 8);
-	backing_len = be32_at(h + 16);
+	backing_off = qcow2_be64(h + 8);
+	backing_len = qcow2_be32(h + 16);
 	err = parse_backing_name(q, h, hlen, backing_off, backing_len);
 	if (err)
 		return err;
@@ -248,7 +238,7 @@ static int clear_autoclear(struct qcow2 *q)
 
 static int open_backing(struct qcow2 *q, struct block_chain *chain)
 {
-	if (!q->backing_name[0])
+	if (!q->backing_name[0] || (chain->image_only && chain->depth == 1))
 		return 0;
 	if (access(q->backing_path, F_OK) < 0) {
 		log_err("block", "%s: backing file %s is missing", q->path, q->backing_path);

@@ -182,6 +182,24 @@ static void raw_info(struct block_dev *bd, struct block_info *info)
 	*info = (struct block_info){ .format = BLOCK_FORMAT_RAW, .size = bd->size };
 }
 
+/* A regular file only: a host block device keeps its size. */
+static int raw_resize(struct block_dev *bd, uint64_t size)
+{
+	struct raw_dev *raw = (struct raw_dev *)bd;
+	struct stat st;
+
+	if (bd->readonly)
+		return -EROFS;
+	if (fstat(raw->fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOTSUP;
+	if (ftruncate(raw->fd, (off_t)size) < 0 || fsync(raw->fd) < 0)
+		return -errno;
+	bd->size = size;
+	return 0;
+}
+
 static void raw_close(struct block_dev *bd)
 {
 	struct raw_dev *raw = (struct raw_dev *)bd;
@@ -198,6 +216,7 @@ static const struct block_ops raw_ops = {
 	.write_zeroes = raw_write_zeroes,
 	.status = raw_status,
 	.info = raw_info,
+	.resize = raw_resize,
 	.close = raw_close,
 };
 

@@ -3,6 +3,7 @@
 #include "condo/block.h"
 #include "condo/log.h"
 #include "cli/cli.h"
+#include "cli/img.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +16,7 @@
 
 static const char img_usage[] =
 	"Usage: condo img VERB [OPTIONS] FILE...\n"
-	"Create, inspect, check and convert disk images (raw and qcow2).\n"
+	"Create, inspect, check, convert and change disk images (raw and qcow2).\n"
 	"\n"
 	"Verbs:\n"
 	"  create   make a new image, optionally over a backing file\n"
@@ -23,6 +24,9 @@ static const char img_usage[] =
 	"  check    check a qcow2 image's metadata; -r repairs it\n"
 	"  convert  copy an image into a new one, raw or qcow2\n"
 	"  map      show which parts of the disk are stored where\n"
+	"  resize   make the disk larger or smaller\n"
+	"  commit   fold a qcow2 overlay into its backing file\n"
+	"  rebase   give a qcow2 overlay another backing file (or none)\n"
 	"\n"
 	"Run 'condo img VERB --help' for a verb's options.  Manual: docs/img.md.\n";
 
@@ -75,103 +79,6 @@ static const char map_usage[] =
 	"  -f FMT         the format (default: probed)\n"
 	"  --output FMT   human (default) or json\n"
 	"  -h, --help     show this help\n";
-
-enum { OPT_OUTPUT = 256 };
-
-static const struct option img_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "output", required_argument, NULL, OPT_OUTPUT },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* The options every verb shares; returns -1 after printing an error. */
-struct img_args {
-	enum block_format format, out_format, backing_format;
-	const char *backing;
-	bool json, progress;
-	enum block_repair repair;
-};
-
-static int parse_format(const char *verb, const char *s, enum block_format *f)
-{
-	if (block_format_parse(s, f) == 0)
-		return 0;
-	log_err("img", "%s: unknown format '%s' (raw or qcow2)", verb, s);
-	return -1;
-}
-
-/* getopt over the verb's letters; 0 to go on, 1 after --help, -1 bad. */
-static int parse_args(int argc, char **argv, const char *letters, const char *usage,
-		      struct img_args *a)
-{
-	int c;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, letters, img_options, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		case 'f':
-			if (parse_format(argv[0], optarg, &a->format) < 0)
-				return -1;
-			break;
-		case 'O':
-			if (parse_format(argv[0], optarg, &a->out_format) < 0)
-				return -1;
-			break;
-		case 'F':
-			if (parse_format(argv[0], optarg, &a->backing_format) < 0)
-				return -1;
-			break;
-		case 'b':
-			a->backing = optarg;
-			break;
-		case 'p':
-			a->progress = true;
-			break;
-		case 'r':
-			if (!strcmp(optarg, "leaks")) {
-				a->repair = BLOCK_REPAIR_LEAKS;
-			} else if (!strcmp(optarg, "all")) {
-				a->repair = BLOCK_REPAIR_ALL;
-			} else {
-				log_err("img", "check: -r takes leaks or all, not '%s'", optarg);
-				return -1;
-			}
-			break;
-		case OPT_OUTPUT:
-			if (!strcmp(optarg, "json")) {
-				a->json = true;
-			} else if (strcmp(optarg, "human")) {
-				log_err("img", "%s: --output takes human or json, not '%s'", argv[0],
-					optarg);
-				return -1;
-			}
-			break;
-		default:
-			cli_bad_option("img", argv[optind - 1]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Run a verb's option parsing and demand between min and max operands. */
-#define VERB_ARGS(letters, usage, min, max)                                               \
-	struct img_args a = { .format = BLOCK_FORMAT_AUTO, .out_format = BLOCK_FORMAT_RAW,   \
-			      .progress = isatty(STDERR_FILENO) };                            \
-	do {                                                                              \
-		int r_ = parse_args(argc, argv, letters, usage, &a);                      \
-		if (r_)                                                                   \
-			return r_ > 0 ? 0 : CLI_EXIT_USAGE;                               \
-		if (argc - optind < (min) || argc - optind > (max)) {                     \
-			log_err("img", "%s: wrong number of operands (see condo img %s --help)", \
-				argv[0], argv[0]);                                        \
-			return CLI_EXIT_USAGE;                                            \
-		}                                                                         \
-	} while (0)
 
 static int img_create(int argc, char **argv)
 {
@@ -313,23 +220,6 @@ static int img_check(int argc, char **argv)
 	return status;
 }
 
-static void progress(bool show, uint64_t done, uint64_t total, int *last)
-{
-	int pct = total ? (int)(done * 100 / total) : 100;
-
-	if (!show || pct == *last)
-		return;
-	*last = pct;
-	fprintf(stderr, "\r    (%d.00/100%%)", pct);
-	if (pct == 100)
-		fputc('\n', stderr);
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
-}
-
 #define CONVERT_CHUNK (1u << 20)
 
 static int copy_image(struct block_dev *src, struct block_dev *dst, bool show)
@@ -347,11 +237,11 @@ static int copy_image(struct block_dev *src, struct block_dev *dst, bool show)
 		if (!err && kind != BLOCK_EXTENT_ZERO) {
 			struct iovec v = { buf, len };
 			err = block_preadv(src, &v, 1, off);
-			if (!err && !all_zero(buf, len))
+			if (!err && !img_all_zero(buf, len))
 				err = block_pwritev(dst, &v, 1, off);
 		}
 		off += len;
-		progress(show, off, src->size, &last);
+		img_progress(show, off, src->size, &last);
 	}
 	free(buf);
 	return err ? err : block_flush(dst);
@@ -426,7 +316,8 @@ static const struct verb {
 	int (*run)(int argc, char **argv);
 } verbs[] = {
 	{ "create", img_create }, { "info", img_info }, { "check", img_check },
-	{ "convert", img_convert }, { "map", img_map },
+	{ "convert", img_convert }, { "map", img_map },	  { "resize", img_resize },
+	{ "commit", img_commit },   { "rebase", img_rebase },
 };
 
 int cmd_img(int argc, char **argv)

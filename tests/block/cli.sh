@@ -26,7 +26,7 @@ run() {
 
 run help-img 0 "" img --help
 grep -q "Verbs:" out || bad help-img-text "no verb list"
-for verb in create info check convert map; do
+for verb in create info check convert map resize commit rebase; do
 	run "help-$verb" 0 "" img "$verb" --help
 	grep -q "^Usage: condo img $verb" out || bad "help-$verb-text" "no usage line"
 done
