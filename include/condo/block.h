@@ -106,6 +106,13 @@ struct block_dev *block_raw_open(const char *path, bool readonly);
  * and the problem. */
 struct block_dev *block_open(const char *path, enum block_format format, bool readonly);
 
+/* block_open, and every backing file of the chain must lie beneath
+ * image_dir (NULL: anywhere), symbolic links followed, as a tenant's
+ * images must stay inside their store (--image-dir).  The image itself is
+ * the caller's choice and is not checked. */
+struct block_dev *block_open_in(const char *path, enum block_format format, bool readonly,
+				const char *image_dir);
+
 /* Open the image alone, without its backing chain (whose name stays in
  * block_info): unallocated parts read as zeros.  For `condo img commit`
  * and `rebase`, which open the backing files themselves. */

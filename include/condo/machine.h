@@ -32,6 +32,7 @@ struct vm_config {
 	int cpus;
 	struct vm_drive drives[VM_MAX_DRIVES];
 	int ndrives;
+	const char *image_dir; /* --image-dir: backing files only beneath it; NULL: anywhere */
 	uint64_t max_insns;  /* per hart; 0: none */
 	int engine;          /* enum engine_kind (condo/engine.h) */
 	uint64_t jit_cache;  /* code cache bound per hart in bytes; 0: the default */

@@ -1,6 +1,7 @@
 /* Opening images: the format from the caller or probed by magic, the file
  * locked, backing chains bounded and free of loops.  Also the small I/O
  * helpers every format uses. */
+#define _GNU_SOURCE
 #include "block/block_internal.h"
 #include "condo/log.h"
 
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define QCOW2_MAGIC "QFI\xfb"
@@ -75,15 +78,48 @@ static int chain_enter(struct block_chain *chain, const struct stat *st, const c
 	return 0;
 }
 
+/* Open a backing file only if it lies beneath the chain's directory: its
+ * real path (symbolic links followed) must start with the directory's, and
+ * the rest is opened from the directory's descriptor with RESOLVE_BENEATH,
+ * so a link swapped in after the check cannot lead out.  -1 with errno. */
+static int open_beneath(const struct block_chain *chain, const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)flags,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	size_t len = strlen(chain->dir_real);
+	char real[4096];
+	const char *rest;
+
+	if (!realpath(path, real))
+		return -1;
+	if (len == 1) { /* --image-dir / */
+		rest = real + 1;
+	} else if (!strncmp(real, chain->dir_real, len) && real[len] == '/') {
+		rest = real + len + 1;
+	} else {
+		errno = EXDEV;
+		return -1;
+	}
+	return (int)syscall(SYS_openat2, chain->dir_fd, rest, &how, sizeof(how));
+}
+
 struct block_dev *block_open_chain(const char *path, enum block_format format, bool readonly,
 				   struct block_chain *chain)
 {
+	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	char magic[4] = { 0 };
 	struct stat st;
 	bool is_qcow2;
 	int fd, err;
 
-	fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	fd = chain->depth > 0 && chain->dir_fd >= 0 ? open_beneath(chain, path, flags)
+						    : open(path, flags);
+	if (fd < 0 && errno == EXDEV) {
+		log_err("block", "backing file %s lies outside --image-dir %s", path,
+			chain->dir_real);
+		errno = EXDEV;
+		return NULL;
+	}
 	if (fd < 0) {
 		err = errno;
 		log_err("block", "cannot open disk image %s: %s", path, strerror(err));
@@ -134,22 +170,47 @@ err:
 
 struct block_dev *block_open(const char *path, enum block_format format, bool readonly)
 {
-	struct block_chain chain = { 0 };
+	return block_open_in(path, format, readonly, NULL);
+}
 
-	return block_open_chain(path, format, readonly, &chain);
+struct block_dev *block_open_in(const char *path, enum block_format format, bool readonly,
+				const char *image_dir)
+{
+	struct block_chain chain = { .dir_fd = -1 };
+	struct block_dev *bd;
+	int err;
+
+	if (image_dir) {
+		chain.dir_fd = open(image_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (chain.dir_fd < 0 || !realpath(image_dir, chain.dir_real)) {
+			err = errno;
+			log_err("block", "--image-dir %s: %s", image_dir, strerror(err));
+			if (chain.dir_fd >= 0)
+				close(chain.dir_fd);
+			errno = err;
+			return NULL;
+		}
+	}
+	bd = block_open_chain(path, format, readonly, &chain);
+	if (chain.dir_fd >= 0) {
+		err = errno;
+		close(chain.dir_fd);
+		errno = err;
+	}
+	return bd;
 }
 
 struct block_dev *block_open_image_only(const char *path, enum block_format format,
 					bool readonly)
 {
-	struct block_chain chain = { .image_only = true };
+	struct block_chain chain = { .image_only = true, .dir_fd = -1 };
 
 	return block_open_chain(path, format, readonly, &chain);
 }
 
 struct block_dev *block_open_for_repair(const char *path, enum block_format format)
 {
-	struct block_chain chain = { .repair = true };
+	struct block_chain chain = { .repair = true, .image_only = true, .dir_fd = -1 };
 
 	return block_open_chain(path, format, false, &chain);
 }

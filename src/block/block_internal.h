@@ -14,6 +14,10 @@ struct block_chain {
 	int depth;
 	bool repair; /* the top image is opened to be repaired */
 	bool image_only; /* the top image without its backing chain */
+	/* --image-dir: backing files are opened only beneath this directory
+	 * (dir_fd, an O_PATH descriptor of it, and its real path); -1: any. */
+	int dir_fd;
+	char dir_real[4096];
 	dev_t dev[BLOCK_MAX_CHAIN];
 	ino_t ino[BLOCK_MAX_CHAIN];
 };

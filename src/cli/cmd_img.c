@@ -168,7 +168,7 @@ static void print_info(const char *path, struct block_dev *bd, bool json, bool l
 static int img_info(int argc, char **argv)
 {
 	VERB_ARGS("hf:", info_usage, 1, 1);
-	struct block_dev *bd = block_open(argv[optind], a.format, true);
+	struct block_dev *bd = block_open_in(argv[optind], a.format, true, a.image_dir);
 
 	if (!bd)
 		return 1;
@@ -185,7 +185,7 @@ static int img_check(int argc, char **argv)
 {
 	VERB_ARGS("hf:r:", check_usage, 1, 1);
 	struct block_dev *bd = a.repair == BLOCK_REPAIR_NONE
-				       ? block_open(argv[optind], a.format, true)
+				       ? block_open_in(argv[optind], a.format, true, a.image_dir)
 				       : block_open_for_repair(argv[optind], a.format);
 	struct block_check res;
 	int err, status;
@@ -250,13 +250,13 @@ static int copy_image(struct block_dev *src, struct block_dev *dst, bool show)
 static int img_convert(int argc, char **argv)
 {
 	VERB_ARGS("hf:O:p", convert_usage, 2, 2);
-	struct block_dev *src = block_open(argv[optind], a.format, true), *dst = NULL;
+	struct block_dev *src = block_open_in(argv[optind], a.format, true, a.image_dir), *dst = NULL;
 	int err = -EINVAL;
 
 	if (!src)
 		return 1;
 	if (block_create(argv[optind + 1], a.out_format, src->size, NULL, BLOCK_FORMAT_AUTO) == 0)
-		dst = block_open(argv[optind + 1], a.out_format, false);
+		dst = block_open_in(argv[optind + 1], a.out_format, false, a.image_dir);
 	if (dst)
 		err = copy_image(src, dst, a.progress);
 	/* -EIO: the block layer has already named the corrupt part. */
@@ -278,7 +278,7 @@ static const char *const extent_names[] = {
 static int img_map(int argc, char **argv)
 {
 	VERB_ARGS("hf:", map_usage, 1, 1);
-	struct block_dev *bd = block_open(argv[optind], a.format, true);
+	struct block_dev *bd = block_open_in(argv[optind], a.format, true, a.image_dir);
 	uint64_t off = 0;
 	int err = 0;
 

@@ -86,7 +86,7 @@ static int resize_parsed(int argc, char **argv, const char *arg)
 		log_err("img", "resize: bad size '%s' (a number with K, M, G or T)", arg);
 		return CLI_EXIT_USAGE;
 	}
-	bd = block_open(file, a.format, false);
+	bd = block_open_in(file, a.format, false, a.image_dir);
 	if (!bd)
 		return 1;
 	new_size = sign > 0 ? bd->size + size : sign < 0 ? bd->size - size : size;
@@ -148,10 +148,16 @@ int img_commit(int argc, char **argv)
 {
 	VERB_ARGS("hf:dp", commit_usage, 1, 1);
 	const char *file = argv[optind];
-	struct block_dev *top = block_open_image_only(file, a.format, a.keep), *base = NULL;
+	struct block_dev *top, *base = NULL;
 	struct block_info info;
 	int err = -EINVAL;
 
+	/* The whole chain opens as a VM would open it (loops, --image-dir). */
+	top = block_open_in(file, a.format, true, a.image_dir);
+	if (!top)
+		return 1;
+	block_close(top);
+	top = block_open_image_only(file, a.format, a.keep);
 	if (!top)
 		return 1;
 	block_get_info(top, &info);
@@ -161,7 +167,7 @@ int img_commit(int argc, char **argv)
 		return 1;
 	}
 	/* Opened read-write, so locked against every VM that uses it. */
-	base = block_open(info.backing_path, info.backing_format, false);
+	base = block_open_in(info.backing_path, info.backing_format, false, a.image_dir);
 	if (base && base->size < top->size)
 		err = block_resize(base, top->size);
 	else if (base)
@@ -267,7 +273,7 @@ int img_rebase(int argc, char **argv)
 	/* The new backing file, read-only; probed when -F is not given.  The
 	 * unsafe mode needs it only for that. */
 	if (name && (!a.unsafe || bfmt == BLOCK_FORMAT_AUTO)) {
-		nb = block_open(path, bfmt, true);
+		nb = block_open_in(path, bfmt, true, a.image_dir);
 		if (!nb)
 			return 1;
 		bfmt = nb->format;
@@ -278,7 +284,7 @@ int img_rebase(int argc, char **argv)
 		}
 	}
 	top = a.unsafe ? block_open_image_only(file, a.format, false)
-		       : block_open(file, a.format, false);
+		       : block_open_in(file, a.format, false, a.image_dir);
 	if (!top) {
 		block_close(nb);
 		return 1;

@@ -35,6 +35,9 @@ static const char run_usage[] =
 	"  --drive file=F[,format=raw|qcow2][,readonly=on]\n"
 	"                        a disk image as a virtio-blk device (repeatable); the\n"
 	"                        format is probed when not given (qcow2 by its magic)\n"
+	"  --image-dir DIR       every backing file of a --drive's chain must lie beneath\n"
+	"                        DIR (symbolic links followed), e.g. the image store a\n"
+	"                        tenant's overlays are made from\n"
 	"  --max-insns N         stop after N instructions on any hart (exit status 137)\n"
 	"  --engine E            jit (default: translate hot code to x86-64), interp\n"
 	"                        (interpret only) or lockstep (run both and stop at the\n"
@@ -51,8 +54,9 @@ static const char run_usage[] =
 	"  --jail-user USER|UID[:GID]\n"
 	"                        started as root, become this user (default: root mapped\n"
 	"                        to nobody in a user namespace of its own)\n"
-	"  --jail-dir DIR        make DIR the root, holding only the VM's files (a private\n"
-	"                        tmpfs over DIR; the host sees DIR unchanged)\n"
+	"  --jail-dir DIR        make DIR the root, holding only the VM's boot files (a\n"
+	"                        private tmpfs over DIR; the host sees DIR unchanged);\n"
+	"                        disks are opened before and are not in it\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Console: the terminal is in raw mode while the guest runs; C-a x quits,\n"
@@ -155,7 +159,7 @@ int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_KERNEL_FORMAT, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
 	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT, OPT_NO_JAIL,
-	       OPT_JAIL_USER, OPT_JAIL_DIR };
+	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "kernel-format", required_argument, NULL, OPT_KERNEL_FORMAT },
@@ -173,6 +177,7 @@ int cmd_run(int argc, char **argv)
 		{ "no-jail", no_argument, NULL, OPT_NO_JAIL },
 		{ "jail-user", required_argument, NULL, OPT_JAIL_USER },
 		{ "jail-dir", required_argument, NULL, OPT_JAIL_DIR },
+		{ "image-dir", required_argument, NULL, OPT_IMAGE_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -253,6 +258,7 @@ int cmd_run(int argc, char **argv)
 			cfg.jail.user = optarg;
 			break;
 		case OPT_JAIL_DIR: cfg.jail.dir = optarg; break;
+		case OPT_IMAGE_DIR: cfg.image_dir = optarg; break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;

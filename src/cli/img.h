@@ -13,6 +13,7 @@
 struct img_args {
 	enum block_format format, out_format, backing_format;
 	const char *backing;
+	const char *image_dir; /* --image-dir: backing files only beneath it */
 	bool json, progress;
 	bool unsafe;      /* rebase -u: only the header changes */
 	bool keep;        /* commit -d: the overlay keeps its data */
@@ -20,8 +21,8 @@ struct img_args {
 	enum block_repair repair;
 };
 
-/* getopt over the verb's letters (the long options --help, --output and
- * --shrink are always known); 0 to go on, 1 after --help, -1 bad. */
+/* getopt over the verb's letters (the long options --help, --output,
+ * --shrink and --image-dir are always known); 0 to go on, 1 after --help, -1 bad. */
 int img_parse_args(int argc, char **argv, const char *letters, const char *usage,
 		   struct img_args *a);
 

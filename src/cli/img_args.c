@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { OPT_OUTPUT = 256, OPT_SHRINK };
+enum { OPT_OUTPUT = 256, OPT_SHRINK, OPT_IMAGE_DIR };
 
 static const struct option img_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "shrink", no_argument, NULL, OPT_SHRINK },
+	{ "image-dir", required_argument, NULL, OPT_IMAGE_DIR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -60,6 +61,9 @@ int img_parse_args(int argc, char **argv, const char *letters, const char *usage
 			break;
 		case OPT_SHRINK:
 			a->shrink = true;
+			break;
+		case OPT_IMAGE_DIR:
+			a->image_dir = optarg;
 			break;
 		case 'r':
 			if (!strcmp(optarg, "leaks")) {

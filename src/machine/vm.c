@@ -419,37 +419,35 @@ static void jail_limits(const struct vm_config *cfg, struct jail_config *j)
 		j->pids_max = (uint64_t)cfg->cpus + 8;
 }
 
-/* Enter the jail: namespaces (and --jail-dir, where the files are then
- * found), open every file the VM needs, lock down, and filter this
- * thread; the harts and the event loop add their own filters. */
+/* Open the disks, with their backing chains, then enter the jail:
+ * namespaces (and --jail-dir, where the boot files are then found), open
+ * the boot files, lock down, and filter this thread; the harts and the
+ * event loop add their own filters.  Disks are opened first, outside the
+ * jail's root: a qcow2 overlay names its backing file relative to where
+ * the overlay lies on the host. */
 static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, struct vm_res *res)
 {
-	const char *paths[3 + VM_MAX_DRIVES] = { in->bios_none ? NULL : in->bios, in->kernel,
-						 in->initrd };
+	const char *paths[3] = { in->bios_none ? NULL : in->bios, in->kernel, in->initrd };
 	struct jail_config jc = in->jail;
 
 	*cfg = *in;
-	for (int i = 0; i < in->ndrives; i++)
-		paths[3 + i] = in->drives[i].file;
+	for (int i = 0; i < cfg->ndrives; i++) {
+		res->disks[i] = block_open_in(cfg->drives[i].file,
+					      (enum block_format)cfg->drives[i].format,
+					      cfg->drives[i].readonly, cfg->image_dir);
+		if (!res->disks[i])
+			return -1;
+	}
 	jail_limits(in, &jc);
 	jc.kinds = 1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART;
-	if (jail_enter(&res->jail, &jc, paths, 3 + in->ndrives) < 0)
+	if (jail_enter(&res->jail, &jc, paths, 3) < 0)
 		return -1;
 	if (!in->bios_none)
 		cfg->bios = paths[0];
 	cfg->kernel = paths[1];
 	cfg->initrd = paths[2];
-	for (int i = 0; i < in->ndrives; i++)
-		cfg->drives[i].file = paths[3 + i];
 	if (boot_open_files(cfg, &res->files) < 0)
 		return -1;
-	for (int i = 0; i < cfg->ndrives; i++) {
-		res->disks[i] = block_open(cfg->drives[i].file,
-					   (enum block_format)cfg->drives[i].format,
-					   cfg->drives[i].readonly);
-		if (!res->disks[i])
-			return -1;
-	}
 	if (jail_lockdown(&res->jail) < 0 || jail_thread(&res->jail, JAIL_VMM) < 0)
 		return -1;
 	return 0;

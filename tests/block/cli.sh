@@ -96,4 +96,15 @@ fi
 run drive-format-mismatch 1 "is a qcow2 image, but format=raw" run --drive file=over.qcow2,format=raw
 run drive-format-mismatch-2 1 "not a qcow2 image" run --drive file=plain.raw,format=qcow2
 run drive-format-unknown 2 "unknown format 'vhd'" run --drive file=plain.raw,format=vhd
+# --image-dir: backing files only beneath it, symbolic links followed
+mkdir -p store tenant && cp plain.raw store/base.raw && ln -sf /etc store/etc
+"$condo" img create -b "$PWD/store/base.raw" -F raw tenant/ok.qcow2 >/dev/null
+"$condo" img create -b "$PWD/store/etc/hostname" -F raw tenant/link.qcow2 1M >/dev/null
+"$condo" img create -b "$PWD/plain.raw" -F raw tenant/out.qcow2 >/dev/null
+run image-dir-ok 0 "" img info --image-dir store tenant/ok.qcow2
+run image-dir-outside 1 "lies outside --image-dir" img info --image-dir store tenant/out.qcow2
+run image-dir-symlink 1 "lies outside --image-dir" img info --image-dir store tenant/link.qcow2
+run image-dir-missing 1 "--image-dir nope" img info --image-dir nope tenant/ok.qcow2
+run image-dir-run 1 "lies outside --image-dir" run --image-dir store --drive file=tenant/out.qcow2
+run image-dir-commit 1 "lies outside --image-dir" img commit --image-dir store tenant/out.qcow2
 finish

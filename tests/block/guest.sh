@@ -56,4 +56,27 @@ if cmp -s base.raw base.orig; then ok base-unchanged; else bad base-unchanged "t
 if qemu-img check -q over.qcow2; then ok overlay-check; else bad overlay-check "qemu-img check complains"; fi
 qemu-img convert -O raw over.qcow2 qemu.raw
 if cmp -s qemu.raw expect.raw; then ok overlay-bytes; else bad overlay-bytes "qemu-img reads other bytes than the guest wrote"; fi
+
+# A tenant's overlay in the jail: the overlay lies in the tenant's
+# directory, its base in an image store (--image-dir), the VM's root is an
+# empty --jail-dir.  The guest reads the base's bytes through the overlay.
+mkdir -p store tenant jaildir
+cp base.orig store/base.raw
+"$condo" img create -f qcow2 -b "$work/store/base.raw" -F raw tenant/disk.qcow2
+sum=$(md5sum <base.orig | cut -d' ' -f1)
+cat >jail.script <<EOS
+expect # 
+send md5sum /dev/vda
+expect $sum
+send poweroff
+exit 0
+EOS
+if ! unshare -m true 2>/dev/null; then
+	skip "jailed-overlay: this host refuses mount namespaces (--jail-dir)"
+elif CONSOLE_TIMEOUT=300 "$console" jail.script -- "$condo" run --jail-dir jaildir --image-dir store \
+	--drive file=tenant/disk.qcow2 >jail.log 2>&1; then
+	ok jailed-overlay
+else
+	bad jailed-overlay "$(tail -5 jail.log | tr '\n' ' ')"
+fi
 finish
