@@ -74,7 +74,7 @@ LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 
 .PHONY: all deps check check-layers check-block check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-idle bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle bench clean format
 
 all: $(CONDO)
 
@@ -240,13 +240,16 @@ bench-cpu: $(CONDO)
 bench-boot: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-boot.sh
 
+bench-disk: $(CONDO) guest
+	@CONDO=$(CONDO) bench/bench-disk.sh
+
 bench-idle: $(CONDO) guest
 	@CONDO=$(CONDO) bench/idle.sh
 
 bench-guest: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-guest.sh
 
-bench: bench-cpu bench-app bench-boot bench-guest bench-idle
+bench: bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
