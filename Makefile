@@ -50,6 +50,11 @@ PKGS     := zlib libzstd
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
             $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd)
+# condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
+CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
+CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)
+CTL_LIBS := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lsqlite3 -lsodium)
+CLI_LIBS := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson)
 
 ifeq ($(V),1)
   Q :=
@@ -58,25 +63,28 @@ else
 endif
 
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
-LIB_SRCS  := $(filter-out src/cli/%,$(LIB_SRCS))
+LIB_SRCS  := $(filter-out src/cli/% src/ctl/%,$(LIB_SRCS))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+CTL_SRCS  := $(sort $(wildcard src/ctl/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_HELPER_SRCS := $(filter-out $(FUZZ_SRCS),$(sort $(wildcard tests/fuzz/*.c)))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/harness/%)
 FUZZ_HELPER_OBJS := $(FUZZ_HELPER_SRCS:%.c=$(BUILD)/%.o)
 .SECONDARY: $(FUZZ_HELPER_OBJS)
 LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
+CONDOD    := $(BUILD)/condod
 
 .PHONY: all deps check check-layers check-block check-unit check-app check-isa check-diff check-programs check-bad check-priv \
         check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle bench clean format
 
-all: $(CONDO)
+all: $(CONDO) $(CONDOD)
 
 # Missing packages are installed (as root) or named (otherwise) before building.
 deps:
@@ -97,7 +105,11 @@ $(LIB): $(LIB_OBJS)
 
 $(CONDO): $(CLI_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS) $(CLI_LIBS)
+
+$(CONDOD): $(CTL_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIB) $(LDLIBS) $(CTL_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/.deps-ok
 	@mkdir -p $(@D)

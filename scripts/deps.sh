@@ -12,6 +12,8 @@ packages=(
 	libseccomp-dev
 	# compressed qcow2 clusters
 	zlib1g-dev libzstd-dev
+	# condod, the control plane: HTTP, JSON, its store, tokens; condo ctl: libcurl
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev
 	# tests: unit tests and a disassembler for the translator's tests,
 	# riscv64 cross compilers, the oracles and the firmware
 	libcmocka-dev libzydis-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross

@@ -220,31 +220,16 @@ static int img_check(int argc, char **argv)
 	return status;
 }
 
-#define CONVERT_CHUNK (1u << 20)
+struct convert_progress {
+	bool show;
+	int last;
+};
 
-static int copy_image(struct block_dev *src, struct block_dev *dst, bool show)
+static void convert_progress(void *arg, uint64_t done, uint64_t total)
 {
-	uint8_t *buf = malloc(CONVERT_CHUNK);
-	uint64_t off = 0;
-	int last = -1, err = buf ? 0 : -ENOMEM;
+	struct convert_progress *p = arg;
 
-	while (!err && off < src->size) {
-		uint64_t len = src->size - off < CONVERT_CHUNK ? src->size - off : CONVERT_CHUNK;
-		uint64_t host;
-		enum block_extent kind;
-
-		err = block_status(src, off, &len, &host, &kind);
-		if (!err && kind != BLOCK_EXTENT_ZERO) {
-			struct iovec v = { buf, len };
-			err = block_preadv(src, &v, 1, off);
-			if (!err && !img_all_zero(buf, len))
-				err = block_pwritev(dst, &v, 1, off);
-		}
-		off += len;
-		img_progress(show, off, src->size, &last);
-	}
-	free(buf);
-	return err ? err : block_flush(dst);
+	img_progress(p->show, done, total, &p->last);
 }
 
 static int img_convert(int argc, char **argv)
@@ -258,7 +243,8 @@ static int img_convert(int argc, char **argv)
 	if (block_create(argv[optind + 1], a.out_format, src->size, NULL, BLOCK_FORMAT_AUTO) == 0)
 		dst = block_open_in(argv[optind + 1], a.out_format, false, a.image_dir);
 	if (dst)
-		err = copy_image(src, dst, a.progress);
+		err = block_copy(src, dst, convert_progress,
+				 &(struct convert_progress){ a.progress, -1 });
 	/* -EIO: the block layer has already named the corrupt part. */
 	if (dst && err && err != -EIO)
 		log_err("img", "convert: %s to %s: %s", argv[optind], argv[optind + 1],

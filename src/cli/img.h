@@ -45,8 +45,6 @@ int img_parse_args(int argc, char **argv, const char *letters, const char *usage
 /* "    (NN.00/100%)" on stderr when show and the percentage moved. */
 void img_progress(bool show, uint64_t done, uint64_t total, int *last);
 
-bool img_all_zero(const uint8_t *p, size_t n);
-
 /* The verbs of cmd_img_edit.c. */
 int img_resize(int argc, char **argv);
 int img_commit(int argc, char **argv);

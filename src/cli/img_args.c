@@ -103,9 +103,3 @@ void img_progress(bool show, uint64_t done, uint64_t total, int *last)
 	if (pct == 100)
 		fputc('\n', stderr);
 }
-
-bool img_all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
-}
-

@@ -1,0 +1,45 @@
+/* What condod's resource handlers share. */
+#include "ctl/api.h"
+
+#include <string.h>
+
+bool api_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CTL_NAME_MAX || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", name[0]))
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == len;
+}
+
+bool api_tenant_exists(struct ctl *c, const char *id)
+{
+	sqlite3_stmt *st = store_prepare(c, "SELECT 1 FROM tenants WHERE id = ?");
+	bool found;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u)
+{
+	sqlite3_stmt *st = store_prepare(c, "SELECT count(*), ifnull(sum(vcpus), 0), "
+					    "ifnull(sum(memory_mib), 0), ifnull(sum(disk_bytes), 0) "
+					    "FROM vms WHERE tenant_id = ?");
+
+	memset(u, 0, sizeof(*u));
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		u->vms = sqlite3_column_int64(st, 0);
+		u->vcpus = sqlite3_column_int64(st, 1);
+		u->memory_mib = sqlite3_column_int64(st, 2);
+		u->disk_bytes = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+}

@@ -1,0 +1,120 @@
+/* condod, the control plane (docs/condod.md): one daemon serving many
+ * tenants over an HTTP/1.1 JSON API.  Inside it: the store (SQLite), tokens
+ * and roles, the request plumbing, one file per kind of resource, and the
+ * supervisor of the VMM processes it starts.  Nothing outside src/ctl
+ * includes this header. */
+#ifndef CONDO_CTL_H
+#define CONDO_CTL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CTL_ID_LEN 16		/* hex characters of a resource id */
+#define CTL_MAX_BODY (64 * 1024) /* request bodies beyond this get 413 */
+#define CTL_NAME_MAX 63		/* tenant, image and VM names */
+
+enum ctl_role {
+	ROLE_NONE = 0,
+	ROLE_READ_ONLY,
+	ROLE_TENANT_USER,
+	ROLE_TENANT_ADMIN,
+	ROLE_OPERATOR,
+};
+
+/* Who is asking: from the bearer token of the request. */
+struct ctl_caller {
+	enum ctl_role role;
+	char tenant[CTL_ID_LEN + 1]; /* "" for the operator */
+	char token[CTL_ID_LEN + 1];  /* the token's id, for the audit log */
+};
+
+struct ctl {
+	char data[4096];      /* --data DIR */
+	char condo[4096];     /* the condo binary VMs run in */
+	sqlite3 *db;
+	pthread_mutex_t lock; /* one request at a time in the store */
+	uint8_t key[32];      /* tokens are stored as a hash keyed with it */
+	/* Failed authentication: a token bucket per peer (see auth.c). */
+	struct ctl_limiter *limiter;
+	volatile int stopping;
+};
+
+/* A response under construction: status and a JSON body (owned). */
+struct ctl_reply {
+	int status;
+	json_t *body;
+	const char *content_type; /* NULL: application/json */
+	char *text;               /* a non-JSON body (owned), e.g. /metrics */
+};
+
+/* What a handler gets: the method, the path split into segments, the
+ * query string's values, the parsed body (NULL for none) and the caller. */
+struct ctl_request {
+	const char *method;
+	const char *path;
+	const char *seg[8];
+	int nseg;
+	json_t *body;
+	struct ctl_caller caller;
+	void *conn; /* struct MHD_Connection, for query arguments */
+};
+
+/* store.c */
+int store_open(struct ctl *c);
+void store_close(struct ctl *c);
+/* Run sql with printf-free binding: sqlite3_prepare_v2 + the caller binds. */
+sqlite3_stmt *store_prepare(struct ctl *c, const char *sql);
+int store_exec(struct ctl *c, const char *sql);
+/* A new random id (CTL_ID_LEN hex characters). */
+void store_new_id(char out[CTL_ID_LEN + 1]);
+void store_audit(struct ctl *c, const struct ctl_request *r, int status, const char *detail);
+
+/* auth.c */
+int auth_load_key(struct ctl *c);
+/* A new token for tenant (NULL: operator) with role; the secret is written
+ * to secret (shown once), its id to id.  0 or -errno. */
+int auth_new_token(struct ctl *c, const char *tenant, enum ctl_role role, const char *name,
+		   char *secret, size_t len, char id[CTL_ID_LEN + 1]);
+/* The caller of a request from its Authorization header: 0, -EACCES (no
+ * or bad token) or -EAGAIN (too many failures from this peer). */
+int auth_check(struct ctl *c, const char *header, const char *peer, struct ctl_caller *who);
+const char *auth_role_name(enum ctl_role role);
+enum ctl_role auth_role_parse(const char *name);
+struct ctl_limiter *auth_limiter_new(void);
+void auth_limiter_free(struct ctl_limiter *l);
+
+/* reply helpers (http.c) */
+void reply_json(struct ctl_reply *rep, int status, json_t *body);
+void reply_error(struct ctl_reply *rep, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The tenant a request may act on: the caller's own, or for the operator
+ * any.  False (with a 404 reply) when the caller may not see it. */
+bool may_see_tenant(const struct ctl_request *r, const char *tenant);
+
+/* Resource handlers: each returns after filling rep. */
+void api_tenants(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+void api_images(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+
+/* vmm.c: the VMM processes. */
+int vmm_start(struct ctl *c, const char *vm_id);
+int vmm_stop(struct ctl *c, const char *vm_id, bool force);
+/* Pause (SIGSTOP) or resume (SIGCONT) a VM's VMM. */
+int vmm_signal(struct ctl *c, const char *vm_id, bool pause);
+/* Is the VMM recorded for vm still the same running process? */
+bool vmm_alive(pid_t pid, uint64_t start_time);
+/* Reap exited VMMs, record them, and apply restart policies. */
+void vmm_reap(struct ctl *c);
+/* After a daemon restart: VMMs that still run are kept. */
+void vmm_reattach(struct ctl *c);
+/* The directory of a VM's files: DATA/tenants/T/vms/V. */
+void vmm_dir(const struct ctl *c, const char *tenant, const char *vm, char *out, size_t len);
+
+/* http.c */
+int http_serve(struct ctl *c, const char *socket_path, const char *listen);
+
+#endif

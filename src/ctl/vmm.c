@@ -1,0 +1,307 @@
+/* The VMM processes condod starts: one `condo run` per VM, in its own
+ * session, in the jail `condo run` enters by default (namespaces, seccomp,
+ * no privileges), with --jail-dir (an empty root of its own),
+ * --image-dir (its overlay's base only from the image store) and, when
+ * condod runs as root, a uid of its own (VMM_UID_BASE + the VM's row id).
+ * The console goes to DATA/tenants/T/vms/V/console.log.
+ *
+ * A VMM is recorded by pid and the process's start time (field 22 of
+ * /proc/PID/stat), so a pid reused by another process is never taken for
+ * it.  VMMs outlive condod: a new condod finds them running and keeps
+ * them.  One VMM's crash loses that VM only; condod records it and applies
+ * the VM's restart policy (never, on-failure, always; at most
+ * VMM_MAX_RESTARTS in a row). */
+#define _GNU_SOURCE
+#include "ctl/ctl.h"
+#include "condo/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VMM_UID_BASE 200000
+#define VMM_MAX_RESTARTS 5
+#define VMM_STOP_WAIT_MS 5000
+
+void vmm_dir(const struct ctl *c, const char *tenant, const char *vm, char *out, size_t len)
+{
+	snprintf(out, len, "%s/tenants/%s/vms/%s", c->data, tenant, vm);
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks. */
+static uint64_t start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip to the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu", &t) != 1)
+		return 0;
+	return t;
+}
+
+bool vmm_alive(pid_t pid, uint64_t start)
+{
+	return pid > 0 && start && start_time(pid) == start;
+}
+
+struct vm_row {
+	char id[CTL_ID_LEN + 1], tenant[CTL_ID_LEN + 1], state[32], restart[16];
+	int64_t rowid, vcpus, memory_mib, restarts;
+	pid_t pid;
+	uint64_t pid_start;
+};
+
+static bool load(struct ctl *c, const char *id, struct vm_row *v)
+{
+	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id, state, restart, rowid, vcpus, "
+					    "memory_mib, restarts, pid, pid_start FROM vms WHERE "
+					    "id = ?");
+	bool found;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		snprintf(v->id, sizeof(v->id), "%s", sqlite3_column_text(st, 0));
+		snprintf(v->tenant, sizeof(v->tenant), "%s", sqlite3_column_text(st, 1));
+		snprintf(v->state, sizeof(v->state), "%s", sqlite3_column_text(st, 2));
+		snprintf(v->restart, sizeof(v->restart), "%s", sqlite3_column_text(st, 3));
+		v->rowid = sqlite3_column_int64(st, 4);
+		v->vcpus = sqlite3_column_int64(st, 5);
+		v->memory_mib = sqlite3_column_int64(st, 6);
+		v->restarts = sqlite3_column_int64(st, 7);
+		v->pid = (pid_t)sqlite3_column_int64(st, 8);
+		v->pid_start = (uint64_t)sqlite3_column_int64(st, 9);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Record the VM's state, process and (when exited) its exit status. */
+static void record(struct ctl *c, const char *id, const char *state, pid_t pid, uint64_t start,
+		   const int *exit_status, int64_t restarts)
+{
+	sqlite3_stmt *st = store_prepare(c, "UPDATE vms SET state = ?, pid = ?, pid_start = ?, "
+					    "exit_status = ?, restarts = ? WHERE id = ?");
+
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pid);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
+	if (exit_status)
+		sqlite3_bind_int(st, 4, *exit_status);
+	sqlite3_bind_int64(st, 5, restarts);
+	sqlite3_bind_text(st, 6, id, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir)
+{
+	char mem[32], cpus[16], drive[4400], images[4200], root[4300], log[4300], user[64];
+	const char *argv[24];
+	int n = 0, fd;
+
+	snprintf(mem, sizeof(mem), "%lldM", (long long)v->memory_mib);
+	snprintf(cpus, sizeof(cpus), "%lld", (long long)v->vcpus);
+	snprintf(drive, sizeof(drive), "file=%s/disk.qcow2,format=qcow2", dir);
+	snprintf(images, sizeof(images), "%s/images", c->data);
+	snprintf(root, sizeof(root), "%s/root", dir);
+	snprintf(log, sizeof(log), "%s/console.log", dir);
+	argv[n++] = c->condo;
+	argv[n++] = "run";
+	argv[n++] = "--mem";
+	argv[n++] = mem;
+	argv[n++] = "--cpus";
+	argv[n++] = cpus;
+	argv[n++] = "--drive";
+	argv[n++] = drive;
+	argv[n++] = "--image-dir";
+	argv[n++] = images;
+	argv[n++] = "--jail-dir";
+	argv[n++] = root;
+	if (geteuid() == 0) {
+		unsigned uid = VMM_UID_BASE + (unsigned)v->rowid;
+		snprintf(user, sizeof(user), "%u:%u", uid, uid);
+		argv[n++] = "--jail-user";
+		argv[n++] = user;
+	}
+	argv[n] = NULL;
+
+	setsid();
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0)
+		dup2(fd, STDIN_FILENO);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	close_range(3, ~0u, 0);
+	mkdir(root, 0755);
+	execv(c->condo, (char **)argv);
+	dprintf(STDERR_FILENO, "condod: cannot run %s: %s\n", c->condo, strerror(errno));
+	_exit(127);
+}
+
+static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts)
+{
+	char dir[4200];
+	pid_t pid;
+
+	vmm_dir(c, v->tenant, v->id, dir, sizeof(dir));
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		exec_vmm(c, v, dir);
+	record(c, v->id, "running", pid, start_time(pid), NULL, restarts);
+	log_info("condod", "VM %s started (pid %d)", v->id, (int)pid);
+	return 0;
+}
+
+int vmm_start(struct ctl *c, const char *vm_id)
+{
+	struct vm_row v;
+
+	if (!load(c, vm_id, &v))
+		return -ENOENT;
+	if (vmm_alive(v.pid, v.pid_start))
+		return -EBUSY;
+	return start_row(c, &v, 0);
+}
+
+/* Wait up to ms for the VMM to go (reaping it when it is our child). */
+static bool wait_gone(const struct vm_row *v, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		if (waitpid(v->pid, NULL, WNOHANG) == v->pid || !vmm_alive(v->pid, v->pid_start))
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+int vmm_stop(struct ctl *c, const char *vm_id, bool force)
+{
+	struct vm_row v;
+
+	if (!load(c, vm_id, &v))
+		return -ENOENT;
+	if (vmm_alive(v.pid, v.pid_start)) {
+		kill(v.pid, SIGCONT);
+		kill(v.pid, force ? SIGKILL : SIGTERM);
+		if (!wait_gone(&v, VMM_STOP_WAIT_MS)) {
+			kill(v.pid, SIGKILL);
+			if (!wait_gone(&v, VMM_STOP_WAIT_MS))
+				return -ETIMEDOUT;
+		}
+	}
+	record(c, v.id, "stopped", 0, 0, NULL, 0);
+	return 0;
+}
+
+int vmm_signal(struct ctl *c, const char *vm_id, bool pause)
+{
+	struct vm_row v;
+
+	if (!load(c, vm_id, &v) || !vmm_alive(v.pid, v.pid_start))
+		return -ESRCH;
+	if (kill(v.pid, pause ? SIGSTOP : SIGCONT) < 0)
+		return -errno;
+	record(c, v.id, pause ? "paused" : "running", v.pid, v.pid_start, NULL, v.restarts);
+	return 0;
+}
+
+/* A VMM that went away by itself: record how, then restart it if its
+ * policy says so.  status: the wait status, or -1 when unknown (a VMM
+ * condod did not start, found gone). */
+static void gone(struct ctl *c, struct vm_row *v, int status)
+{
+	int code = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status)
+						      : 128 + WTERMSIG(status);
+	bool failed = code != 0;
+	bool again = !strcmp(v->restart, "always") ||
+		     (!strcmp(v->restart, "on-failure") && failed);
+
+	log_info("condod", "VM %s: its VMM (pid %d) %s %d", v->id, (int)v->pid,
+		 status >= 0 && WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+		 status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : code);
+	record(c, v->id, failed ? "crashed" : "stopped", 0, 0, &code, v->restarts);
+	if (again && v->restarts < VMM_MAX_RESTARTS && !c->stopping)
+		start_row(c, v, v->restarts + 1);
+}
+
+void vmm_reap(struct ctl *c)
+{
+	sqlite3_stmt *st;
+	char ids[64][CTL_ID_LEN + 1];
+	int n = 0, status;
+	pid_t pid;
+
+	/* Our children first: their exit status is known. */
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		st = store_prepare(c, "SELECT id FROM vms WHERE pid = ? AND state IN ('running', "
+				      "'paused')");
+		if (!st)
+			continue;
+		sqlite3_bind_int64(st, 1, pid);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			struct vm_row v;
+			char id[CTL_ID_LEN + 1];
+			snprintf(id, sizeof(id), "%s", sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+			if (load(c, id, &v))
+				gone(c, &v, status);
+			continue;
+		}
+		sqlite3_finalize(st);
+	}
+	/* Then VMMs of an earlier condod (not our children): alive or not. */
+	st = store_prepare(c, "SELECT id FROM vms WHERE state IN ('running', 'paused') LIMIT 64");
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (int i = 0; i < n; i++) {
+		struct vm_row v;
+		if (load(c, ids[i], &v) && !vmm_alive(v.pid, v.pid_start))
+			gone(c, &v, -1);
+	}
+}
+
+void vmm_reattach(struct ctl *c)
+{
+	sqlite3_stmt *st = store_prepare(c, "SELECT count(*) FROM vms WHERE state IN ('running', "
+					    "'paused')");
+	long long n = 0;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	vmm_reap(c);
+	if (n)
+		log_info("condod", "%lld VM(s) were running; those still alive are kept", n);
+}
