@@ -11,6 +11,7 @@
 
 int cmd_app(int argc, char **argv);
 int cmd_img(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
 
 static const struct command {
 	const char *name;
@@ -18,7 +19,8 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "app", cmd_app, "run a RISC-V Linux program in a sandbox (app mode)" },
-	{ "img", cmd_img, "create, inspect, check and convert disk images" },
+	{ "img", cmd_img, "create, inspect, check, convert and change disk images" },
+	{ "ctl", cmd_ctl, "talk to condod: tenants, tokens, images and VMs" },
 	{ "run", cmd_run, "boot a RISC-V virtual machine" },
 };
 

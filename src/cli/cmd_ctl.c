@@ -1,0 +1,532 @@
+/* condo ctl: the command-line client of condod (docs/condod.md).  One
+ * function per verb; each builds a request, sends it (ctl_client.c) and
+ * shows the reply as a table or as JSON. */
+#include "cli/cli.h"
+#include "cli/ctl.h"
+#include "condo/log.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"Usage: condo ctl [OPTIONS] RESOURCE VERB [ARGS]\n"
+	"Talk to condod, condo's control plane.\n"
+	"\n"
+	"  tenant list | show T | delete T\n"
+	"  tenant create NAME [--vms N] [--vcpus N] [--memory MIB] [--disk SIZE]\n"
+	"                     [--snapshots N] [--cpu-share PCT]\n"
+	"  tenant set T [the same quota options]\n"
+	"  token create T --role tenant-admin|tenant-user|read-only [--name NAME]\n"
+	"  token list T | delete T ID\n"
+	"  image list | show I | delete I\n"
+	"  image import NAME PATH [--format raw|qcow2] [--tenant T]\n"
+	"  vm list | show V | console V | start V | stop V | pause V | resume V | reboot V |\n"
+	"     delete V\n"
+	"  vm create NAME --image I [--cpus N] [--mem MIB] [--disk SIZE]\n"
+	"            [--restart never|on-failure|always] [--no-start] [--tenant T]\n"
+	"  raw METHOD PATH [JSON]   any request, the reply as it comes\n"
+	"T, I and V are ids or names.\n"
+	"\n"
+	"Options:\n"
+	"  --socket PATH        condod's socket (default: $CONDOD_SOCKET, or condod's default)\n"
+	"  --url URL            condod over TCP instead, e.g. http://127.0.0.1:8470\n"
+	"  --token TOKEN        the bearer token (default: $CONDO_TOKEN)\n"
+	"  --output table|json  how replies are shown (default table)\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"Exit status: 0 done, 1 condod refused or failed the request, 2 bad command\n"
+	"line, 3 no such resource, 4 condod cannot be reached.\n";
+
+enum {
+	O_VMS = 256, O_VCPUS, O_MEMORY, O_DISK, O_SNAPSHOTS, O_CPU_SHARE, O_ROLE, O_NAME,
+	O_FORMAT, O_TENANT, O_IMAGE, O_CPUS, O_MEM, O_RESTART, O_NO_START,
+};
+
+static const struct option verb_opts[] = {
+	{ "vms", required_argument, NULL, O_VMS },
+	{ "vcpus", required_argument, NULL, O_VCPUS },
+	{ "memory", required_argument, NULL, O_MEMORY },
+	{ "disk", required_argument, NULL, O_DISK },
+	{ "snapshots", required_argument, NULL, O_SNAPSHOTS },
+	{ "cpu-share", required_argument, NULL, O_CPU_SHARE },
+	{ "role", required_argument, NULL, O_ROLE },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "tenant", required_argument, NULL, O_TENANT },
+	{ "image", required_argument, NULL, O_IMAGE },
+	{ "cpus", required_argument, NULL, O_CPUS },
+	{ "mem", required_argument, NULL, O_MEM },
+	{ "restart", required_argument, NULL, O_RESTART },
+	{ "no-start", no_argument, NULL, O_NO_START },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A verb's options, as JSON fields of its request. */
+static int parse_verb_opts(int argc, char **argv, json_t *body, json_t *quota)
+{
+	int c;
+
+	optind = 0; /* a second getopt in this process: start afresh */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", verb_opts, NULL)) != -1) {
+		uint64_t v = 0;
+		const char *key = NULL;
+		json_t *into = body;
+
+		switch (c) {
+		case O_VMS: key = "vms"; into = quota; break;
+		case O_VCPUS: key = "vcpus"; into = quota; break;
+		case O_MEMORY: key = "memory_mib"; into = quota; break;
+		case O_SNAPSHOTS: key = "snapshots"; into = quota; break;
+		case O_CPU_SHARE: key = "cpu_share"; break;
+		case O_CPUS: key = "vcpus"; break;
+		case O_MEM: key = "memory_mib"; break;
+		case O_DISK:
+			if (cli_parse_size(optarg, &v) < 0) {
+				log_err("ctl", "--disk %s: not a size (K, M, G or T)", optarg);
+				return -1;
+			}
+			json_object_set_new(quota ? quota : body, "disk_bytes", json_integer((json_int_t)v));
+			continue;
+		case O_ROLE: json_object_set_new(body, "role", json_string(optarg)); continue;
+		case O_NAME: json_object_set_new(body, "name", json_string(optarg)); continue;
+		case O_FORMAT: json_object_set_new(body, "format", json_string(optarg)); continue;
+		case O_TENANT: json_object_set_new(body, "tenant", json_string(optarg)); continue;
+		case O_IMAGE: json_object_set_new(body, "image", json_string(optarg)); continue;
+		case O_RESTART: json_object_set_new(body, "restart", json_string(optarg)); continue;
+		case O_NO_START: json_object_set_new(body, "start", json_false()); continue;
+		default:
+			cli_bad_option("ctl", argv[optind - 1]);
+			return -1;
+		}
+		if (!into || cli_parse_u64(optarg, &v) < 0) {
+			log_err("ctl", "%s: %s", argv[optind - 2 > 0 ? optind - 2 : 0],
+				into ? "needs a number" : "not an option of this verb");
+			return -1;
+		}
+		json_object_set_new(into, key, json_integer((json_int_t)v));
+	}
+	return 0;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2));
+
+	if (s)
+		puts(s);
+	free(s);
+}
+
+/* The text of field col ("a/b": field b of field a) of o. */
+static void cell(json_t *o, const char *col, char *out, size_t len)
+{
+	const char *slash = strchr(col, '/');
+	json_t *v = o;
+	char key[32];
+
+	if (slash) {
+		snprintf(key, sizeof(key), "%.*s", (int)(slash - col), col);
+		v = json_object_get(v, key);
+		col = slash + 1;
+	}
+	v = json_object_get(v, col);
+	if (json_is_string(v))
+		snprintf(out, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else
+		snprintf(out, len, "-");
+}
+
+/* One row per object, columns as wide as their widest cell. */
+static void print_table(json_t *j, const char *const *cols)
+{
+	int width[16] = { 0 }, ncols = 0;
+	char text[128];
+	json_t *rows = json_is_array(j) ? json_incref(j) : json_pack("[O]", j), *o;
+	size_t i;
+
+	for (; cols[ncols] && ncols < 16; ncols++)
+		width[ncols] = (int)strlen(cols[ncols]);
+	json_array_foreach(rows, i, o) {
+		for (int k = 0; k < ncols; k++) {
+			cell(o, cols[k], text, sizeof(text));
+			if ((int)strlen(text) > width[k])
+				width[k] = (int)strlen(text);
+		}
+	}
+	for (int k = 0; k < ncols; k++)
+		printf("%-*s%s", k + 1 < ncols ? width[k] : 0, cols[k], k + 1 < ncols ? "  " : "\n");
+	json_array_foreach(rows, i, o) {
+		for (int k = 0; k < ncols; k++) {
+			cell(o, cols[k], text, sizeof(text));
+			printf("%-*s%s", k + 1 < ncols ? width[k] : 0, text, k + 1 < ncols ? "  " : "\n");
+		}
+	}
+	json_decref(rows);
+}
+
+static const char *const tenant_cols[] = { "id",	       "name",		"usage/vms",
+					   "quota/vms", "usage/vcpus",	"quota/vcpus",
+					   "usage/memory_mib", "quota/memory_mib", NULL };
+static const char *const token_cols[] = { "id", "role", "name", NULL };
+static const char *const image_cols[] = { "id", "name", "tenant", "format", "size", NULL };
+static const char *const vm_cols[] = { "id", "name", "tenant", "state", "vcpus", "memory_mib",
+				       "image", NULL };
+
+static int show(const struct ctl_conn *conn, const char *method, const char *path, json_t *body,
+		const char *const *cols)
+{
+	json_t *reply;
+	int st = ctl_call(conn, method, path, body, &reply, NULL);
+
+	json_decref(body);
+	if (st)
+		return st;
+	if (conn->json || !cols)
+		print_json(reply);
+	else
+		print_table(reply, cols);
+	json_decref(reply);
+	return 0;
+}
+
+/* An id from an id or a name: names are looked up in the list. */
+static int resolve(const struct ctl_conn *conn, const char *kind, const char *arg, char *out,
+		   size_t len)
+{
+	char path[64];
+	json_t *list, *o;
+	size_t i;
+	int st, found = 0;
+
+	if (strlen(arg) == 16 && strspn(arg, "0123456789abcdef") == 16) {
+		snprintf(out, len, "%s", arg);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/v1/%ss", kind);
+	st = ctl_call(conn, "GET", path, NULL, &list, NULL);
+	if (st)
+		return st;
+	json_array_foreach(list, i, o) {
+		if (!strcmp(json_string_value(json_object_get(o, "name")) ?: "", arg)) {
+			snprintf(out, len, "%s", json_string_value(json_object_get(o, "id")));
+			found++;
+		}
+	}
+	json_decref(list);
+	if (found == 1)
+		return 0;
+	log_err("ctl", found ? "%s name '%s' is ambiguous; give its id" : "no %s named '%s'", kind,
+		arg);
+	return found ? CLI_EXIT_USAGE : CTL_EXIT_NOT_FOUND;
+}
+
+/* A --tenant given by name becomes its id. */
+static int resolve_tenant_opt(const struct ctl_conn *conn, json_t *body)
+{
+	const char *t = json_string_value(json_object_get(body, "tenant"));
+	char id[64];
+	int st;
+
+	if (!t)
+		return 0;
+	st = resolve(conn, "tenant", t, id, sizeof(id));
+	if (!st)
+		json_object_set_new(body, "tenant", json_string(id));
+	return st;
+}
+
+#define NEED(n)                                                                           \
+	do {                                                                              \
+		if (argc - optind != (n)) {                                               \
+			log_err("ctl", "%s %s: wrong number of arguments (see condo ctl --help)", \
+				res, verb);                                                       \
+			return CLI_EXIT_USAGE;                                            \
+		}                                                                         \
+	} while (0)
+
+static int tenant_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
+		      char **argv)
+{
+	json_t *body = json_object(), *quota = json_object();
+	char id[64], path[128];
+	int st;
+
+	if (parse_verb_opts(argc, argv, body, quota) < 0)
+		goto usage;
+	if (json_object_size(quota))
+		json_object_set(body, "quota", quota);
+	json_decref(quota);
+	if (!strcmp(verb, "list")) {
+		json_decref(body);
+		NEED(0);
+		return show(conn, "GET", "/v1/tenants", NULL, tenant_cols);
+	}
+	if (!strcmp(verb, "create")) {
+		if (argc - optind != 1)
+			goto usage;
+		json_object_set_new(body, "name", json_string(argv[optind]));
+		return show(conn, "POST", "/v1/tenants", body, tenant_cols);
+	}
+	if (argc - optind != 1)
+		goto usage;
+	st = resolve(conn, "tenant", argv[optind], id, sizeof(id));
+	if (st) {
+		json_decref(body);
+		return st;
+	}
+	snprintf(path, sizeof(path), "/v1/tenants/%s", id);
+	if (!strcmp(verb, "show"))
+		return json_decref(body), show(conn, "GET", path, NULL, tenant_cols);
+	if (!strcmp(verb, "delete"))
+		return json_decref(body), show(conn, "DELETE", path, NULL, NULL);
+	if (!strcmp(verb, "set"))
+		return show(conn, "PATCH", path, body, tenant_cols);
+usage:
+	json_decref(body);
+	log_err("ctl", "tenant %s: unknown verb or wrong arguments (see condo ctl --help)", verb);
+	return CLI_EXIT_USAGE;
+}
+
+static int token_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
+		     char **argv)
+{
+	json_t *body = json_object(), *reply;
+	char tenant[64], path[160];
+	int st;
+
+	if (parse_verb_opts(argc, argv, body, NULL) < 0 || argc - optind < 1) {
+		json_decref(body);
+		log_err("ctl", "token %s: wrong arguments (see condo ctl --help)", verb);
+		return CLI_EXIT_USAGE;
+	}
+	st = resolve(conn, "tenant", argv[optind], tenant, sizeof(tenant));
+	if (st)
+		return json_decref(body), st;
+	snprintf(path, sizeof(path), "/v1/tenants/%s/tokens", tenant);
+	if (!strcmp(verb, "list") && argc - optind == 1)
+		return json_decref(body), show(conn, "GET", path, NULL, token_cols);
+	if (!strcmp(verb, "delete") && argc - optind == 2) {
+		snprintf(path, sizeof(path), "/v1/tenants/%s/tokens/%s", tenant, argv[optind + 1]);
+		return json_decref(body), show(conn, "DELETE", path, NULL, NULL);
+	}
+	if (strcmp(verb, "create") || argc - optind != 1) {
+		json_decref(body);
+		log_err("ctl", "token %s: unknown verb or wrong arguments (see condo ctl --help)", verb);
+		return CLI_EXIT_USAGE;
+	}
+	st = ctl_call(conn, "POST", path, body, &reply, NULL);
+	json_decref(body);
+	if (st)
+		return st;
+	if (conn->json)
+		print_json(reply);
+	else /* the secret alone on stdout, for scripts; shown only this once */
+		printf("%s\n", json_string_value(json_object_get(reply, "token")));
+	json_decref(reply);
+	return 0;
+}
+
+static int image_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
+		     char **argv)
+{
+	json_t *body = json_object();
+	char id[64], path[128];
+	int st;
+
+	if (parse_verb_opts(argc, argv, body, NULL) < 0)
+		return json_decref(body), CLI_EXIT_USAGE;
+	if ((st = resolve_tenant_opt(conn, body)))
+		return json_decref(body), st;
+	if (!strcmp(verb, "list")) {
+		json_decref(body);
+		NEED(0);
+		return show(conn, "GET", "/v1/images", NULL, image_cols);
+	}
+	if (!strcmp(verb, "import")) {
+		char abs[4096];
+		if (argc - optind != 2) {
+			json_decref(body);
+			NEED(2);
+		}
+		/* condod may run elsewhere: the path is made absolute here. */
+		if (!realpath(argv[optind + 1], abs)) {
+			json_decref(body);
+			log_err("ctl", "image import: %s: no such file", argv[optind + 1]);
+			return CTL_EXIT_API;
+		}
+		json_object_set_new(body, "name", json_string(argv[optind]));
+		json_object_set_new(body, "path", json_string(abs));
+		return show(conn, "POST", "/v1/images", body, image_cols);
+	}
+	json_decref(body);
+	NEED(1);
+	st = resolve(conn, "image", argv[optind], id, sizeof(id));
+	if (st)
+		return st;
+	snprintf(path, sizeof(path), "/v1/images/%s", id);
+	if (!strcmp(verb, "show"))
+		return show(conn, "GET", path, NULL, image_cols);
+	if (!strcmp(verb, "delete"))
+		return show(conn, "DELETE", path, NULL, NULL);
+	log_err("ctl", "image %s: unknown verb (see condo ctl --help)", verb);
+	return CLI_EXIT_USAGE;
+}
+
+static int vm_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
+		  char **argv)
+{
+	static const char *const actions[] = { "start", "stop", "pause", "resume", "reboot", NULL };
+	json_t *body = json_object();
+	char id[64], path[160], *text;
+	int st;
+
+	if (parse_verb_opts(argc, argv, body, NULL) < 0)
+		return json_decref(body), CLI_EXIT_USAGE;
+	if ((st = resolve_tenant_opt(conn, body)))
+		return json_decref(body), st;
+	if (!strcmp(verb, "list")) {
+		json_decref(body);
+		NEED(0);
+		return show(conn, "GET", "/v1/vms", NULL, vm_cols);
+	}
+	if (!strcmp(verb, "create")) {
+		if (argc - optind != 1) {
+			json_decref(body);
+			NEED(1);
+		}
+		json_object_set_new(body, "name", json_string(argv[optind]));
+		return show(conn, "POST", "/v1/vms", body, vm_cols);
+	}
+	json_decref(body);
+	NEED(1);
+	st = resolve(conn, "vm", argv[optind], id, sizeof(id));
+	if (st)
+		return st;
+	snprintf(path, sizeof(path), "/v1/vms/%s", id);
+	if (!strcmp(verb, "show"))
+		return show(conn, "GET", path, NULL, vm_cols);
+	if (!strcmp(verb, "delete"))
+		return show(conn, "DELETE", path, NULL, NULL);
+	if (!strcmp(verb, "console")) {
+		json_t *none;
+		strcat(path, "/console");
+		st = ctl_call(conn, "GET", path, NULL, &none, &text);
+		if (!st && text)
+			fputs(text, stdout);
+		free(text);
+		return st;
+	}
+	for (int i = 0; actions[i]; i++) {
+		if (!strcmp(verb, actions[i])) {
+			snprintf(path, sizeof(path), "/v1/vms/%s/%s", id, verb);
+			return show(conn, "POST", path, NULL, vm_cols);
+		}
+	}
+	log_err("ctl", "vm %s: unknown verb (see condo ctl --help)", verb);
+	return CLI_EXIT_USAGE;
+}
+
+static int raw_cmd(const struct ctl_conn *conn, int argc, char **argv)
+{
+	json_t *body = NULL, *reply;
+	json_error_t err;
+	char *text;
+	int st;
+
+	if (argc < 3 || argc > 4) {
+		log_err("ctl", "raw: METHOD PATH [JSON]");
+		return CLI_EXIT_USAGE;
+	}
+	if (argc == 4 && !(body = json_loads(argv[3], JSON_DECODE_ANY, &err))) {
+		log_err("ctl", "raw: the body is not JSON: %s", err.text);
+		return CLI_EXIT_USAGE;
+	}
+	st = ctl_call(conn, argv[1], argv[2], body, &reply, &text);
+	json_decref(body);
+	json_decref(reply);
+	if (!st && text)
+		fputs(text, stdout);
+	free(text);
+	return st;
+}
+
+static const char *default_socket(char *buf, size_t len)
+{
+	const char *env = getenv("CONDOD_SOCKET"), *data = getenv("CONDOD_DATA");
+	const char *home = getenv("HOME");
+
+	if (env && env[0])
+		return env;
+	if (data && data[0])
+		snprintf(buf, len, "%s/condod.sock", data);
+	else if (geteuid() == 0 || !home)
+		snprintf(buf, len, "/var/lib/condod/condod.sock");
+	else
+		snprintf(buf, len, "%s/.local/state/condod/condod.sock", home);
+	return buf;
+}
+
+int cmd_ctl(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' }, { "url", required_argument, NULL, 'u' },
+		{ "token", required_argument, NULL, 't' },  { "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+	};
+	struct ctl_conn conn = { .token = getenv("CONDO_TOKEN") };
+	char sock[4200];
+	const char *res, *verb;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': conn.socket = optarg; break;
+		case 'u': conn.url = optarg; break;
+		case 't': conn.token = optarg; break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
+				log_err("ctl", "--output takes table or json, not '%s'", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			conn.json = !strcmp(optarg, "json");
+			break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: cli_bad_option("ctl", argv[optind - 1]); return CLI_EXIT_USAGE;
+		}
+	}
+	if (!conn.socket)
+		conn.socket = default_socket(sock, sizeof(sock));
+	if (argc - optind < 1) {
+		fputs(usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	res = argv[optind];
+	if (!strcmp(res, "raw"))
+		return raw_cmd(&conn, argc - optind, argv + optind);
+	if (argc - optind < 2) {
+		log_err("ctl", "%s: a verb is needed (see condo ctl --help)", res);
+		return CLI_EXIT_USAGE;
+	}
+	verb = argv[optind + 1];
+	argc -= optind + 1;
+	argv += optind + 1;
+	if (!strcmp(res, "tenant"))
+		return tenant_cmd(&conn, res, verb, argc, argv);
+	if (!strcmp(res, "token"))
+		return token_cmd(&conn, res, verb, argc, argv);
+	if (!strcmp(res, "image"))
+		return image_cmd(&conn, res, verb, argc, argv);
+	if (!strcmp(res, "vm"))
+		return vm_cmd(&conn, res, verb, argc, argv);
+	log_err("ctl", "unknown resource '%s' (tenant, token, image, vm or raw)", res);
+	return CLI_EXIT_USAGE;
+}

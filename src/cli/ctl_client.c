@@ -1,0 +1,90 @@
+/* condo ctl's transport: one HTTP request to condod over its Unix socket
+ * (or a TCP URL) with libcurl, the bearer token, and the JSON reply.  An
+ * API error is printed as one line from the reply's error object. */
+#include "cli/ctl.h"
+#include "condo/log.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static size_t gather(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	char *more = realloc(b->data, b->len + size * n + 1);
+
+	if (!more)
+		return 0;
+	memcpy(more + b->len, p, size * n);
+	b->data = more;
+	b->len += size * n;
+	b->data[b->len] = '\0';
+	return size * n;
+}
+
+int ctl_call(const struct ctl_conn *conn, const char *method, const char *path, json_t *body,
+	     json_t **reply, char **text)
+{
+	char url[1200], auth[300], err[CURL_ERROR_SIZE] = "";
+	struct buf b = { 0 };
+	struct curl_slist *hdr = NULL;
+	char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	CURL *h = curl_easy_init();
+	long status = 0;
+	CURLcode rc;
+
+	*reply = NULL;
+	if (text)
+		*text = NULL;
+	if (!h)
+		return CTL_EXIT_CONNECT;
+	snprintf(url, sizeof(url), "%s%s", conn->url ? conn->url : "http://condod", path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", conn->token ? conn->token : "");
+	hdr = curl_slist_append(hdr, auth);
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (!conn->url)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, conn->socket);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gather);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (payload)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	free(payload);
+	if (rc != CURLE_OK) {
+		log_err("ctl", "cannot reach condod at %s: %s", conn->url ? conn->url : conn->socket,
+			err[0] ? err : curl_easy_strerror(rc));
+		free(b.data);
+		return CTL_EXIT_CONNECT;
+	}
+	if (b.data && (b.data[0] == '{' || b.data[0] == '['))
+		*reply = json_loads(b.data, 0, NULL);
+	if (status >= 400) {
+		json_t *e = json_object_get(*reply, "error");
+		log_err("ctl", "%s (HTTP %ld, %s)",
+			json_string_value(json_object_get(e, "message")) ?: "request failed", status,
+			json_string_value(json_object_get(e, "code")) ?: "error");
+		json_decref(*reply);
+		*reply = NULL;
+		free(b.data);
+		return status == 404 ? CTL_EXIT_NOT_FOUND : CTL_EXIT_API;
+	}
+	if (text)
+		*text = b.data;
+	else
+		free(b.data);
+	return 0;
+}
