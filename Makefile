@@ -81,7 +81,7 @@ LIB       := $(BUILD)/libcondo.a
 CONDO     := $(BUILD)/condo
 CONDOD    := $(BUILD)/condod
 
-.PHONY: all deps check check-layers check-block check-unit check-app check-isa check-diff check-programs check-bad check-priv \
+.PHONY: all deps check check-layers check-block check-ctl check-unit check-app check-isa check-diff check-programs check-bad check-priv \
         check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle bench clean format
 
 all: $(CONDO) $(CONDOD)
@@ -128,8 +128,12 @@ $(BUILD)/harness/%: tests/fuzz/%.c $(FUZZ_HELPER_OBJS) $(LIB) $(BUILD)/.deps-ok
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_HELPER_OBJS) $(LIB) $(LDFLAGS) \
 		-fsanitize=fuzzer $(LDLIBS)
 
-check: check-layers check-block check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines check-fuzz
+check: check-layers check-block check-ctl check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines check-fuzz
 	@echo "make check: all suites passed ($(BUILD))"
+
+# condod and condo ctl end to end, with real guests.
+check-ctl: $(CONDO) $(CONDOD) guest
+	@CONDO=$(CONDO) CONDOD=$(CONDOD) tests/ctl/run.sh
 
 # No include cycles between src/ directories; src/cpu knows no translator.
 check-layers:

@@ -99,6 +99,7 @@ bool may_see_tenant(const struct ctl_request *r, const char *tenant);
 void api_tenants(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_images(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+void api_audit(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 
 /* vmm.c: the VMM processes. */
 int vmm_start(struct ctl *c, const char *vm_id);

@@ -86,6 +86,8 @@ static void route(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		api_images(c, r, rep);
 	else if (!strcmp(r->seg[1], "vms"))
 		api_vms(c, r, rep);
+	else if (!strcmp(r->seg[1], "audit"))
+		api_audit(c, r, rep);
 	else
 		reply_error(rep, 404, "not_found", "no such resource: %s", r->path);
 }

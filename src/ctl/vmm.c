@@ -258,8 +258,9 @@ static void gone(struct ctl *c, struct vm_row *v, int status)
 void vmm_reap(struct ctl *c)
 {
 	sqlite3_stmt *st;
-	char ids[64][CTL_ID_LEN + 1];
-	int n = 0, status;
+	char (*ids)[CTL_ID_LEN + 1] = NULL;
+	size_t n = 0, cap = 0;
+	int status;
 	pid_t pid;
 
 	/* Our children first: their exit status is known. */
@@ -281,15 +282,23 @@ void vmm_reap(struct ctl *c)
 		sqlite3_finalize(st);
 	}
 	/* Then VMMs of an earlier condod (not our children): alive or not. */
-	st = store_prepare(c, "SELECT id FROM vms WHERE state IN ('running', 'paused') LIMIT 64");
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	st = store_prepare(c, "SELECT id FROM vms WHERE state IN ('running', 'paused')");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			void *more = realloc(ids, (cap = cap ? 2 * cap : 64) * sizeof(*ids));
+			if (!more)
+				break;
+			ids = more;
+		}
 		snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(st, 0));
+	}
 	sqlite3_finalize(st);
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct vm_row v;
 		if (load(c, ids[i], &v) && !vmm_alive(v.pid, v.pid_start))
 			gone(c, &v, -1);
 	}
+	free(ids);
 }
 
 void vmm_reattach(struct ctl *c)

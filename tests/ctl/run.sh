@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# condod and condo ctl end to end: init, two tenants with their own tokens
+# and VMs (real guests: the default Linux guest over a qcow2 overlay of an
+# imported image), isolation between them (another tenant's VM is 404 for
+# every verb), roles, the quota race (50 concurrent creates at a quota of
+# 10 leave exactly 10 VMs), bad requests (each its 4xx, the store
+# unchanged), the failed-authentication limit, pause and resume, a VMM
+# crash and the restart policies, a daemon restart with the VMs kept, and
+# the audit log.
+#   CONDO=build/condo CONDOD=build/condod tests/ctl/run.sh [NAME-PATTERN]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pattern=${1:-}
+pass=0 fail=0 skip=0
+ok() { pass=$((pass + 1)); echo "ok $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+finish() { echo "ctl: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit; }
+abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+condo=$(abs "${CONDO:?CONDO is not set}")
+condod=$(abs "${CONDOD:?CONDOD is not set}")
+
+gdir=${CONDO_GUEST_DIR:-${CONDO_CACHE:-$HOME/.cache/condo}/guest}
+if [ ! -r "$gdir/Image" ]; then
+	skip=$((skip + 1))
+	echo "SKIP: no default guest in $gdir (make guest)"
+	finish
+fi
+if ! command -v curl >/dev/null; then
+	skip=$((skip + 1))
+	echo "SKIP: curl is not installed"
+	finish
+fi
+
+work=$(mktemp -d /tmp/condo-ctl.XXXXXX)
+data=$work/data
+dpid=
+cleanup() {
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+	# Every VMM this test started: they outlive condod by design.
+	pkill -KILL -f -- "--image-dir $data/images" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || exit 1
+export CONDOD_DATA=$data
+
+start_condod() {
+	"$condod" --data "$data" >>condod.log 2>&1 &
+	dpid=$!
+	for _ in $(seq 100); do [ -S "$data/condod.sock" ] && return 0; sleep 0.1; done
+	return 1
+}
+# api TOKEN METHOD PATH [BODY]: prints the HTTP status, the body into out
+api() {
+	curl -s -o out -w '%{http_code}' --unix-socket "$data/condod.sock" \
+		-H "Authorization: Bearer $1" -X "$2" "http://condod$3" ${4:+--data-binary "$4"}
+}
+# expect NAME STATUS TOKEN METHOD PATH [BODY]
+expect() {
+	local name=$1 want=$2
+	shift 2
+	local got
+	got=$(api "$@")
+	if [ "$got" = "$want" ]; then ok "$name"; else bad "$name" "HTTP $got, want $want: $(head -c 200 out)"; fi
+}
+ctl() { "$condo" ctl --token "$tok" "$@"; }
+field() { python3 -c "import json,sys; print(json.load(open('out'))$1)"; }
+
+# --- init, options ---
+"$condod" --help | grep -q "condod init" && ok condod-help || bad condod-help "no usage"
+"$condod" --frobnicate 2>err; [ $? = 2 ] && [ "$(wc -l <err)" = 1 ] && ok condod-bad-option || bad condod-bad-option "$(cat err)"
+optok=$("$condod" init --data "$data" 2>init.err)
+[[ $optok == condo_* ]] && ok init || { bad init "$(cat init.err)"; finish; }
+"$condod" init --data "$data" >/dev/null 2>err
+[ $? = 1 ] && grep -q "already initialised" err && ok init-twice || bad init-twice "$(cat err)"
+start_condod && ok start || { bad start "$(cat condod.log)"; finish; }
+tok=$optok
+
+# --- tenants, tokens, the image ---
+expect tenant-a 201 "$optok" POST /v1/tenants '{"name":"a","quota":{"vms":4}}'
+ta=$(field '["id"]')
+expect tenant-b 201 "$optok" POST /v1/tenants '{"name":"b"}'
+tb=$(field '["id"]')
+expect tenant-dup 409 "$optok" POST /v1/tenants '{"name":"a"}'
+mk_token() { api "$optok" POST "/v1/tenants/$1/tokens" "{\"role\":\"$2\"}" >/dev/null && field '["token"]'; }
+a_user=$(mk_token "$ta" tenant-user)
+a_ro=$(mk_token "$ta" read-only)
+b_admin=$(mk_token "$tb" tenant-admin)
+head -c $((16 << 20)) /dev/urandom >base.raw
+ctl image import base base.raw >/dev/null && ok image-import || bad image-import "$(tail -1 condod.log)"
+"$condo" ctl --token "$a_user" image import mine base.raw 2>err >/dev/null
+[ $? = 1 ] && grep -q "only the operator" err && ok image-import-tenant-refused || bad image-import-tenant-refused "$(cat err)"
+
+# --- VMs of two tenants ---
+expect vm-a1 201 "$a_user" POST /v1/vms '{"name":"a1","image":"base","memory_mib":64,"restart":"on-failure"}'
+a1=$(field '["id"]')
+expect vm-b1 201 "$b_admin" POST /v1/vms '{"name":"b1","image":"base","memory_mib":64}'
+b1=$(field '["id"]')
+booted() {
+	for _ in $(seq 300); do
+		api "$1" GET "/v1/vms/$2/console" >/dev/null
+		grep -q "condo-guest: Linux" out && return 0
+		sleep 0.2
+	done
+	return 1
+}
+booted "$a_user" "$a1" && ok vm-a1-boots || bad vm-a1-boots "console: $(tail -c 300 out)"
+booted "$b_admin" "$b1" && ok vm-b1-boots || bad vm-b1-boots "console: $(tail -c 300 out)"
+pid_of() { python3 -c "import sqlite3; print(sqlite3.connect('$data/condod.db').execute(\"select pid from vms where id='$1'\").fetchone()[0])"; }
+[ "$(stat -c %u "/proc/$(pid_of "$a1")")" != 0 ] && ok vmm-not-root || bad vmm-not-root "the VMM runs as uid 0"
+[ "$(stat -c %u "/proc/$(pid_of "$a1")")" != "$(stat -c %u "/proc/$(pid_of "$b1")")" ] &&
+	ok vmm-own-uid || bad vmm-own-uid "two VMs share a uid"
+
+# --- isolation: B never sees A's VM, by any verb ---
+expect iso-get 404 "$b_admin" GET "/v1/vms/$a1"
+expect iso-stop 404 "$b_admin" POST "/v1/vms/$a1/stop"
+expect iso-delete 404 "$b_admin" DELETE "/v1/vms/$a1"
+expect iso-console 404 "$b_admin" GET "/v1/vms/$a1/console"
+expect iso-tenant 404 "$b_admin" GET "/v1/tenants/$ta"
+expect iso-tokens 404 "$b_admin" POST "/v1/tenants/$ta/tokens" '{"role":"tenant-admin"}'
+expect iso-create-for-a 404 "$b_admin" POST /v1/vms "{\"name\":\"x\",\"image\":\"base\",\"tenant\":\"$ta\"}"
+expect iso-list 200 "$b_admin" GET /v1/vms
+python3 -c "import json; assert [v['name'] for v in json.load(open('out'))] == ['b1']" && ok iso-list-own ||
+	bad iso-list-own "$(head -c 300 out)"
+expect iso-audit 404 "$b_admin" GET /v1/audit
+# roles
+expect role-ro-create 403 "$a_ro" POST /v1/vms '{"name":"r","image":"base"}'
+expect role-ro-stop 403 "$a_ro" POST "/v1/vms/$a1/stop"
+expect role-ro-get 200 "$a_ro" GET "/v1/vms/$a1"
+expect role-user-tokens 403 "$a_user" GET "/v1/tenants/$ta/tokens"
+expect role-user-tenant 403 "$a_user" POST /v1/tenants '{"name":"c"}'
+
+# --- pause and resume ---
+expect pause 200 "$a_user" POST "/v1/vms/$a1/pause"
+grep -q '^State:.*stopped' "/proc/$(pid_of "$a1")/status" && ok pause-stopped || bad pause-stopped "$(grep State "/proc/$(pid_of "$a1")/status")"
+expect pause-again 409 "$a_user" POST "/v1/vms/$a1/pause"
+expect resume 200 "$a_user" POST "/v1/vms/$a1/resume"
+
+# --- a VMM crash: on-failure restarts it, never records it ---
+old=$(pid_of "$a1")
+kill -KILL "$old"
+for _ in $(seq 50); do api "$a_user" GET "/v1/vms/$a1" >/dev/null; [ "$(field '["restarts"]')" = 1 ] && break; sleep 0.2; done
+[ "$(field '["restarts"]')" = 1 ] && [ "$(field '["state"]')" = running ] && [ "$(pid_of "$a1")" != "$old" ] &&
+	ok crash-restarted || bad crash-restarted "$(head -c 300 out)"
+kill -KILL "$(pid_of "$b1")"
+for _ in $(seq 50); do api "$b_admin" GET "/v1/vms/$b1" >/dev/null; [ "$(field '["state"]')" = crashed ] && break; sleep 0.2; done
+[ "$(field '["state"]')" = crashed ] && [ "$(field '["exit_status"]')" = 137 ] && ok crash-recorded ||
+	bad crash-recorded "$(head -c 300 out)"
+expect crash-other-untouched 200 "$a_user" GET "/v1/vms/$a1"
+[ "$(field '["state"]')" = running ] && ok crash-isolated || bad crash-isolated "$(head -c 200 out)"
+
+# --- bad requests: each its 4xx, nothing stored changes ---
+snapshot() { python3 -c "
+import sqlite3; d = sqlite3.connect('$data/condod.db')
+for t in ('tenants', 'tokens', 'images', 'vms'):
+    print(t, sorted(d.execute('select * from ' + t).fetchall()))"; }
+snapshot >before
+expect bad-json 400 "$optok" POST /v1/tenants '{"name": '
+expect bad-not-object 400 "$optok" POST /v1/tenants '[1,2]'
+expect bad-unknown-field 400 "$optok" POST /v1/tenants '{"name":"z","colour":"red"}'
+expect bad-type 400 "$optok" POST /v1/tenants '{"name":42}'
+expect bad-quota-type 400 "$optok" POST /v1/tenants '{"name":"z","quota":{"vms":"many"}}'
+expect bad-name 400 "$optok" POST /v1/tenants '{"name":"../etc"}'
+expect bad-duplicate-key 400 "$optok" POST /v1/tenants '{"name":"z","name":"y"}'
+expect bad-vcpus 400 "$a_user" POST /v1/vms '{"name":"z","image":"base","vcpus":99}'
+expect bad-image 404 "$a_user" POST /v1/vms '{"name":"z","image":"nope"}'
+expect bad-restart 400 "$a_user" POST /v1/vms '{"name":"z","image":"base","restart":"sometimes"}'
+python3 -c "print('{\"name\":\"' + 'x' * 100000 + '\"}')" >huge.json
+got=$(curl -s -o out -w '%{http_code}' --unix-socket "$data/condod.sock" -H "Authorization: Bearer $optok" \
+	-X POST http://condod/v1/tenants --data-binary @huge.json)
+[ "$got" = 413 ] && ok bad-huge-body || bad bad-huge-body "HTTP $got"
+expect bad-no-token 401 "" GET /v1/vms
+expect bad-no-token-post 401 "" POST /v1/tenants '{"name":"z"}'
+expect bad-forged-token 401 "condo_$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n' | head -c 43)" GET /v1/vms
+expect bad-method 405 "$optok" PUT /v1/tenants
+expect bad-path 404 "$optok" GET /v1/nothing
+snapshot >after
+cmp -s before after && ok bad-store-unchanged || bad bad-store-unchanged "$(diff before after | head -5)"
+# the failed-authentication limit: a burst, then 429 even for a good token
+for _ in $(seq 12); do api "wrong" GET /v1/vms >/dev/null; done
+expect auth-limited 429 "$optok" GET /v1/vms
+sleep 3
+expect auth-refilled 200 "$optok" GET /v1/vms
+
+# --- the quota race: 50 concurrent creates at a quota of 10 ---
+expect tenant-q 201 "$optok" POST /v1/tenants '{"name":"q","quota":{"vms":10}}'
+q_user=$(mk_token "$(field '["id"]')" tenant-user)
+racers=()
+for i in $(seq 50); do
+	curl -s -o /dev/null -w '%{http_code}\n' --unix-socket "$data/condod.sock" \
+		-H "Authorization: Bearer $q_user" -X POST http://condod/v1/vms \
+		--data-binary "{\"name\":\"q$i\",\"image\":\"base\",\"start\":false}" >"race.$i" &
+	racers+=($!)
+done
+wait "${racers[@]}" # not condod, also a child
+created=$(cat race.* | grep -c '^201$')
+refused=$(cat race.* | grep -c '^409$')
+"$condo" ctl --token "$q_user" --output json vm list >list.json
+listed=$(python3 -c "import json; print(len(json.load(open('list.json'))))")
+[ "$created" = 10 ] && [ "$refused" = 40 ] && [ "$listed" = 10 ] && ok quota-race ||
+	bad quota-race "$created created, $refused refused, $listed listed"
+
+# --- condo ctl ---
+ctl vm list >ctl.out && grep -q "a1" ctl.out && grep -q "b1" ctl.out && ok ctl-operator-list || bad ctl-operator-list "$(cat ctl.out)"
+"$condo" ctl --token "$b_admin" vm show a1 >/dev/null 2>err
+[ $? = 3 ] && ok ctl-other-tenant-3 || bad ctl-other-tenant-3 "$(cat err)"
+"$condo" ctl --token "$a_user" vm console a1 | grep -q "condo-guest" && ok ctl-console || bad ctl-console "no guest output"
+"$condo" ctl --socket "$work/nope.sock" vm list 2>err
+[ $? = 4 ] && [ "$(wc -l <err)" = 1 ] && ok ctl-no-daemon || bad ctl-no-daemon "$(cat err)"
+"$condo" ctl --output yaml vm list 2>err
+[ $? = 2 ] && ok ctl-bad-output || bad ctl-bad-output "$(cat err)"
+
+# --- a daemon restart keeps the running VMs ---
+a1pid=$(pid_of "$a1")
+kill -TERM "$dpid" && wait "$dpid"
+[ $? = 0 ] && ok stop-graceful || bad stop-graceful "condod exited badly"
+dpid=
+kill -0 "$a1pid" 2>/dev/null && ok vm-outlives-condod || bad vm-outlives-condod "the VMM went with condod"
+start_condod && ok restart || bad restart "$(tail -3 condod.log)"
+expect reattached 200 "$a_user" GET "/v1/vms/$a1"
+[ "$(field '["state"]')" = running ] && [ "$(pid_of "$a1")" = "$a1pid" ] && ok reattached-running ||
+	bad reattached-running "$(head -c 200 out)"
+expect stop-after-restart 200 "$a_user" POST "/v1/vms/$a1/stop"
+kill -0 "$a1pid" 2>/dev/null && bad stopped-gone "the VMM still runs" || ok stopped-gone
+expect delete 200 "$a_user" DELETE "/v1/vms/$a1"
+[ ! -e "$data/tenants/$ta/vms/$a1" ] && ok delete-files || bad delete-files "the VM's directory remains"
+
+# --- the audit log ---
+expect audit 200 "$optok" GET /v1/audit
+python3 - <<'EOF' && ok audit-entries || bad audit-entries "$(head -c 300 out)"
+import json
+log = json.load(open("out"))
+assert not [e for e in log if e["method"] == "GET"], "GETs are not audited"
+assert any(e["path"] == "/v1/tenants" and e["status"] == 201 for e in log)
+assert any(e["status"] == 401 for e in log), "failed authentication is audited"
+assert any(e["status"] == 409 and "quota" in e["detail"] for e in log)
+assert sum(1 for e in log if e["path"] == "/v1/vms" and e["method"] == "POST") >= 52
+EOF
+finish
