@@ -4,8 +4,9 @@
  * so a stolen database does not give tokens that work (nor can they be
  * checked offline without the key).  Failed authentication is limited per
  * peer (a Unix socket peer's uid, a TCP peer's address): a bucket of
- * AUTH_BURST failures refilled at AUTH_REFILL per second; an empty bucket
- * answers 429 to every request from that peer until it refills. */
+ * `burst` failures, one forgiven every `period` seconds (condod
+ * --auth-limit BURST/SECONDS, default 10/1); an empty bucket answers 429
+ * to every request from that peer until it refills. */
 #include "ctl/ctl.h"
 #include "condo/log.h"
 
@@ -19,8 +20,6 @@
 #include <unistd.h>
 
 #define TOKEN_PREFIX "condo_"
-#define AUTH_BURST 10.0
-#define AUTH_REFILL 1.0 /* failures forgiven per second */
 #define LIMITER_SLOTS 256
 
 struct limiter_slot {
@@ -31,6 +30,7 @@ struct limiter_slot {
 
 struct ctl_limiter {
 	pthread_mutex_t lock;
+	double burst, refill; /* failures; forgiven per second */
 	struct limiter_slot slot[LIMITER_SLOTS];
 };
 
@@ -114,12 +114,15 @@ int auth_new_token(struct ctl *c, const char *tenant, enum ctl_role role, const 
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-struct ctl_limiter *auth_limiter_new(void)
+struct ctl_limiter *auth_limiter_new(unsigned burst, double period)
 {
 	struct ctl_limiter *l = calloc(1, sizeof(*l));
 
-	if (l)
+	if (l) {
 		pthread_mutex_init(&l->lock, NULL);
+		l->burst = burst;
+		l->refill = 1.0 / period;
+	}
 	return l;
 }
 
@@ -155,12 +158,12 @@ static struct limiter_slot *bucket(struct ctl_limiter *l, const char *peer)
 	if (!s) {
 		s = oldest;
 		snprintf(s->peer, sizeof(s->peer), "%s", peer);
-		s->tokens = AUTH_BURST;
+		s->tokens = l->burst;
 		s->last = now;
 	}
-	s->tokens += (now - s->last) * AUTH_REFILL;
-	if (s->tokens > AUTH_BURST)
-		s->tokens = AUTH_BURST;
+	s->tokens += (now - s->last) * l->refill;
+	if (s->tokens > l->burst)
+		s->tokens = l->burst;
 	s->last = now;
 	return s;
 }

@@ -84,7 +84,7 @@ int auth_new_token(struct ctl *c, const char *tenant, enum ctl_role role, const 
 int auth_check(struct ctl *c, const char *header, const char *peer, struct ctl_caller *who);
 const char *auth_role_name(enum ctl_role role);
 enum ctl_role auth_role_parse(const char *name);
-struct ctl_limiter *auth_limiter_new(void);
+struct ctl_limiter *auth_limiter_new(unsigned burst, double period);
 void auth_limiter_free(struct ctl_limiter *l);
 
 /* reply helpers (http.c) */

@@ -33,6 +33,8 @@ static const char usage[] =
 	"  --socket PATH       the Unix socket to serve on (default DIR/condod.sock)\n"
 	"  --listen ADDR:PORT  also serve on TCP (IPv4), e.g. 127.0.0.1:8470\n"
 	"  --condo PATH        the condo binary VMs run in (default: next to condod)\n"
+	"  --auth-limit N/S    failed authentications per peer: N at once, one more\n"
+	"                      forgiven every S seconds (default 10/1)\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"SIGTERM stops condod; its VMs go on running and the next condod keeps them.\n"
@@ -140,9 +142,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' },   { "socket", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' }, { "condo", required_argument, NULL, 'c' },
+		{ "auth-limit", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	static struct ctl ctl;
+	unsigned burst = 10;
+	double period = 1;
 	const char *socket_path = NULL, *listen = NULL;
 	char sock[4200];
 	bool init = argc > 1 && !strcmp(argv[1], "init");
@@ -163,6 +168,17 @@ int main(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'c': snprintf(ctl.condo, sizeof(ctl.condo), "%s", optarg); break;
 		case 'h': fputs(usage, stdout); return 0;
+		case 'a': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (end == optarg || *end != '/' || n < 1 || n > 1000000 ||
+			    (period = strtod(end + 1, &end)) <= 0 || *end || period > 86400) {
+				log_err("condod", "--auth-limit %s: not N/SECONDS (e.g. 10/1)", optarg);
+				return EXIT_USAGE;
+			}
+			burst = (unsigned)n;
+			break;
+		}
 		default:
 			log_err("condod", "%s: unknown option or missing value (see condod --help)",
 				argv[optind - 1]);
@@ -192,7 +208,7 @@ int main(int argc, char **argv)
 		snprintf(sock, sizeof(sock), "%s/condod.sock", ctl.data);
 		socket_path = sock;
 	}
-	ctl.limiter = auth_limiter_new();
+	ctl.limiter = auth_limiter_new(burst, period);
 	if (!ctl.limiter || auth_load_key(&ctl) < 0 || store_open(&ctl) < 0)
 		return 1;
 	the_ctl = &ctl;

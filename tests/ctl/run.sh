@@ -42,18 +42,26 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work" || exit 1
+mkdir exchanges
 export CONDOD_DATA=$data
 
 start_condod() {
-	"$condod" --data "$data" >>condod.log 2>&1 &
+	# No failure is forgiven during the test: the limit is not a matter of timing.
+	"$condod" --data "$data" --auth-limit 8/3600 >>condod.log 2>&1 &
 	dpid=$!
 	for _ in $(seq 100); do [ -S "$data/condod.sock" ] && return 0; sleep 0.1; done
 	return 1
 }
-# api TOKEN METHOD PATH [BODY]: prints the HTTP status, the body into out
+# api TOKEN METHOD PATH [BODY]: prints the HTTP status, the body into out;
+# the exchange is kept in exchanges/ for api_check.py (docs/api.yaml)
 api() {
-	curl -s -o out -w '%{http_code}' --unix-socket "$data/condod.sock" \
-		-H "Authorization: Bearer $1" -X "$2" "http://condod$3" ${4:+--data-binary "$4"}
+	local st ex
+	st=$(curl -s -o out -w '%{http_code} %{content_type}' --unix-socket "$data/condod.sock" \
+		-H "Authorization: Bearer $1" -X "$2" "http://condod$3" ${4:+--data-binary "$4"})
+	ex=$(mktemp exchanges/XXXXXXXX) # api often runs in a subshell: no counter
+	printf '%s\n%s\n%s\n%s\n' "$2" "$3" "${st%% *}" "${st#* }" >"$ex.meta"
+	cp out "$ex.body"
+	echo "${st%% *}"
 }
 # expect NAME STATUS TOKEN METHOD PATH [BODY]
 expect() {
@@ -68,6 +76,7 @@ field() { python3 -c "import json,sys; print(json.load(open('out'))$1)"; }
 
 # --- init, options ---
 "$condod" --help | grep -q "condod init" && ok condod-help || bad condod-help "no usage"
+"$condod" --auth-limit 5 2>err; [ $? = 2 ] && grep -q "not N/SECONDS" err && ok condod-bad-auth-limit || bad condod-bad-auth-limit "$(cat err)"
 "$condod" --frobnicate 2>err; [ $? = 2 ] && [ "$(wc -l <err)" = 1 ] && ok condod-bad-option || bad condod-bad-option "$(cat err)"
 optok=$("$condod" init --data "$data" 2>init.err)
 [[ $optok == condo_* ]] && ok init || { bad init "$(cat init.err)"; finish; }
@@ -176,12 +185,6 @@ expect bad-method 405 "$optok" PUT /v1/tenants
 expect bad-path 404 "$optok" GET /v1/nothing
 snapshot >after
 cmp -s before after && ok bad-store-unchanged || bad bad-store-unchanged "$(diff before after | head -5)"
-# the failed-authentication limit: a burst, then 429 even for a good token
-for _ in $(seq 12); do api "wrong" GET /v1/vms >/dev/null; done
-expect auth-limited 429 "$optok" GET /v1/vms
-sleep 3
-expect auth-refilled 200 "$optok" GET /v1/vms
-
 # --- the quota race: 50 concurrent creates at a quota of 10 ---
 expect tenant-q 201 "$optok" POST /v1/tenants '{"name":"q","quota":{"vms":10}}'
 q_user=$(mk_token "$(field '["id"]')" tenant-user)
@@ -210,6 +213,14 @@ ctl vm list >ctl.out && grep -q "a1" ctl.out && grep -q "b1" ctl.out && ok ctl-o
 "$condo" ctl --output yaml vm list 2>err
 [ $? = 2 ] && ok ctl-bad-output || bad ctl-bad-output "$(cat err)"
 
+# --- the failed-authentication limit (8 here): then 429 even for a good
+# token, until condod restarts (or, in a real deployment, time forgives) ---
+for _ in $(seq 8); do
+	curl -s -o /dev/null --unix-socket "$data/condod.sock" -H "Authorization: Bearer wrong" \
+		http://condod/v1/vms
+done
+expect auth-limited 429 "$optok" GET /v1/vms
+
 # --- a daemon restart keeps the running VMs ---
 a1pid=$(pid_of "$a1")
 kill -TERM "$dpid" && wait "$dpid"
@@ -236,4 +247,13 @@ assert any(e["status"] == 401 for e in log), "failed authentication is audited"
 assert any(e["status"] == 409 and "quota" in e["detail"] for e in log)
 assert sum(1 for e in log if e["path"] == "/v1/vms" and e["method"] == "POST") >= 52
 EOF
+
+# --- every exchange above against the OpenAPI description ---
+if /usr/bin/python3 -c 'import yaml, jsonschema' 2>/dev/null; then
+	/usr/bin/python3 "$here/api_check.py" "$here/../../docs/api.yaml" exchanges >api.out 2>&1 &&
+		ok "api-description ($(tail -1 api.out))" || bad api-description "$(head -5 api.out | tr '\n' ' ')"
+else
+	skip=$((skip + 1))
+	echo "SKIP: api-description: Debian's python3-yaml and python3-jsonschema are missing"
+fi
 finish
