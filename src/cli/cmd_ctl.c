@@ -6,6 +6,9 @@
 #include "condo/log.h"
 
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <termios.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +27,9 @@ static const char usage[] =
 	"  token list T | delete T ID\n"
 	"  image list | show I | delete I\n"
 	"  image import NAME PATH [--format raw|qcow2] [--tenant T]\n"
-	"  vm list | show V | console V | start V | stop V | pause V | resume V | reboot V |\n"
-	"     delete V\n"
+	"  vm list | show V | start V | stop V | pause V | resume V | reboot V | delete V\n"
+	"  vm console V [--follow | --attach]   recent output; --follow streams it;\n"
+	"     --attach also sends what you type (C-] detaches; the VM runs on)\n"
 	"  vm create NAME --image I [--cpus N] [--mem MIB] [--disk SIZE]\n"
 	"            [--restart never|on-failure|always] [--no-start] [--tenant T]\n"
 	"  raw METHOD PATH [JSON]   any request, the reply as it comes\n"
@@ -43,7 +47,7 @@ static const char usage[] =
 
 enum {
 	O_VMS = 256, O_VCPUS, O_MEMORY, O_DISK, O_SNAPSHOTS, O_CPU_SHARE, O_ROLE, O_NAME,
-	O_FORMAT, O_TENANT, O_IMAGE, O_CPUS, O_MEM, O_RESTART, O_NO_START,
+	O_FORMAT, O_TENANT, O_IMAGE, O_CPUS, O_MEM, O_RESTART, O_NO_START, O_FOLLOW, O_ATTACH,
 };
 
 static const struct option verb_opts[] = {
@@ -62,6 +66,8 @@ static const struct option verb_opts[] = {
 	{ "mem", required_argument, NULL, O_MEM },
 	{ "restart", required_argument, NULL, O_RESTART },
 	{ "no-start", no_argument, NULL, O_NO_START },
+	{ "follow", no_argument, NULL, O_FOLLOW },
+	{ "attach", no_argument, NULL, O_ATTACH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -99,6 +105,8 @@ static int parse_verb_opts(int argc, char **argv, json_t *body, json_t *quota)
 		case O_IMAGE: json_object_set_new(body, "image", json_string(optarg)); continue;
 		case O_RESTART: json_object_set_new(body, "restart", json_string(optarg)); continue;
 		case O_NO_START: json_object_set_new(body, "start", json_false()); continue;
+		case O_FOLLOW: json_object_set_new(body, "follow", json_true()); continue;
+		case O_ATTACH: json_object_set_new(body, "attach", json_true()); continue;
 		default:
 			cli_bad_option("ctl", argv[optind - 1]);
 			return -1;
@@ -379,13 +387,104 @@ static int image_cmd(const struct ctl_conn *conn, const char *res, const char *v
 	return CLI_EXIT_USAGE;
 }
 
+struct attach {
+	const struct ctl_conn *conn;
+	char path[200];
+	int status;
+};
+
+static void *stream_thread(void *arg)
+{
+	struct attach *a = arg;
+
+	a->status = ctl_stream(a->conn, a->path);
+	/* The stream ended (the VM stopped): wake the reader. */
+	kill(getpid(), SIGUSR1);
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Type into the console until C-] (or the stream ends). */
+static int attach_input(const struct ctl_conn *conn, const char *path)
+{
+	char input[sizeof(((struct attach *)0)->path) + 16], buf[256];
+	struct termios saved, raw;
+	bool tty = tcgetattr(STDIN_FILENO, &saved) == 0;
+	int st = 0;
+
+	snprintf(input, sizeof(input), "%s/console", path);
+	if (tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		fprintf(stderr, "condo: attached; C-] detaches\r\n");
+	}
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		ssize_t keep = n;
+		json_t *body, *reply;
+		if (n <= 0)
+			break;
+		char *esc = memchr(buf, 0x1d, (size_t)n); /* C-] */
+		if (esc)
+			keep = esc - buf;
+		if (keep > 0) {
+			body = json_pack("{s:s#}", "input", buf, (int)keep);
+			st = body ? ctl_call(conn, "POST", input, body, &reply, NULL) : CLI_EXIT_USAGE;
+			json_decref(body);
+			json_decref(reply);
+			if (st)
+				break;
+		}
+		if (esc)
+			break;
+	}
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		fprintf(stderr, "\ncondo: detached; the VM runs on\n");
+	}
+	return st;
+}
+
+static int console(const struct ctl_conn *conn, const char *vm_path, int mode)
+{
+	struct attach a = { .conn = conn };
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	pthread_t t;
+	char *text;
+	json_t *none;
+	int st;
+
+	snprintf(a.path, sizeof(a.path), "%s/console%s", vm_path, mode ? "?follow=1" : "");
+	if (mode == 0) {
+		st = ctl_call(conn, "GET", a.path, NULL, &none, &text);
+		if (!st && text)
+			fputs(text, stdout);
+		free(text);
+		return st;
+	}
+	if (mode == 1)
+		return ctl_stream(conn, a.path);
+	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: the read returns */
+	if (pthread_create(&t, NULL, stream_thread, &a))
+		return CTL_EXIT_API;
+	st = attach_input(conn, vm_path);
+	pthread_cancel(t);
+	pthread_join(t, NULL);
+	return st ? st : a.status;
+}
+
 static int vm_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
 		  char **argv)
 {
 	static const char *const actions[] = { "start", "stop", "pause", "resume", "reboot", NULL };
 	json_t *body = json_object();
-	char id[64], path[160], *text;
-	int st;
+	char id[64], path[160];
+	int st, opts;
 
 	if (parse_verb_opts(argc, argv, body, NULL) < 0)
 		return json_decref(body), CLI_EXIT_USAGE;
@@ -404,6 +503,9 @@ static int vm_cmd(const struct ctl_conn *conn, const char *res, const char *verb
 		json_object_set_new(body, "name", json_string(argv[optind]));
 		return show(conn, "POST", "/v1/vms", body, vm_cols);
 	}
+	opts = json_is_true(json_object_get(body, "attach")) ? 2
+	       : json_is_true(json_object_get(body, "follow")) ? 1
+							  : 0;
 	json_decref(body);
 	NEED(1);
 	st = resolve(conn, "vm", argv[optind], id, sizeof(id));
@@ -414,15 +516,8 @@ static int vm_cmd(const struct ctl_conn *conn, const char *res, const char *verb
 		return show(conn, "GET", path, NULL, vm_cols);
 	if (!strcmp(verb, "delete"))
 		return show(conn, "DELETE", path, NULL, NULL);
-	if (!strcmp(verb, "console")) {
-		json_t *none;
-		strcat(path, "/console");
-		st = ctl_call(conn, "GET", path, NULL, &none, &text);
-		if (!st && text)
-			fputs(text, stdout);
-		free(text);
-		return st;
-	}
+	if (!strcmp(verb, "console"))
+		return console(conn, path, opts);
 	for (int i = 0; actions[i]; i++) {
 		if (!strcmp(verb, actions[i])) {
 			snprintf(path, sizeof(path), "/v1/vms/%s/%s", id, verb);

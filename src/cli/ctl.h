@@ -23,4 +23,8 @@ struct ctl_conn {
 int ctl_call(const struct ctl_conn *conn, const char *method, const char *path, json_t *body,
 	     json_t **reply, char **text);
 
+/* GET path as a stream, written to stdout as it comes, until it ends.  0 or
+ * an exit status after a one-line error. */
+int ctl_stream(const struct ctl_conn *conn, const char *path);
+
 #endif

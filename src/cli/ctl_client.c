@@ -88,3 +88,47 @@ int ctl_call(const struct ctl_conn *conn, const char *method, const char *path, 
 		free(b.data);
 	return 0;
 }
+
+static size_t to_stdout(char *p, size_t size, size_t n, void *arg)
+{
+	size_t done = fwrite(p, size, n, stdout);
+
+	fflush(stdout);
+	return done * size;
+}
+
+int ctl_stream(const struct ctl_conn *conn, const char *path)
+{
+	char url[1200], auth[300], err[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdr = NULL;
+	CURL *h = curl_easy_init();
+	long status = 0;
+	CURLcode rc;
+
+	if (!h)
+		return CTL_EXIT_CONNECT;
+	snprintf(url, sizeof(url), "%s%s", conn->url ? conn->url : "http://condod", path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", conn->token ? conn->token : "");
+	hdr = curl_slist_append(hdr, auth);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (!conn->url)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, conn->socket);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_stdout);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	if (rc == CURLE_OK)
+		return 0;
+	if (status >= 400) {
+		log_err("ctl", "the console stream was refused (HTTP %ld)", status);
+		return status == 404 ? CTL_EXIT_NOT_FOUND : CTL_EXIT_API;
+	}
+	log_err("ctl", "cannot reach condod at %s: %s", conn->url ? conn->url : conn->socket,
+		err[0] ? err : curl_easy_strerror(rc));
+	return CTL_EXIT_CONNECT;
+}

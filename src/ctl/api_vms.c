@@ -3,7 +3,8 @@
  *                                    [, disk_bytes][, restart][, start][, tenant]}
  *   GET    /v1/vms[/ID]              the caller's tenant's (operator: all)
  *   POST   /v1/vms/ID/ACTION         start, stop, pause, resume, reboot
- *   GET    /v1/vms/ID/console        the console's recent output (text)
+ *   GET    /v1/vms/ID/console        the console's output (console.c)
+ *   POST   /v1/vms/ID/console        input to the console {input}
  *   DELETE /v1/vms/ID                stop it and delete its disk
  * Creating checks the tenant's quota and reserves the VM's share of it in
  * one database transaction, so concurrent creates cannot overshoot it.
@@ -26,7 +27,6 @@
 #define VM_MIN_MEMORY_MIB 16
 #define VM_MAX_MEMORY_MIB (64 * 1024)
 #define VM_MAX_DISK (1ll << 40)
-#define CONSOLE_TAIL (64 * 1024)
 
 static json_t *vm_json(sqlite3_stmt *st)
 {
@@ -356,29 +356,6 @@ static void delete_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 	reply_json(rep, 200, json_pack("{s:s}", "deleted", id));
 }
 
-/* The last CONSOLE_TAIL bytes the guest wrote, as text. */
-static void console_tail(struct ctl *c, struct ctl_reply *rep, const char *id,
-			 const char *tenant)
-{
-	char dir[4200], path[4300];
-	struct stat st;
-	int fd;
-
-	vmm_dir(c, tenant, id, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/console.log", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	rep->text = calloc(1, CONSOLE_TAIL + 1);
-	if (fd >= 0 && rep->text && fstat(fd, &st) == 0) {
-		off_t from = st.st_size > CONSOLE_TAIL ? st.st_size - CONSOLE_TAIL : 0;
-		ssize_t n = pread(fd, rep->text, CONSOLE_TAIL, from);
-		rep->text[n > 0 ? n : 0] = '\0';
-	}
-	if (fd >= 0)
-		close(fd);
-	rep->status = rep->text ? 200 : 500;
-	rep->content_type = "text/plain; charset=utf-8";
-}
-
 static void action(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, const char *id,
 		   const char *state, const char *act)
 {
@@ -424,9 +401,11 @@ void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 	if (r->nseg == 3 && !strcmp(m, "GET"))
 		return get_vm(c, r, rep, r->seg[2], 200);
 	if (r->nseg == 4 && !strcmp(m, "GET") && !strcmp(r->seg[3], "console"))
-		return console_tail(c, rep, r->seg[2], tenant);
+		return console_get(c, r, rep, r->seg[2], tenant);
 	if (r->caller.role < ROLE_TENANT_USER)
 		return reply_error(rep, 403, "forbidden", "changing VMs needs tenant-user");
+	if (r->nseg == 4 && !strcmp(m, "POST") && !strcmp(r->seg[3], "console"))
+		return console_input(c, r, rep, r->seg[2], tenant);
 	if (r->nseg == 3 && !strcmp(m, "DELETE"))
 		return delete_vm(c, r, rep, r->seg[2], tenant);
 	if (r->nseg == 4 && !strcmp(m, "POST"))

@@ -49,6 +49,14 @@ struct ctl_reply {
 	json_t *body;
 	const char *content_type; /* NULL: application/json */
 	char *text;               /* a non-JSON body (owned), e.g. /metrics */
+	/* A stream that follows a growing file (a console): fd (owned) from
+	 * offset, until the process (pid, start time) is gone; fd < 0: none. */
+	struct {
+		int fd;
+		uint64_t offset;
+		pid_t pid;
+		uint64_t pid_start;
+	} follow;
 };
 
 /* What a handler gets: the method, the path split into segments, the
@@ -114,6 +122,14 @@ void vmm_reap(struct ctl *c);
 void vmm_reattach(struct ctl *c);
 /* The directory of a VM's files: DATA/tenants/T/vms/V. */
 void vmm_dir(const struct ctl *c, const char *tenant, const char *vm, char *out, size_t len);
+
+/* console.c: GET and POST /v1/vms/V/console. */
+void console_get(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, const char *vm,
+		 const char *tenant);
+void console_input(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, const char *vm,
+		   const char *tenant);
+/* The running VMM of a VM: false when it has none. */
+bool vmm_process(struct ctl *c, const char *vm_id, pid_t *pid, uint64_t *start);
 
 /* http.c */
 int http_serve(struct ctl *c, const char *socket_path, const char *listen);

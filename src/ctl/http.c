@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,13 +106,103 @@ static bool split(char *copy, struct ctl_request *r)
 	return true;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct ctl_reply *rep)
+/* A console stream: the file from offset on, waiting for more while the
+ * VMM runs; the end when it stops, condod stops, or the client goes. */
+struct follow {
+	struct ctl *c;
+	struct MHD_Connection *conn;
+	int fd;
+	uint64_t offset;
+	pid_t pid;
+	uint64_t pid_start;
+};
+
+static bool client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *fdi =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p = { .fd = fdi ? fdi->connect_fd : -1, .events = POLLRDHUP };
+
+	return p.fd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+}
+
+static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct follow *f = cls;
+
+	for (;;) {
+		ssize_t n = pread(f->fd, buf, max, (off_t)f->offset);
+		bool last;
+
+		if (n > 0) {
+			f->offset += (uint64_t)n;
+			return n;
+		}
+		if (n < 0 && errno != EINTR)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		last = f->c->stopping || !vmm_alive(f->pid, f->pid_start) || client_gone(f->conn);
+		if (last) {
+			/* What the VMM wrote just before it went. */
+			n = pread(f->fd, buf, max, (off_t)f->offset);
+			if (n > 0) {
+				f->offset += (uint64_t)n;
+				return n;
+			}
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
+		usleep(50 * 1000);
+	}
+}
+
+static void follow_free(void *cls)
+{
+	struct follow *f = cls;
+
+	close(f->fd);
+	free(f);
+}
+
+static struct MHD_Response *follow_response(struct ctl *c, struct MHD_Connection *conn,
+					    struct ctl_reply *rep)
+{
+	struct follow *f = calloc(1, sizeof(*f));
+	struct MHD_Response *resp;
+	char offset[32];
+
+	if (!f)
+		return NULL;
+	*f = (struct follow){ c, conn, rep->follow.fd, rep->follow.offset, rep->follow.pid,
+			      rep->follow.pid_start };
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, follow_read, f,
+						 follow_free);
+	if (!resp) {
+		free(f);
+		return NULL;
+	}
+	rep->follow.fd = -1; /* the response owns it now */
+	snprintf(offset, sizeof(offset), "%llu", (unsigned long long)rep->follow.offset);
+	MHD_add_response_header(resp, "X-Console-Offset", offset);
+	return resp;
+}
+
+static enum MHD_Result send_reply(struct ctl *c, struct MHD_Connection *conn,
+				  struct ctl_reply *rep)
 {
 	char *text = rep->text ? rep->text : json_dumps(rep->body, JSON_COMPACT);
 	size_t len = text ? strlen(text) : 0;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
+	if (rep->follow.fd >= 0) {
+		free(text);
+		resp = follow_response(c, conn, rep);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Content-Type", rep->content_type);
+		ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	if (text && !rep->text) { /* one line, newline-terminated */
 		char *nl = realloc(text, len + 2);
 		if (nl) {
@@ -187,7 +278,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct ctl *c = cls;
 	struct pending *p = *state;
-	struct ctl_reply rep = { .status = 500 };
+	struct ctl_reply rep = { .status = 500, .follow.fd = -1 };
 	enum MHD_Result ret;
 
 	if (!p) {
@@ -212,10 +303,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	handle(c, conn, url, method, p, &rep);
-	if (!rep.body && !rep.text)
+	if (!rep.body && !rep.text && rep.follow.fd < 0)
 		reply_error(&rep, 500, "internal", "no reply");
-	ret = send_reply(conn, &rep);
+	ret = send_reply(c, conn, &rep);
 	json_decref(rep.body);
+	if (rep.follow.fd >= 0)
+		close(rep.follow.fd);
 	return ret;
 }
 

@@ -122,6 +122,7 @@ static void record(struct ctl *c, const char *id, const char *state, pid_t pid, 
 static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir)
 {
 	char mem[32], cpus[16], drive[4400], images[4200], root[4300], log[4300], user[64];
+	char fifo[4300];
 	const char *argv[24];
 	int n = 0, fd;
 
@@ -152,7 +153,14 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	argv[n] = NULL;
 
 	setsid();
-	fd = open("/dev/null", O_RDONLY);
+	/* Console input: a FIFO condod writes into (POST /v1/vms/V/console).
+	 * Opened read-write, so the VMM never sees its end when no one
+	 * writes, and a new condod can write again after a restart. */
+	snprintf(fifo, sizeof(fifo), "%s/console.in", dir);
+	if (mkfifo(fifo, 0600) < 0 && errno != EEXIST)
+		fd = open("/dev/null", O_RDONLY);
+	else
+		fd = open(fifo, O_RDWR);
 	if (fd >= 0)
 		dup2(fd, STDIN_FILENO);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -222,6 +230,17 @@ int vmm_stop(struct ctl *c, const char *vm_id, bool force)
 	}
 	record(c, v.id, "stopped", 0, 0, NULL, 0);
 	return 0;
+}
+
+bool vmm_process(struct ctl *c, const char *vm_id, pid_t *pid, uint64_t *start)
+{
+	struct vm_row v;
+
+	if (!load(c, vm_id, &v) || !vmm_alive(v.pid, v.pid_start))
+		return false;
+	*pid = v.pid;
+	*start = v.pid_start;
+	return true;
 }
 
 int vmm_signal(struct ctl *c, const char *vm_id, bool pause)

@@ -139,6 +139,29 @@ expect role-ro-get 200 "$a_ro" GET "/v1/vms/$a1"
 expect role-user-tokens 403 "$a_user" GET "/v1/tenants/$ta/tokens"
 expect role-user-tenant 403 "$a_user" POST /v1/tenants '{"name":"c"}'
 
+# --- the console: input, a stream that picks up where it left off ---
+expect console-input 200 "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo sum-$((20+22))\n"}'
+for _ in $(seq 100); do api "$a_user" GET "/v1/vms/$a1/console" >/dev/null; grep -q "^sum-42" out && break; sleep 0.1; done
+grep -q "^sum-42" out && ok console-echo || bad console-echo "$(tail -c 200 out)"
+expect console-input-other 404 "$b_admin" POST "/v1/vms/$a1/console" '{"input":"reboot\n"}'
+expect console-input-ro 403 "$a_ro" POST "/v1/vms/$a1/console" '{"input":"reboot\n"}'
+expect console-input-type 400 "$a_user" POST "/v1/vms/$a1/console" '{"input":7}'
+expect console-from-without-follow 400 "$a_user" GET "/v1/vms/$a1/console?from=3"
+# follow from byte 0 sees the boot banner; then from the end sees only new output
+timeout 3 curl -sN -D hdr --unix-socket "$data/condod.sock" -H "Authorization: Bearer $a_user" \
+	"http://condod/v1/vms/$a1/console?follow=1&from=0" >follow.out
+grep -q "condo-guest: Linux" follow.out && ok console-follow || bad console-follow "$(head -c 200 follow.out)"
+end=$(stat -c %s "$data/tenants/$ta/vms/$a1/console.log")
+(timeout 4 curl -sN --unix-socket "$data/condod.sock" -H "Authorization: Bearer $a_user" \
+	"http://condod/v1/vms/$a1/console?follow=1&from=$end" >follow2.out &)
+sleep 1
+api "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo again-$((1+1))\n"}' >/dev/null
+sleep 2
+grep -q "^again-2" follow2.out && ! grep -q "condo-guest: Linux" follow2.out && ok console-follow-from ||
+	bad console-follow-from "$(head -c 200 follow2.out)"
+"$condo" ctl --token "$a_user" vm console a1 --follow >ctl-follow.out &
+cf=$!
+
 # --- pause and resume ---
 expect pause 200 "$a_user" POST "/v1/vms/$a1/pause"
 grep -q '^State:.*stopped' "/proc/$(pid_of "$a1")/status" && ok pause-stopped || bad pause-stopped "$(grep State "/proc/$(pid_of "$a1")/status")"
@@ -232,9 +255,15 @@ expect reattached 200 "$a_user" GET "/v1/vms/$a1"
 [ "$(field '["state"]')" = running ] && [ "$(pid_of "$a1")" = "$a1pid" ] && ok reattached-running ||
 	bad reattached-running "$(head -c 200 out)"
 expect stop-after-restart 200 "$a_user" POST "/v1/vms/$a1/stop"
+expect console-input-stopped 409 "$a_user" POST "/v1/vms/$a1/console" '{"input":"x"}'
 kill -0 "$a1pid" 2>/dev/null && bad stopped-gone "the VMM still runs" || ok stopped-gone
 expect delete 200 "$a_user" DELETE "/v1/vms/$a1"
 [ ! -e "$data/tenants/$ta/vms/$a1" ] && ok delete-files || bad delete-files "the VM's directory remains"
+
+# a follower started before the crash, the restarts and the daemon restart
+# ends when its VMM went (the crash), having seen the output up to then
+wait "$cf"
+[ $? = 0 ] && grep -q "again-2" ctl-follow.out && ok ctl-console-follow-ends || bad ctl-console-follow-ends "$(tail -c 200 ctl-follow.out)"
 
 # --- the audit log ---
 expect audit 200 "$optok" GET /v1/audit
