@@ -83,8 +83,15 @@ struct block_ops {
 	void (*close)(struct block_dev *bd);
 };
 
+/* What the guest moved through a disk: cumulative, for metering (condo
+ * run --meter).  Updated atomically by whichever thread does the I/O. */
+struct block_stats {
+	uint64_t read_bytes, write_bytes, read_ops, write_ops;
+};
+
 struct block_dev {
 	const struct block_ops *ops;
+	struct block_stats stats; /* requests through the block_* calls below */
 	uint64_t size;  /* bytes */
 	bool readonly;
 	enum block_format format;
@@ -146,16 +153,38 @@ const char *block_format_name(enum block_format format);
 int block_create(const char *path, enum block_format format, uint64_t size,
 		 const char *backing, enum block_format backing_format);
 
+/* Count a finished request in bd->stats. */
+static inline void block_count(struct block_dev *bd, const struct iovec *iov, int iovcnt,
+			       bool write)
+{
+	uint64_t bytes = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		bytes += iov[i].iov_len;
+	__atomic_fetch_add(write ? &bd->stats.write_bytes : &bd->stats.read_bytes, bytes,
+			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(write ? &bd->stats.write_ops : &bd->stats.read_ops, 1,
+			   __ATOMIC_RELAXED);
+}
+
 static inline int block_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 			       uint64_t offset)
 {
-	return bd->ops->preadv(bd, iov, iovcnt, offset);
+	int err = bd->ops->preadv(bd, iov, iovcnt, offset);
+
+	if (!err)
+		block_count(bd, iov, iovcnt, false);
+	return err;
 }
 
 static inline int block_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 				uint64_t offset)
 {
-	return bd->ops->pwritev(bd, iov, iovcnt, offset);
+	int err = bd->ops->pwritev(bd, iov, iovcnt, offset);
+
+	if (!err)
+		block_count(bd, iov, iovcnt, true);
+	return err;
 }
 
 static inline int block_flush(struct block_dev *bd)

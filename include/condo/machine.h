@@ -33,6 +33,7 @@ struct vm_config {
 	struct vm_drive drives[VM_MAX_DRIVES];
 	int ndrives;
 	const char *image_dir; /* --image-dir: backing files only beneath it; NULL: anywhere */
+	const char *meter;     /* --meter FILE: counters for the control plane; NULL: none */
 	uint64_t max_insns;  /* per hart; 0: none */
 	int engine;          /* enum engine_kind (condo/engine.h) */
 	uint64_t jit_cache;  /* code cache bound per hart in bytes; 0: the default */

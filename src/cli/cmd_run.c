@@ -39,6 +39,9 @@ static const char run_usage[] =
 	"                        DIR (symbolic links followed), e.g. the image store a\n"
 	"                        tenant's overlays are made from\n"
 	"  --max-insns N         stop after N instructions on any hart (exit status 137)\n"
+	"  --meter FILE          keep cumulative counters (instructions, CPU time, disk\n"
+	"                        bytes and operations) in FILE, rewritten every second,\n"
+	"                        for a control plane (condo/meter.h, docs/condod.md)\n"
 	"  --engine E            jit (default: translate hot code to x86-64), interp\n"
 	"                        (interpret only) or lockstep (run both and stop at the\n"
 	"                        first difference, exit status 3)\n"
@@ -159,7 +162,7 @@ int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_KERNEL_FORMAT, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
 	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT, OPT_NO_JAIL,
-	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR };
+	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR, OPT_METER };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "kernel-format", required_argument, NULL, OPT_KERNEL_FORMAT },
@@ -178,6 +181,7 @@ int cmd_run(int argc, char **argv)
 		{ "jail-user", required_argument, NULL, OPT_JAIL_USER },
 		{ "jail-dir", required_argument, NULL, OPT_JAIL_DIR },
 		{ "image-dir", required_argument, NULL, OPT_IMAGE_DIR },
+		{ "meter", required_argument, NULL, OPT_METER },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -259,6 +263,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_JAIL_DIR: cfg.jail.dir = optarg; break;
 		case OPT_IMAGE_DIR: cfg.image_dir = optarg; break;
+		case OPT_METER: cfg.meter = optarg; break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;

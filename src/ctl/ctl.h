@@ -131,6 +131,19 @@ void console_input(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, 
 /* The running VMM of a VM: false when it has none. */
 bool vmm_process(struct ctl *c, const char *vm_id, pid_t *pid, uint64_t *start);
 
+/* meter.c: metering the VMMs (docs/condod.md, "Metering"). */
+#define METER_PERIOD 5 /* seconds between readings of every running VMM */
+int meter_schema(struct ctl *c);
+/* The name of counter i of the store (NULL past the last). */
+const char *meter_column(int i);
+/* Read a VMM's meter file and add what grew to its VM's totals. */
+void meter_sample(struct ctl *c, const char *vm_id, pid_t pid, uint64_t pid_start);
+void meter_sample_all(struct ctl *c);
+
+/* api_usage.c: GET /v1/usage and /metrics. */
+void api_usage(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+void api_metrics(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+
 /* http.c */
 int http_serve(struct ctl *c, const char *socket_path, const char *listen);
 

@@ -77,6 +77,8 @@ static void peer_of(struct MHD_Connection *conn, char *out, size_t len)
 
 static void route(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
+	if (r->nseg == 1 && !strcmp(r->seg[0], "metrics"))
+		return api_metrics(c, r, rep);
 	if (r->nseg < 2 || strcmp(r->seg[0], "v1")) {
 		reply_error(rep, 404, "not_found", "no such resource: %s", r->path);
 		return;
@@ -89,6 +91,8 @@ static void route(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		api_vms(c, r, rep);
 	else if (!strcmp(r->seg[1], "audit"))
 		api_audit(c, r, rep);
+	else if (!strcmp(r->seg[1], "usage"))
+		api_usage(c, r, rep);
 	else
 		reply_error(rep, 404, "not_found", "no such resource: %s", r->path);
 }
@@ -412,10 +416,12 @@ int http_serve(struct ctl *c, const char *socket_path, const char *listen)
 	}
 	log_info("condod", "serving on %s%s%s", socket_path, listen ? " and " : "",
 		 listen ? listen : "");
-	while (!c->stopping) {
+	for (unsigned tick = 1; !c->stopping; tick++) {
 		sleep(1);
 		pthread_mutex_lock(&c->lock);
 		vmm_reap(c);
+		if (tick % METER_PERIOD == 0)
+			meter_sample_all(c);
 		pthread_mutex_unlock(&c->lock);
 	}
 	/* Graceful: no new connections, requests in flight finish; the VMs

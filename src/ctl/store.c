@@ -76,7 +76,7 @@ int store_open(struct ctl *c)
 	 * the transaction in flight. */
 	if (store_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			  "PRAGMA foreign_keys=ON;") < 0 ||
-	    store_exec(c, schema) < 0)
+	    store_exec(c, schema) < 0 || meter_schema(c) < 0)
 		return -EIO;
 	return 0;
 }

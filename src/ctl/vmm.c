@@ -122,7 +122,7 @@ static void record(struct ctl *c, const char *id, const char *state, pid_t pid, 
 static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir)
 {
 	char mem[32], cpus[16], drive[4400], images[4200], root[4300], log[4300], user[64];
-	char fifo[4300];
+	char fifo[4300], meter[4300];
 	const char *argv[24];
 	int n = 0, fd;
 
@@ -132,6 +132,7 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	snprintf(images, sizeof(images), "%s/images", c->data);
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(log, sizeof(log), "%s/console.log", dir);
+	snprintf(meter, sizeof(meter), "%s/meter", dir);
 	argv[n++] = c->condo;
 	argv[n++] = "run";
 	argv[n++] = "--mem";
@@ -144,6 +145,8 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	argv[n++] = images;
 	argv[n++] = "--jail-dir";
 	argv[n++] = root;
+	argv[n++] = "--meter";
+	argv[n++] = meter;
 	if (geteuid() == 0) {
 		unsigned uid = VMM_UID_BASE + (unsigned)v->rowid;
 		snprintf(user, sizeof(user), "%u:%u", uid, uid);
@@ -227,6 +230,7 @@ int vmm_stop(struct ctl *c, const char *vm_id, bool force)
 			if (!wait_gone(&v, VMM_STOP_WAIT_MS))
 				return -ETIMEDOUT;
 		}
+		meter_sample(c, v.id, v.pid, v.pid_start); /* its last counts */
 	}
 	record(c, v.id, "stopped", 0, 0, NULL, 0);
 	return 0;
@@ -269,6 +273,7 @@ static void gone(struct ctl *c, struct vm_row *v, int status)
 	log_info("condod", "VM %s: its VMM (pid %d) %s %d", v->id, (int)v->pid,
 		 status >= 0 && WIFSIGNALED(status) ? "was killed by signal" : "exited with",
 		 status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : code);
+	meter_sample(c, v->id, v->pid, v->pid_start); /* its last counts */
 	record(c, v->id, failed ? "crashed" : "stopped", 0, 0, &code, v->restarts);
 	if (again && v->restarts < VMM_MAX_RESTARTS && !c->stopping)
 		start_row(c, v, v->restarts + 1);

@@ -75,6 +75,12 @@ static const char *const vm_io[] = {
 	"epoll_wait", "epoll_pwait", "read", "poll", "ppoll", NULL,
 };
 
+/* condo run --meter: the event loop rewrites the meter file once a
+ * second, and the main thread at the end of each boot (src/machine/meter.c). */
+static const char *const vm_meter[] = {
+	"pwrite64", NULL,
+};
+
 /* condo run's harts: virtio-blk I/O on the disks' descriptors, the UART
  * and the virtio console writing to stdout, timers sleeping. */
 static const char *const vm_hart[] = {
@@ -128,7 +134,7 @@ static const char *const app_ids[] = {
 
 const struct jail_group jail_groups[] = {
 	{ ALL, runtime },	{ VM | APP, jit_code }, { VMM, vmm_board }, { VM, vm_signals }, { VM, vm_mem },
-	{ VMM | IO, vm_io },
+	{ VMM | IO, vm_io },	{ VMM | IO, vm_meter },
 	{ VMM | HART, vm_hart }, { APP, app_files },	{ APP, app_wait },  { APP, app_procs },
 	{ APP, app_ids },	{ 0, NULL },
 };

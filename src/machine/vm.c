@@ -11,6 +11,7 @@
 #include "cpu/csr.h"
 #include "cpu/priv.h"
 #include "machine/vm.h"
+#include "machine/meter.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -128,6 +129,7 @@ struct vm_res {
 	struct vm_files files;
 	struct block_dev *disks[VM_MAX_DRIVES];
 	struct jail jail;
+	struct meter meter; /* across reboots: the counters only grow */
 };
 
 /* ---- hart threads ---- */
@@ -358,7 +360,8 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 		evloop_on_start(vm.loop, loop_thread_start, &vm);
 	if (!vm.loop || vm_build_board(&vm) < 0 || boot_load(&vm) < 0)
 		goto out;
-	if (console_init(&vm) < 0 || evloop_start(vm.loop) < 0) {
+	if (console_init(&vm) < 0 || meter_attach(&res->meter, vm.loop, vm.hart_ptrs, vm.ncpus) < 0 ||
+	    evloop_start(vm.loop) < 0) {
 		log_err("run", "cannot start the console");
 		goto out;
 	}
@@ -376,6 +379,7 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 	for (int i = 0; i < started; i++)
 		pthread_join(vm.harts[i].thread, NULL);
 	status = vm.reboot ? -1 : vm.exit_status;
+	meter_detach(&res->meter);
 	{
 		uint64_t most = 0; /* the limit is per hart: charge the busiest */
 		for (int i = 0; i < vm.ncpus; i++)
@@ -438,6 +442,10 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 		if (!res->disks[i])
 			return -1;
 	}
+	if (meter_open(&res->meter, cfg->meter) < 0)
+		return -1;
+	res->meter.disks = res->disks;
+	res->meter.ndisks = cfg->ndrives;
 	jail_limits(in, &jc);
 	jc.kinds = 1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART;
 	if (jail_enter(&res->jail, &jc, paths, 3) < 0)
@@ -455,7 +463,7 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 
 int vm_run(const struct vm_config *in)
 {
-	struct vm_res res = { .files = { -1, -1, -1 } };
+	struct vm_res res = { .files = { -1, -1, -1 }, .meter = { .fd = -1, .timer = -1 } };
 	struct vm_config cfg;
 	uint64_t spent = 0;
 	int status = VM_EXIT_ERROR;
@@ -468,6 +476,7 @@ int vm_run(const struct vm_config *in)
 		while ((status = run_once(&cfg, &res, &spent)) == -1)
 			log_info("run", "guest reset: booting again");
 	}
+	meter_close(&res.meter);
 	for (int i = 0; i < VM_MAX_DRIVES; i++)
 		if (res.disks[i])
 			block_close(res.disks[i]);

@@ -162,6 +162,28 @@ grep -q "^again-2" follow2.out && ! grep -q "condo-guest: Linux" follow2.out && 
 "$condo" ctl --token "$a_user" vm console a1 --follow >ctl-follow.out &
 cf=$!
 
+# --- metering: the VM's counters reach its tenant's usage, and only it ---
+api "$a_user" POST "/v1/vms/$a1/console" '{"input":"dd if=/dev/vda of=/dev/null bs=64k count=64 iflag=direct 2>/dev/null; echo dd-done\n"}' >/dev/null
+usage_of() { api "$1" GET "/v1/usage?tenant=$2&step=60" >/dev/null; python3 -c "import json; t = json.load(open('out')).get('total') or {}; print(t.get('$3', 0))"; }
+for _ in $(seq 150); do
+	[ "$(usage_of "$a_user" "$ta" disk_read_bytes)" -ge $((4 << 20)) ] 2>/dev/null && break
+	sleep 0.2
+done
+python3 - <<'EOS' && ok meter-usage || bad meter-usage "$(head -c 400 out)"
+import json
+u = json.load(open("out"))
+t = u["total"]
+assert t["instructions"] > 1000000 and t["cpu_seconds"] > 0 and t["memory_mib_seconds"] > 0, t
+assert t["disk_read_bytes"] >= 4 << 20 and t["disk_read_ops"] > 0, t
+assert sum(b["instructions"] for b in u["buckets"]) == t["instructions"], "buckets add up"
+EOS
+expect meter-other-tenant 404 "$b_admin" GET "/v1/usage?tenant=$ta"
+expect meter-bad-step 400 "$a_user" GET "/v1/usage?step=0"
+expect metrics-tenant 404 "$a_user" GET /metrics
+expect metrics 200 "$optok" GET /metrics
+grep -q "^condo_vm_instructions_total{tenant_id=\"$ta\",tenant=\"a\",vm_id=\"$a1\",vm=\"a1\"} [1-9]" out &&
+	ok metrics-vm || bad metrics-vm "$(grep instructions_total out | head -3)"
+
 # --- pause and resume ---
 expect pause 200 "$a_user" POST "/v1/vms/$a1/pause"
 grep -q '^State:.*stopped' "/proc/$(pid_of "$a1")/status" && ok pause-stopped || bad pause-stopped "$(grep State "/proc/$(pid_of "$a1")/status")"
@@ -236,6 +258,9 @@ ctl vm list >ctl.out && grep -q "a1" ctl.out && grep -q "b1" ctl.out && ok ctl-o
 "$condo" ctl --output yaml vm list 2>err
 [ $? = 2 ] && ok ctl-bad-output || bad ctl-bad-output "$(cat err)"
 
+insns_before=$(usage_of "$optok" "$ta" instructions)
+[ "$insns_before" -gt 0 ] && ok meter-before-restart || bad meter-before-restart "no instructions metered"
+
 # --- the failed-authentication limit (8 here): then 429 even for a good
 # token, until condod restarts (or, in a real deployment, time forgives) ---
 for _ in $(seq 8); do
@@ -244,7 +269,7 @@ for _ in $(seq 8); do
 done
 expect auth-limited 429 "$optok" GET /v1/vms
 
-# --- a daemon restart keeps the running VMs ---
+# --- a daemon restart keeps the running VMs, and the meters ---
 a1pid=$(pid_of "$a1")
 kill -TERM "$dpid" && wait "$dpid"
 [ $? = 0 ] && ok stop-graceful || bad stop-graceful "condod exited badly"
@@ -254,6 +279,12 @@ start_condod && ok restart || bad restart "$(tail -3 condod.log)"
 expect reattached 200 "$a_user" GET "/v1/vms/$a1"
 [ "$(field '["state"]')" = running ] && [ "$(pid_of "$a1")" = "$a1pid" ] && ok reattached-running ||
 	bad reattached-running "$(head -c 200 out)"
+for _ in $(seq 150); do
+	python3 -c "import sys; sys.exit(not $(usage_of "$optok" "$ta" instructions) > $insns_before)" && break
+	sleep 0.2
+done
+python3 -c "import sys; sys.exit(not $(usage_of "$optok" "$ta" instructions) > $insns_before)" &&
+	ok meter-survives-restart || bad meter-survives-restart "instructions $insns_before before, $(usage_of "$optok" "$ta" instructions) after"
 expect stop-after-restart 200 "$a_user" POST "/v1/vms/$a1/stop"
 expect console-input-stopped 409 "$a_user" POST "/v1/vms/$a1/console" '{"input":"x"}'
 kill -0 "$a1pid" 2>/dev/null && bad stopped-gone "the VMM still runs" || ok stopped-gone
