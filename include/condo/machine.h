@@ -34,6 +34,8 @@ struct vm_config {
 	int ndrives;
 	const char *image_dir; /* --image-dir: backing files only beneath it; NULL: anywhere */
 	const char *meter;     /* --meter FILE: counters for the control plane; NULL: none */
+	uint32_t cpu_mcores;   /* --cpu-limit: host milli-cores for the VM; 0: no limit */
+	const char *cpu_limit_file; /* --cpu-limit-file: the limit, re-read every second */
 	uint64_t max_insns;  /* per hart; 0: none */
 	int engine;          /* enum engine_kind (condo/engine.h) */
 	uint64_t jit_cache;  /* code cache bound per hart in bytes; 0: the default */
@@ -45,6 +47,10 @@ struct vm_config {
 /* Enter the jail (unless cfg->jail.disabled), build the board, boot and run until the guest powers off or resets.
  * Returns the exit status: the guest's (test finisher, poweroff = 0),
  * or VM_EXIT_* with a one-line error on stderr. */
+/* --cpu-limit CORES: "0.5", "2" to milli-cores; -1 when malformed or out of
+ * 0.01..1024. */
+int cpulimit_parse(const char *s, uint32_t *mcores);
+
 int vm_run(const struct vm_config *cfg);
 
 #endif

@@ -39,6 +39,11 @@ static const char run_usage[] =
 	"                        DIR (symbolic links followed), e.g. the image store a\n"
 	"                        tenant's overlays are made from\n"
 	"  --max-insns N         stop after N instructions on any hart (exit status 137)\n"
+	"  --cpu-limit CORES     at most this much host CPU time for the VM's harts\n"
+	"                        together (0.5: half a core), held by a token bucket\n"
+	"                        per hart thread\n"
+	"  --cpu-limit-file FILE the limit read from FILE every second (a control plane\n"
+	"                        changes it while the VM runs)\n"
 	"  --meter FILE          keep cumulative counters (instructions, CPU time, disk\n"
 	"                        bytes and operations) in FILE, rewritten every second,\n"
 	"                        for a control plane (condo/meter.h, docs/condod.md)\n"
@@ -162,7 +167,7 @@ int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_KERNEL_FORMAT, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
 	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT, OPT_NO_JAIL,
-	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR, OPT_METER };
+	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR, OPT_METER, OPT_CPU_LIMIT, OPT_CPU_LIMIT_FILE };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "kernel-format", required_argument, NULL, OPT_KERNEL_FORMAT },
@@ -182,6 +187,8 @@ int cmd_run(int argc, char **argv)
 		{ "jail-dir", required_argument, NULL, OPT_JAIL_DIR },
 		{ "image-dir", required_argument, NULL, OPT_IMAGE_DIR },
 		{ "meter", required_argument, NULL, OPT_METER },
+		{ "cpu-limit", required_argument, NULL, OPT_CPU_LIMIT },
+		{ "cpu-limit-file", required_argument, NULL, OPT_CPU_LIMIT_FILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -264,6 +271,14 @@ int cmd_run(int argc, char **argv)
 		case OPT_JAIL_DIR: cfg.jail.dir = optarg; break;
 		case OPT_IMAGE_DIR: cfg.image_dir = optarg; break;
 		case OPT_METER: cfg.meter = optarg; break;
+		case OPT_CPU_LIMIT:
+			if (cpulimit_parse(optarg, &cfg.cpu_mcores) < 0) {
+				log_err("run", "--cpu-limit %s: host cores, 0.01 to 1024 (e.g. 0.5)",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_CPU_LIMIT_FILE: cfg.cpu_limit_file = optarg; break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;

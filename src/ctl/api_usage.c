@@ -101,7 +101,7 @@ void api_usage(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 				   USAGE_MAX_STEPS);
 	column_list(cols, sizeof(cols), true);
 	snprintf(sql, sizeof(sql), "SELECT (time - ?2) / ?4, %s FROM meter_samples WHERE "
-		 "tenant_id = ?1 AND time >= ?2 AND time < ?3 GROUP BY 1 ORDER BY 1", cols);
+		 "tenant_id = ?1 AND time >= ?2 AND time <= ?3 GROUP BY 1 ORDER BY 1", cols);
 	st = store_prepare(c, sql);
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");

@@ -118,6 +118,9 @@ int vmm_signal(struct ctl *c, const char *vm_id, bool pause);
 bool vmm_alive(pid_t pid, uint64_t start_time);
 /* Reap exited VMMs, record them, and apply restart policies. */
 void vmm_reap(struct ctl *c);
+/* Give each running VM its part of its tenant's CPU share (the limit file
+ * its VMM reads every second); files are written only when they change. */
+void vmm_share_cpu(struct ctl *c);
 /* After a daemon restart: VMMs that still run are kept. */
 void vmm_reattach(struct ctl *c);
 /* The directory of a VM's files: DATA/tenants/T/vms/V. */

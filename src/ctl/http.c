@@ -420,6 +420,7 @@ int http_serve(struct ctl *c, const char *socket_path, const char *listen)
 		sleep(1);
 		pthread_mutex_lock(&c->lock);
 		vmm_reap(c);
+		vmm_share_cpu(c);
 		if (tick % METER_PERIOD == 0)
 			meter_sample_all(c);
 		pthread_mutex_unlock(&c->lock);

@@ -122,7 +122,7 @@ static void record(struct ctl *c, const char *id, const char *state, pid_t pid, 
 static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir)
 {
 	char mem[32], cpus[16], drive[4400], images[4200], root[4300], log[4300], user[64];
-	char fifo[4300], meter[4300];
+	char fifo[4300], meter[4300], limit[4300];
 	const char *argv[24];
 	int n = 0, fd;
 
@@ -133,6 +133,7 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(log, sizeof(log), "%s/console.log", dir);
 	snprintf(meter, sizeof(meter), "%s/meter", dir);
+	snprintf(limit, sizeof(limit), "%s/cpu-limit", dir);
 	argv[n++] = c->condo;
 	argv[n++] = "run";
 	argv[n++] = "--mem";
@@ -147,6 +148,8 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	argv[n++] = root;
 	argv[n++] = "--meter";
 	argv[n++] = meter;
+	argv[n++] = "--cpu-limit-file";
+	argv[n++] = limit;
 	if (geteuid() == 0) {
 		unsigned uid = VMM_UID_BASE + (unsigned)v->rowid;
 		snprintf(user, sizeof(user), "%u:%u", uid, uid);
@@ -178,12 +181,70 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	_exit(127);
 }
 
+/* A tenant's CPU share (a percentage of the host's cores), shared evenly
+ * by its running VMs: the cores each may use, with `extra` VMs about to
+ * start counted in. */
+static double vm_cores(struct ctl *c, const char *tenant, int extra)
+{
+	sqlite3_stmt *st = store_prepare(c, "SELECT cpu_share, (SELECT count(*) FROM vms WHERE "
+					    "tenant_id = ?1 AND state IN ('running', 'paused')) "
+					    "FROM tenants WHERE id = ?1");
+	double share = 100, running = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (st) {
+		sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			share = (double)sqlite3_column_int64(st, 0);
+			running = (double)sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+	}
+	running += extra;
+	return share / 100.0 * (double)(cores > 0 ? cores : 1) / (running > 0 ? running : 1);
+}
+
+/* Write a VM's limit file (read by its VMM every second) when it changed. */
+static void write_limit(const char *dir, double cores)
+{
+	char path[4300], want[32], have[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cpu-limit", dir);
+	snprintf(want, sizeof(want), "%.3f\n", cores < 0.01 ? 0.01 : cores);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	n = pread(fd, have, sizeof(have) - 1, 0);
+	have[n > 0 ? n : 0] = '\0';
+	if (strcmp(have, want) && ftruncate(fd, 0) == 0 &&
+	    pwrite(fd, want, strlen(want), 0) != (ssize_t)strlen(want))
+		log_err("condod", "cannot write %s", path);
+	close(fd);
+}
+
+void vmm_share_cpu(struct ctl *c)
+{
+	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id FROM vms WHERE state IN "
+					    "('running', 'paused')");
+	char dir[4200];
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *tenant = (const char *)sqlite3_column_text(st, 1);
+		vmm_dir(c, tenant, (const char *)sqlite3_column_text(st, 0), dir, sizeof(dir));
+		write_limit(dir, vm_cores(c, tenant, 0));
+	}
+	sqlite3_finalize(st);
+}
+
 static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts)
 {
 	char dir[4200];
 	pid_t pid;
 
 	vmm_dir(c, v->tenant, v->id, dir, sizeof(dir));
+	write_limit(dir, vm_cores(c, v->tenant, 1));
 	pid = fork();
 	if (pid < 0)
 		return -errno;

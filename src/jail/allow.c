@@ -75,10 +75,11 @@ static const char *const vm_io[] = {
 	"epoll_wait", "epoll_pwait", "read", "poll", "ppoll", NULL,
 };
 
-/* condo run --meter: the event loop rewrites the meter file once a
- * second, and the main thread at the end of each boot (src/machine/meter.c). */
+/* condo run --meter and --cpu-limit-file: the event loop rewrites the
+ * meter file and reads the limit once a second, the main thread writes
+ * the meter at the end of each boot (src/machine/meter.c). */
 static const char *const vm_meter[] = {
-	"pwrite64", NULL,
+	"pwrite64", "pread64", NULL,
 };
 
 /* condo run's harts: virtio-blk I/O on the disks' descriptors, the UART

@@ -10,6 +10,7 @@
  * time is the whole process's: vCPUs, device models and the loop. */
 #define _GNU_SOURCE
 #include "machine/meter.h"
+#include "machine/cpulimit.h"
 #include "condo/log.h"
 
 #include <errno.h>
@@ -27,20 +28,29 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-int meter_open(struct meter *m, const char *path)
+int meter_open(struct meter *m, const char *path, const char *limit_path)
 {
 	struct itimerspec every_second = { { 1, 0 }, { 1, 0 } };
 
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_init(&m->lock, NULL);
-	m->fd = m->timer = -1;
-	if (!path)
-		return 0;
-	m->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (m->fd < 0) {
-		log_err("run", "--meter %s: %s", path, strerror(errno));
-		return -errno;
+	m->fd = m->timer = m->limit_fd = -1;
+	if (limit_path) {
+		m->limit_fd = open(limit_path, O_RDONLY | O_CLOEXEC);
+		if (m->limit_fd < 0) {
+			log_err("run", "--cpu-limit-file %s: %s", limit_path, strerror(errno));
+			return -errno;
+		}
 	}
+	if (path) {
+		m->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (m->fd < 0) {
+			log_err("run", "--meter %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	if (!path && !limit_path)
+		return 0;
 	m->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (m->timer < 0 || timerfd_settime(m->timer, 0, &every_second, NULL) < 0) {
 		log_err("run", "--meter: no timer: %s", strerror(errno));
@@ -88,17 +98,36 @@ void meter_write(struct meter *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* A new limit from the file; a malformed one keeps the old. */
+static void reload_limit(struct meter *m)
+{
+	char buf[32];
+	ssize_t n = pread(m->limit_fd, buf, sizeof(buf) - 1, 0);
+	uint32_t mcores;
+
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (cpulimit_parse(buf, &mcores) == 0 &&
+	    __atomic_exchange_n(m->cpu_mcores, mcores, __ATOMIC_RELAXED) != mcores)
+		log_info("run", "CPU limit: %u.%03u cores", mcores / 1000, mcores % 1000);
+}
+
 static void on_tick(void *ctx, int fd)
 {
+	struct meter *m = ctx;
 	uint64_t ticks;
 
-	if (read(fd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks))
-		meter_write(ctx);
+	if (read(fd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks))
+		return;
+	if (m->limit_fd >= 0 && m->cpu_mcores)
+		reload_limit(m);
+	meter_write(m);
 }
 
 int meter_attach(struct meter *m, struct evloop *loop, struct hart *const *harts, int ncpus)
 {
-	if (m->fd < 0)
+	if (m->timer < 0)
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	m->ncpus = ncpus;
@@ -128,5 +157,7 @@ void meter_close(struct meter *m)
 	}
 	if (m->timer >= 0)
 		close(m->timer);
-	m->fd = m->timer = -1;
+	if (m->limit_fd >= 0)
+		close(m->limit_fd);
+	m->fd = m->timer = m->limit_fd = -1;
 }

@@ -10,8 +10,12 @@
 
 #include <pthread.h>
 
+/* Once a second, on the event loop: the meter file written, and the CPU
+ * limit file (condod's, --cpu-limit-file) read. */
 struct meter {
-	int fd, timer;          /* -1: no --meter */
+	int fd, timer;          /* -1: no --meter; no timer without either file */
+	int limit_fd;           /* --cpu-limit-file, or -1 */
+	uint32_t *cpu_mcores;   /* where a new limit goes (the VM's) */
 	pthread_mutex_t lock;
 	struct meter_record rec;
 	uint64_t start_ns;
@@ -22,8 +26,9 @@ struct meter {
 	int ndisks;
 };
 
-/* Open FILE (path NULL: no metering) and the timer, before the jail. */
-int meter_open(struct meter *m, const char *path);
+/* Open FILE (path NULL: no metering), the CPU limit file (NULL: none)
+ * and the timer, before the jail. */
+int meter_open(struct meter *m, const char *path, const char *limit_path);
 /* Count this boot's harts, once a second on loop's thread. */
 int meter_attach(struct meter *m, struct evloop *loop, struct hart *const *harts, int ncpus);
 /* The boot ends: its last count. */

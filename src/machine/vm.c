@@ -12,6 +12,7 @@
 #include "cpu/priv.h"
 #include "machine/vm.h"
 #include "machine/meter.h"
+#include "machine/cpulimit.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -130,6 +131,7 @@ struct vm_res {
 	struct block_dev *disks[VM_MAX_DRIVES];
 	struct jail jail;
 	struct meter meter; /* across reboots: the counters only grow */
+	uint32_t cpu_mcores; /* --cpu-limit, or the last read from --cpu-limit-file */
 };
 
 /* ---- hart threads ---- */
@@ -165,19 +167,37 @@ static void *hart_main(void *arg)
 	struct vm_hart *vh = arg;
 	struct vm *vm = vh->vm;
 	struct hart *h = vh->hart;
+	struct cpulimit_hart bucket;
+	uint64_t slice_end = h->instret + CPULIMIT_SLICE;
+	uint32_t mcores;
 
 	if (jail_thread(vm->jail, JAIL_VM_HART) < 0) {
 		vm_shutdown(vm, VM_EXIT_ERROR, false);
 		return NULL;
 	}
+	cpulimit_start(&bucket);
 	while (!vm->done) {
 		if (vh->state != HART_STARTED && !wait_for_start(vh))
 			break;
+		/* The hart runs in slices, so it sees a new CPU limit soon even
+		 * in a guest that makes no SBI calls (Sstc timers); under a
+		 * limit it looks at its bucket between them. */
+		if (h->instret >= slice_end) {
+			mcores = __atomic_load_n(vm->cpu_mcores, __ATOMIC_RELAXED);
+			if (mcores)
+				cpulimit_slice_end(&bucket, mcores / (uint32_t)vm->ncpus);
+			else
+				cpulimit_start(&bucket); /* no debt from unlimited time */
+			slice_end = h->instret + CPULIMIT_SLICE;
+		}
+		h->insn_limit = slice_end < vh->insn_limit ? slice_end : vh->insn_limit;
 		switch (engine_run(h)) {
 		case CPU_EXIT_ECALL:
 			sbi_ecall(vm, vh);
 			break;
 		case CPU_EXIT_LIMIT:
+			if (h->instret < vh->insn_limit)
+				break; /* a slice's end: the bucket, above */
 			log_err("run", "hart %llu reached the instruction limit (--max-insns %llu)",
 				(unsigned long long)h->hartid,
 				(unsigned long long)vm->cfg->max_insns);
@@ -282,7 +302,8 @@ int vm_build_board(struct vm *vm)
 		if (cfg->max_insns)
 			h->insn_limit = cfg->max_insns > vm->insns_spent ?
 						cfg->max_insns - vm->insns_spent : 0;
-		vm->harts[i] = (struct vm_hart){ .hart = h, .vm = vm, .state = HART_STOPPED };
+		vm->harts[i] = (struct vm_hart){ .hart = h, .vm = vm, .state = HART_STOPPED,
+						 .insn_limit = h->insn_limit };
 		vm->hart_ptrs[i] = h;
 	}
 	vm->aclint = aclint_new(vm->hart_ptrs, vm->ncpus);
@@ -350,7 +371,7 @@ static void loop_thread_start(void *ctx)
 static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *spent)
 {
 	struct vm vm = { .cfg = cfg, .files = &res->files, .jail = &res->jail, .disks = res->disks,
-			 .ncpus = cfg->cpus, .insns_spent = *spent };
+			 .ncpus = cfg->cpus, .insns_spent = *spent, .cpu_mcores = &res->cpu_mcores };
 	int status = VM_EXIT_ERROR, started = 0;
 
 	pthread_mutex_init(&vm.lock, NULL);
@@ -442,8 +463,10 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 		if (!res->disks[i])
 			return -1;
 	}
-	if (meter_open(&res->meter, cfg->meter) < 0)
+	res->cpu_mcores = cfg->cpu_mcores;
+	if (meter_open(&res->meter, cfg->meter, cfg->cpu_limit_file) < 0)
 		return -1;
+	res->meter.cpu_mcores = &res->cpu_mcores;
 	res->meter.disks = res->disks;
 	res->meter.ndisks = cfg->ndrives;
 	jail_limits(in, &jc);

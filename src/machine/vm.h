@@ -34,6 +34,7 @@ struct vm_hart {
 	pthread_t thread;
 	volatile int state;      /* enum hart_state, for SBI HSM */
 	uint64_t start_addr, start_arg;
+	uint64_t insn_limit;     /* --max-insns for this hart (UINT64_MAX: none) */
 };
 
 struct vm_virtio_slot {
@@ -66,6 +67,7 @@ struct vm {
 	struct block_dev *const *disks; /* open for the life of the VM, as the files */
 
 	uint64_t insns_spent; /* by earlier boots of this VM (reboots) */
+	uint32_t *cpu_mcores; /* the CPU limit (cpulimit.c), across reboots; 0: none */
 
 	/* HTIF (tohost/fromhost) of riscv-tests-style ELF programs */
 	gpa_t tohost, fromhost;

@@ -184,6 +184,36 @@ expect metrics 200 "$optok" GET /metrics
 grep -q "^condo_vm_instructions_total{tenant_id=\"$ta\",tenant=\"a\",vm_id=\"$a1\",vm=\"a1\"} [1-9]" out &&
 	ok metrics-vm || bad metrics-vm "$(grep instructions_total out | head -3)"
 
+# --- CPU shares: a tenant's VMs together stay within its share of the host ---
+ncores=$(nproc)
+share=$(((50 + ncores - 1) / ncores)) # about half a core
+expect tenant-s 201 "$optok" POST /v1/tenants "{\"name\":\"s\",\"cpu_share\":$share}"
+s_user=$(mk_token "$(field '["id"]')" tenant-user)
+expect vm-s1 201 "$s_user" POST /v1/vms '{"name":"s1","image":"base","memory_mib":64}'
+s1=$(field '["id"]')
+expect vm-s2 201 "$s_user" POST /v1/vms '{"name":"s2","image":"base","memory_mib":64}'
+s2=$(field '["id"]')
+if booted "$s_user" "$s1" && booted "$s_user" "$s2"; then
+	for v in "$s1" "$s2"; do
+		api "$s_user" POST "/v1/vms/$v/console" '{"input":"while :; do :; done &\n"}' >/dev/null
+	done
+	sleep 3 # the limit files follow the second VM within two seconds
+	cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+	p1=$(pid_of "$s1") p2=$(pid_of "$s2")
+	c0=$(( $(cpu_of "$p1") + $(cpu_of "$p2") )) w0=$EPOCHREALTIME
+	sleep 6
+	c1=$(( $(cpu_of "$p1") + $(cpu_of "$p2") )) w1=$EPOCHREALTIME
+	used=$(awk -v c="$((c1 - c0))" -v t="$(getconf CLK_TCK)" -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f", c / t / (b - a) }')
+	allowed=$(awk -v s="$share" -v n="$ncores" 'BEGIN { printf "%.3f", s / 100 * n }')
+	# Only the upper bound is asserted: a busy machine may give the VMs less.
+	awk -v u="$used" -v a="$allowed" 'BEGIN { exit !(u <= a * 1.1) }' &&
+		ok "cpu-share (two busy VMs used $used cores of the $allowed allowed)" ||
+		bad cpu-share "two busy VMs used $used cores, more than 110% of the $allowed allowed"
+else
+	bad cpu-share "the VMs did not boot"
+fi
+for v in "$s1" "$s2"; do api "$s_user" DELETE "/v1/vms/$v" >/dev/null; done
+
 # --- pause and resume ---
 expect pause 200 "$a_user" POST "/v1/vms/$a1/pause"
 grep -q '^State:.*stopped' "/proc/$(pid_of "$a1")/status" && ok pause-stopped || bad pause-stopped "$(grep State "/proc/$(pid_of "$a1")/status")"
