@@ -143,7 +143,9 @@ check-unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
 # qcow2: qemu-img interop both ways, hostile images, SIGKILL crash safety
-# and a guest writing to an overlay (tests/block, docs/img.md).
+# and a guest writing to an overlay; composite disks; NBD client and server
+# against qemu-nbd, nbd-server, qemu-img and libnbd's tools (tests/block,
+# docs/img.md).
 check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/cli.sh
 	@CONDO=$(CONDO) tests/block/interop.sh
@@ -151,6 +153,8 @@ check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/hostile.sh
 	@CONDO=$(CONDO) CRASH_WRITER=$(BUILD)/tests/block/crash_writer tests/block/crash.sh
 	@CONDO=$(CONDO) tests/block/guest.sh
+	@CONDO=$(CONDO) tests/block/composite.sh
+	@CONDO=$(CONDO) tests/block/nbd.sh
 
 check-bad: $(CONDO)
 	@CONDO=$(CONDO) tests/bad/run.sh
