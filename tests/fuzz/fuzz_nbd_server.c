@@ -5,6 +5,7 @@
  * and the export's name ("" or "disk", bit 1).  The export is a 1 MiB raw
  * disk on a memfd; replies go to /dev/null.  Nothing may crash, read or
  * write outside the disk, or loop once the input has ended. */
+#define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
 #include "condo/block.h"
 #include "condo/nbd.h"
 #include "fuzz.h"
