@@ -27,7 +27,24 @@ struct nbd_conn {
 	int in, out;
 	bool no_zeroes;
 	uint8_t *buf; /* the payload of one READ or WRITE */
+	uint32_t buflen;
 };
+
+/* Room for len payload bytes (len <= NBD_SERVER_MAX_PAYLOAD): the buffer
+ * grows to the largest request seen, so small clients stay small. */
+static int reserve(struct nbd_conn *c, uint32_t len)
+{
+	uint8_t *p;
+
+	if (len <= c->buflen)
+		return 0;
+	p = realloc(c->buf, len);
+	if (!p)
+		return -ENOMEM;
+	c->buf = p;
+	c->buflen = len;
+	return 0;
+}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -356,9 +373,11 @@ static bool in_disk(const struct nbd_conn *c, uint64_t offset, uint32_t len)
 /* Zeros written out (NBD_CMD_FLAG_NO_HOLE: the range must stay allocated). */
 static int write_zero_data(struct nbd_conn *c, uint64_t offset, uint32_t len)
 {
-	uint32_t chunk = len < NBD_SERVER_MAX_PAYLOAD ? len : NBD_SERVER_MAX_PAYLOAD;
-	int err = 0;
+	uint32_t chunk = len < (1u << 20) ? len : (1u << 20);
+	int err = reserve(c, chunk);
 
+	if (err)
+		return err;
 	memset(c->buf, 0, chunk);
 	while (len > 0 && !err) {
 		uint32_t n = len < chunk ? len : chunk;
@@ -395,6 +414,22 @@ static int modify(struct nbd_conn *c, uint16_t type, uint16_t flags, uint64_t of
 	return err;
 }
 
+static int read_disk(struct nbd_conn *c, uint64_t offset, uint32_t len)
+{
+	struct iovec v;
+	int err;
+
+	if (len > NBD_SERVER_MAX_PAYLOAD || !in_disk(c, offset, len))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	err = reserve(c, len);
+	if (err)
+		return err;
+	v = (struct iovec){ c->buf, len };
+	return block_preadv(c->exp->dev, &v, 1, offset);
+}
+
 /* One request: 0 to go on, 1 after NBD_CMD_DISC, -errno to close. */
 static int one_request(struct nbd_conn *c)
 {
@@ -421,21 +456,17 @@ static int one_request(struct nbd_conn *c)
 			log_warn("nbd", "a client sent a %" PRIu32 "-byte write; closing", len);
 			return -EPROTO;
 		}
-		err = recv_full(c, c->buf, len);
+		err = reserve(c, len);
+		if (!err)
+			err = recv_full(c, c->buf, len);
 		if (err)
 			return err;
 	}
 	if (flags & ~(NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE))
 		return simple_reply(c, req, -EINVAL, 0);
 	switch (type) {
-	case NBD_CMD_READ: {
-		struct iovec v = { c->buf, len };
-		if (len > NBD_SERVER_MAX_PAYLOAD || !in_disk(c, offset, len))
-			err = -EINVAL;
-		else if (len)
-			err = block_preadv(c->exp->dev, &v, 1, offset);
-		return simple_reply(c, req, err, len);
-	}
+	case NBD_CMD_READ:
+		return simple_reply(c, req, read_disk(c, offset, len), len);
 	case NBD_CMD_WRITE:
 	case NBD_CMD_TRIM:
 	case NBD_CMD_WRITE_ZEROES:
@@ -459,9 +490,6 @@ int nbd_serve(const struct nbd_export *exp, int in_fd, int out_fd)
 
 	if (ret <= 0)
 		return ret;
-	c.buf = malloc(NBD_SERVER_MAX_PAYLOAD);
-	if (!c.buf)
-		return -ENOMEM;
 	do
 		ret = one_request(&c);
 	while (ret == 0 && !stopped(&c));
