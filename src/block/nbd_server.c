@@ -374,9 +374,9 @@ static bool in_disk(const struct nbd_conn *c, uint64_t offset, uint32_t len)
 static int write_zero_data(struct nbd_conn *c, uint64_t offset, uint32_t len)
 {
 	uint32_t chunk = len < (1u << 20) ? len : (1u << 20);
-	int err = reserve(c, chunk);
+	int err = len ? reserve(c, chunk) : 0;
 
-	if (err)
+	if (err || !len)
 		return err;
 	memset(c->buf, 0, chunk);
 	while (len > 0 && !err) {

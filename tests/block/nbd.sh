@@ -5,8 +5,9 @@
 #  - `condo img serve` against qemu-img, qemu-io, nbdinfo and nbdcopy:
 #    reads and writes byte for byte, a qcow2 chain and a composite disk
 #    exported, -r refusing writes;
-#  - condo against condo: convert, and the default guest on an NBD disk,
-#    then the server killed under it (an I/O error in the guest, no crash);
+#  - condo against condo: convert, and the default guest (jailed, with
+#    --jail-dir) on an NBD disk, then the server killed under it (an I/O
+#    error in the guest, no crash);
 #  - a hostile client (nbd_hostile.py) gets error replies or a closed
 #    connection, and the server still serves afterwards;
 #  - bad input: a closed port, bad serve options, one line each.
@@ -222,8 +223,10 @@ expect READ-6
 send poweroff
 exit 0
 EOS
+	# --jail-dir: the socket is connected before the pivot hides its path
+	mkdir -p jail
 	CONSOLE_LOG=guest.log CONSOLE_TIMEOUT=300 "$console" guest.script -- "$condo" run \
-		--drive "file=nbd+unix:///?socket=$work/g.sock" >console.err 2>&1
+		--jail-dir "$work/jail" --drive "file=nbd+unix:///?socket=$work/g.sock" >console.err 2>&1
 	st=$?
 	if cmp -s g.raw g.expect; then ok guest-nbd-write; else bad guest-nbd-write "the server's file does not hold the guest's write"; fi
 	if [ $st = 0 ] && grep -q "NBD read failed" guest.log; then
