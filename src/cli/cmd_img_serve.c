@@ -111,7 +111,20 @@ static int parse_serve(int argc, char **argv, struct serve_args *a)
 	return 0;
 }
 
-static int listen_unix(const char *path)
+/* The export name as a URI path: unreserved characters as they are, the
+ * rest percent-encoded (RFC 3986 section 2). */
+static void print_name(const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+			putchar(*p);
+		else
+			printf("%%%02X", *p);
+	}
+}
+
+static int listen_unix(const char *path, const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -132,11 +145,13 @@ static int listen_unix(const char *path)
 			close(fd);
 		return -1;
 	}
-	printf("nbd+unix:///?socket=%s\n", path);
+	printf("nbd+unix:///");
+	print_name(name);
+	printf("?socket=%s\n", path);
 	return fd;
 }
 
-static int listen_tcp(const char *addr, const char *port)
+static int listen_tcp(const char *addr, const char *port, const char *name)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
@@ -164,7 +179,9 @@ static int listen_tcp(const char *addr, const char *port)
 		return -1;
 	}
 	freeaddrinfo(res);
-	printf(strchr(host, ':') ? "nbd://[%s]:%s/\n" : "nbd://%s:%s/\n", host, serv);
+	printf(strchr(host, ':') ? "nbd://[%s]:%s/" : "nbd://%s:%s/", host, serv);
+	print_name(name);
+	putchar('\n');
 	return fd;
 }
 
@@ -203,8 +220,8 @@ int cmd_img_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a client that vanishes is an error return */
 	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: accept and read return */
 	sigaction(SIGTERM, &sa, NULL);
-	lfd = a.socket ? listen_unix(a.socket) : listen_tcp(a.bind ? a.bind : "127.0.0.1",
-							    a.port ? a.port : "10809");
+	lfd = a.socket ? listen_unix(a.socket, a.name)
+		       : listen_tcp(a.bind ? a.bind : "127.0.0.1", a.port ? a.port : "10809", a.name);
 	if (lfd < 0) {
 		block_close(exp.dev);
 		return 1;

@@ -150,11 +150,11 @@ assert e["export-size"] == 4 << 20 and not e["is_read_only"] and e["can_trim"] a
 fi
 
 # a qcow2 chain, read-only, on TCP with a name; writes refused
-if serve serve-chain -r --port 0 --export vm1 over.qcow2; then
-	case $uri in nbd://127.0.0.1:*/) ok serve-tcp-uri ;; *) bad serve-tcp-uri "$uri" ;; esac
-	run serve-chain-convert 0 "" img convert "${uri}vm1" chain.raw
+if serve serve-chain -r --port 0 --export "vm 1" over.qcow2; then
+	case $uri in nbd://127.0.0.1:*/vm%201) ok serve-tcp-uri ;; *) bad serve-tcp-uri "$uri" ;; esac
+	run serve-chain-convert 0 "" img convert "$uri" chain.raw
 	same serve-chain-bytes chain.raw over.expect
-	run serve-wrong-export 1 "cannot connect to NBD disk" img info "${uri}vm2"
+	run serve-wrong-export 1 "cannot connect to NBD disk" img info "${uri%1}2"
 	kill "$spid" 2>/dev/null
 fi
 if serve serve-ro -r -t -k "$work/ro.sock" base.raw; then
