@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +197,9 @@ static int serve_loop(int lfd, const struct nbd_export *exp, bool persistent)
 			continue;
 		if (cfd < 0)
 			return serve_stop ? 0 : -errno;
+		/* Replies are small and awaited one by one: no Nagle delay
+		 * (fails harmlessly on a Unix socket). */
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		err = nbd_serve(exp, cfd, cfd);
 		close(cfd);
 		if (err && err != -EINTR)
