@@ -141,8 +141,8 @@ assert e["export-size"] == 4 << 20 and not e["is_read_only"] and e["can_trim"] a
 		fi
 	done
 	run hostile-then-convert 0 "" img convert "$uri" after.raw
-	same hostile-server-alive after.raw served.raw
-	kill -0 "$spid" || bad hostile-server-alive "the server is gone"
+	same hostile-still-answers after.raw served.raw
+	kill -0 "$spid" || bad hostile-still-answers "the server is gone"
 	kill -TERM "$spid"
 	wait "$spid"
 	st=$?
