@@ -45,11 +45,11 @@ CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANF
             -Iinclude -Isrc -MMD -MP -pthread $(shell pkg-config --cflags libseccomp 2>/dev/null) \
             $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-# zlib and zstd: compressed qcow2 clusters (src/block).
-PKGS     := zlib libzstd
+# zlib and zstd: compressed qcow2 clusters; libnbd: NBD disks (src/block).
+PKGS     := zlib libzstd libnbd
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd)
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -lnbd)
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
 CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
 CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)
@@ -143,7 +143,9 @@ check-unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
 # qcow2: qemu-img interop both ways, hostile images, SIGKILL crash safety
-# and a guest writing to an overlay (tests/block, docs/img.md).
+# and a guest writing to an overlay; composite disks; NBD client and server
+# against qemu-nbd, nbd-server, qemu-img and libnbd's tools (tests/block,
+# docs/img.md).
 check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/cli.sh
 	@CONDO=$(CONDO) tests/block/interop.sh
@@ -151,6 +153,8 @@ check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/hostile.sh
 	@CONDO=$(CONDO) CRASH_WRITER=$(BUILD)/tests/block/crash_writer tests/block/crash.sh
 	@CONDO=$(CONDO) tests/block/guest.sh
+	@CONDO=$(CONDO) tests/block/composite.sh
+	@CONDO=$(CONDO) tests/block/nbd.sh
 
 check-bad: $(CONDO)
 	@CONDO=$(CONDO) tests/bad/run.sh

@@ -13,9 +13,11 @@
 struct block_dev;
 
 enum block_format {
-	BLOCK_FORMAT_AUTO,  /* probe: qcow2 by its magic, anything else raw */
+	BLOCK_FORMAT_AUTO,  /* probe: qcow2 or composite by magic, nbd by URI, else raw */
 	BLOCK_FORMAT_RAW,
 	BLOCK_FORMAT_QCOW2,
+	BLOCK_FORMAT_COMPOSITE, /* a descriptor naming parts laid end to end (composite.c) */
+	BLOCK_FORMAT_NBD,       /* a disk on an NBD server, named by an nbd:// URI (nbd.c) */
 };
 
 /* What `condo img info` and `map` show about an image. */
@@ -31,7 +33,30 @@ struct block_info {
 	const char *backing_path; /* resolved against the image's directory */
 	enum block_format backing_format;
 	struct block_dev *backing;
+	int nparts;              /* composite: how many (block_composite_part) */
+	const char *export_name; /* nbd: the URI connected to */
 };
+
+/* One part of a composite disk. */
+struct block_part {
+	const char *path;        /* resolved against the descriptor's directory */
+	const char *name;        /* as written in the descriptor */
+	uint64_t start, size;    /* where it lies in the composite disk */
+	bool readonly;           /* marked read-only in the descriptor */
+	struct block_dev *dev;
+};
+
+/* The composite disk's part index (0 to nparts-1): 0, or -ENOENT past the
+ * last one, -EINVAL when bd is not a composite disk. */
+int block_composite_part(struct block_dev *bd, int index, struct block_part *part);
+
+/* The most parts one composite disk has (docs/img.md, "Composite disks"). */
+#define BLOCK_MAX_PARTS 64
+
+/* Does this name an NBD disk (format nbd, or an nbd:// or nbd+unix:// URI
+ * with the format probed)?  Such a disk is reached over a socket, so
+ * condo run connects it before the jail takes the network away. */
+bool block_is_remote(const char *path, enum block_format format);
 
 /* What a consistency check found (`condo img check`). */
 enum block_repair { BLOCK_REPAIR_NONE, BLOCK_REPAIR_LEAKS, BLOCK_REPAIR_ALL };
@@ -142,7 +167,7 @@ typedef void (*block_progress_fn)(void *arg, uint64_t done, uint64_t total);
 int block_copy(struct block_dev *src, struct block_dev *dst, block_progress_fn progress,
 	       void *arg);
 
-/* "raw"/"qcow2" to a format: 0, or -EINVAL for an unknown name. */
+/* "raw"/"qcow2"/"composite"/"nbd" to a format: 0, or -EINVAL for an unknown name. */
 int block_format_parse(const char *name, enum block_format *format);
 const char *block_format_name(enum block_format format);
 

@@ -3,6 +3,7 @@
  * helpers every format uses. */
 #define _GNU_SOURCE
 #include "block/block_internal.h"
+#include "block/composite.h"
 #include "condo/log.h"
 
 #include <errno.h>
@@ -24,6 +25,10 @@ int block_format_parse(const char *name, enum block_format *format)
 		*format = BLOCK_FORMAT_RAW;
 	else if (!strcmp(name, "qcow2"))
 		*format = BLOCK_FORMAT_QCOW2;
+	else if (!strcmp(name, "composite"))
+		*format = BLOCK_FORMAT_COMPOSITE;
+	else if (!strcmp(name, "nbd"))
+		*format = BLOCK_FORMAT_NBD;
 	else
 		return -EINVAL;
 	return 0;
@@ -36,6 +41,10 @@ const char *block_format_name(enum block_format format)
 		return "raw";
 	case BLOCK_FORMAT_QCOW2:
 		return "qcow2";
+	case BLOCK_FORMAT_COMPOSITE:
+		return "composite";
+	case BLOCK_FORMAT_NBD:
+		return "nbd";
 	default:
 		return "auto";
 	}
@@ -103,15 +112,62 @@ static int open_beneath(const struct block_chain *chain, const char *path, int f
 	return (int)syscall(SYS_openat2, chain->dir_fd, rest, &how, sizeof(how));
 }
 
+bool block_is_remote(const char *path, enum block_format format)
+{
+	if (format == BLOCK_FORMAT_NBD)
+		return true;
+	return format == BLOCK_FORMAT_AUTO &&
+	       (!strncmp(path, "nbd://", 6) || !strncmp(path, "nbd+unix://", 11) ||
+		!strncmp(path, "nbds://", 7) || !strncmp(path, "nbds+unix://", 12));
+}
+
+/* The format the first bytes of a file name; an explicit format they
+ * contradict is an error (raw may hold anything but the qcow2 magic). */
+static int probe_format(const char *path, const char *head, enum block_format *format)
+{
+	bool is_qcow2 = !memcmp(head, QCOW2_MAGIC, 4);
+	bool is_composite = !memcmp(head, COMPOSITE_MAGIC, COMPOSITE_MAGIC_LEN);
+
+	if (*format == BLOCK_FORMAT_QCOW2 && !is_qcow2) {
+		log_err("block", "%s: not a qcow2 image (no qcow2 magic), but format=qcow2 was given",
+			path);
+		return -EINVAL;
+	}
+	if (*format == BLOCK_FORMAT_COMPOSITE && !is_composite) {
+		log_err("block", "%s: not a composite disk (its first line is not '%.*s'), but "
+			"format=composite was given", path, (int)COMPOSITE_MAGIC_LEN - 1,
+			COMPOSITE_MAGIC);
+		return -EINVAL;
+	}
+	if (*format == BLOCK_FORMAT_RAW && is_qcow2) {
+		log_err("block", "%s: is a qcow2 image, but format=raw was given", path);
+		return -EINVAL;
+	}
+	if (*format == BLOCK_FORMAT_AUTO)
+		*format = is_qcow2	   ? BLOCK_FORMAT_QCOW2
+			  : is_composite ? BLOCK_FORMAT_COMPOSITE
+					 : BLOCK_FORMAT_AUTO; /* raw, probed */
+	return 0;
+}
+
 struct block_dev *block_open_chain(const char *path, enum block_format format, bool readonly,
 				   struct block_chain *chain)
 {
 	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	char magic[4] = { 0 };
+	char head[COMPOSITE_MAGIC_LEN] = { 0 };
+	enum block_format probed = format;
 	struct stat st;
-	bool is_qcow2;
 	int fd, err;
 
+	if (block_is_remote(path, format)) {
+		/* A name inside an image or a descriptor never reaches the network. */
+		if (chain->depth > 0) {
+			log_err("block", "%s: an NBD disk cannot be a backing file or a part", path);
+			errno = EINVAL;
+			return NULL;
+		}
+		return nbd_open(path, readonly);
+	}
 	fd = chain->depth > 0 && chain->dir_fd >= 0 ? open_beneath(chain, path, flags)
 						    : open(path, flags);
 	if (fd < 0 && errno == EXDEV) {
@@ -142,25 +198,18 @@ struct block_dev *block_open_chain(const char *path, enum block_format format, b
 	err = -lock_image(fd, path, readonly);
 	if (err)
 		goto err;
-	err = -block_pread_full(fd, magic, sizeof(magic), 0);
+	err = -block_pread_full(fd, head, sizeof(head), 0);
 	if (err) {
 		log_err("block", "cannot read disk image %s: %s", path, strerror(err));
 		goto err;
 	}
-	is_qcow2 = !memcmp(magic, QCOW2_MAGIC, 4);
-	if (format == BLOCK_FORMAT_QCOW2 && !is_qcow2) {
-		err = EINVAL;
-		log_err("block", "%s: not a qcow2 image (no qcow2 magic), but format=qcow2 was given",
-			path);
+	err = -probe_format(path, head, &probed);
+	if (err)
 		goto err;
-	}
-	if (format == BLOCK_FORMAT_RAW && is_qcow2) {
-		err = EINVAL;
-		log_err("block", "%s: is a qcow2 image, but format=raw was given", path);
-		goto err;
-	}
-	if (is_qcow2)
+	if (probed == BLOCK_FORMAT_QCOW2)
 		return qcow2_from_fd(fd, &st, path, readonly, chain);
+	if (probed == BLOCK_FORMAT_COMPOSITE)
+		return composite_from_fd(fd, &st, path, readonly, chain);
 	return raw_from_fd(fd, &st, path, readonly, format == BLOCK_FORMAT_AUTO);
 err:
 	close(fd);
@@ -363,6 +412,11 @@ int block_create(const char *path, enum block_format format, uint64_t size,
 {
 	if (format == BLOCK_FORMAT_QCOW2)
 		return qcow2_create(path, size, backing, backing_format);
+	if (format != BLOCK_FORMAT_RAW) {
+		log_err("img", "%s: cannot create a %s image (raw or qcow2)", path,
+			block_format_name(format));
+		return -EINVAL;
+	}
 	if (backing) {
 		log_err("img", "%s: a raw image cannot have a backing file", path);
 		return -EINVAL;

@@ -32,6 +32,8 @@ struct block_dev *raw_from_fd(int fd, const struct stat *st, const char *path, b
 			      bool probed);
 struct block_dev *qcow2_from_fd(int fd, const struct stat *st, const char *path, bool readonly,
 				struct block_chain *chain);
+/* An NBD disk: path is an nbd:// or nbd+unix:// URI (nbd.c, libnbd). */
+struct block_dev *nbd_open(const char *uri, bool readonly);
 int qcow2_create(const char *path, uint64_t size, const char *backing,
 		 enum block_format backing_format);
 

@@ -3,6 +3,7 @@
  * writes zeros and discard keeps the data: punching holes (fallocate)
  * waits until the harts' seccomp allow-list (src/jail/allow.c) has it. */
 #include "block/block_internal.h"
+#include "block/composite.h"
 #include "condo/log.h"
 
 #include <errno.h>
@@ -88,21 +89,26 @@ static int raw_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 }
 
 /* QEMU's lesson: a guest that writes a qcow2 header into a raw disk opened
- * by probing would have it read as qcow2 next time, backing file and all.
- * So a probed raw image refuses writes that put the magic at offset 0. */
-static bool writes_qcow2_magic(const struct iovec *iov, int iovcnt, uint64_t offset)
+ * by probing would have it read as qcow2 next time, backing file and all;
+ * a composite descriptor's first line would name host files as parts.  So
+ * a probed raw image refuses writes that put either magic at offset 0. */
+static bool writes_format_magic(const struct iovec *iov, int iovcnt, uint64_t offset)
 {
-	uint8_t head[4];
+	uint8_t head[COMPOSITE_MAGIC_LEN];
 	struct iovec sub[4];
+	uint64_t total = block_iov_total(iov, iovcnt);
+	size_t want = total < sizeof(head) ? (size_t)total : sizeof(head);
 	int n;
 
-	if (offset > 0 || block_iov_total(iov, iovcnt) < sizeof(head))
+	if (offset > 0 || want < 4)
 		return false;
-	n = block_iov_sub(iov, iovcnt < 4 ? iovcnt : 4, 0, sizeof(head), sub);
-	if (block_iov_total(sub, n) < sizeof(head))
+	n = block_iov_sub(iov, iovcnt < 4 ? iovcnt : 4, 0, want, sub);
+	want = (size_t)block_iov_total(sub, n);
+	if (want < 4)
 		return false;
 	block_iov_to_buf(sub, n, head);
-	return !memcmp(head, "QFI\xfb", 4);
+	return !memcmp(head, "QFI\xfb", 4) ||
+	       (want == sizeof(head) && !memcmp(head, COMPOSITE_MAGIC, sizeof(head)));
 }
 
 static int raw_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt, uint64_t offset)
@@ -111,9 +117,9 @@ static int raw_pwritev(struct block_dev *bd, const struct iovec *iov, int iovcnt
 
 	if (bd->readonly)
 		return -EROFS;
-	if (raw->probed && writes_qcow2_magic(iov, iovcnt, offset)) {
-		log_warn("block", "refused a write of a qcow2 header to a raw image opened without "
-			 "format=raw");
+	if (raw->probed && writes_format_magic(iov, iovcnt, offset)) {
+		log_warn("block", "refused a write of a qcow2 header or composite descriptor to a raw "
+			 "image opened without format=raw");
 		return -EPERM;
 	}
 	return raw_io(raw, iov, iovcnt, offset, true);

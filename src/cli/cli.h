@@ -25,5 +25,7 @@ int cli_parse_jit_hot(const char *s, uint64_t *out);
 int cli_parse_jail_user(const char *cmd, const char *s);
 
 int cmd_run(int argc, char **argv);
+/* condo img serve (cmd_img_serve.c). */
+int cmd_img_serve(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const char img_usage[] =
 	"  resize   make the disk larger or smaller\n"
 	"  commit   fold a qcow2 overlay into its backing file\n"
 	"  rebase   give a qcow2 overlay another backing file (or none)\n"
+	"  serve    export an image over NBD\n"
 	"\n"
 	"Run 'condo img VERB --help' for a verb's options.  Manual: docs/img.md.\n";
 
@@ -116,8 +117,35 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void print_info(const char *path, struct block_dev *bd, bool json, bool last)
+/* A composite disk's parts: where each lies in the disk. */
+static void print_parts(struct block_dev *bd, bool json)
 {
+	struct block_part p;
+
+	if (json)
+		printf(", \"parts\": [");
+	for (int i = 0; block_composite_part(bd, i, &p) == 0; i++) {
+		if (!json) {
+			printf("part %d: %s (%s%s) at %" PRIu64 ", %" PRIu64 " bytes\n", i + 1,
+			       p.name, block_format_name(p.dev->format),
+			       p.readonly ? ", read-only" : "", p.start, p.size);
+			continue;
+		}
+		printf("%s{\"filename\": ", i ? ", " : "");
+		json_string(p.path);
+		printf(", \"format\": \"%s\", \"start\": %" PRIu64 ", \"length\": %" PRIu64
+		       ", \"read-only\": %s}", block_format_name(p.dev->format), p.start, p.size,
+		       p.readonly ? "true" : "false");
+	}
+	if (json)
+		printf("]");
+}
+
+/* One image, then its backing chain and its parts (first: no comma
+ * before it in the JSON array). */
+static void print_info(const char *path, struct block_dev *bd, bool json, bool first)
+{
+	struct block_part part;
 	struct block_info in;
 	struct stat st;
 	uint64_t actual = stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
@@ -136,8 +164,10 @@ static void print_info(const char *path, struct block_dev *bd, bool json, bool l
 			printf("backing file: %s (actual path: %s)\nbacking file format: %s\n",
 			       in.backing_file, in.backing_path,
 			       block_format_name(in.backing_format));
+		if (in.nparts)
+			print_parts(bd, false);
 	} else {
-		printf("{\"filename\": ");
+		printf("%s{\"filename\": ", first ? "" : ",\n");
 		json_string(path);
 		printf(", \"format\": \"%s\", \"virtual-size\": %" PRIu64
 		       ", \"actual-size\": %" PRIu64, block_format_name(in.format), in.size, actual);
@@ -156,12 +186,19 @@ static void print_info(const char *path, struct block_dev *bd, bool json, bool l
 			printf(", \"backing-filename-format\": \"%s\"",
 			       block_format_name(in.backing_format));
 		}
-		printf("}%s\n", last ? "" : ",");
+		if (in.nparts)
+			print_parts(bd, true);
+		printf("}");
 	}
 	if (in.backing) {
 		if (!json)
 			printf("\n");
 		print_info(in.backing_path, in.backing, json, false);
+	}
+	for (int i = 0; block_composite_part(bd, i, &part) == 0; i++) {
+		if (!json)
+			printf("\n");
+		print_info(part.path, part.dev, json, false);
 	}
 }
 
@@ -176,7 +213,7 @@ static int img_info(int argc, char **argv)
 		printf("[\n");
 	print_info(argv[optind], bd, a.json, true);
 	if (a.json)
-		printf("]\n");
+		printf("\n]\n");
 	block_close(bd);
 	return 0;
 }
@@ -261,6 +298,17 @@ static const char *const extent_names[] = {
 	[BLOCK_EXTENT_COMPRESSED] = "compressed",
 };
 
+/* The part of a composite disk holding offset; NULL for other formats. */
+static const char *part_name_at(struct block_dev *bd, uint64_t offset)
+{
+	struct block_part p;
+
+	for (int i = 0; block_composite_part(bd, i, &p) == 0; i++)
+		if (offset - p.start < p.size)
+			return p.name;
+	return NULL;
+}
+
 static int img_map(int argc, char **argv)
 {
 	VERB_ARGS("hf:", map_usage, 1, 1);
@@ -273,20 +321,27 @@ static int img_map(int argc, char **argv)
 	printf(a.json ? "[" : "%-18s %-18s %-18s %s\n", "Offset", "Length", "Mapped to", "Kind");
 	while (off < bd->size && !err) {
 		uint64_t len = bd->size - off, host;
+		const char *part = part_name_at(bd, off);
 		enum block_extent kind;
 
 		err = block_status(bd, off, &len, &host, &kind);
 		if (err)
 			break;
-		if (a.json)
+		if (a.json) {
 			printf("%s\n{\"start\": %" PRIu64 ", \"length\": %" PRIu64
-			       ", \"kind\": \"%s\", \"data\": %s, \"zero\": %s, \"offset\": %" PRIu64
-			       "}", off ? "," : "", off, len, extent_names[kind],
+			       ", \"kind\": \"%s\", \"data\": %s, \"zero\": %s, \"offset\": %" PRIu64,
+			       off ? "," : "", off, len, extent_names[kind],
 			       kind == BLOCK_EXTENT_ZERO ? "false" : "true",
 			       kind == BLOCK_EXTENT_ZERO ? "true" : "false", host);
-		else
-			printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64 " %s\n", off, len,
-			       host, extent_names[kind]);
+			if (part) {
+				printf(", \"file\": ");
+				json_string(part);
+			}
+			printf("}");
+		} else {
+			printf("0x%-16" PRIx64 " 0x%-16" PRIx64 " 0x%-16" PRIx64 " %s%s%s\n", off, len,
+			       host, extent_names[kind], part ? " in " : "", part ? part : "");
+		}
 		off += len;
 	}
 	if (a.json)
@@ -303,7 +358,7 @@ static const struct verb {
 } verbs[] = {
 	{ "create", img_create }, { "info", img_info }, { "check", img_check },
 	{ "convert", img_convert }, { "map", img_map },	  { "resize", img_resize },
-	{ "commit", img_commit },   { "rebase", img_rebase },
+	{ "commit", img_commit },   { "rebase", img_rebase }, { "serve", cmd_img_serve },
 };
 
 int cmd_img(int argc, char **argv)

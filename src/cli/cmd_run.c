@@ -32,9 +32,10 @@ static const char run_usage[] =
 	"                        (paravirtualization)\n"
 	"  --mem SIZE            guest RAM, with K, M or G suffix (default 256M)\n"
 	"  --cpus N              harts, 1 to 8, one host thread each (default 1)\n"
-	"  --drive file=F[,format=raw|qcow2][,readonly=on]\n"
+	"  --drive file=F[,format=raw|qcow2|composite|nbd][,readonly=on]\n"
 	"                        a disk image as a virtio-blk device (repeatable); the\n"
-	"                        format is probed when not given (qcow2 by its magic)\n"
+	"                        format is probed when not given (qcow2 and composite by\n"
+	"                        their magic, nbd:// and nbd+unix:// URIs)\n"
 	"  --image-dir DIR       every backing file of a --drive's chain must lie beneath\n"
 	"                        DIR (symbolic links followed), e.g. the image store a\n"
 	"                        tenant's overlays are made from\n"
@@ -92,7 +93,7 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 		} else if (!strncmp(item, "format=", 7)) {
 			enum block_format f;
 			if (block_format_parse(item + 7, &f) < 0) {
-				log_err("run", "--drive %s: unknown format '%s' (raw or qcow2)", spec,
+				log_err("run", "--drive %s: unknown format '%s' (raw, qcow2, composite or nbd)", spec,
 					item + 7);
 				free(copy);
 				return -1;

@@ -19,7 +19,7 @@ static int parse_format(const char *verb, const char *s, enum block_format *f)
 {
 	if (block_format_parse(s, f) == 0)
 		return 0;
-	log_err("img", "%s: unknown format '%s' (raw or qcow2)", verb, s);
+	log_err("img", "%s: unknown format '%s' (raw, qcow2, composite or nbd)", verb, s);
 	return -1;
 }
 

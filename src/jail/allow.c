@@ -89,6 +89,13 @@ static const char *const vm_hart[] = {
 	"read", "poll", "ppoll", NULL,
 };
 
+/* condo run, any thread that does disk I/O or closes the disks: an NBD
+ * disk's socket, connected before the jail (src/block/nbd.c through
+ * libnbd: send with MSG_NOSIGNAL, recv, poll; shutdown at close). */
+static const char *const vm_nbd[] = {
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "poll", "ppoll", "shutdown", NULL,
+};
+
 /* condo app, files: the guest's file system calls, served inside its root
  * (src/app/sys_fs.c, path.c); the dynamic loader of a re-executed condo. */
 static const char *const app_files[] = {
@@ -136,7 +143,7 @@ static const char *const app_ids[] = {
 const struct jail_group jail_groups[] = {
 	{ ALL, runtime },	{ VM | APP, jit_code }, { VMM, vmm_board }, { VM, vm_signals }, { VM, vm_mem },
 	{ VMM | IO, vm_io },	{ VMM | IO, vm_meter },
-	{ VMM | HART, vm_hart }, { APP, app_files },	{ APP, app_wait },  { APP, app_procs },
+	{ VMM | HART, vm_hart }, { VM, vm_nbd },	{ APP, app_files },	{ APP, app_wait },  { APP, app_procs },
 	{ APP, app_ids },	{ 0, NULL },
 };
 

@@ -7,23 +7,6 @@
 #   CONDO=build/condo tests/block/cli.sh [NAME-PATTERN]
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# run NAME STATUS 'WORDS' ARGS...: condo ARGS exits STATUS; with WORDS, stderr
-# is one line "condo: ..." containing them.
-run() {
-	local name=$1 want=$2 words=$3
-	shift 3
-	wanted "$name" || return
-	timeout -k 5 30 "$condo" "$@" >out 2>err </dev/null
-	local st=$?
-	if [ $st != "$want" ]; then
-		bad "$name" "exit status $st, expected $want: $(head -c 200 err)"
-	elif [ -n "$words" ] && { [ "$(wc -l <err)" != 1 ] || [[ $(cat err) != "condo: "*"$words"* ]]; }; then
-		bad "$name" "stderr is not one line with '$words': $(head -c 300 err)"
-	else
-		ok "$name"
-	fi
-}
-
 run help-img 0 "" img --help
 grep -q "Verbs:" out || bad help-img-text "no verb list"
 for verb in create info check convert map resize commit rebase; do

@@ -28,3 +28,20 @@ finish() {
 
 # Random bytes, reproducible: rand_file NAME BYTES SEED
 rand_file() { python3 -c "import random,sys; r=random.Random($3); sys.stdout.buffer.write(r.randbytes($2))" >"$1"; }
+
+# run NAME STATUS 'WORDS' ARGS...: condo ARGS exits STATUS; with WORDS, stderr
+# is one line "condo: ..." containing them.  Output in ./out and ./err.
+run() {
+	local name=$1 want=$2 words=$3
+	shift 3
+	wanted "$name" || return
+	timeout -k 5 30 "$condo" "$@" >out 2>err </dev/null
+	local st=$?
+	if [ $st != "$want" ]; then
+		bad "$name" "exit status $st, expected $want: $(head -c 200 err)"
+	elif [ -n "$words" ] && { [ "$(wc -l <err)" != 1 ] || [[ $(cat err) != "condo: "*"$words"* ]]; }; then
+		bad "$name" "stderr is not one line with '$words': $(head -c 300 err)"
+	else
+		ok "$name"
+	fi
+}

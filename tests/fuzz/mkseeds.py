@@ -428,7 +428,56 @@ def syscall_seeds():
           + sc(73, ("mem", 0x301), 1, ("mem", 0x500), 0))
 
 
+# ---- NBD server (fuzz_nbd_server.c): a flags byte, then the client's bytes ----
+IHAVEOPT = b"IHAVEOPT"
+
+
+def be16(v): return struct.pack(">H", v & 0xffff)
+def be32(v): return struct.pack(">I", v & 0xffffffff)
+def be64(v): return struct.pack(">Q", v & 0xffffffffffffffff)
+
+
+def nbd_opt(opt, data=b""):
+    return IHAVEOPT + be32(opt) + be32(len(data)) + data
+
+
+def nbd_go(name=b"", infos=(3,), opt=7):
+    return nbd_opt(opt, be32(len(name)) + name + be16(len(infos)) + b"".join(be16(i) for i in infos))
+
+
+def nbd_req(cmd, offset, length, flags=0, cookie=1, data=b""):
+    return be32(0x25609513) + be16(flags) + be16(cmd) + be64(cookie) + be64(offset) + be32(length) + data
+
+
+def nbd_seeds():
+    hello = be32(3)  # fixed newstyle, no zeroes
+    io = (nbd_req(1, 4096, 16, data=b"condo-nbd-seed!!") + nbd_req(0, 4096, 16)
+          + nbd_req(4, 0, 65536) + nbd_req(6, 8192, 4096, flags=2) + nbd_req(6, 0, 4096)
+          + nbd_req(3, 0, 0) + nbd_req(1, 0, 8, flags=1, data=b"fuafuafu"))
+    write("fuzz_nbd_server", "go-rw", b"\0" + hello + nbd_go() + io + nbd_req(2, 0, 0))
+    write("fuzz_nbd_server", "go-ro", b"\1" + hello + nbd_go() + io + nbd_req(2, 0, 0))
+    write("fuzz_nbd_server", "export-name", b"\2" + hello + nbd_opt(1, b"disk") + io)
+    write("fuzz_nbd_server", "list-info-abort", b"\0" + hello + nbd_opt(3) + nbd_go(opt=6, infos=(0, 1, 3))
+          + nbd_opt(8) + nbd_opt(9, b"x" * 8) + nbd_opt(5) + nbd_opt(2))
+    write("fuzz_nbd_server", "bad-ranges", b"\0" + hello + nbd_go()
+          + nbd_req(0, (1 << 20) - 8, 16) + nbd_req(0, 1 << 63, 1 << 31) + nbd_req(1, 1 << 20, 4, data=b"oops")
+          + nbd_req(9, 0, 0) + nbd_req(0, 0, 8, flags=0x80) + nbd_req(1, 0, 1 << 30))
+    write("fuzz_nbd_server", "bad-go", b"\2" + hello + nbd_go(b"nope") + nbd_opt(7, be32(100) + b"x")
+          + nbd_opt(7, b"\0" * 5000) + nbd_go(b"disk"))
+
+
+# ---- composite descriptors (fuzz_composite.c): parts a.raw, b.qcow2, c.raw ----
+def composite_seeds():
+    magic = b"condo-composite-disk v1\n"
+    write("fuzz_composite", "three-parts", magic + b"# parts\na.raw raw\nb.qcow2 qcow2\nc.raw raw readonly\n")
+    write("fuzz_composite", "sizes", magic + b"a.raw raw size=32K\n\tc.raw raw size=4096 readonly\nb.qcow2 qcow2 size=64K\n")
+    write("fuzz_composite", "bad-lines", magic + b"a.raw\nb.qcow2 vmdk\nc.raw raw size=3x\n../x raw\n")
+    write("fuzz_composite", "self-and-twice", magic + b"d.cmp raw\na.raw raw\na.raw raw readonly\n")
+
+
 def main():
+    nbd_seeds()
+    composite_seeds()
     syscall_seeds()
     virtio_seeds()
     mmio_seeds()

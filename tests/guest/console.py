@@ -8,9 +8,11 @@ SCRIPT is a file of steps, one per line:
     expect TEXT      wait until TEXT appears in the output
     send TEXT        type TEXT and a newline
     exit CODE        wait for the command to end with exit status CODE
+    host COMMAND     run a shell command on the host (e.g. kill a server)
 Lines starting with # are comments.  Each wait has a generous deadline
 (CONSOLE_TIMEOUT seconds, default 600) that only guards against hangs.
-On failure the last part of the output is shown.
+On failure the last part of the output is shown; CONSOLE_LOG=FILE keeps
+all of it (stdout and stderr of the command) in FILE.
 """
 import os
 import select
@@ -20,6 +22,7 @@ import time
 
 
 def fail(msg, out):
+    keep_log(out)
     tail = out[-3000:].decode("utf-8", "replace")
     sys.stderr.write("---- console output (tail) ----\n%s\n---- %s\n" % (tail, msg))
     sys.exit(1)
@@ -39,7 +42,9 @@ def main():
     for step in steps:
         verb, _, arg = step.partition(" ")
         deadline = time.monotonic() + timeout
-        if verb == "send":
+        if verb == "host":
+            subprocess.run(arg, shell=True, check=False)
+        elif verb == "send":
             proc.stdin.write(arg.encode() + b"\n")
             proc.stdin.flush()
         elif verb == "expect":
@@ -75,6 +80,13 @@ def main():
     if proc.poll() is None:
         proc.kill()
         proc.wait()
+    keep_log(out)
+
+
+def keep_log(out):
+    if os.environ.get("CONSOLE_LOG"):
+        with open(os.environ["CONSOLE_LOG"], "wb") as f:
+            f.write(out)
 
 
 if __name__ == "__main__":

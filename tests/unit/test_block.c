@@ -1,6 +1,6 @@
 /* Unit tests for the raw block back end: vectored reads and writes land at
  * the right offsets, bounds and read-only are enforced, images are locked
- * against a second writer. */
+ * against a second writer, a probed raw disk keeps its format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,6 +148,29 @@ static void test_second_writer_is_refused(void **state)
 	block_close(ro2);
 }
 
+/* A raw disk opened by probing refuses a write that would make it probe as
+ * another format next time (qcow2 magic, composite descriptor line); one
+ * opened with format=raw takes it. */
+static void test_probed_raw_refuses_format_magic(void **state)
+{
+	static const char desc[] = "condo-composite-disk v1\n";
+	uint8_t buf[512] = { 0 };
+	struct iovec v = { buf, sizeof(buf) };
+	struct block_dev *bd = block_open(img_path, BLOCK_FORMAT_AUTO, false);
+
+	assert_non_null(bd);
+	memcpy(buf, desc, sizeof(desc) - 1);
+	assert_int_equal(block_pwritev(bd, &v, 1, 0), -EPERM);
+	memcpy(buf, "QFI\xfb", 4);
+	assert_int_equal(block_pwritev(bd, &v, 1, 0), -EPERM);
+	assert_int_equal(block_pwritev(bd, &v, 1, 512), 0); /* elsewhere: fine */
+	block_close(bd);
+	bd = block_open(img_path, BLOCK_FORMAT_RAW, false);
+	memcpy(buf, desc, sizeof(desc) - 1);
+	assert_int_equal(block_pwritev(bd, &v, 1, 0), 0);
+	block_close(bd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +184,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readonly_rejects_writes, make_image,
 						remove_image),
 		cmocka_unit_test_setup_teardown(test_second_writer_is_refused, make_image,
+						remove_image),
+		cmocka_unit_test_setup_teardown(test_probed_raw_refuses_format_magic, make_image,
 						remove_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
