@@ -34,14 +34,15 @@ rand_file() { python3 -c "import random,sys; r=random.Random($3); sys.stdout.buf
 run() {
 	local name=$1 want=$2 words=$3
 	shift 3
-	wanted "$name" || return
-	timeout -k 5 30 "$condo" "$@" >out 2>err </dev/null
+	wanted "$name" || return 0
+	timeout -k 5 "${RUN_TIMEOUT:-30}" "$condo" "$@" >out 2>err </dev/null
 	local st=$?
 	if [ $st != "$want" ]; then
 		bad "$name" "exit status $st, expected $want: $(head -c 200 err)"
+		return 1
 	elif [ -n "$words" ] && { [ "$(wc -l <err)" != 1 ] || [[ $(cat err) != "condo: "*"$words"* ]]; }; then
 		bad "$name" "stderr is not one line with '$words': $(head -c 300 err)"
-	else
-		ok "$name"
+		return 1
 	fi
+	ok "$name"
 }
