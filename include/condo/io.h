@@ -3,9 +3,13 @@
 #define CONDO_IO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Write all of buf to fd, retrying short writes and EINTR: 0, or -errno
  * (-EIO when the descriptor takes nothing). */
 int write_all(int fd, const void *buf, size_t len);
+
+/* mkdir -p: path and its missing parents with mode; 0 or -errno. */
+int mkdir_all(const char *path, mode_t mode);
 
 #endif

@@ -250,6 +250,22 @@ static int resolve_tenant_opt(const struct ctl_conn *conn, json_t *body)
 	return st;
 }
 
+/* A verb's options as its request's body (a --tenant name made an id):
+ * 0, or an exit status with nothing to free. */
+static int verb_body(const struct ctl_conn *conn, int argc, char **argv, json_t **body)
+{
+	int st;
+
+	*body = json_object();
+	if (parse_verb_opts(argc, argv, *body, NULL) < 0)
+		st = CLI_EXIT_USAGE;
+	else
+		st = resolve_tenant_opt(conn, *body);
+	if (st)
+		json_decref(*body);
+	return st;
+}
+
 #define NEED(n)                                                                           \
 	do {                                                                              \
 		if (argc - optind != (n)) {                                               \
@@ -344,14 +360,12 @@ static int token_cmd(const struct ctl_conn *conn, const char *res, const char *v
 static int image_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
 		     char **argv)
 {
-	json_t *body = json_object();
+	json_t *body;
 	char id[64], path[128];
-	int st;
+	int st = verb_body(conn, argc, argv, &body);
 
-	if (parse_verb_opts(argc, argv, body, NULL) < 0)
-		return json_decref(body), CLI_EXIT_USAGE;
-	if ((st = resolve_tenant_opt(conn, body)))
-		return json_decref(body), st;
+	if (st)
+		return st;
 	if (!strcmp(verb, "list")) {
 		json_decref(body);
 		NEED(0);
@@ -482,14 +496,12 @@ static int vm_cmd(const struct ctl_conn *conn, const char *res, const char *verb
 		  char **argv)
 {
 	static const char *const actions[] = { "start", "stop", "pause", "resume", "reboot", NULL };
-	json_t *body = json_object();
+	json_t *body;
 	char id[64], path[160];
-	int st, opts;
+	int st = verb_body(conn, argc, argv, &body), opts;
 
-	if (parse_verb_opts(argc, argv, body, NULL) < 0)
-		return json_decref(body), CLI_EXIT_USAGE;
-	if ((st = resolve_tenant_opt(conn, body)))
-		return json_decref(body), st;
+	if (st)
+		return st;
 	if (!strcmp(verb, "list")) {
 		json_decref(body);
 		NEED(0);

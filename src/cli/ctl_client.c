@@ -28,35 +28,57 @@ static size_t gather(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* A handle for path on condod with the token; *hdr and err are the
+ * caller's to free and read. */
+static CURL *new_handle(const struct ctl_conn *conn, const char *path, struct curl_slist **hdr,
+			char *err)
+{
+	char url[1200], auth[300];
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		return NULL;
+	snprintf(url, sizeof(url), "%s%s", conn->url ? conn->url : "http://condod", path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", conn->token ? conn->token : "");
+	*hdr = curl_slist_append(*hdr, auth);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (!conn->url)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, conn->socket);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	return h;
+}
+
+static int unreachable(const struct ctl_conn *conn, const char *err, CURLcode rc)
+{
+	log_err("ctl", "cannot reach condod at %s: %s", conn->url ? conn->url : conn->socket,
+		err[0] ? err : curl_easy_strerror(rc));
+	return CTL_EXIT_CONNECT;
+}
+
 int ctl_call(const struct ctl_conn *conn, const char *method, const char *path, json_t *body,
 	     json_t **reply, char **text)
 {
-	char url[1200], auth[300], err[CURL_ERROR_SIZE] = "";
+	char err[CURL_ERROR_SIZE] = "";
 	struct buf b = { 0 };
 	struct curl_slist *hdr = NULL;
 	char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	CURL *h = curl_easy_init();
+	CURL *h = new_handle(conn, path, &hdr, err);
 	long status = 0;
 	CURLcode rc;
 
 	*reply = NULL;
 	if (text)
 		*text = NULL;
-	if (!h)
+	if (!h) {
+		free(payload);
 		return CTL_EXIT_CONNECT;
-	snprintf(url, sizeof(url), "%s%s", conn->url ? conn->url : "http://condod", path);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", conn->token ? conn->token : "");
-	hdr = curl_slist_append(hdr, auth);
+	}
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	if (!conn->url)
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, conn->socket);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gather);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (payload)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
 	rc = curl_easy_perform(h);
@@ -65,10 +87,8 @@ int ctl_call(const struct ctl_conn *conn, const char *method, const char *path, 
 	curl_easy_cleanup(h);
 	free(payload);
 	if (rc != CURLE_OK) {
-		log_err("ctl", "cannot reach condod at %s: %s", conn->url ? conn->url : conn->socket,
-			err[0] ? err : curl_easy_strerror(rc));
 		free(b.data);
-		return CTL_EXIT_CONNECT;
+		return unreachable(conn, err, rc);
 	}
 	if (b.data && (b.data[0] == '{' || b.data[0] == '['))
 		*reply = json_loads(b.data, 0, NULL);
@@ -99,24 +119,16 @@ static size_t to_stdout(char *p, size_t size, size_t n, void *arg)
 
 int ctl_stream(const struct ctl_conn *conn, const char *path)
 {
-	char url[1200], auth[300], err[CURL_ERROR_SIZE] = "";
+	char err[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdr = NULL;
-	CURL *h = curl_easy_init();
+	CURL *h = new_handle(conn, path, &hdr, err);
 	long status = 0;
 	CURLcode rc;
 
 	if (!h)
 		return CTL_EXIT_CONNECT;
-	snprintf(url, sizeof(url), "%s%s", conn->url ? conn->url : "http://condod", path);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", conn->token ? conn->token : "");
-	hdr = curl_slist_append(hdr, auth);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	if (!conn->url)
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, conn->socket);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_stdout);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -128,7 +140,5 @@ int ctl_stream(const struct ctl_conn *conn, const char *path)
 		log_err("ctl", "the console stream was refused (HTTP %ld)", status);
 		return status == 404 ? CTL_EXIT_NOT_FOUND : CTL_EXIT_API;
 	}
-	log_err("ctl", "cannot reach condod at %s: %s", conn->url ? conn->url : conn->socket,
-		err[0] ? err : curl_easy_strerror(rc));
-	return CTL_EXIT_CONNECT;
+	return unreachable(conn, err, rc);
 }

@@ -106,6 +106,16 @@ static bool parse_quota(json_t *body, struct quota *q, struct ctl_reply *rep, co
 	return true;
 }
 
+/* The quota's six values as parameters first.. of st. */
+static void bind_quota(sqlite3_stmt *st, int first, const struct quota *q)
+{
+	const json_int_t v[] = { q->vms, q->vcpus, q->memory_mib, q->disk_bytes, q->snapshots,
+				 q->cpu_share };
+
+	for (int i = 0; i < 6; i++)
+		sqlite3_bind_int64(st, first + i, v[i]);
+}
+
 static void create_tenant(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
 	struct quota q = { DEFAULT_QUOTA_VMS, DEFAULT_QUOTA_VCPUS, DEFAULT_QUOTA_MEMORY_MIB,
@@ -130,12 +140,7 @@ static void create_tenant(struct ctl *c, struct ctl_request *r, struct ctl_reply
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int64(st, 4, q.vms);
-	sqlite3_bind_int64(st, 5, q.vcpus);
-	sqlite3_bind_int64(st, 6, q.memory_mib);
-	sqlite3_bind_int64(st, 7, q.disk_bytes);
-	sqlite3_bind_int64(st, 8, q.snapshots);
-	sqlite3_bind_int64(st, 9, q.cpu_share);
+	bind_quota(st, 4, &q);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -176,12 +181,7 @@ static void patch_tenant(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 			      "cpu_share = ? WHERE id = ?");
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	sqlite3_bind_int64(st, 1, q.vms);
-	sqlite3_bind_int64(st, 2, q.vcpus);
-	sqlite3_bind_int64(st, 3, q.memory_mib);
-	sqlite3_bind_int64(st, 4, q.disk_bytes);
-	sqlite3_bind_int64(st, 5, q.snapshots);
-	sqlite3_bind_int64(st, 6, q.cpu_share);
+	bind_quota(st, 1, &q);
 	sqlite3_bind_text(st, 7, id, -1, SQLITE_TRANSIENT);
 	sqlite3_step(st);
 	sqlite3_finalize(st);

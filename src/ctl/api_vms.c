@@ -12,6 +12,7 @@
  * (DATA/tenants/T/vms/V/disk.qcow2). */
 #include "ctl/api.h"
 #include "condo/block.h"
+#include "condo/io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -291,22 +292,6 @@ static void delete_row(struct ctl *c, const char *id)
 	sqlite3_finalize(st);
 }
 
-static int make_dirs(const char *path)
-{
-	char copy[4200];
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(copy, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static void create_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
 	struct vm_spec s = { .restart = "never", .vcpus = 1, .memory_mib = 128, .start = 1 };
@@ -330,7 +315,7 @@ static void create_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 	vmm_dir(c, s.tenant, id, dir, sizeof(dir));
 	snprintf(disk, sizeof(disk), "%s/disk.qcow2", dir);
 	api_image_path(c, s.image_id, image, sizeof(image));
-	if (make_dirs(dir) < 0 ||
+	if (mkdir_all(dir, 0700) < 0 ||
 	    block_create(disk, BLOCK_FORMAT_QCOW2, (uint64_t)s.disk_bytes, image,
 			 BLOCK_FORMAT_QCOW2) < 0) {
 		remove_vm_files(dir);

@@ -118,6 +118,14 @@ int vmm_signal(struct ctl *c, const char *vm_id, bool pause);
 bool vmm_alive(pid_t pid, uint64_t start_time);
 /* Reap exited VMMs, record them, and apply restart policies. */
 void vmm_reap(struct ctl *c);
+/* The VMs that run (or are paused) now, as the store has them: an array
+ * the caller frees, and its length. */
+struct vmm_ref {
+	char id[CTL_ID_LEN + 1], tenant[CTL_ID_LEN + 1];
+	pid_t pid;
+	uint64_t pid_start;
+};
+size_t vmm_running(struct ctl *c, struct vmm_ref **out);
 /* Give each running VM its part of its tenant's CPU share (the limit file
  * its VMM reads every second); files are written only when they change. */
 void vmm_share_cpu(struct ctl *c);

@@ -5,6 +5,7 @@
  * condod keeps them. */
 #define _GNU_SOURCE
 #include "ctl/ctl.h"
+#include "condo/io.h"
 #include "condo/log.h"
 
 #include <errno.h>
@@ -82,29 +83,13 @@ static void default_condo(char *out, size_t len)
 	}
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char copy[4096];
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(copy, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int init_store(struct ctl *c)
 {
 	char path[4200], secret[128], id[CTL_ID_LEN + 1];
 	uint8_t key[32];
 	int fd;
 
-	if (mkdir_p(c->data, 0700) < 0) {
+	if (mkdir_all(c->data, 0700) < 0) {
 		log_err("condod", "init: cannot create %s: %s", c->data, strerror(errno));
 		return 1;
 	}
@@ -124,7 +109,7 @@ static int init_store(struct ctl *c)
 	}
 	close(fd);
 	snprintf(path, sizeof(path), "%s/images", c->data);
-	if (mkdir_p(path, 0700) < 0 || auth_load_key(c) < 0 || store_open(c) < 0 ||
+	if (mkdir_all(path, 0700) < 0 || auth_load_key(c) < 0 || store_open(c) < 0 ||
 	    auth_new_token(c, NULL, ROLE_OPERATOR, "first operator token", secret, sizeof(secret),
 			   id) < 0) {
 		log_err("condod", "init: cannot create the store in %s", c->data);

@@ -232,25 +232,11 @@ void meter_sample(struct ctl *c, const char *vm, pid_t pid, uint64_t start)
 
 void meter_sample_all(struct ctl *c)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT id, pid, pid_start FROM vms WHERE state IN "
-					    "('running', 'paused') AND pid > 0");
-	struct { char id[CTL_ID_LEN + 1]; pid_t pid; uint64_t start; } *vms = NULL;
-	size_t n = 0, cap = 0;
+	struct vmm_ref *vms;
+	size_t n = vmm_running(c, &vms);
 
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			void *more = realloc(vms, (cap = cap ? 2 * cap : 64) * sizeof(*vms));
-			if (!more)
-				break;
-			vms = more;
-		}
-		snprintf(vms[n].id, sizeof(vms[n].id), "%s", sqlite3_column_text(st, 0));
-		vms[n].pid = (pid_t)sqlite3_column_int64(st, 1);
-		vms[n].start = (uint64_t)sqlite3_column_int64(st, 2);
-		n++;
-	}
-	sqlite3_finalize(st);
 	for (size_t i = 0; i < n; i++)
-		meter_sample(c, vms[i].id, vms[i].pid, vms[i].start);
+		if (vms[i].pid > 0)
+			meter_sample(c, vms[i].id, vms[i].pid, vms[i].pid_start);
 	free(vms);
 }

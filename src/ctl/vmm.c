@@ -226,16 +226,15 @@ static void write_limit(const char *dir, double cores)
 
 void vmm_share_cpu(struct ctl *c)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id FROM vms WHERE state IN "
-					    "('running', 'paused')");
+	struct vmm_ref *vms;
+	size_t n = vmm_running(c, &vms);
 	char dir[4200];
 
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		const char *tenant = (const char *)sqlite3_column_text(st, 1);
-		vmm_dir(c, tenant, (const char *)sqlite3_column_text(st, 0), dir, sizeof(dir));
-		write_limit(dir, vm_cores(c, tenant, 0));
+	for (size_t i = 0; i < n; i++) {
+		vmm_dir(c, vms[i].tenant, vms[i].id, dir, sizeof(dir));
+		write_limit(dir, vm_cores(c, vms[i].tenant, 0));
 	}
-	sqlite3_finalize(st);
+	free(vms);
 }
 
 static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts)
@@ -343,8 +342,6 @@ static void gone(struct ctl *c, struct vm_row *v, int status)
 void vmm_reap(struct ctl *c)
 {
 	sqlite3_stmt *st;
-	char (*ids)[CTL_ID_LEN + 1] = NULL;
-	size_t n = 0, cap = 0;
 	int status;
 	pid_t pid;
 
@@ -367,23 +364,40 @@ void vmm_reap(struct ctl *c)
 		sqlite3_finalize(st);
 	}
 	/* Then VMMs of an earlier condod (not our children): alive or not. */
-	st = store_prepare(c, "SELECT id FROM vms WHERE state IN ('running', 'paused')");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			void *more = realloc(ids, (cap = cap ? 2 * cap : 64) * sizeof(*ids));
-			if (!more)
-				break;
-			ids = more;
-		}
-		snprintf(ids[n++], sizeof(ids[0]), "%s", sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
+	struct vmm_ref *vms;
+	size_t n = vmm_running(c, &vms);
+
 	for (size_t i = 0; i < n; i++) {
 		struct vm_row v;
-		if (load(c, ids[i], &v) && !vmm_alive(v.pid, v.pid_start))
+		if (load(c, vms[i].id, &v) && !vmm_alive(v.pid, v.pid_start))
 			gone(c, &v, -1);
 	}
-	free(ids);
+	free(vms);
+}
+
+size_t vmm_running(struct ctl *c, struct vmm_ref **out)
+{
+	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id, pid, pid_start FROM vms WHERE "
+					    "state IN ('running', 'paused')");
+	struct vmm_ref *vms = NULL;
+	size_t n = 0, cap = 0;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			void *more = realloc(vms, (cap = cap ? 2 * cap : 64) * sizeof(*vms));
+			if (!more)
+				break;
+			vms = more;
+		}
+		snprintf(vms[n].id, sizeof(vms[n].id), "%s", sqlite3_column_text(st, 0));
+		snprintf(vms[n].tenant, sizeof(vms[n].tenant), "%s", sqlite3_column_text(st, 1));
+		vms[n].pid = (pid_t)sqlite3_column_int64(st, 2);
+		vms[n].pid_start = (uint64_t)sqlite3_column_int64(st, 3);
+		n++;
+	}
+	sqlite3_finalize(st);
+	*out = vms;
+	return n;
 }
 
 void vmm_reattach(struct ctl *c)
