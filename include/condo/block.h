@@ -159,8 +159,9 @@ struct block_dev *block_open_for_repair(const char *path, enum block_format form
  * absolute.  -EINVAL when a component of name is "..", -ENAMETOOLONG. */
 int block_resolve_backing(const char *image, const char *name, char *out, size_t outlen);
 
-/* Progress of a long operation: done of total bytes. */
-typedef void (*block_progress_fn)(void *arg, uint64_t done, uint64_t total);
+/* Progress of a long operation: done of total bytes.  Non-zero stops it
+ * (-ECANCELED). */
+typedef int (*block_progress_fn)(void *arg, uint64_t done, uint64_t total);
 
 /* Copy src's whole disk into dst (at least as large), skipping zeros so
  * dst stays sparse, then flush dst.  0 or -errno. */

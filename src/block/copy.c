@@ -36,8 +36,8 @@ int block_copy(struct block_dev *src, struct block_dev *dst, block_progress_fn p
 				err = block_pwritev(dst, &v, 1, off);
 		}
 		off += len;
-		if (progress)
-			progress(arg, off, src->size);
+		if (!err && progress && progress(arg, off, src->size))
+			err = -ECANCELED;
 	}
 	free(buf);
 	return err ? err : block_flush(dst);

@@ -183,7 +183,8 @@ static const char *const tenant_cols[] = { "id",	       "name",		"usage/vms",
 					   "quota/vms", "usage/vcpus",	"quota/vcpus",
 					   "usage/memory_mib", "quota/memory_mib", NULL };
 static const char *const token_cols[] = { "id", "role", "name", NULL };
-static const char *const image_cols[] = { "id", "name", "tenant", "format", "size", NULL };
+static const char *const image_cols[] = { "id", "name", "tenant", "format", "size", "state",
+					  NULL };
 static const char *const vm_cols[] = { "id", "name", "tenant", "state", "vcpus", "memory_mib",
 				       "image", NULL };
 
@@ -357,6 +358,44 @@ static int token_cmd(const struct ctl_conn *conn, const char *res, const char *v
 	return 0;
 }
 
+/* Follow a job until it ends, with a progress bar on a terminal. */
+static int wait_job(const struct ctl_conn *conn, const char *job)
+{
+	bool bar = isatty(STDERR_FILENO);
+	char path[64];
+	json_t *j;
+	int st;
+
+	snprintf(path, sizeof(path), "/v1/jobs/%s", job);
+	for (;;) {
+		const char *state;
+		st = ctl_call(conn, "GET", path, NULL, &j, NULL);
+		if (st)
+			return st;
+		state = json_string_value(json_object_get(j, "state")) ?: "";
+		if (bar) {
+			int pct = (int)(json_real_value(json_object_get(j, "progress")) * 100);
+			if (!strcmp(state, "done"))
+				pct = 100;
+			fprintf(stderr, "\r[%-40.*s] %3d%%", pct * 40 / 100,
+				"########################################", pct);
+		}
+		if (strcmp(state, "running")) {
+			if (bar)
+				fputc('\n', stderr);
+			if (strcmp(state, "done")) {
+				log_err("ctl", "job %s failed: %s", job,
+					json_string_value(json_object_get(j, "error")) ?: "no reason given");
+				st = CTL_EXIT_API;
+			}
+			json_decref(j);
+			return st;
+		}
+		json_decref(j);
+		usleep(200 * 1000);
+	}
+}
+
 static int image_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
 		     char **argv)
 {
@@ -383,9 +422,21 @@ static int image_cmd(const struct ctl_conn *conn, const char *res, const char *v
 			log_err("ctl", "image import: %s: no such file", argv[optind + 1]);
 			return CTL_EXIT_API;
 		}
+		json_t *reply;
 		json_object_set_new(body, "name", json_string(argv[optind]));
 		json_object_set_new(body, "path", json_string(abs));
-		return show(conn, "POST", "/v1/images", body, image_cols);
+		st = ctl_call(conn, "POST", "/v1/images", body, &reply, NULL);
+		json_decref(body);
+		if (st)
+			return st;
+		/* 202: a job copies the image into the store. */
+		snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(reply, "image")) ?: "");
+		st = wait_job(conn, json_string_value(json_object_get(reply, "job")) ?: "");
+		json_decref(reply);
+		if (st)
+			return st;
+		snprintf(path, sizeof(path), "/v1/images/%s", id);
+		return show(conn, "GET", path, NULL, image_cols);
 	}
 	json_decref(body);
 	NEED(1);

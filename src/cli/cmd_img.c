@@ -262,11 +262,12 @@ struct convert_progress {
 	int last;
 };
 
-static void convert_progress(void *arg, uint64_t done, uint64_t total)
+static int convert_progress(void *arg, uint64_t done, uint64_t total)
 {
 	struct convert_progress *p = arg;
 
 	img_progress(p->show, done, total, &p->last);
+	return 0;
 }
 
 static int img_convert(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* /v1/images: base images VMs are made from.
- *   POST   /v1/images        operator: import {name, path[, format][, tenant]}
+ *   POST   /v1/images        operator: import {name, path[, format][, tenant]}: 202
+ *                             and a job (jobs.c); the image is usable when it is done
  *   GET    /v1/images[/ID]   shared images and the caller's tenant's own
  *   DELETE /v1/images/ID     operator, or the owning tenant's admin; unused only
  * Importing copies the host file into the image store (DATA/images, a qcow2
@@ -17,10 +18,12 @@
 
 static json_t *image_json(sqlite3_stmt *st)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", sqlite3_column_text(st, 0), "name",
-			      sqlite3_column_text(st, 1), "format", sqlite3_column_text(st, 3),
-			      "size", (json_int_t)sqlite3_column_int64(st, 4), "created",
-			      (json_int_t)sqlite3_column_int64(st, 5));
+	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "id", sqlite3_column_text(st, 0),
+			      "name", sqlite3_column_text(st, 1), "format",
+			      sqlite3_column_text(st, 3), "size",
+			      (json_int_t)sqlite3_column_int64(st, 4), "created",
+			      (json_int_t)sqlite3_column_int64(st, 5), "state",
+			      sqlite3_column_text(st, 6));
 
 	json_object_set_new(o, "tenant", sqlite3_column_type(st, 2) == SQLITE_NULL
 						 ? json_null()
@@ -28,7 +31,7 @@ static json_t *image_json(sqlite3_stmt *st)
 	return o;
 }
 
-#define IMAGE_COLS "id, name, tenant_id, format, size, created"
+#define IMAGE_COLS "id, name, tenant_id, format, size, created, state"
 /* The caller sees shared images and its own tenant's; the operator all. */
 #define IMAGE_VISIBLE "(?1 = '' OR tenant_id IS NULL OR tenant_id = ?1)"
 
@@ -75,37 +78,12 @@ void api_image_path(const struct ctl *c, const char *id, char *out, size_t len)
 	snprintf(out, len, "%s/images/%s.qcow2", c->data, id);
 }
 
-/* Copy the host file into the store as qcow2; 0 or a reply already set. */
-static int import_file(struct ctl *c, const char *src_path, enum block_format fmt,
-		       const char *dest, uint64_t *size, struct ctl_reply *rep)
-{
-	struct block_dev *src = block_open(src_path, fmt, true), *dst = NULL;
-	int err;
-
-	if (!src) {
-		reply_error(rep, 400, "bad_image", "cannot open %s as a disk image", src_path);
-		return -EINVAL;
-	}
-	*size = src->size;
-	err = block_create(dest, BLOCK_FORMAT_QCOW2, src->size, NULL, BLOCK_FORMAT_AUTO);
-	if (!err)
-		dst = block_open(dest, BLOCK_FORMAT_QCOW2, false);
-	err = dst ? block_copy(src, dst, NULL, NULL) : -EIO;
-	block_close(dst);
-	block_close(src);
-	if (err) {
-		unlink(dest);
-		reply_error(rep, 500, "import_failed", "copying %s into the store failed: %s",
-			    src_path, strerror(-err));
-	}
-	return err;
-}
-
 static void import_image(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
 	const char *name = NULL, *path = NULL, *format = "auto", *tenant = NULL;
 	enum block_format fmt = BLOCK_FORMAT_AUTO;
-	char id[CTL_ID_LEN + 1], dest[4200];
+	char id[CTL_ID_LEN + 1], job[CTL_ID_LEN + 1], dest[4200];
+	struct block_dev *src;
 	json_error_t err;
 	sqlite3_stmt *st;
 	uint64_t size;
@@ -124,16 +102,18 @@ static void import_image(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 		return reply_error(rep, 400, "bad_request", "path must be absolute");
 	if (tenant && !api_tenant_exists(c, tenant))
 		return reply_error(rep, 404, "not_found", "no tenant %s", tenant);
+	/* The source is looked at now, for a 400 rather than a failed job. */
+	src = block_open(path, fmt, true);
+	if (!src)
+		return reply_error(rep, 400, "bad_image", "cannot open %s as a disk image", path);
+	size = src->size;
+	block_close(src);
 	store_new_id(id);
 	api_image_path(c, id, dest, sizeof(dest));
-	if (import_file(c, path, fmt, dest, &size, rep) < 0)
-		return;
 	st = store_prepare(c, "INSERT INTO images (id, tenant_id, name, format, size, path, "
-			      "created) VALUES (?, ?, ?, 'qcow2', ?, ?, ?)");
-	if (!st) {
-		unlink(dest);
+			      "created, state) VALUES (?, ?, ?, 'qcow2', ?, ?, ?, 'importing')");
+	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (tenant)
 		sqlite3_bind_text(st, 2, tenant, -1, SQLITE_TRANSIENT);
@@ -143,21 +123,20 @@ static void import_image(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		unlink(dest);
-		if (rc == SQLITE_CONSTRAINT)
-			return reply_error(rep, 409, "exists", "an image named %s exists", name);
-		return reply_error(rep, 500, "store", "the store failed");
-	}
-	get_image(c, r, rep, id, 201);
+	if (rc == SQLITE_CONSTRAINT)
+		return reply_error(rep, 409, "exists", "an image named %s exists", name);
+	if (rc != SQLITE_DONE || job_import_image(c, tenant, id, path, fmt, dest, job) < 0)
+		return reply_error(rep, 500, "store", "cannot start the import");
+	reply_json(rep, 202, json_pack("{s:s,s:s,s:s}", "job", job, "image", id, "state",
+				       "importing"));
 }
 
 static void delete_image(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep,
 			 const char *id)
 {
 	sqlite3_stmt *st = store_prepare(c, "SELECT tenant_id, (SELECT count(*) FROM vms WHERE "
-					    "image_id = ?2) FROM images WHERE " IMAGE_VISIBLE
-					    " AND id = ?2");
+					    "image_id = ?2) + (state != 'ready') FROM images WHERE "
+					    IMAGE_VISIBLE " AND id = ?2");
 	bool shared, used;
 	char path[4200];
 
@@ -176,7 +155,8 @@ static void delete_image(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 		return reply_error(rep, 403, "forbidden", "deleting this image needs %s",
 				   shared ? "the operator" : "tenant-admin");
 	if (used)
-		return reply_error(rep, 409, "in_use", "VMs are made from image %s", id);
+		return reply_error(rep, 409, "in_use", "image %s is being imported or VMs are made "
+				   "from it", id);
 	st = store_prepare(c, "DELETE FROM images WHERE id = ?");
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");

@@ -169,8 +169,8 @@ static bool parse_spec(struct ctl_request *r, struct vm_spec *s, struct ctl_repl
 static bool find_image(struct ctl *c, struct vm_spec *s)
 {
 	sqlite3_stmt *st = store_prepare(c, "SELECT id, size FROM images WHERE (tenant_id IS NULL "
-					    "OR tenant_id = ?1) AND (id = ?2 OR name = ?2) ORDER "
-					    "BY tenant_id IS NULL LIMIT 1");
+					    "OR tenant_id = ?1) AND (id = ?2 OR name = ?2) AND "
+					    "state = 'ready' ORDER BY tenant_id IS NULL LIMIT 1");
 	bool found;
 
 	if (!st)

@@ -41,6 +41,8 @@ struct ctl {
 	/* Failed authentication: a token bucket per peer (see auth.c). */
 	struct ctl_limiter *limiter;
 	volatile int stopping;
+	int jobs_running;         /* under lock */
+	pthread_cond_t jobs_done; /* with lock: a job ended */
 };
 
 /* A response under construction: status and a JSON body (owned). */
@@ -154,6 +156,17 @@ void meter_sample_all(struct ctl *c);
 /* api_usage.c: GET /v1/usage and /metrics. */
 void api_usage(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_metrics(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+
+/* jobs.c: long operations on threads of their own (docs/condod.md). */
+void api_jobs(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+/* Import host file src into the store as image (its row made, in state
+ * 'importing'): a job; its id to job.  The caller holds the lock. */
+int job_import_image(struct ctl *c, const char *tenant, const char *image, const char *src,
+		     int format, const char *dest, char job[CTL_ID_LEN + 1]);
+/* At start: jobs a stop or crash cut short are failed, their images gone. */
+void jobs_recover(struct ctl *c);
+/* At stop: wait for the running jobs (cancelled by c->stopping). */
+void jobs_wait(struct ctl *c);
 
 /* http.c */
 int http_serve(struct ctl *c, const char *socket_path, const char *listen);

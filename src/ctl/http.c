@@ -93,6 +93,8 @@ static void route(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		api_audit(c, r, rep);
 	else if (!strcmp(r->seg[1], "usage"))
 		api_usage(c, r, rep);
+	else if (!strcmp(r->seg[1], "jobs"))
+		api_jobs(c, r, rep);
 	else
 		reply_error(rep, 404, "not_found", "no such resource: %s", r->path);
 }
@@ -430,6 +432,7 @@ int http_serve(struct ctl *c, const char *socket_path, const char *listen)
 	if (tcp_d)
 		MHD_stop_daemon(tcp_d);
 	MHD_stop_daemon(unix_d);
+	jobs_wait(c);
 	unlink(socket_path);
 	return 0;
 }

@@ -183,6 +183,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_mutex_init(&ctl.lock, NULL);
+	pthread_cond_init(&ctl.jobs_done, NULL);
 	if (init)
 		return init_store(&ctl);
 	if (access(ctl.condo, X_OK) < 0) {
@@ -202,6 +203,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_lock(&ctl.lock);
+	jobs_recover(&ctl);
 	vmm_reattach(&ctl);
 	pthread_mutex_unlock(&ctl.lock);
 	err = http_serve(&ctl, socket_path, listen);

@@ -24,7 +24,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS images ("
 	"  id TEXT PRIMARY KEY, tenant_id TEXT REFERENCES tenants(id) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL, format TEXT NOT NULL, size INTEGER NOT NULL,"
-	"  path TEXT NOT NULL, created INTEGER NOT NULL);"
+	"  path TEXT NOT NULL, created INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'ready');"
 	"CREATE UNIQUE INDEX IF NOT EXISTS images_name ON images(ifnull(tenant_id, ''), name);"
 	"CREATE TABLE IF NOT EXISTS vms ("
 	"  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id),"
@@ -33,6 +33,10 @@ static const char schema[] =
 	"  state TEXT NOT NULL, restart TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
 	"  pid_start INTEGER NOT NULL DEFAULT 0, exit_status INTEGER, restarts INTEGER NOT NULL"
 	"  DEFAULT 0, created INTEGER NOT NULL, UNIQUE(tenant_id, name));"
+	"CREATE TABLE IF NOT EXISTS jobs ("
+	"  id TEXT PRIMARY KEY, tenant_id TEXT, kind TEXT NOT NULL, target TEXT NOT NULL,"
+	"  state TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, error TEXT,"
+	"  created INTEGER NOT NULL, finished INTEGER);"
 	"CREATE TABLE IF NOT EXISTS audit ("
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, tenant_id TEXT,"
 	"  token_id TEXT, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,"
@@ -78,6 +82,9 @@ int store_open(struct ctl *c)
 			  "PRAGMA foreign_keys=ON;") < 0 ||
 	    store_exec(c, schema) < 0 || meter_schema(c) < 0)
 		return -EIO;
+	/* Stores made before images had a state. */
+	sqlite3_exec(c->db, "ALTER TABLE images ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'",
+		     NULL, NULL, NULL);
 	return 0;
 }
 

@@ -100,6 +100,15 @@ ctl image import base base.raw >/dev/null && ok image-import || bad image-import
 "$condo" ctl --token "$a_user" image import mine base.raw 2>err >/dev/null
 [ $? = 1 ] && grep -q "only the operator" err && ok image-import-tenant-refused || bad image-import-tenant-refused "$(cat err)"
 
+# a tenant-private image: a job the tenant sees, and no other
+expect image-private 202 "$optok" POST /v1/images "{\"name\":\"apriv\",\"path\":\"$work/base.raw\",\"tenant\":\"$ta\"}"
+job=$(field '["job"]') pimg=$(field '["image"]')
+for _ in $(seq 100); do api "$a_user" GET "/v1/jobs/$job" >/dev/null; [ "$(field '["state"]')" = done ] && break; sleep 0.1; done
+[ "$(field '["state"]')" = done ] && [ "$(field '["progress"]')" = 1.0 ] && ok image-job-done || bad image-job-done "$(head -c 300 out)"
+expect image-job-other 404 "$b_admin" GET "/v1/jobs/$job"
+expect image-private-other 404 "$b_admin" GET "/v1/images/$pimg"
+expect image-bad-source 400 "$optok" POST /v1/images '{"name":"nope","path":"/nonexistent/disk.img"}'
+
 # --- VMs of two tenants ---
 expect vm-a1 201 "$a_user" POST /v1/vms '{"name":"a1","image":"base","memory_mib":64,"restart":"on-failure"}'
 a1=$(field '["id"]')
