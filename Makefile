@@ -82,7 +82,7 @@ CONDO     := $(BUILD)/condo
 CONDOD    := $(BUILD)/condod
 
 .PHONY: all deps check check-layers check-block check-ctl check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-density bench-idle bench clean format
 
 all: $(CONDO) $(CONDOD)
 
@@ -259,6 +259,9 @@ bench-cpu: $(CONDO)
 
 bench-boot: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-boot.sh
+
+bench-density: $(CONDO) $(CONDOD) guest
+	@CONDO=$(CONDO) CONDOD=$(CONDOD) bench/bench-density.sh
 
 bench-disk: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-disk.sh
