@@ -41,7 +41,7 @@ void console_get(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, co
 	struct stat st;
 	int fd;
 
-	if (from && ((start = strtoull(from, &end, 10)), *end || !follow))
+	if (from && ((start = strtoull(from, &end, 10)), *end || !(follow || ws_wanted(r->conn))))
 		return reply_error(rep, 400, "bad_request", "from is a byte offset, with follow=1");
 	console_path(c, tenant, vm, "console.log", path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -56,6 +56,13 @@ void console_get(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, co
 	}
 	if (!from)
 		start = st.st_size > CONSOLE_TAIL ? (unsigned long long)st.st_size - CONSOLE_TAIL : 0;
+	if (ws_wanted(r->conn)) {
+		/* A WebSocket: the last CONSOLE_TAIL bytes, then as a follow. */
+		rep->websocket = true;
+		rep->may_type = r->caller.role >= ROLE_TENANT_USER;
+		console_path(c, tenant, vm, "console.in", rep->fifo, sizeof(rep->fifo));
+		follow = "1";
+	}
 	if (follow) {
 		rep->status = 200;
 		rep->content_type = "text/plain; charset=utf-8";

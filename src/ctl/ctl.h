@@ -59,6 +59,10 @@ struct ctl_reply {
 		pid_t pid;
 		uint64_t pid_start;
 	} follow;
+	/* The follow above as a WebSocket session (ws.c), typing allowed or
+	 * not, into the FIFO at fifo. */
+	bool websocket, may_type;
+	char fifo[4400];
 };
 
 /* What a handler gets: the method, the path split into segments, the
@@ -167,6 +171,17 @@ int job_import_image(struct ctl *c, const char *tenant, const char *image, const
 void jobs_recover(struct ctl *c);
 /* At stop: wait for the running jobs (cancelled by c->stopping). */
 void jobs_wait(struct ctl *c);
+
+/* ws.c: the console over a WebSocket (RFC 6455). */
+struct MHD_Connection;
+struct MHD_Response;
+/* The request asks for a WebSocket (Upgrade: websocket). */
+bool ws_wanted(struct MHD_Connection *conn);
+/* The 101 response that hands the connection to a session; NULL for a bad
+ * handshake (the caller answers 400). */
+struct MHD_Response *ws_response(struct ctl *c, struct MHD_Connection *conn,
+				 struct ctl_reply *rep, bool may_type, const char *fifo,
+				 int *status);
 
 /* http.c */
 int http_serve(struct ctl *c, const char *socket_path, const char *listen);

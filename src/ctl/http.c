@@ -199,6 +199,22 @@ static enum MHD_Result send_reply(struct ctl *c, struct MHD_Connection *conn,
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
+	if (rep->follow.fd >= 0 && rep->websocket) {
+		int status = 0;
+		free(text);
+		resp = ws_response(c, conn, rep, rep->may_type, rep->fifo, &status);
+		if (!resp) {
+			reply_error(rep, 400, "bad_request",
+				    "a WebSocket needs Sec-WebSocket-Version 13 and a key");
+			rep->websocket = false;
+			close(rep->follow.fd);
+			rep->follow.fd = -1;
+			return send_reply(c, conn, rep);
+		}
+		ret = MHD_queue_response(conn, (unsigned)status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	if (rep->follow.fd >= 0) {
 		free(text);
 		resp = follow_response(c, conn, rep);
@@ -384,7 +400,7 @@ static int tcp_addr(const char *spec, struct sockaddr_in *sa)
 int http_serve(struct ctl *c, const char *socket_path, const char *listen)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
 	struct MHD_Daemon *unix_d = NULL, *tcp_d = NULL;
 	struct sockaddr_in sa = { 0 };
 	int fd;

@@ -171,6 +171,22 @@ grep -q "^again-2" follow2.out && ! grep -q "condo-guest: Linux" follow2.out && 
 "$condo" ctl --token "$a_user" vm console a1 --follow >ctl-follow.out &
 cf=$!
 
+# the console over a WebSocket: typing and watching; a read-only token
+# watches but may not type; another tenant is 404 before any upgrade
+ws() { timeout 60 /usr/bin/python3 "$here/ws_client.py" "$data/condod.sock" "$@"; }
+ws "$a_user" "/v1/vms/$a1/console" --want "ws-25" 'echo ws-$((5*5))\n' >ws.out 2>&1 &&
+	ok ws-console || bad ws-console "$(tail -c 300 ws.out)"
+ws "$a_ro" "/v1/vms/$a1/console" 'reboot\n' >ws.out 2>&1
+grep -q "close 1008" ws.out && ok ws-readonly || bad ws-readonly "$(tail -c 200 ws.out)"
+ws "$a_user" "/v1/vms/$a1/console" --raw-unmasked 'x' >ws.out 2>&1
+grep -q "close 1002" ws.out && ok ws-unmasked || bad ws-unmasked "$(tail -c 200 ws.out)"
+ws "$b_admin" "/v1/vms/$a1/console" 'x' >ws.out 2>&1
+grep -q " 404 " ws.out && ok ws-other-tenant || bad ws-other-tenant "$(tail -c 200 ws.out)"
+got=$(curl -s -o out -w '%{http_code}' --unix-socket "$data/condod.sock" -H "Authorization: Bearer $a_user" \
+	-H "Upgrade: websocket" -H "Connection: Upgrade" -H "Sec-WebSocket-Version: 8" \
+	"http://condod/v1/vms/$a1/console")
+[ "$got" = 400 ] && ok ws-bad-version || bad ws-bad-version "HTTP $got"
+
 # --- metering: the VM's counters reach its tenant's usage, and only it ---
 api "$a_user" POST "/v1/vms/$a1/console" '{"input":"dd if=/dev/vda of=/dev/null bs=64k count=64 iflag=direct 2>/dev/null; echo dd-done\n"}' >/dev/null
 usage_of() { api "$1" GET "/v1/usage?tenant=$2&step=60" >/dev/null; python3 -c "import json; t = json.load(open('out')).get('total') or {}; print(t.get('$3', 0))"; }
