@@ -491,7 +491,7 @@ static int attach_input(const struct ctl_conn *conn, const char *path)
 	for (;;) {
 		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 		ssize_t keep = n;
-		json_t *body, *reply;
+		json_t *body, *reply = NULL;
 		if (n <= 0)
 			break;
 		char *esc = memchr(buf, 0x1d, (size_t)n); /* C-] */
