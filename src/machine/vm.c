@@ -168,8 +168,9 @@ static void *hart_main(void *arg)
 	struct vm *vm = vh->vm;
 	struct hart *h = vh->hart;
 	struct cpulimit_hart bucket;
-	uint64_t slice_end = h->instret + CPULIMIT_SLICE;
+	uint64_t slice_end = h->instret + CPULIMIT_SLICE, real, cap;
 	uint32_t mcores;
+	int exit;
 
 	if (jail_thread(vm->jail, JAIL_VM_HART) < 0) {
 		vm_shutdown(vm, VM_EXIT_ERROR, false);
@@ -190,13 +191,19 @@ static void *hart_main(void *arg)
 				cpulimit_start(&bucket); /* no debt from unlimited time */
 			slice_end = h->instret + CPULIMIT_SLICE;
 		}
-		h->insn_limit = slice_end < vh->insn_limit ? slice_end : vh->insn_limit;
-		switch (engine_run(h)) {
+		real = h->insn_limit;
+		cap = slice_end < real ? slice_end : real;
+		h->insn_limit = cap;
+		exit = engine_run(h);
+		/* Traps count against the budget by lowering insn_limit: the
+		 * real limit keeps what the slice's traps took. */
+		h->insn_limit = real - (cap - h->insn_limit);
+		switch (exit) {
 		case CPU_EXIT_ECALL:
 			sbi_ecall(vm, vh);
 			break;
 		case CPU_EXIT_LIMIT:
-			if (h->instret < vh->insn_limit)
+			if (h->instret < h->insn_limit)
 				break; /* a slice's end: the bucket, above */
 			log_err("run", "hart %llu reached the instruction limit (--max-insns %llu)",
 				(unsigned long long)h->hartid,
@@ -302,8 +309,7 @@ int vm_build_board(struct vm *vm)
 		if (cfg->max_insns)
 			h->insn_limit = cfg->max_insns > vm->insns_spent ?
 						cfg->max_insns - vm->insns_spent : 0;
-		vm->harts[i] = (struct vm_hart){ .hart = h, .vm = vm, .state = HART_STOPPED,
-						 .insn_limit = h->insn_limit };
+		vm->harts[i] = (struct vm_hart){ .hart = h, .vm = vm, .state = HART_STOPPED };
 		vm->hart_ptrs[i] = h;
 	}
 	vm->aclint = aclint_new(vm->hart_ptrs, vm->ncpus);

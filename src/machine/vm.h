@@ -34,7 +34,6 @@ struct vm_hart {
 	pthread_t thread;
 	volatile int state;      /* enum hart_state, for SBI HSM */
 	uint64_t start_addr, start_arg;
-	uint64_t insn_limit;     /* --max-insns for this hart (UINT64_MAX: none) */
 };
 
 struct vm_virtio_slot {
