@@ -186,6 +186,8 @@ static struct MHD_Response *follow_response(struct ctl *c, struct MHD_Connection
 		return NULL;
 	}
 	rep->follow.fd = -1; /* the response owns it now */
+	/* A quiet guest sends nothing for minutes: no idle timeout here. */
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 	snprintf(offset, sizeof(offset), "%llu", (unsigned long long)rep->follow.offset);
 	MHD_add_response_header(resp, "X-Console-Offset", offset);
 	return resp;
@@ -211,6 +213,7 @@ static enum MHD_Result send_reply(struct ctl *c, struct MHD_Connection *conn,
 			rep->follow.fd = -1;
 			return send_reply(c, conn, rep);
 		}
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 		ret = MHD_queue_response(conn, (unsigned)status, resp);
 		MHD_destroy_response(resp);
 		return ret;

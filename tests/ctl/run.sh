@@ -115,7 +115,8 @@ a1=$(field '["id"]')
 expect vm-b1 201 "$b_admin" POST /v1/vms '{"name":"b1","image":"base","memory_mib":64}'
 b1=$(field '["id"]')
 booted() {
-	for _ in $(seq 300); do
+	# Up to 3 minutes: a sanitizer build on a busy machine boots slowly.
+	for _ in $(seq 900); do
 		api "$1" GET "/v1/vms/$2/console" >/dev/null
 		grep -q "condo-guest: Linux" out && return 0
 		sleep 0.2
