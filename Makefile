@@ -45,11 +45,12 @@ CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANF
             -Iinclude -Isrc -MMD -MP -pthread $(shell pkg-config --cflags libseccomp 2>/dev/null) \
             $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-# zlib and zstd: compressed qcow2 clusters; libnbd: NBD disks (src/block).
-PKGS     := zlib libzstd libnbd
+# zlib and zstd: compressed qcow2 clusters; libnbd: NBD disks; liburing:
+# block I/O off the vCPU threads (src/block).
+PKGS     := zlib libzstd libnbd liburing
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -lnbd)
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -lnbd -luring)
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
 CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
 CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)

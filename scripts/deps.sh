@@ -10,8 +10,9 @@ packages=(
 	gcc clang make pkg-config dpkg-dev libc6-dev libfdt-dev
 	# the jail: seccomp filters
 	libseccomp-dev
-	# compressed qcow2 clusters; NBD disks (libnbd)
-	zlib1g-dev libzstd-dev libnbd-dev
+	# compressed qcow2 clusters; NBD disks (libnbd); io_uring for block I/O
+	# off the vCPU threads
+	zlib1g-dev libzstd-dev libnbd-dev liburing-dev
 	# condod, the control plane: HTTP, JSON, its store, tokens; condo ctl: libcurl
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev
 	# tests of condod: curl, and the API description checked with Debian's python

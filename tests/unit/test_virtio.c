@@ -300,7 +300,9 @@ static int blk_setup_mode(bool readonly)
 	T.disk = block_raw_open(T.path, false);
 	if (!T.disk)
 		return -1;
-	T.dev = virtio_blk_new(&T.ram, test_irq(), T.disk, readonly);
+	struct virtio_blk_opts opts = { .readonly = readonly, .discard_unmap = true };
+
+	T.dev = virtio_blk_new(&T.ram, test_irq(), T.disk, &opts);
 	return T.dev ? 0 : -1;
 }
 
