@@ -145,8 +145,9 @@ check-unit: $(UNIT_BINS)
 
 # qcow2: qemu-img interop both ways, hostile images, SIGKILL crash safety
 # and a guest writing to an overlay; composite disks; NBD client and server
-# against qemu-nbd, nbd-server, qemu-img and libnbd's tools (tests/block,
-# docs/img.md).
+# against qemu-nbd, nbd-server, qemu-img and libnbd's tools; block I/O off
+# the vCPU threads and --drive cache=/discard=/aio= (tests/block,
+# docs/img.md, docs/virtio.md).
 check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/cli.sh
 	@CONDO=$(CONDO) tests/block/interop.sh
@@ -156,6 +157,7 @@ check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/guest.sh
 	@CONDO=$(CONDO) tests/block/composite.sh
 	@CONDO=$(CONDO) tests/block/nbd.sh
+	@CONDO=$(CONDO) tests/block/aio.sh
 
 check-bad: $(CONDO)
 	@CONDO=$(CONDO) tests/bad/run.sh

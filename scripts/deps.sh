@@ -22,8 +22,9 @@ packages=(
 	libcmocka-dev libzydis-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 	gcc-riscv64-unknown-elf qemu-user qemu-system-misc opensbi python3 bc
 	# qemu-img: the qcow2 interoperability and crash tests; qemu-nbd,
-	# nbd-server and nbdinfo/nbdcopy: the NBD tests (tests/block/nbd.sh)
-	qemu-utils nbd-server libnbd-bin
+	# nbd-server and nbdinfo/nbdcopy: the NBD tests (tests/block/nbd.sh);
+	# strace: the cache= tests count a guest flush's fdatasync
+	qemu-utils nbd-server libnbd-bin strace
 	# the default guest: Linux from Debian's source, busybox from its source package
 	linux-source-6.1 bison flex bzip2 xz-utils
 	# fuzzing (tests/fuzz): clang's libFuzzer and sanitizer runtimes

@@ -28,6 +28,7 @@ struct evloop;
 extern const struct dev_ops virtio_mmio_ops;
 
 struct virtio_blk_opts {
+	const char *name;   /* the image, for messages (not copied) */
 	bool readonly;      /* offer VIRTIO_BLK_F_RO and fail writes (also when the disk is) */
 	bool flush_unsafe;  /* cache=unsafe: FLUSH succeeds without reaching the disk */
 	bool discard_unmap; /* discard=unmap: DISCARD reaches the image; else it is ignored */

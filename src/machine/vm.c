@@ -283,7 +283,8 @@ static int blk_thread_start(void *ctx)
 static int add_disk(struct vm *vm, int i)
 {
 	const struct vm_drive *d = &vm->cfg->drives[i];
-	struct virtio_blk_opts opts = { .readonly = d->readonly,
+	struct virtio_blk_opts opts = { .name = d->file,
+					.readonly = d->readonly,
 					.flush_unsafe = d->cache == VM_CACHE_UNSAFE,
 					.discard_unmap = d->discard,
 					.aio = vm->disk_aio[i] };
@@ -492,6 +493,9 @@ static int disk_cache(const struct vm_drive *d, struct block_dev *disk)
 	err = disk->ops->set_direct(disk);
 	if (err < 0)
 		log_err("run", "%s: cache=none: cannot use O_DIRECT: %s", d->file, strerror(-err));
+	else
+		log_info("run", "%s: cache=none: O_DIRECT, blocks of %u bytes", d->file,
+			 disk->block_size);
 	return err;
 }
 

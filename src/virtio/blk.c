@@ -7,6 +7,7 @@
  * waits for the requests in flight (docs/virtio.md). */
 #include "virtio/virtio_internal.h"
 #include "condo/block_aio.h"
+#include "condo/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -60,8 +61,11 @@ struct virtio_blk {
 	uint64_t capacity; /* in 512-byte sectors */
 	uint8_t config[BLK_CONFIG_LEN];
 
+	const char *name; /* for messages */
+
 	/* Under the transport's lock: */
 	unsigned inflight;   /* requests handed to the engine, not yet completed */
+	unsigned most_inflight; /* reported at the end (CONDO_LOG=info), for the tests */
 	bool stalled;        /* stopped taking requests at the in-flight bound */
 	uint64_t generation; /* bumped by a reset: older requests are never returned */
 	pthread_cond_t idle; /* inflight fell to 0 */
@@ -271,7 +275,8 @@ static void blk_process(struct virtio_blk *blk, unsigned q)
 			break;
 		if (kind == REQ_IO && blk->aio) {
 			blk->spare = NULL;
-			blk->inflight++;
+			if (++blk->inflight > blk->most_inflight)
+				blk->most_inflight = blk->inflight;
 			req->io.done = blk_io_done;
 			block_aio_submit(blk->aio, &req->io);
 			continue;
@@ -334,6 +339,9 @@ static void blk_free(void *dev)
 	virtio_mmio_lock(blk->vm);
 	blk_drain_locked(blk);
 	virtio_mmio_unlock(blk->vm);
+	if (blk->aio)
+		log_info("virtio", "%s: at most %u requests were in flight at once", blk->name,
+			 blk->most_inflight);
 	pthread_cond_destroy(&blk->idle);
 	free(blk->spare);
 	free(blk);
@@ -363,6 +371,7 @@ struct virtio_mmio *virtio_blk_new(struct guest_ram *ram, struct irq_line irq,
 		return NULL;
 	blk->disk = disk;
 	blk->aio = opts->aio;
+	blk->name = opts->name ? opts->name : "virtio-blk";
 	blk->flush_unsafe = opts->flush_unsafe;
 	blk->discard_unmap = opts->discard_unmap;
 	pthread_cond_init(&blk->idle, NULL);
