@@ -88,6 +88,16 @@ struct block_req *aio_take_all(struct block_aio *aio, bool *stop)
 	return all;
 }
 
+bool aio_idle(struct block_aio *aio)
+{
+	bool idle;
+
+	pthread_mutex_lock(&aio->lock);
+	idle = !aio->head;
+	pthread_mutex_unlock(&aio->lock);
+	return idle;
+}
+
 /* ---- the thread pool ---- */
 
 static void *pool_main(void *arg)

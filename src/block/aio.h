@@ -39,6 +39,8 @@ void aio_run_here(struct block_aio *aio, struct block_req *req, bool healthy);
 /* The queue, taken whole (NULL when empty); sets *stop when the engine is
  * being stopped. */
 struct block_req *aio_take_all(struct block_aio *aio, bool *stop);
+/* Nothing queued. */
+bool aio_idle(struct block_aio *aio);
 /* Report a finished request. */
 void aio_complete(struct block_req *req, int result);
 

@@ -243,7 +243,9 @@ void *aio_uring_main(void *arg)
 		if (!u->kick_armed)
 			arm_kick(u);
 		io_uring_submit(&u->ring);
-		if (stop && !u->inflight)
+		/* A completion may have queued more (a device taking what its
+		 * in-flight bound held back): only an empty queue ends it. */
+		if (stop && !u->inflight && aio_idle(aio))
 			break;
 		err = io_uring_wait_cqe(&u->ring, &cqe);
 		if (err == -EINTR)

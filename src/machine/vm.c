@@ -357,11 +357,15 @@ int vm_build_board(struct vm *vm)
 
 void vm_destroy_board(struct vm *vm)
 {
+	/* The virtio devices first: a disk waits there for its requests in
+	 * flight, whose completions raise the PLIC's lines and mark code
+	 * written, so the PLIC and the harts must still be there. */
+	for (int i = 0; i < vm->bus.count; i++)
+		if (vm->bus.regions[i].ops == &virtio_mmio_ops)
+			virtio_mmio_free(vm->bus.regions[i].dev);
 	for (int i = 0; i < vm->bus.count; i++) {
 		const struct mmio_region *r = &vm->bus.regions[i];
-		if (r->ops == &virtio_mmio_ops)
-			virtio_mmio_free(r->dev);
-		else if (r->ops->free)
+		if (r->ops != &virtio_mmio_ops && r->ops->free)
 			r->ops->free(r->dev);
 	}
 	vm->bus.count = 0;
