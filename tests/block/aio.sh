@@ -130,6 +130,8 @@ if wanted cache-flush; then
 	if ! command -v strace >/dev/null; then
 		skip "cache-flush: strace is not installed"
 	else
+		# LeakSanitizer (make SANITIZE=1) cannot run under ptrace
+		boot_env=(ASAN_OPTIONS=detect_leaks=0)
 		for mode in writeback unsafe; do
 			runner=(strace -f -qq -e trace=fdatasync -o "cache-$mode.strace")
 			cache_test "cache-$mode" ",cache=$mode,aio=threads" --no-jail || continue
@@ -143,6 +145,7 @@ if wanted cache-flush; then
 			fi
 		done
 		runner=()
+		boot_env=()
 	fi
 fi
 
