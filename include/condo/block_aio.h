@@ -55,7 +55,7 @@ struct block_req {
 
 /* How an engine is chosen (--drive aio=). */
 enum block_aio_kind {
-	BLOCK_AIO_AUTO,    /* io_uring for a raw image where the kernel allows it, else threads */
+	BLOCK_AIO_AUTO,	   /* io_uring for a raw image where the kernel allows it, else threads */
 	BLOCK_AIO_THREADS, /* the thread pool, always */
 	BLOCK_AIO_IO_URING /* io_uring, or an error when it cannot be had */
 };

@@ -145,7 +145,8 @@ struct block_aio *block_aio_new(struct block_dev *bd, enum block_aio_kind kind)
 		err = aio_uring_new(aio);
 	if (err < 0 && kind == BLOCK_AIO_IO_URING) {
 		if (!ringable)
-			log_err("block", "aio=io_uring: only raw images are served through io_uring");
+			log_err("block",
+				"aio=io_uring: only raw images are served through io_uring");
 		else
 			log_err("block", "aio=io_uring: the kernel gives no io_uring: %s",
 				strerror(-err));

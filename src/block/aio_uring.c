@@ -31,19 +31,19 @@ struct aio_uring {
 	struct io_uring ring;
 	int kick_fd;
 	uint64_t kick_buf;
-	bool kick_armed; /* the eventfd read is on the ring (it outlives a thread) */
+	bool kick_armed;   /* the eventfd read is on the ring (it outlives a thread) */
 	unsigned inflight; /* requests on the ring */
 };
 
 static int restrict_ring(struct io_uring *ring)
 {
 	struct io_uring_restriction r[] = {
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
-		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READ },
-		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_FIXED_FILE },
-		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
+	    {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV},
+	    {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV},
+	    {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC},
+	    {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READ},
+	    {.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_FIXED_FILE},
+	    {.opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE},
 	};
 
 	/* Debian's liburing 2.3 leaves io_uring_register_restrictions and
@@ -60,9 +60,9 @@ static int enable_ring(struct io_uring *ring)
 
 int aio_uring_new(struct block_aio *aio)
 {
-	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED };
+	struct io_uring_params p = {.flags = IORING_SETUP_R_DISABLED};
 	struct aio_uring *u = calloc(1, sizeof(*u));
-	unsigned workers[2] = { IOWQ_BOUNDED, IOWQ_UNBOUNDED };
+	unsigned workers[2] = {IOWQ_BOUNDED, IOWQ_UNBOUNDED};
 	int fds[2], err;
 
 	if (!u)
@@ -267,7 +267,8 @@ void *aio_uring_main(void *arg)
 			}
 		}
 		if (kicked) {
-			for (struct block_req *req = aio_take_all(aio, &stop), *next; req; req = next) {
+			for (struct block_req *req = aio_take_all(aio, &stop), *next; req;
+			     req = next) {
 				next = req->next;
 				start_request(aio, req, healthy);
 			}

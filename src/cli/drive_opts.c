@@ -47,9 +47,9 @@ static const struct {
 	int (*parse)(const char *value, struct vm_drive *d);
 	const char *values;
 } drive_parts[] = {
-	{ "cache=", parse_cache, "writeback, none or unsafe" },
-	{ "discard=", parse_discard, "ignore or unmap" },
-	{ "aio=", parse_aio, "auto, threads or io_uring" },
+    {"cache=", parse_cache, "writeback, none or unsafe"},
+    {"discard=", parse_discard, "ignore or unmap"},
+    {"aio=", parse_aio, "auto, threads or io_uring"},
 };
 
 int cli_drive_part(const char *spec, const char *item, struct vm_drive *d)

@@ -287,9 +287,9 @@ static int add_disk(struct vm *vm, int i)
 					.readonly = d->readonly,
 					.flush_unsafe = d->cache == VM_CACHE_UNSAFE,
 					.discard_unmap = d->discard,
-					.aio = vm->disk_aio[i] };
+					.aio = vm->disk_aio ? vm->disk_aio[i] : NULL };
 
-	if (block_aio_start(opts.aio, blk_thread_start, vm) < 0)
+	if (opts.aio && block_aio_start(opts.aio, blk_thread_start, vm) < 0)
 		return -1;
 	return add_virtio(vm, virtio_blk_new(&vm->ram, plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
 					     vm->disks[i], &opts));
