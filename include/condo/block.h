@@ -189,7 +189,16 @@ const char *block_format_name(enum block_format format);
 int block_create(const char *path, enum block_format format, uint64_t size,
 		 const char *backing, enum block_format backing_format);
 
-/* Count a finished request in bd->stats. */
+/* Count a finished request of bytes in bd->stats (also for transfers an
+ * engine makes without the calls below: io_uring, condo/block_aio.h). */
+static inline void block_count_bytes(struct block_dev *bd, uint64_t bytes, bool write)
+{
+	__atomic_fetch_add(write ? &bd->stats.write_bytes : &bd->stats.read_bytes, bytes,
+			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(write ? &bd->stats.write_ops : &bd->stats.read_ops, 1,
+			   __ATOMIC_RELAXED);
+}
+
 static inline void block_count(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 			       bool write)
 {
@@ -197,10 +206,7 @@ static inline void block_count(struct block_dev *bd, const struct iovec *iov, in
 
 	for (int i = 0; i < iovcnt; i++)
 		bytes += iov[i].iov_len;
-	__atomic_fetch_add(write ? &bd->stats.write_bytes : &bd->stats.read_bytes, bytes,
-			   __ATOMIC_RELAXED);
-	__atomic_fetch_add(write ? &bd->stats.write_ops : &bd->stats.read_ops, 1,
-			   __ATOMIC_RELAXED);
+	block_count_bytes(bd, bytes, write);
 }
 
 static inline int block_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,

@@ -50,7 +50,8 @@ struct block_req {
 	void (*done)(struct block_req *req);
 	/* The engine's own. */
 	struct block_req *next;
-	uint64_t left; /* bytes still to move */
+	uint64_t bytes; /* of the transfer */
+	uint64_t left;  /* bytes still to move */
 };
 
 /* How an engine is chosen (--drive aio=). */

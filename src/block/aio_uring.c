@@ -179,6 +179,7 @@ static void start_request(struct block_aio *aio, struct block_req *req, bool hea
 		req->left = 0;
 		for (int i = 0; i < req->iovcnt; i++)
 			req->left += req->iov[i].iov_len;
+		req->bytes = req->left;
 		if (!req->left) {
 			aio_complete(req, 0);
 			return;
@@ -203,8 +204,18 @@ static void advance(struct block_req *req, uint64_t n)
 	}
 }
 
-static void finish_cqe(struct aio_uring *u, struct block_req *req, int res)
+/* A transfer done: counted for metering as the synchronous calls count. */
+static void transfer_done(struct block_aio *aio, struct block_req *req, int result)
 {
+	if (!result)
+		block_count_bytes(aio->bd, req->bytes, req->op == BLOCK_REQ_WRITE);
+	aio_complete(req, result);
+}
+
+static void finish_cqe(struct block_aio *aio, struct block_req *req, int res)
+{
+	struct aio_uring *u = aio->uring;
+
 	u->inflight--;
 	if (res == -EAGAIN || res == -EINTR) {
 		queue_on_ring(u, req);
@@ -215,14 +226,14 @@ static void finish_cqe(struct aio_uring *u, struct block_req *req, int res)
 		return;
 	}
 	if ((uint64_t)res >= req->left) {
-		aio_complete(req, 0);
+		transfer_done(aio, req, 0);
 	} else if (res == 0) {
 		/* The end of a file that shrank under us: a read sees zeros, as
 		 * the synchronous path does; a write cannot go on. */
 		if (req->op == BLOCK_REQ_READ)
 			for (int i = 0; i < req->iovcnt; i++)
 				memset(req->iov[i].iov_base, 0, req->iov[i].iov_len);
-		aio_complete(req, req->op == BLOCK_REQ_READ ? 0 : -EIO);
+		transfer_done(aio, req, req->op == BLOCK_REQ_READ ? 0 : -EIO);
 	} else {
 		advance(req, (uint64_t)res);
 		queue_on_ring(u, req);
@@ -260,7 +271,7 @@ void *aio_uring_main(void *arg)
 
 			io_uring_cqe_seen(&u->ring, cqe);
 			if (req) {
-				finish_cqe(u, req, res);
+				finish_cqe(aio, req, res);
 			} else {
 				u->kick_armed = false;
 				kicked = true;

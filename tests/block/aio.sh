@@ -5,7 +5,8 @@
 # host reads back exactly the source; --drive cache= (none: O_DIRECT,
 # unsafe: a guest flush makes no fdatasync, writeback: it does) and
 # discard= (ignore keeps the data, unmap frees it: `condo img map`, the
-# file's allocated blocks); a guest rebooting with requests in flight.
+# file's allocated blocks); a guest rebooting with requests in flight;
+# --meter counting what every engine moved.
 #   CONDO=build/condo tests/block/aio.sh [NAME-PATTERN]
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 console=$here/../guest/console.py
@@ -64,13 +65,17 @@ copy_test() {
 	truncate -s $((8 * MiB)) "$name.raw"
 	"$condo" img create -f qcow2 "$name.qcow2" 8M >/dev/null || { bad "$name" "img create"; return; }
 	boot "$name" copy.script --drive "file=src.raw,format=raw,readonly=on$opts" \
-		--drive "file=$name.raw,format=raw$opts" --drive "file=$name.qcow2$opts" || return
+		--drive "file=$name.raw,format=raw$opts" --drive "file=$name.qcow2$opts" \
+		--meter "$name.meter" || return
 	cmp -s src.raw "$name.raw" || why="${why}the raw disk differs from the source; "
 	{ as_raw "$name.qcow2" "$name.back" && cmp -s src.raw "$name.back"; } ||
 		why="${why}the qcow2 disk differs from the source; "
 	[ "$(grep -c "^$srcsum" "$name.log")" = 2 ] || why="${why}the guest read back other bytes; "
 	grep -q "^condo: $name.raw: block I/O through $engine" "$name.log" ||
 		why="${why}not served by $engine; "
+	# metering counts what every engine moved: 16 MiB copied, read and written
+	python3 -c "import struct; d = open('$name.meter', 'rb').read(); r, w = struct.unpack_from('<QQ', d, 40); assert r >= 16 << 20 and w >= 16 << 20, (r, w)" 2>/dev/null ||
+		why="${why}the meter misses disk bytes; "
 	n=$(most_inflight "$name.raw" "$name.log")
 	[ "${n:-0}" -ge 2 ] || why="${why}at most ${n:-0} request(s) in flight on the raw disk; "
 	[ -z "$why" ] && ok "$name" || bad "$name" "$why"
