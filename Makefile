@@ -45,11 +45,12 @@ CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANF
             -Iinclude -Isrc -MMD -MP -pthread $(shell pkg-config --cflags libseccomp 2>/dev/null) \
             $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-# zlib and zstd: compressed qcow2 clusters; libnbd: NBD disks (src/block).
-PKGS     := zlib libzstd libnbd
+# zlib and zstd: compressed qcow2 clusters; libnbd: NBD disks; liburing:
+# block I/O off the vCPU threads (src/block).
+PKGS     := zlib libzstd libnbd liburing
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -lnbd)
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -lnbd -luring)
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
 CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
 CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)
@@ -144,8 +145,9 @@ check-unit: $(UNIT_BINS)
 
 # qcow2: qemu-img interop both ways, hostile images, SIGKILL crash safety
 # and a guest writing to an overlay; composite disks; NBD client and server
-# against qemu-nbd, nbd-server, qemu-img and libnbd's tools (tests/block,
-# docs/img.md).
+# against qemu-nbd, nbd-server, qemu-img and libnbd's tools; block I/O off
+# the vCPU threads and --drive cache=/discard=/aio= (tests/block,
+# docs/img.md, docs/virtio.md).
 check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/cli.sh
 	@CONDO=$(CONDO) tests/block/interop.sh
@@ -155,6 +157,7 @@ check-block: $(CONDO) $(BUILD)/tests/block/crash_writer guest
 	@CONDO=$(CONDO) tests/block/guest.sh
 	@CONDO=$(CONDO) tests/block/composite.sh
 	@CONDO=$(CONDO) tests/block/nbd.sh
+	@CONDO=$(CONDO) tests/block/aio.sh
 
 check-bad: $(CONDO)
 	@CONDO=$(CONDO) tests/bad/run.sh

@@ -10,8 +10,9 @@ packages=(
 	gcc clang make pkg-config dpkg-dev libc6-dev libfdt-dev
 	# the jail: seccomp filters
 	libseccomp-dev
-	# compressed qcow2 clusters; NBD disks (libnbd)
-	zlib1g-dev libzstd-dev libnbd-dev
+	# compressed qcow2 clusters; NBD disks (libnbd); io_uring for block I/O
+	# off the vCPU threads
+	zlib1g-dev libzstd-dev libnbd-dev liburing-dev
 	# condod, the control plane: HTTP, JSON, its store, tokens; condo ctl: libcurl
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev
 	# tests of condod: curl, and the API description checked with Debian's python
@@ -21,8 +22,9 @@ packages=(
 	libcmocka-dev libzydis-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 	gcc-riscv64-unknown-elf qemu-user qemu-system-misc opensbi python3 bc
 	# qemu-img: the qcow2 interoperability and crash tests; qemu-nbd,
-	# nbd-server and nbdinfo/nbdcopy: the NBD tests (tests/block/nbd.sh)
-	qemu-utils nbd-server libnbd-bin
+	# nbd-server and nbdinfo/nbdcopy: the NBD tests (tests/block/nbd.sh);
+	# strace: the cache= tests count a guest flush's fdatasync
+	qemu-utils nbd-server libnbd-bin strace
 	# the default guest: Linux from Debian's source, busybox from its source package
 	linux-source-6.1 bison flex bzip2 xz-utils
 	# fuzzing (tests/fuzz): clang's libFuzzer and sanitizer runtimes

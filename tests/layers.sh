@@ -14,6 +14,7 @@ component_of_header() {
 	log | evloop) echo util ;;
 	codemap | dev) echo mem ;; # dev.h: the ops interface the bus dispatches to
 	aclint | devices) echo dev ;;
+	block_aio) echo block ;;
 	*) [ -d "src/$1" ] && echo "$1" ;;
 	esac
 }

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 struct block_dev;
+struct block_req;
 
 enum block_format {
 	BLOCK_FORMAT_AUTO,  /* probe: qcow2 or composite by magic, nbd by URI, else raw */
@@ -106,6 +107,14 @@ struct block_ops {
 	 * reopened.  NULL: the format has no backing files. */
 	int (*set_backing)(struct block_dev *bd, const char *name, enum block_format format);
 	void (*close)(struct block_dev *bd);
+	/* Optional, for the asynchronous engines (condo/block_aio.h): the
+	 * descriptor that vectored reads and writes at disk offsets and
+	 * fdatasync may use directly (req NULL: the image's one descriptor);
+	 * -1 when req must go through the operations above instead. */
+	int (*direct_fd)(struct block_dev *bd, const struct block_req *req);
+	/* Optional: bypass the host page cache (cache=none, O_DIRECT).
+	 * 0, or -ENOTSUP when the format cannot. */
+	int (*set_direct)(struct block_dev *bd);
 };
 
 /* What the guest moved through a disk: cumulative, for metering (condo
@@ -120,6 +129,7 @@ struct block_dev {
 	uint64_t size;  /* bytes */
 	bool readonly;
 	enum block_format format;
+	uint32_t block_size; /* the smallest transfer unit the host allows (512; more with O_DIRECT) */
 	char serial[21]; /* up to 20 characters, NUL-terminated: virtio-blk GET_ID */
 };
 
@@ -179,7 +189,16 @@ const char *block_format_name(enum block_format format);
 int block_create(const char *path, enum block_format format, uint64_t size,
 		 const char *backing, enum block_format backing_format);
 
-/* Count a finished request in bd->stats. */
+/* Count a finished request of bytes in bd->stats (also for transfers an
+ * engine makes without the calls below: io_uring, condo/block_aio.h). */
+static inline void block_count_bytes(struct block_dev *bd, uint64_t bytes, bool write)
+{
+	__atomic_fetch_add(write ? &bd->stats.write_bytes : &bd->stats.read_bytes, bytes,
+			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(write ? &bd->stats.write_ops : &bd->stats.read_ops, 1,
+			   __ATOMIC_RELAXED);
+}
+
 static inline void block_count(struct block_dev *bd, const struct iovec *iov, int iovcnt,
 			       bool write)
 {
@@ -187,10 +206,7 @@ static inline void block_count(struct block_dev *bd, const struct iovec *iov, in
 
 	for (int i = 0; i < iovcnt; i++)
 		bytes += iov[i].iov_len;
-	__atomic_fetch_add(write ? &bd->stats.write_bytes : &bd->stats.read_bytes, bytes,
-			   __ATOMIC_RELAXED);
-	__atomic_fetch_add(write ? &bd->stats.write_ops : &bd->stats.read_ops, 1,
-			   __ATOMIC_RELAXED);
+	block_count_bytes(bd, bytes, write);
 }
 
 static inline int block_preadv(struct block_dev *bd, const struct iovec *iov, int iovcnt,

@@ -32,6 +32,7 @@ enum jail_kind {
 	JAIL_VM_IO,   /* condo run's event loop: console input, virtio back ends */
 	JAIL_VM_HART, /* condo run's hart threads: translated code, MMIO, SBI */
 	JAIL_APP,     /* every thread of condo app: the host calls that serve the guest */
+	JAIL_VM_BLK,  /* condo run's block I/O threads: a disk's requests (condo/block_aio.h) */
 	JAIL_NKINDS
 };
 

@@ -15,10 +15,20 @@ enum {
 	VM_EXIT_LIMIT = 137, /* --max-insns reached */
 };
 
+/* --drive cache= */
+enum vm_cache {
+	VM_CACHE_WRITEBACK, /* the host page cache; a guest flush is fdatasync */
+	VM_CACHE_NONE,      /* O_DIRECT on raw images; a guest flush is fdatasync */
+	VM_CACHE_UNSAFE,    /* the host page cache; a guest flush does nothing */
+};
+
 struct vm_drive {
 	const char *file;
 	int format;     /* enum block_format (condo/block.h); 0: probe */
 	bool readonly;
+	int cache;      /* enum vm_cache */
+	bool discard;   /* discard=unmap: guest discards reach the image (default ignore) */
+	int aio;        /* enum block_aio_kind (condo/block_aio.h); 0: auto */
 };
 
 struct vm_config {

@@ -22,15 +22,26 @@
 
 struct virtio_mmio;
 struct block_dev;
+struct block_aio;
 struct evloop;
 
 extern const struct dev_ops virtio_mmio_ops;
 
+struct virtio_blk_opts {
+	const char *name;   /* the image, for messages (not copied) */
+	bool readonly;      /* offer VIRTIO_BLK_F_RO and fail writes (also when the disk is) */
+	bool flush_unsafe;  /* cache=unsafe: FLUSH succeeds without reaching the disk */
+	bool discard_unmap; /* discard=unmap: DISCARD reaches the image; else it is ignored */
+	/* The disk's engine, started (not owned; stop it after freeing the
+	 * device, which waits for its requests).  NULL: requests run on the
+	 * notifying thread (tests, fuzzing). */
+	struct block_aio *aio;
+};
+
 /* A block device on disk (not owned: close it after freeing the device).
- * readonly, or a disk opened read-only, offers VIRTIO_BLK_F_RO and fails
- * writes.  NULL on allocation failure. */
+ * NULL on allocation failure. */
 struct virtio_mmio *virtio_blk_new(struct guest_ram *ram, struct irq_line irq,
-				   struct block_dev *disk, bool readonly);
+				   struct block_dev *disk, const struct virtio_blk_opts *opts);
 
 /* A console with one port: bytes readable on in_fd (watched by loop) go to
  * the guest, bytes it transmits are written to out_fd.  Either fd may be

@@ -24,6 +24,11 @@ int cli_parse_jit_hot(const char *s, uint64_t *out);
 /* --jail-user: a user name or UID[:GID]; -1 after a one-line error. */
 int cli_parse_jail_user(const char *cmd, const char *s);
 
+struct vm_drive;
+/* A cache=, discard= or aio= part of --drive SPEC: 1 when item was one
+ * (and is now in d), 0 when it is none of them, -1 after a one-line error. */
+int cli_drive_part(const char *spec, const char *item, struct vm_drive *d);
+
 int cmd_run(int argc, char **argv);
 /* condo img serve (cmd_img_serve.c). */
 int cmd_img_serve(int argc, char **argv);

@@ -32,10 +32,19 @@ static const char run_usage[] =
 	"                        (paravirtualization)\n"
 	"  --mem SIZE            guest RAM, with K, M or G suffix (default 256M)\n"
 	"  --cpus N              harts, 1 to 8, one host thread each (default 1)\n"
-	"  --drive file=F[,format=raw|qcow2|composite|nbd][,readonly=on]\n"
+	"  --drive file=F[,format=raw|qcow2|composite|nbd][,readonly=on][,cache=C]\n"
+	"        [,discard=D][,aio=A]\n"
 	"                        a disk image as a virtio-blk device (repeatable); the\n"
 	"                        format is probed when not given (qcow2 and composite by\n"
-	"                        their magic, nbd:// and nbd+unix:// URIs)\n"
+	"                        their magic, nbd:// and nbd+unix:// URIs).\n"
+	"                        cache=writeback (default: the host page cache, a guest\n"
+	"                        flush is fdatasync), none (O_DIRECT on raw images) or\n"
+	"                        unsafe (a guest flush does nothing); discard=ignore\n"
+	"                        (default, as QEMU: guest discards are accepted and do\n"
+	"                        nothing) or unmap (they free the image's space);\n"
+	"                        aio=auto (default: io_uring for raw images where the\n"
+	"                        kernel allows it), threads (a thread pool) or io_uring.\n"
+	"                        Requests run on each disk's I/O threads, not the vCPUs'\n"
 	"  --image-dir DIR       every backing file of a --drive's chain must lie beneath\n"
 	"                        DIR (symbolic links followed), e.g. the image store a\n"
 	"                        tenant's overlays are made from\n"
@@ -88,7 +97,14 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 	if (!copy)
 		return -1;
 	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(item, "file=", 5) && item[5]) {
+		int part = cli_drive_part(spec, item, &d);
+
+		if (part < 0) {
+			free(copy);
+			return -1;
+		} else if (part) {
+			continue;
+		} else if (!strncmp(item, "file=", 5) && item[5]) {
 			d.file = spec + (item + 5 - copy); /* points into the argv string */
 		} else if (!strncmp(item, "format=", 7)) {
 			enum block_format f;

@@ -48,6 +48,7 @@ static const char *const kind_names[JAIL_NKINDS] = {
     [JAIL_VM_IO] = "event-loop",
     [JAIL_VM_HART] = "hart",
     [JAIL_APP] = "app",
+    [JAIL_VM_BLK] = "block-io",
 };
 
 const char *jail_kind_name(enum jail_kind kind)

@@ -8,12 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #define NOBODY 65534 /* the overflow uid, when there is no "nobody" */
@@ -178,6 +180,11 @@ int jail_lockdown(struct jail *j)
 		log_err("jail", "cannot set no_new_privs: %s", strerror(errno));
 		return -errno;
 	}
+	/* glibc counts the CPUs (get_nprocs: an openat of /sys) when a
+	 * thread's first malloc needs a ninth arena; with many threads (harts,
+	 * each disk's I/O threads) that came under a filter.  Fix the bound
+	 * now, at glibc's own default (8 per CPU on 64-bit hosts). */
+	mallopt(M_ARENA_MAX, 8 * get_nprocs());
 	if ((err = jail_filters_prepare(j)))
 		return err;
 	j->active = true;

@@ -3,6 +3,7 @@
  * powers off (or rebuilds it when the guest resets). */
 #include "condo/aclint.h"
 #include "condo/block.h"
+#include "condo/block_aio.h"
 #include "condo/devices.h"
 #include "condo/engine.h"
 #include "condo/jail.h"
@@ -129,6 +130,7 @@ static const struct hart_env_ops board_env = {
 struct vm_res {
 	struct vm_files files;
 	struct block_dev *disks[VM_MAX_DRIVES];
+	struct block_aio *disk_aio[VM_MAX_DRIVES];
 	struct jail jail;
 	struct meter meter; /* across reboots: the counters only grow */
 	uint32_t cpu_mcores; /* --cpu-limit, or the last read from --cpu-limit-file */
@@ -273,6 +275,33 @@ static int add_virtio(struct vm *vm, struct virtio_mmio *dev)
 	return 0;
 }
 
+static int blk_thread_start(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	if (jail_thread(vm->jail, JAIL_VM_BLK) < 0) {
+		vm_shutdown(vm, VM_EXIT_ERROR, false);
+		return -1;
+	}
+	return 0;
+}
+
+/* A disk: its engine's threads for this boot, then the device. */
+static int add_disk(struct vm *vm, int i)
+{
+	const struct vm_drive *d = &vm->cfg->drives[i];
+	struct virtio_blk_opts opts = { .name = d->file,
+					.readonly = d->readonly,
+					.flush_unsafe = d->cache == VM_CACHE_UNSAFE,
+					.discard_unmap = d->discard,
+					.aio = vm->disk_aio ? vm->disk_aio[i] : NULL };
+
+	if (opts.aio && block_aio_start(opts.aio, blk_thread_start, vm) < 0)
+		return -1;
+	return add_virtio(vm, virtio_blk_new(&vm->ram, plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
+					     vm->disks[i], &opts));
+}
+
 /* A page became code, or code was written (by a hart or a device): every
  * hart acts on it at its next block boundary. */
 static void code_event(void *ctx, enum code_event what)
@@ -323,9 +352,7 @@ int vm_build_board(struct vm *vm)
 	      add_device(vm, VIRT_TEST_BASE, 0x1000, &sifive_test_ops,
 			 sifive_test_new(on_test_exit, vm));
 	for (int i = 0; i < cfg->ndrives && !err; i++)
-		err = add_virtio(vm, virtio_blk_new(&vm->ram,
-						    plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
-						    vm->disks[i], cfg->drives[i].readonly));
+		err = add_disk(vm, i);
 	err = err || add_virtio(vm, virtio_rng_new(&vm->ram,
 						   plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio)));
 	err = err || add_virtio(vm, virtio_console_new(&vm->ram,
@@ -336,11 +363,15 @@ int vm_build_board(struct vm *vm)
 
 void vm_destroy_board(struct vm *vm)
 {
+	/* The virtio devices first: a disk waits there for its requests in
+	 * flight, whose completions raise the PLIC's lines and mark code
+	 * written, so the PLIC and the harts must still be there. */
+	for (int i = 0; i < vm->bus.count; i++)
+		if (vm->bus.regions[i].ops == &virtio_mmio_ops)
+			virtio_mmio_free(vm->bus.regions[i].dev);
 	for (int i = 0; i < vm->bus.count; i++) {
 		const struct mmio_region *r = &vm->bus.regions[i];
-		if (r->ops == &virtio_mmio_ops)
-			virtio_mmio_free(r->dev);
-		else if (r->ops->free)
+		if (r->ops != &virtio_mmio_ops && r->ops->free)
 			r->ops->free(r->dev);
 	}
 	vm->bus.count = 0;
@@ -377,7 +408,8 @@ static void loop_thread_start(void *ctx)
 static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *spent)
 {
 	struct vm vm = { .cfg = cfg, .files = &res->files, .jail = &res->jail, .disks = res->disks,
-			 .ncpus = cfg->cpus, .insns_spent = *spent, .cpu_mcores = &res->cpu_mcores };
+			 .disk_aio = res->disk_aio, .ncpus = cfg->cpus, .insns_spent = *spent,
+			 .cpu_mcores = &res->cpu_mcores };
 	int status = VM_EXIT_ERROR, started = 0;
 
 	pthread_mutex_init(&vm.lock, NULL);
@@ -424,7 +456,9 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 	}
 out:
 	evloop_free(vm.loop); /* stops its thread before the devices go */
-	vm_destroy_board(&vm);
+	vm_destroy_board(&vm); /* each disk waits for its requests in flight */
+	for (int i = 0; i < cfg->ndrives; i++)
+		block_aio_stop(res->disk_aio[i]);
 	console_restore();
 	pthread_cond_destroy(&vm.done_cond);
 	pthread_mutex_destroy(&vm.lock);
@@ -438,16 +472,41 @@ static void jail_limits(const struct vm_config *cfg, struct jail_config *j)
 {
 	uint64_t cache = cfg->jit_cache ? cfg->jit_cache : JIT_CACHE_DEFAULT;
 	uint64_t per_hart = 2 * cache + (8ull << 20) + (64ull << 20);
+	uint64_t per_disk = BLOCK_AIO_MAX_THREADS * ((8ull << 20) + (64ull << 20));
 
 	if (!j->as_limit)
-		j->as_limit = cfg->mem_size + (uint64_t)cfg->cpus * per_hart + (1ull << 30);
+		j->as_limit = cfg->mem_size + (uint64_t)cfg->cpus * per_hart +
+			      (uint64_t)cfg->ndrives * per_disk + (1ull << 30);
 	if (!j->nofile)
 		j->nofile = 256;
 	/* No RLIMIT_NPROC: it is per uid, and VMs share theirs (jail/limits.c). */
 	if (!j->mem_max)
 		j->mem_max = cfg->mem_size + (uint64_t)cfg->cpus * 2 * cache + (512ull << 20);
+	/* each disk's threads, io_uring's kernel workers among them */
 	if (!j->pids_max)
-		j->pids_max = (uint64_t)cfg->cpus + 8;
+		j->pids_max = (uint64_t)cfg->cpus + 8 + (uint64_t)cfg->ndrives * BLOCK_AIO_MAX_THREADS;
+}
+
+/* cache=none: O_DIRECT where the format can; a qcow2 image (its metadata
+ * is read and written in small pieces) stays in the page cache. */
+static int disk_cache(const struct vm_drive *d, struct block_dev *disk)
+{
+	int err;
+
+	if (d->cache != VM_CACHE_NONE)
+		return 0;
+	if (!disk->ops->set_direct) {
+		log_info("run", "%s: cache=none: only raw images bypass the host page cache",
+			 d->file);
+		return 0;
+	}
+	err = disk->ops->set_direct(disk);
+	if (err < 0)
+		log_err("run", "%s: cache=none: cannot use O_DIRECT: %s", d->file, strerror(-err));
+	else
+		log_info("run", "%s: cache=none: O_DIRECT, blocks of %u bytes", d->file,
+			 disk->block_size);
+	return err;
 }
 
 /* Open the disks, with their backing chains, then enter the jail:
@@ -476,7 +535,7 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 	res->meter.disks = res->disks;
 	res->meter.ndisks = cfg->ndrives;
 	jail_limits(in, &jc);
-	jc.kinds = 1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART;
+	jc.kinds = 1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART | 1u << JAIL_VM_BLK;
 	if (jail_enter(&res->jail, &jc, paths, 3) < 0)
 		return -1;
 	if (!in->bios_none)
@@ -485,6 +544,17 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 	cfg->initrd = paths[2];
 	if (boot_open_files(cfg, &res->files) < 0)
 		return -1;
+	for (int i = 0; i < cfg->ndrives; i++) {
+		if (disk_cache(&cfg->drives[i], res->disks[i]) < 0)
+			return -1;
+		/* the ring is set up before the lockdown: no io_uring_setup after */
+		res->disk_aio[i] = block_aio_new(res->disks[i],
+						 (enum block_aio_kind)cfg->drives[i].aio);
+		if (!res->disk_aio[i])
+			return -1;
+		log_info("run", "%s: block I/O through %s", cfg->drives[i].file,
+			 block_aio_name(res->disk_aio[i]));
+	}
 	if (jail_lockdown(&res->jail) < 0 || jail_thread(&res->jail, JAIL_VMM) < 0)
 		return -1;
 	return 0;
@@ -506,9 +576,11 @@ int vm_run(const struct vm_config *in)
 			log_info("run", "guest reset: booting again");
 	}
 	meter_close(&res.meter);
-	for (int i = 0; i < VM_MAX_DRIVES; i++)
+	for (int i = 0; i < VM_MAX_DRIVES; i++) {
+		block_aio_free(res.disk_aio[i]);
 		if (res.disks[i])
 			block_close(res.disks[i]);
+	}
 	boot_close_files(&res.files);
 	return status;
 }

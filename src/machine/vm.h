@@ -64,6 +64,9 @@ struct vm {
 	struct vm_virtio_slot virtio[VIRT_VIRTIO_SLOTS];
 	int nvirtio;
 	struct block_dev *const *disks; /* open for the life of the VM, as the files */
+	/* each disk's engine, started per boot; NULL: requests run on the
+	 * notifying thread (the fuzz harnesses' boards) */
+	struct block_aio *const *disk_aio;
 
 	uint64_t insns_spent; /* by earlier boots of this VM (reboots) */
 	uint32_t *cpu_mcores; /* the CPU limit (cpulimit.c), across reboots; 0: none */

@@ -91,13 +91,17 @@ static const char *walk_chain(struct virtio_mmio *vm, const struct virtq *q, con
 			table_len = d.len / 16;
 			idx = 0;
 			in_indirect = true;
+			/* The table holds up to a queue's worth of its own: Linux
+			 * fills one with seg_max + 2 = QueueNum entries. */
+			count = 0;
 			continue;
 		}
 
 		buf = gmem_ptr(vm->ram, d.addr, d.len);
 		if (!buf)
 			return "buffer outside guest RAM";
-		/* count <= q->num <= VIRTQ_MAX_SIZE bounds the iovec index */
+		if (e->n_out + e->n_in >= VIRTQ_MAX_SIZE)
+			return "descriptor chain longer than the queue";
 		e->iov[e->n_out + e->n_in] = (struct iovec){ buf, d.len };
 		if (d.flags & VIRTQ_DESC_F_WRITE) {
 			e->n_in++;

@@ -90,4 +90,14 @@ run image-dir-symlink 1 "lies outside --image-dir" img info --image-dir store te
 run image-dir-missing 1 "--image-dir nope" img info --image-dir nope tenant/ok.qcow2
 run image-dir-run 1 "lies outside --image-dir" run --image-dir store --drive file=tenant/out.qcow2
 run image-dir-commit 1 "lies outside --image-dir" img commit --image-dir store tenant/out.qcow2
+# --drive cache=, discard=, aio=: documented in --help; bad values name the
+# part and what it takes
+run help-run-drive 0 "" run --help
+grep -q "cache=writeback" out && grep -q "discard=ignore" out && grep -q "aio=auto" out ||
+	bad help-run-drive-text "condo run --help does not describe cache=, discard=, aio="
+run drive-cache-bad 2 "unknown cache 'directsync' (writeback, none or unsafe)" run --drive file=plain.raw,cache=directsync
+run drive-cache-empty 2 "unknown cache ''" run --drive file=plain.raw,cache=
+run drive-discard-bad 2 "unknown discard 'trim' (ignore or unmap)" run --drive file=plain.raw,discard=trim
+run drive-aio-bad 2 "unknown aio 'native' (auto, threads or io_uring)" run --drive file=plain.raw,aio=native
+run drive-aio-uring-qcow2 1 "only raw images are served through io_uring" run --drive file=over.qcow2,aio=io_uring
 finish

@@ -46,7 +46,7 @@ expect $sum
 send poweroff
 exit 0
 EOS
-if CONSOLE_TIMEOUT=300 "$console" guest.script -- "$condo" run --drive file=over.qcow2 >guest.log 2>&1; then
+if CONSOLE_TIMEOUT=300 "$console" guest.script -- "$condo" run --drive file=over.qcow2,discard=unmap >guest.log 2>&1; then
 	ok guest-writes-and-reads-back
 else
 	bad guest-writes-and-reads-back "$(tail -5 guest.log | tr '\n' ' ')"

@@ -19,11 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct guest_ram ram;
 	bool readonly = fin_u8(&in) & 1;
 	struct block_dev *disk = block_raw_open(fuzz_disk_path(DISK_BYTES), readonly);
+	struct virtio_blk_opts opts = { .readonly = readonly, .discard_unmap = true };
 	struct virtio_mmio *dev;
 
 	if (!disk || fuzz_ram_init(&ram, FV_RAM_BASE, FV_RAM_SIZE) < 0)
 		__builtin_trap();
-	dev = virtio_blk_new(&ram, fuzz_virtio_irq(), disk, readonly);
+	dev = virtio_blk_new(&ram, fuzz_virtio_irq(), disk, &opts);
 	if (!dev)
 		__builtin_trap();
 	fuzz_virtio_run(dev, &ram, &in, NULL, NULL);
