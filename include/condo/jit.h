@@ -65,6 +65,12 @@ int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t l
 void jit_invalidate(struct jit *jit, struct block *block);
 /* Forget all compiled code (the decoded blocks are being dropped). */
 void jit_flush(struct jit *jit);
+/* A host fault at pc: when pc is a direct guest access in this
+ * translator's compiled code (app mode), the address of the stub that
+ * makes that access the slow way, to resume at with the registers as the
+ * fault left them; else 0.  Async-signal-safe, on the thread running the
+ * code. */
+uintptr_t jit_fault_resume(const struct jit *jit, uintptr_t pc);
 /* The cache size the translator was made with (for a new thread's hart). */
 size_t jit_cache_size(const struct jit *jit);
 
