@@ -277,7 +277,7 @@ bool jit_add_fault_site(struct jit *jit, size_t at, size_t stub)
 /* Called from a signal handler on the thread that runs this translator's
  * code, so nothing here can be changing meanwhile: the code and the sites
  * change only while translating, which never faults into this. */
-uintptr_t jit_fault_resume(const struct jit *jit, uintptr_t pc)
+uintptr_t jit_fault_resume(struct jit *jit, uintptr_t pc)
 {
 	uintptr_t base;
 	size_t lo = 0, hi;
@@ -292,8 +292,10 @@ uintptr_t jit_fault_resume(const struct jit *jit, uintptr_t pc)
 		size_t mid = (lo + hi) / 2;
 		uint32_t at = jit->sites[mid].at;
 
-		if (at == pc - base)
+		if (at == pc - base) {
+			jit->stats.direct_faults++;
 			return base + jit->sites[mid].stub;
+		}
 		if (at < pc - base)
 			lo = mid + 1;
 		else
