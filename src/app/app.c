@@ -415,7 +415,7 @@ int app_run(const struct app_config *cfg)
 	p->mm.code.notify = code_event;
 	h->flat_addend = (uintptr_t)p->mm.host_base; /* mm_fill: host_base + page */
 	h->mem_direct = &p->mm.direct;
-	h->mem_bits = (uint8_t)__builtin_ctzll(p->mm.size); /* a power of two */
+	h->mem_size = p->mm.size;
 	cpu_set_code_map(h, &p->mm.code);
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
 	t->tid = gettid();

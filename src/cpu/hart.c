@@ -195,7 +195,7 @@ struct hart *hart_clone(const struct hart *parent)
 	cpu_set_code_map(hart, parent->code_map);
 	hart->flat_addend = parent->flat_addend;
 	hart->mem_direct = parent->mem_direct;
-	hart->mem_bits = parent->mem_bits;
+	hart->mem_size = parent->mem_size;
 	return hart;
 }
 

@@ -7,17 +7,17 @@
 #include "jit/translate.h"
 
 /* With the guest address in rax: jump to the stub when it is not below
- * 1 << direct_bits (the guard page after the reservation catches an access
+ * hart->mem_size (the guard page after the reservation catches an access
  * that starts below and ends above), then rcx = the reservation's base.
  * The access that follows is [rax + rcx], and rax stays the guest address
- * for the stub whether it comes from the jump or from a fault. */
+ * for the stub whether it comes from the jump or from a fault.  (The
+ * compare and branch are one fused operation on the host.) */
 static size_t tr_direct_check(struct tr *t)
 {
 	size_t miss;
 
-	x86_mov_rr(E, true, RCX, RAX);
-	x86_shift_ri(E, SH_SHR, true, RCX, t->direct_bits);
-	miss = x86_jcc_fwd(E, CC_NE);
+	x86_alu_rm(E, ALU_CMP, true, RAX, RBX, HART_OFF(mem_size));
+	miss = x86_jcc_fwd(E, CC_AE);
 	x86_mov_ri(E, RCX, t->flat_addend);
 	return miss;
 }
@@ -27,7 +27,7 @@ static size_t tr_direct_check(struct tr *t)
  * taken on a miss.  rcx and rdx are clobbered. */
 static size_t tr_tlb_check(struct tr *t, enum mem_access acc, int size)
 {
-	if (t->direct_bits)
+	if (t->direct)
 		return tr_direct_check(t);
 
 	int32_t e_off = (int32_t)(acc * TLB_ENTRIES * sizeof(struct tlb_entry));
@@ -69,14 +69,14 @@ static size_t tr_tlb_check(struct tr *t, enum mem_access acc, int size)
  * that may fault. */
 static void tr_access_load(struct tr *t, struct stub *s, bool sign, int dst)
 {
-	s->fault_at = t->direct_bits ? E->pos : 0;
-	x86_load(E, s->size, sign, dst, RAX, t->direct_bits ? RCX : NO_REG, 1, 0);
+	s->fault_at = t->direct ? E->pos : 0;
+	x86_load(E, s->size, sign, dst, RAX, t->direct ? RCX : NO_REG, 1, 0);
 }
 
 static void tr_access_store(struct tr *t, struct stub *s, int src)
 {
-	s->fault_at = t->direct_bits ? E->pos : 0;
-	x86_store_idx(E, s->size, RAX, t->direct_bits ? RCX : NO_REG, 0, src);
+	s->fault_at = t->direct ? E->pos : 0;
+	x86_store_idx(E, s->size, RAX, t->direct ? RCX : NO_REG, 0, src);
 }
 
 static void tr_addr_to_rax(struct tr *t, int base)

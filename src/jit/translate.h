@@ -68,9 +68,9 @@ struct tr {
 	 * flat_addend, every entry's addend is that value. */
 	bool fixed_tlb;
 	uintptr_t flat_addend;
-	/* Guest memory is reached directly at flat_addend below 1 << direct_bits
-	 * (struct hart's mem_direct; 0: through the TLB). */
-	uint8_t direct_bits;
+	/* Guest memory is reached directly at flat_addend below hart->mem_size
+	 * (struct hart's mem_direct), else through the TLB. */
+	bool direct;
 	int nstubs;
 	bool overflow;
 	/* A loop trace: its back edge jumps to header (after the entry loads)
