@@ -423,6 +423,7 @@ int app_run(const struct app_config *cfg)
 	sig_init_proc(p);
 	/* The mask is inherited across execve, like Linux. */
 	t->blocked = sig_host_mask();
+	sig_set_host_mask(t->blocked); /* less SIGSEGV and SIGBUS */
 	app_loop(t);
 	return 0; /* not reached: the guest leaves through exit_group */
 }

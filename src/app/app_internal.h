@@ -384,7 +384,11 @@ int exec_state_read(struct app_proc *p, int fd, const char **why);
 
 /* signal.c */
 void sig_init_proc(struct app_proc *p);
+/* The host thread's mask for the guest's: never SIGSEGV or SIGBUS, which
+ * condo's faults need; _exact: all of it (just before a host execve, which
+ * hands the mask to the new condo). */
 void sig_set_host_mask(uint64_t guest_mask);
+void sig_set_host_mask_exact(uint64_t guest_mask);
 uint64_t sig_host_mask(void);
 int sig_set_action(struct app_proc *p, int sig, const struct guest_sigaction *act);
 bool sig_pending(struct app_thread *t);

@@ -113,7 +113,12 @@ static int host_sigaction(int sig, void *handler, unsigned long flags, uint64_t 
 
 void sig_set_host_mask(uint64_t mask)
 {
-	mask &= ~HOST_UNBLOCKED;
+	sig_set_host_mask_exact(mask & ~HOST_UNBLOCKED);
+}
+
+void sig_set_host_mask_exact(uint64_t mask)
+{
+	mask &= ~UNBLOCKABLE;
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 }
 

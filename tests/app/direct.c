@@ -5,7 +5,8 @@
  *
  *   direct            all the checks below, single-threaded
  *   direct blocked    a fault while the guest blocks SIGSEGV: killed by it
- *   direct threads    the same checks after a second thread started */
+ *   direct threads    the same checks after a second thread started
+ *   direct exec       a blocked SIGSEGV stays blocked across execve */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
@@ -315,6 +316,21 @@ int main(int argc, char **argv)
 			load8((uintptr_t)scratch);
 		load8(1ul << 40); /* killed here */
 		return 1;
+	}
+	if (!strcmp(what, "exec") || !strcmp(what, "exec2")) {
+		sigset_t set, now;
+		sigemptyset(&set);
+		sigaddset(&set, SIGSEGV);
+		if (!strcmp(what, "exec")) {
+			CHECK(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
+			execl("/proc/self/exe", "direct", "exec2", (char *)NULL);
+			CHECK(!"execl failed");
+			return t_done();
+		}
+		CHECK(sigprocmask(SIG_BLOCK, NULL, &now) == 0 && sigismember(&now, SIGSEGV));
+		CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
+		wild(); /* and faults still reach the handler */
+		return t_done();
 	}
 	if (!strcmp(what, "threads")) {
 		pthread_t th;
