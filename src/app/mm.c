@@ -292,10 +292,11 @@ static int host_prot(const struct vma *v)
 static int unwrite_code(struct app_mm *mm, gva_t start, gva_t end)
 {
 	const uint8_t *m = code_map_mark_of(&mm->code, mm->host_base + start);
-	uint64_t n = (end - start) >> GUEST_PAGE_SHIFT;
-	const uint8_t *p = m, *stop = m + n;
 
-	while (m && p < stop && (p = memchr(p, 1, (size_t)(stop - p)))) {
+	if (!m)
+		return 0;
+	const uint8_t *p = m, *stop = m + ((end - start) >> GUEST_PAGE_SHIFT);
+	while (p < stop && (p = memchr(p, 1, (size_t)(stop - p)))) {
 		uint8_t *page = mm->host_base + start + ((uint64_t)(p - m) << GUEST_PAGE_SHIFT);
 		if (mprotect(page, GUEST_PAGE_SIZE, PROT_READ) < 0)
 			return -1;
