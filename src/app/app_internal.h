@@ -84,8 +84,8 @@ struct app_mm {
 };
 
 int mm_init(struct app_mm *mm, uint64_t mem_limit);
-/* End direct access (a second thread is about to start). */
-void mm_leave_direct(struct app_mm *mm);
+/* End direct access (a second thread is about to start: why). */
+void mm_leave_direct(struct app_mm *mm, const char *why);
 void mm_destroy(struct app_mm *mm);
 
 /* The ONE checked accessor for guest memory: the host address of [addr,

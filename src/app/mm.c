@@ -251,10 +251,11 @@ static int host_file(struct app_mm *mm, gva_t start, uint64_t len, bool shared, 
 
 /* Every hart drops its code (compiled for direct access) at its next block
  * boundary, and the reservation becomes read-write: the TLB's invariant. */
-static void leave_direct_locked(struct app_mm *mm)
+static void leave_direct_locked(struct app_mm *mm, const char *why)
 {
 	if (!mm->direct)
 		return;
+	log_debug("app", "guest memory through the TLB from now on: %s", why);
 	if (mprotect(mm->host_base, mm->size, PROT_READ | PROT_WRITE) < 0) {
 		/* One protection for the whole range only merges host mappings,
 		 * so this is the host out of memory, not a guest's doing. */
@@ -268,10 +269,10 @@ static void leave_direct_locked(struct app_mm *mm)
 		mm->code.notify(mm->code.ctx, CODE_ALL);
 }
 
-void mm_leave_direct(struct app_mm *mm)
+void mm_leave_direct(struct app_mm *mm, const char *why)
 {
 	pthread_rwlock_wrlock(&mm->lock);
-	leave_direct_locked(mm);
+	leave_direct_locked(mm, why);
 	pthread_rwlock_unlock(&mm->lock);
 }
 
@@ -324,9 +325,11 @@ static void host_sync(struct app_mm *mm, gva_t start, gva_t end)
 		} else if (i < mm->nvma && mm->vma[i].start < e) {
 			e = mm->vma[i].start;
 		}
-		if (prot < 0 || mprotect(mm->host_base + at, e - at, prot) < 0 ||
-		    ((prot & PROT_WRITE) && unwrite_code(mm, at, e) < 0))
-			leave_direct_locked(mm);
+		if (prot < 0)
+			leave_direct_locked(mm, "a write- or execute-only mapping");
+		else if (mprotect(mm->host_base + at, e - at, prot) < 0 ||
+			 ((prot & PROT_WRITE) && unwrite_code(mm, at, e) < 0))
+			leave_direct_locked(mm, "the host refused a protection");
 		at = e;
 	}
 }
@@ -348,7 +351,7 @@ static void code_protect(void *ctx, void *page, bool code)
 		failed = mprotect(page, GUEST_PAGE_SIZE, code ? prot & ~PROT_WRITE : prot) < 0;
 	pthread_rwlock_unlock(&mm->lock);
 	if (failed)
-		mm_leave_direct(mm);
+		mm_leave_direct(mm, "the host refused to protect a page of code");
 }
 
 /* ---- checked access for system calls ---- */

@@ -6,7 +6,9 @@
  *   direct            all the checks below, single-threaded
  *   direct blocked    a fault while the guest blocks SIGSEGV: killed by it
  *   direct threads    the same checks after a second thread started
- *   direct exec       a blocked SIGSEGV stays blocked across execve */
+ *   direct exec       a blocked SIGSEGV stays blocked across execve
+ *   direct maps       more pages of code than the host has mappings for
+ *                     (each is write-protected apart): still correct */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
@@ -330,6 +332,33 @@ int main(int argc, char **argv)
 		CHECK(sigprocmask(SIG_BLOCK, NULL, &now) == 0 && sigismember(&now, SIGSEGV));
 		CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
 		wild(); /* and faults still reach the handler */
+		return t_done();
+	}
+	if (!strcmp(what, "maps")) {
+		/* Code on every other page of a writable region: each becomes
+		 * a host mapping of its own, past vm.max_map_count (65530). */
+		long pg = sysconf(_SC_PAGESIZE), n = 40000, sum = 0;
+		uint8_t *r = mmap(NULL, 2 * n * pg, PROT_READ | PROT_WRITE | PROT_EXEC,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		CHECK(r != MAP_FAILED);
+		for (long i = 0; i < n; i++) {
+			uint32_t *c = (uint32_t *)(r + 2 * i * pg);
+			c[0] = 0x00000513u | (uint32_t)(i & 0x7ff) << 20; /* li a0, i */
+			c[1] = 0x00008067;                                 /* ret */
+		}
+		__builtin___clear_cache((char *)r, (char *)r + 2 * n * pg);
+		for (long i = 0; i < n; i++)
+			sum += ((fn_t)(r + 2 * i * pg))();
+		long want = 0;
+		for (long i = 0; i < n; i++)
+			want += i & 0x7ff;
+		CHECK(sum == want);
+		/* the code pages still notice stores */
+		for (long i = 0; i < n; i += 997) {
+			*(uint32_t *)(r + 2 * i * pg) = 0x00100513; /* li a0, 1 */
+			CHECK(((fn_t)(r + 2 * i * pg))() == 1);
+		}
+		wild();
 		return t_done();
 	}
 	if (!strcmp(what, "threads")) {

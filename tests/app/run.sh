@@ -204,6 +204,7 @@ check direct 0 'PASS' '' "${R[@]}" "$root/bin/direct"
 check direct-threads 0 'PASS' '' "${R[@]}" "$root/bin/direct" threads
 check direct-blocked 139 '' 'guest killed by SIGSEGV' "${R[@]}" "$root/bin/direct" blocked
 check direct-exec 0 'PASS' '' "${R[@]}" "$root/bin/direct" exec
+check direct-maps 0 'PASS' '' "${R[@]}" "$root/bin/direct" maps
 
 # --- dynamic linking: the interpreter and libraries come from the root ----------------
 sysroot=/usr/riscv64-linux-gnu

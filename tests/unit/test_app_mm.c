@@ -324,7 +324,7 @@ static void test_mremap_shrinks_grows_and_moves(void **state)
 	/* The old range is fresh host memory: inaccessible while direct, zero
 	 * once the reservation is all read-write again. */
 	assert_string_equal(host_perms(mm, BASE), "---");
-	mm_leave_direct(mm);
+	mm_leave_direct(mm, "test");
 	assert_int_equal(mm->host_base[BASE], 0);
 	/* Not mapped at all. */
 	assert_int_equal(mm_remap(mm, BASE, PG, 2 * PG, MREMAP_MAYMOVE, 0), -EFAULT);
