@@ -204,7 +204,7 @@ check-engines: $(CONDO) guest
 	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(CONDO) CONDO=tests/engine.sh \
 	    BUILD=$(BUILD)/$$run tests/guest/run.sh boot-paravirt-2cpu || exit 1; \
 	done
-	@for run in interp lockstep; do \
+	@for run in interp jit lockstep; do \
 	  case $$run in interp) args= ;; *) args="--jit-threshold 1" ;; esac; \
 	  ENGINE=$$run ENGINE_ARGS="$$args" CONDO_BIN=$(abspath $(CONDO)) CONDO=tests/engine.sh \
 	    APP_TIMEOUT=240 BUILD=$(BUILD)/$$run tests/app/run.sh || exit 1; \

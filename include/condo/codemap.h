@@ -26,6 +26,7 @@ struct code_log_entry {
 enum code_event {
 	CODE_MARKED = 1,  /* a page became code: drop cached write translations */
 	CODE_WRITTEN = 2, /* the log grew: drop the blocks of the logged pages */
+	CODE_ALL = 3,     /* drop all decoded code (the owner changed how it is run) */
 };
 
 struct code_map {
@@ -37,6 +38,10 @@ struct code_map {
 	/* Called after a page was marked or logged (enum code_event), to make
 	 * every hart of the range act on it soon (at its next block boundary). */
 	void (*notify)(void *ctx, enum code_event what);
+	/* Called (when set) as a page becomes code, before it is decoded, and
+	 * as it stops being code, before it is written: app mode makes the host
+	 * page read-only while it is code (docs/app-mode.md). */
+	void (*protect)(void *ctx, void *page, bool code);
 	void *ctx;
 };
 

@@ -176,6 +176,13 @@ struct hart {
 	 * so compiled code can form host addresses without reading the TLB
 	 * entry's addend (it still checks the entry). */
 	uintptr_t flat_addend;
+	/* App mode: when *mem_direct holds, guest address a is host address
+	 * flat_addend + a for every a below mem_size, and the host page
+	 * protections there mirror the guest's (src/app/mm.c), so compiled
+	 * code accesses guest memory directly after one bound check and a
+	 * host fault sends it to its slow path (docs/jit.md). */
+	const bool *mem_direct;
+	uint64_t mem_size;
 	/* Bumped by every TLB flush: chained jumps between blocks are trusted
 	 * only within one epoch, since a flush may remap their pcs. */
 	uint64_t tlb_epoch;

@@ -65,6 +65,12 @@ int jit_run(struct jit *jit, struct hart *hart, struct block **block, uint64_t l
 void jit_invalidate(struct jit *jit, struct block *block);
 /* Forget all compiled code (the decoded blocks are being dropped). */
 void jit_flush(struct jit *jit);
+/* A host fault at pc: when pc is a direct guest access in this
+ * translator's compiled code (app mode), the address of the stub that
+ * makes that access the slow way, to resume at with the registers as the
+ * fault left them; else 0.  Async-signal-safe, on the thread running the
+ * code. */
+uintptr_t jit_fault_resume(struct jit *jit, uintptr_t pc);
 /* The cache size the translator was made with (for a new thread's hart). */
 size_t jit_cache_size(const struct jit *jit);
 
@@ -78,6 +84,7 @@ struct jit_stats {
 	uint64_t code_bytes;        /* host code emitted since the start */
 	uint64_t flushes;           /* whole-cache flushes (full, or code changed) */
 	uint64_t invalidations;     /* compiled blocks dropped because their page was written */
+	uint64_t direct_faults;     /* direct guest accesses the host faulted to their slow path */
 	uint64_t chains;            /* block exits patched to jump to a successor */
 	uint64_t runs;              /* entries from the engine (jit_run calls) */
 	uint64_t cache_bytes;       /* size of the code cache */

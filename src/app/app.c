@@ -414,6 +414,8 @@ int app_run(const struct app_config *cfg)
 	h->code_generation = &p->mm.code_generation;
 	p->mm.code.notify = code_event;
 	h->flat_addend = (uintptr_t)p->mm.host_base; /* mm_fill: host_base + page */
+	h->mem_direct = &p->mm.direct;
+	h->mem_size = p->mm.size;
 	cpu_set_code_map(h, &p->mm.code);
 	h->insn_limit = cfg->max_insns ? cfg->max_insns : UINT64_MAX;
 	t->tid = gettid();
@@ -421,6 +423,7 @@ int app_run(const struct app_config *cfg)
 	sig_init_proc(p);
 	/* The mask is inherited across execve, like Linux. */
 	t->blocked = sig_host_mask();
+	sig_set_host_mask(t->blocked); /* less SIGSEGV and SIGBUS */
 	app_loop(t);
 	return 0; /* not reached: the guest leaves through exit_group */
 }

@@ -73,9 +73,19 @@ struct app_mm {
 	/* Pages of the reservation code was decoded from; written ones are
 	 * invalidated (stores, and system calls writing guest memory). */
 	struct code_map code;
+	/* Direct access (docs/app-mode.md): the host protections of the
+	 * reservation mirror the VMA table (pages with decoded code not
+	 * writable), so compiled code reaches guest memory without the TLB and
+	 * the host faults what the guest may not touch.  Ends for good when a
+	 * second thread starts or a mapping the host cannot mirror appears
+	 * (write- or execute-only); the whole reservation is then read-write,
+	 * as an interpreter's stale TLB entry in another thread needs. */
+	bool direct;
 };
 
 int mm_init(struct app_mm *mm, uint64_t mem_limit);
+/* End direct access (a second thread is about to start: why). */
+void mm_leave_direct(struct app_mm *mm, const char *why);
 void mm_destroy(struct app_mm *mm);
 
 /* The ONE checked accessor for guest memory: the host address of [addr,
@@ -304,6 +314,11 @@ struct app_thread {
 	int ss_flags;
 	struct sig_queue sigq;
 	volatile bool sigq_throttled; /* sigq filled: host signals blocked until drained */
+	/* A SIGSEGV sent (not a fault) while the guest blocks it: condo never
+	 * blocks SIGSEGV on the host (direct access faults must reach it), so
+	 * it is held here until the guest unblocks it. */
+	bool segv_held, bus_held;
+	siginfo_t segv_info, bus_info;
 	uint64_t map_generation_seen;
 	struct app_thread *next; /* in proc->threads */
 };
@@ -369,13 +384,23 @@ int exec_state_read(struct app_proc *p, int fd, const char **why);
 
 /* signal.c */
 void sig_init_proc(struct app_proc *p);
+/* The host thread's mask for the guest's: never SIGSEGV or SIGBUS, which
+ * condo's faults need; _exact: all of it (just before a host execve, which
+ * hands the mask to the new condo). */
 void sig_set_host_mask(uint64_t guest_mask);
+void sig_set_host_mask_exact(uint64_t guest_mask);
 uint64_t sig_host_mask(void);
 int sig_set_action(struct app_proc *p, int sig, const struct guest_sigaction *act);
 bool sig_pending(struct app_thread *t);
 /* Is this what a fault raised by the CPU looks like (kernel si_code)? */
 bool sig_is_fault(int sig, int code);
 /* Queue si for the calling thread t, as its host handler would. */
+/* Queue a held SIGSEGV or SIGBUS the guest no longer blocks. */
+void sig_release_held(struct app_thread *t);
+/* The held signals (for sigpending); one of them in set, taken (its
+ * number, for sigtimedwait), or 0. */
+uint64_t sig_held_set(const struct app_thread *t);
+int sig_take_held(struct app_thread *t, uint64_t set, siginfo_t *si);
 void sig_queue_self(struct app_thread *t, const siginfo_t *si);
 /* Is a queued signal unblocked, so that a blocking call should not start? */
 bool sig_deliverable(struct app_thread *t);

@@ -287,8 +287,9 @@ int elf_load(struct app_mm *mm, int fd, const struct elf_image *img, uint64_t bi
 	     const char **why)
 {
 	gva_t prev_end = 0;
+	const int RW = PROT_READ | PROT_WRITE;
 	int prev_prot = 0;
-	int err;
+	int err = 0;
 
 	for (unsigned i = 0; i < img->phnum; i++) {
 		const struct elf_phdr64 *ph = &img->phdr[i];
@@ -298,19 +299,23 @@ int elf_load(struct app_mm *mm, int fd, const struct elf_image *img, uint64_t bi
 		gva_t start = page_down(vaddr), end = page_up(vaddr + ph->memsz);
 		int prot = prot_of(ph->flags);
 
-		if (start < prev_end) {
+		gva_t shared = start; /* the first page, when shared */
+		bool shares = start < prev_end;
+		if (shares) {
 			/* Two segments share a page: it gets both permissions. */
-			err = mm_protect(mm, start, GUEST_PAGE_SIZE, prot | prev_prot);
+			err = mm_protect(mm, shared, GUEST_PAGE_SIZE, prot | prev_prot | RW);
 			if (err)
 				goto fail;
 			start = prev_end;
 		}
 		if (end > start) {
-			err = mm_map(mm, start, end - start, prot, 0, -1, 0);
+			err = mm_map(mm, start, end - start, prot | RW, 0, -1, 0);
 			if (err)
 				goto fail;
 		}
-		/* Trusted copy: the range was just mapped, whatever its permissions. */
+		/* Trusted copy into the range just mapped: writable until the
+		 * segment's own permissions are set below (the host's protections
+		 * follow the guest's, mm.c). */
 		uint8_t *host = mm->host_base + vaddr;
 		if (ph->filesz && !read_at(fd, host, ph->filesz, ph->offset))
 			return bad(why, "cannot read the segment at 0x%llx (file truncated?)",
@@ -323,6 +328,12 @@ int elf_load(struct app_mm *mm, int fd, const struct elf_image *img, uint64_t bi
 				tail = ph->memsz - ph->filesz;
 			memset(host + ph->filesz, 0, tail);
 		}
+		if (shares)
+			err = mm_protect(mm, shared, GUEST_PAGE_SIZE, prot | prev_prot);
+		if (!err && end > start)
+			err = mm_protect(mm, start, end - start, prot);
+		if (err)
+			goto fail;
 		prev_end = page_up(vaddr + ph->memsz);
 		prev_prot = prot;
 	}

@@ -314,6 +314,11 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 		snprintf(log_var, sizeof(log_var), "CONDO_LOG=%s", log);
 		host_env[0] = log_var;
 	}
+	/* The host keeps the mask across execve, and the new condo reads the
+	 * guest's from it: with SIGSEGV and SIGBUS too, which condo otherwise
+	 * never blocks on the host (signal.c). */
+	if (!err)
+		sig_set_host_mask_exact(t->blocked);
 	if (!err && p->jail.active) {
 		/* The only exec the jail allows: condo itself, opened at start. */
 		err = jail_check_exe(&p->jail);
@@ -324,6 +329,7 @@ int64_t exec_guest(struct app_thread *t, gva_t path_addr, gva_t argv_addr, gva_t
 		syscall(SYS_execve, "/proc/self/exe", host.v, host_env);
 		err = -errno;
 	}
+	sig_set_host_mask(t->blocked);
 	exec_state_undo(&state);
 out:
 	vec_free(&args);

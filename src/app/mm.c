@@ -1,10 +1,20 @@
 /* The guest address space of app mode: one host reservation plus a sorted
  * table of guest mappings (VMAs) with the guest's permissions.
  *
- * Invariants: the reservation is never unmapped or made inaccessible on the
- * host (guest munmap maps fresh anonymous memory over the range), so host
- * memory behind a stale TLB entry is always there; and every guest pointer
- * a system call uses is checked by mm_ptr() against the VMA table. */
+ * Invariants: the reservation is never unmapped on the host (guest munmap
+ * maps fresh anonymous memory over the range); every guest pointer a
+ * system call uses is checked by mm_ptr() against the VMA table; and
+ * either
+ *  - direct access (mm->direct, one guest thread): the host protections
+ *    mirror the VMA table (unmapped: none; pages with decoded code: not
+ *    writable), so compiled code accesses guest memory without a TLB and
+ *    the host faults exactly what the guest may not do.  The one thread's
+ *    TLB is flushed after every system call that changes mappings, before
+ *    it runs again, so no TLB entry outlives the protection it was made
+ *    under; or
+ *  - (from the second thread on) the whole reservation is read-write on
+ *    the host, so host memory behind another thread's stale TLB entry is
+ *    always there. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
 
@@ -19,6 +29,12 @@
 
 #include "condo/log.h"
 
+/* After the reservation: a direct access that starts below its end and
+ * reaches past it faults here. */
+#define GUARD_SIZE GUEST_PAGE_SIZE
+
+static void code_protect(void *ctx, void *page, bool code);
+
 /* Tried in order: an Sv39-sized user space first, smaller when the host
  * refuses (ulimit -v). */
 static const uint64_t as_sizes[] = { 1ull << 38, 1ull << 37, 1ull << 36, 1ull << 35,
@@ -28,7 +44,8 @@ int mm_init(struct app_mm *mm, uint64_t mem_limit)
 {
 	memset(mm, 0, sizeof(*mm));
 	for (size_t i = 0; i < ARRAY_SIZE(as_sizes); i++) {
-		void *p = mmap(NULL, as_sizes[i], PROT_READ | PROT_WRITE,
+		/* Nothing is mapped yet: no access (direct access). */
+		void *p = mmap(NULL, as_sizes[i] + GUARD_SIZE, PROT_NONE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED) {
 			mm->host_base = p;
@@ -39,10 +56,13 @@ int mm_init(struct app_mm *mm, uint64_t mem_limit)
 	if (!mm->host_base)
 		return -ENOMEM;
 	if (code_map_init(&mm->code, mm->host_base, mm->size) < 0) {
-		munmap(mm->host_base, mm->size);
+		munmap(mm->host_base, mm->size + GUARD_SIZE);
 		mm->host_base = NULL;
 		return -ENOMEM;
 	}
+	mm->code.protect = code_protect;
+	mm->code.ctx = mm;
+	mm->direct = true;
 	pthread_rwlock_init(&mm->lock, NULL);
 	mm->mem_limit = mem_limit;
 	mm->mmap_top = mm->size - GUEST_PAGE_SIZE - APP_STACK_SIZE - APP_STACK_GAP;
@@ -52,7 +72,7 @@ int mm_init(struct app_mm *mm, uint64_t mem_limit)
 void mm_destroy(struct app_mm *mm)
 {
 	if (mm->host_base)
-		munmap(mm->host_base, mm->size);
+		munmap(mm->host_base, mm->size + GUARD_SIZE);
 	code_map_free(&mm->code);
 	free(mm->vma);
 	pthread_rwlock_destroy(&mm->lock);
@@ -227,6 +247,113 @@ static int host_file(struct app_mm *mm, gva_t start, uint64_t len, bool shared, 
 	return 0;
 }
 
+/* ---- host protections for direct access ---- */
+
+/* Every hart drops its code (compiled for direct access) at its next block
+ * boundary, and the reservation becomes read-write: the TLB's invariant. */
+static void leave_direct_locked(struct app_mm *mm, const char *why)
+{
+	if (!mm->direct)
+		return;
+	log_debug("app", "guest memory through the TLB from now on: %s", why);
+	if (mprotect(mm->host_base, mm->size, PROT_READ | PROT_WRITE) < 0) {
+		/* One protection for the whole range only merges host mappings,
+		 * so this is the host out of memory, not a guest's doing. */
+		log_err("app", "cannot make the guest address space accessible: %s",
+			strerror(errno));
+		_exit(1);
+	}
+	__atomic_store_n(&mm->direct, false, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&mm->code_generation, 1, __ATOMIC_SEQ_CST);
+	if (mm->code.notify)
+		mm->code.notify(mm->code.ctx, CODE_ALL);
+}
+
+void mm_leave_direct(struct app_mm *mm, const char *why)
+{
+	pthread_rwlock_wrlock(&mm->lock);
+	leave_direct_locked(mm, why);
+	pthread_rwlock_unlock(&mm->lock);
+}
+
+/* The host protection mirroring v, or -1 when the host cannot: x86 pages
+ * are readable whenever they are writable or executable. */
+static int host_prot(const struct vma *v)
+{
+	if (v->flags & VMA_SIGBUS)
+		return PROT_NONE;
+	if (v->prot && !(v->prot & PROT_READ))
+		return -1;
+	return v->prot & (PROT_READ | PROT_WRITE);
+}
+
+/* Take write permission from the pages of [start, end) holding decoded
+ * code, so that every store to them faults into its slow path, which
+ * reports it to the code map (code_protect gives it back). */
+static int unwrite_code(struct app_mm *mm, gva_t start, gva_t end)
+{
+	const uint8_t *m = code_map_mark_of(&mm->code, mm->host_base + start);
+
+	if (!m)
+		return 0;
+	const uint8_t *p = m, *stop = m + ((end - start) >> GUEST_PAGE_SHIFT);
+	while (p < stop && (p = memchr(p, 1, (size_t)(stop - p)))) {
+		uint8_t *page = mm->host_base + start + ((uint64_t)(p - m) << GUEST_PAGE_SHIFT);
+		if (mprotect(page, GUEST_PAGE_SIZE, PROT_READ) < 0)
+			return -1;
+		p++;
+	}
+	return 0;
+}
+
+/* Host protections of [start, end) from the VMA table (write lock held).
+ * When the host cannot mirror them (an execute- or write-only mapping, or
+ * no host memory for another host mapping), direct access ends instead. */
+static void host_sync(struct app_mm *mm, gva_t start, gva_t end)
+{
+	size_t i = vma_first_above(mm, start);
+
+	for (gva_t at = start; mm->direct && at < end;) {
+		gva_t e = end;
+		int prot = PROT_NONE;
+
+		if (i < mm->nvma && mm->vma[i].start <= at) {
+			prot = host_prot(&mm->vma[i]);
+			if (mm->vma[i].end < e)
+				e = mm->vma[i].end;
+			i++;
+		} else if (i < mm->nvma && mm->vma[i].start < e) {
+			e = mm->vma[i].start;
+		}
+		if (prot < 0)
+			leave_direct_locked(mm, "a write- or execute-only mapping");
+		else if (mprotect(mm->host_base + at, e - at, prot) < 0 ||
+			 ((prot & PROT_WRITE) && unwrite_code(mm, at, e) < 0))
+			leave_direct_locked(mm, "the host refused a protection");
+		at = e;
+	}
+}
+
+/* The code map's hook: a page became code (before it is decoded) or stops
+ * being code (before it is written). */
+static void code_protect(void *ctx, void *page, bool code)
+{
+	struct app_mm *mm = ctx;
+	gva_t at = (gva_t)((uint8_t *)page - mm->host_base);
+	bool failed = false;
+
+	if (!__atomic_load_n(&mm->direct, __ATOMIC_ACQUIRE))
+		return;
+	pthread_rwlock_rdlock(&mm->lock);
+	const struct vma *v = vma_find(mm, at);
+	int prot = v ? host_prot(v) : PROT_NONE;
+	if (mm->direct && prot > 0 && (prot & PROT_WRITE))
+		failed = mprotect(page, GUEST_PAGE_SIZE, code ? prot & ~PROT_WRITE : prot) < 0;
+	pthread_rwlock_unlock(&mm->lock);
+	if (failed)
+		mm_leave_direct(mm, "the host refused to protect a page of code");
+}
+
 /* ---- checked access for system calls ---- */
 
 static int prot_of_access(enum mem_access access)
@@ -360,8 +487,8 @@ bool mm_is_free(struct app_mm *mm, gva_t start, uint64_t len)
 
 /* ---- changing mappings ---- */
 
-static int map_locked(struct app_mm *mm, gva_t start, uint64_t len, int prot, int flags, int fd,
-		      uint64_t offset)
+static int replace_locked(struct app_mm *mm, gva_t start, uint64_t len, int prot, int flags,
+			  int fd, uint64_t offset)
 {
 	struct vma nv = { start, start + len, prot, PROT_READ | PROT_WRITE | PROT_EXEC, flags };
 	uint64_t file_len = len;
@@ -418,6 +545,17 @@ static int map_locked(struct app_mm *mm, gva_t start, uint64_t len, int prot, in
 	if (file_len == 0 && fd >= 0)
 		nv.flags |= VMA_SIGBUS;
 	return vma_replace(mm, start, start + len, &nv);
+}
+
+/* Map [start, start + len) anew; the host protections follow, even when
+ * it failed half-way. */
+static int map_locked(struct app_mm *mm, gva_t start, uint64_t len, int prot, int flags, int fd,
+		      uint64_t offset)
+{
+	int err = replace_locked(mm, start, len, prot, flags, fd, offset);
+
+	host_sync(mm, start, start + len);
+	return err;
 }
 
 int mm_map(struct app_mm *mm, gva_t start, uint64_t len, int prot, int flags, int fd,
@@ -490,6 +628,7 @@ int mm_unmap(struct app_mm *mm, gva_t start, uint64_t len)
 	}
 	if (!err)
 		err = vma_replace(mm, start, end, NULL);
+	host_sync(mm, start, end);
 	pthread_rwlock_unlock(&mm->lock);
 	return err;
 }
@@ -552,6 +691,7 @@ int mm_protect(struct app_mm *mm, gva_t start, uint64_t len, int prot)
 		at = v.end;
 		err = vma_replace(mm, v.start, v.end, &v);
 	}
+	host_sync(mm, start, end);
 out:
 	pthread_rwlock_unlock(&mm->lock);
 	return err;
@@ -627,8 +767,11 @@ gva_t mm_brk(struct app_mm *mm, gva_t addr)
 			       0))
 			goto out;
 	} else if (new_end < cur_end) {
-		if (host_anon(mm, new_end, cur_end - new_end, false) ||
-		    vma_replace(mm, new_end, cur_end, NULL))
+		int err = host_anon(mm, new_end, cur_end - new_end, false);
+		if (!err)
+			err = vma_replace(mm, new_end, cur_end, NULL);
+		host_sync(mm, new_end, cur_end);
+		if (err)
 			goto out;
 	}
 	mm->brk_cur = addr;
@@ -642,6 +785,7 @@ int64_t mm_remap(struct app_mm *mm, gva_t old, uint64_t old_len, uint64_t new_le
 		 gva_t new_addr)
 {
 	int64_t ret;
+	bool moved = false;
 
 	if (old & ~GUEST_PAGE_MASK || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED))
 		return -EINVAL;
@@ -718,6 +862,7 @@ int64_t mm_remap(struct app_mm *mm, gva_t old, uint64_t old_len, uint64_t new_le
 		goto out;
 	}
 	uint8_t *from = mm->host_base + old, *to = mm->host_base + new_addr;
+	moved = true;
 	/* Clear the target first (it may hold an old mapping). */
 	ret = host_anon(mm, new_addr, new_len, shared_mem);
 	if (ret)
@@ -745,6 +890,14 @@ int64_t mm_remap(struct app_mm *mm, gva_t old, uint64_t old_len, uint64_t new_le
 	if (!ret)
 		ret = (int64_t)new_addr;
 out:
+	/* The host protections of what changed (range_ok(old, old_len) held
+	 * whenever anything did). */
+	if (ret >= 0 || moved) {
+		uint64_t span = old_len > new_len ? old_len : new_len;
+		host_sync(mm, old, span <= mm->size - old ? old + span : mm->size);
+		if (moved)
+			host_sync(mm, new_addr, new_addr + new_len);
+	}
 	pthread_rwlock_unlock(&mm->lock);
 	return ret;
 }

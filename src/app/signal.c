@@ -27,7 +27,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "condo/engine.h"
 #include "condo/jail.h"
+#include "condo/jit.h"
 #include "condo/log.h"
 
 __thread struct app_thread *app_current;
@@ -72,6 +74,10 @@ _Static_assert(sizeof(siginfo_t) == 128, "siginfo size");
 #define GUEST_SS_ONSTACK 1
 #define GUEST_SS_DISABLE 2
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
+/* Never blocked on the host: a host fault on a blocked SIGSEGV or SIGBUS
+ * kills the process, and compiled code's direct guest accesses fault by
+ * design (docs/app-mode.md); the guest's mask still holds them back. */
+#define HOST_UNBLOCKED (UNBLOCKABLE | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS))
 
 /* ---- raw host calls ---- */
 
@@ -107,6 +113,11 @@ static int host_sigaction(int sig, void *handler, unsigned long flags, uint64_t 
 
 void sig_set_host_mask(uint64_t mask)
 {
+	sig_set_host_mask_exact(mask & ~HOST_UNBLOCKED);
+}
+
+void sig_set_host_mask_exact(uint64_t mask)
+{
 	mask &= ~UNBLOCKABLE;
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 }
@@ -129,11 +140,37 @@ static bool in_reservation(const struct app_thread *t, const void *addr)
 
 static void sig_push(struct app_thread *t, const siginfo_t *si, void *uc);
 
-/* SIGBUS (a shrunk mapped file, below) and SIGSYS (the jail's report of a
- * forbidden host call) stay condo's whatever the guest's disposition. */
+/* SIGSEGV (direct accesses, below), SIGBUS (a shrunk mapped file) and
+ * SIGSYS (the jail's report of a forbidden host call) stay condo's whatever
+ * the guest's disposition. */
 static bool always_caught(int sig)
 {
-	return sig == SIGBUS || sig == SIGSYS;
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGSYS;
+}
+
+/* A host fault in compiled code's direct access to guest memory (si_code >
+ * 0: raised by the kernel, never sent): resume at the access's slow path,
+ * which makes the access through the TLB, raising the guest's fault or
+ * reporting a write to a page of code (docs/app-mode.md). */
+static bool resume_direct_access(struct app_thread *t, const siginfo_t *si, void *uc)
+{
+#if defined(__x86_64__)
+	const struct app_mm *mm = &t->proc->mm;
+	const uint8_t *a = si->si_addr;
+	ucontext_t *ctx = uc;
+	uintptr_t stub;
+
+	if (!t->hart || a < mm->host_base || a >= mm->host_base + mm->size + GUEST_PAGE_SIZE)
+		return false;
+	stub = jit_fault_resume(engine_jit(t->hart), (uintptr_t)ctx->uc_mcontext.gregs[REG_RIP]);
+	if (!stub)
+		return false;
+	ctx->uc_mcontext.gregs[REG_RIP] = (greg_t)stub;
+	return true;
+#else
+	(void)t, (void)si, (void)uc;
+	return false;
+#endif
 }
 
 static void host_handler(int sig, siginfo_t *si, void *uc)
@@ -142,6 +179,8 @@ static void host_handler(int sig, siginfo_t *si, void *uc)
 	if (sig == SIGSYS && si->si_code == 1 /* SYS_SECCOMP */)
 		jail_on_sigsys(sig, si, uc); /* does not return */
 	if (sig_is_fault(sig, si->si_code)) {
+		if (t && (sig == SIGSEGV || sig == SIGBUS) && resume_direct_access(t, si, uc))
+			return;
 		/* A fault in condo itself: the guest can send none of these
 		 * (sys_signal.c keeps them in-process).  A guarded copy of a
 		 * system call returns EFAULT; SIGBUS inside the reservation is
@@ -162,6 +201,18 @@ static void host_handler(int sig, siginfo_t *si, void *uc)
 	}
 	if (!t)
 		return;
+	if ((SIGBIT(sig) & HOST_UNBLOCKED) && (t->blocked & SIGBIT(sig))) {
+		/* What the host would have kept pending (one, as for any
+		 * standard signal) until set_blocked() unblocks it. */
+		if (sig == SIGSEGV) {
+			t->segv_info = *si;
+			t->segv_held = true;
+		} else if (sig == SIGBUS) {
+			t->bus_info = *si;
+			t->bus_held = true;
+		}
+		return;
+	}
 	if (always_caught(sig) && t->proc->sigact[sig].handler <= GUEST_SIG_IGN) {
 		/* Our handler stays installed for the cases above; a SIGBUS or
 		 * SIGSYS sent by someone gets the guest's disposition. */
@@ -191,6 +242,8 @@ static void sig_push(struct app_thread *t, const siginfo_t *si, void *uc)
 	}
 	if (head - q->tail >= SIGQ_LEN && uc) {
 		sigfillset(&((ucontext_t *)uc)->uc_sigmask);
+		sigdelset(&((ucontext_t *)uc)->uc_sigmask, SIGSEGV); /* HOST_UNBLOCKED */
+		sigdelset(&((ucontext_t *)uc)->uc_sigmask, SIGBUS);
 		t->sigq_throttled = true;
 	}
 	if (t->hart)
@@ -326,6 +379,39 @@ static void set_blocked(struct app_thread *t, uint64_t mask)
 {
 	t->blocked = mask & ~UNBLOCKABLE;
 	sig_set_host_mask(t->blocked);
+	sig_release_held(t);
+}
+
+uint64_t sig_held_set(const struct app_thread *t)
+{
+	return (t->segv_held ? SIGBIT(SIGSEGV) : 0) | (t->bus_held ? SIGBIT(SIGBUS) : 0);
+}
+
+int sig_take_held(struct app_thread *t, uint64_t set, siginfo_t *si)
+{
+	if (t->segv_held && (set & SIGBIT(SIGSEGV))) {
+		t->segv_held = false;
+		*si = t->segv_info;
+		return SIGSEGV;
+	}
+	if (t->bus_held && (set & SIGBIT(SIGBUS))) {
+		t->bus_held = false;
+		*si = t->bus_info;
+		return SIGBUS;
+	}
+	return 0;
+}
+
+void sig_release_held(struct app_thread *t)
+{
+	if (t->segv_held && !(t->blocked & SIGBIT(SIGSEGV))) {
+		t->segv_held = false;
+		sig_queue_self(t, &t->segv_info);
+	}
+	if (t->bus_held && !(t->blocked & SIGBIT(SIGBUS))) {
+		t->bus_held = false;
+		sig_queue_self(t, &t->bus_info);
+	}
 }
 
 static void setup_frame(struct app_thread *t, int sig, const siginfo_t *si,

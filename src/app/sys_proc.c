@@ -118,7 +118,11 @@ SYS(futex)
 
 	if (a[0] & 3)
 		return -EINVAL;
-	uint32_t *uaddr = mm_ptr(t_mm(t), a[0], 4, PROT_READ);
+	/* The PI operations write the word: checked (and a page of code made
+	 * writable, docs/app-mode.md) like any write. */
+	bool writes = cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2 || cmd == FUTEX_UNLOCK_PI ||
+		      cmd == FUTEX_TRYLOCK_PI;
+	uint32_t *uaddr = mm_ptr(t_mm(t), a[0], 4, PROT_READ | (writes ? PROT_WRITE : 0));
 	if (!uaddr)
 		return -EFAULT;
 	switch (cmd) {

@@ -73,6 +73,7 @@ SYS(rt_sigprocmask)
 		/* Unblocking lets host-pending signals in at once: the host handler
 		 * queues them and the dispatcher delivers before the next insn. */
 		sig_set_host_mask(t->blocked);
+		sig_release_held(t);
 	}
 	if (a[2] && mm_write(t_mm(t), a[2], &old, 8))
 		return -EFAULT;
@@ -86,6 +87,7 @@ SYS(rt_sigpending)
 		return -EINVAL;
 	if (syscall(SYS_rt_sigpending, &set, 8) < 0)
 		return -errno;
+	set |= sig_held_set(t);
 	return mm_write(t_mm(t), a[0], &set, 8);
 }
 
@@ -101,7 +103,9 @@ SYS(rt_sigsuspend)
 	t->saved_mask = t->blocked;
 	t->saved_mask_valid = true;
 	t->blocked = mask;
-	syscall(SYS_rt_sigsuspend, &mask, 8);
+	sig_release_held(t);
+	if (!sig_pending(t))
+		syscall(SYS_rt_sigsuspend, &mask, 8);
 	if (!sig_pending(t)) {
 		t->saved_mask_valid = false;
 		t->blocked = t->saved_mask;
@@ -124,7 +128,9 @@ SYS(rt_sigtimedwait)
 			return -EFAULT;
 		tsp = &ts;
 	}
-	long r = syscall(SYS_rt_sigtimedwait, &set, &si, tsp, 8);
+	long r = sig_take_held(t, set, &si);
+	if (!r)
+		r = syscall(SYS_rt_sigtimedwait, &set, &si, tsp, 8);
 	if (r < 0)
 		return -errno;
 	if (a[1] && mm_write(t_mm(t), a[1], &si, sizeof(si)))

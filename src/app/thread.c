@@ -105,6 +105,9 @@ int64_t thread_clone(struct app_thread *parent, uint64_t flags, gva_t newsp, gva
 
 	if ((flags & need) != need)
 		return -EINVAL;
+	/* Another thread's munmap could leave this one's interpreter with a
+	 * stale TLB entry: back to a reservation that is all accessible. */
+	mm_leave_direct(&p->mm, "a second thread");
 	struct hart *h = engine_hart_clone(parent->hart);
 	if (!h)
 		return -EAGAIN;

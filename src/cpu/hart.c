@@ -134,7 +134,9 @@ void cpu_flush_requests(struct hart *hart, uint32_t what)
 
 void cpu_code_event(struct hart *hart, enum code_event what)
 {
-	uint32_t req = what == CODE_MARKED ? CPU_FLUSH_WRITE_TLB : CPU_FLUSH_CODE_PAGES;
+	uint32_t req = what == CODE_MARKED ? CPU_FLUSH_WRITE_TLB
+		       : what == CODE_ALL  ? CPU_FLUSH_CODE
+					   : CPU_FLUSH_CODE_PAGES;
 
 	__atomic_or_fetch(&hart->flush_req, req, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&hart->irq_check, 1, __ATOMIC_SEQ_CST);
@@ -192,6 +194,8 @@ struct hart *hart_clone(const struct hart *parent)
 	hart->code_generation_seen = parent->code_generation_seen;
 	cpu_set_code_map(hart, parent->code_map);
 	hart->flat_addend = parent->flat_addend;
+	hart->mem_direct = parent->mem_direct;
+	hart->mem_size = parent->mem_size;
 	return hart;
 }
 

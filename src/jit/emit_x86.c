@@ -186,7 +186,12 @@ void x86_load(struct emit *e, int size, bool sign, int dst, int base, int index,
 
 void x86_store(struct emit *e, int size, int base, int32_t disp, int src)
 {
-	struct rm m = M(base, NO_REG, 1, disp);
+	x86_store_idx(e, size, base, NO_REG, disp, src);
+}
+
+void x86_store_idx(struct emit *e, int size, int base, int index, int32_t disp, int src)
+{
+	struct rm m = M(base, index, 1, disp);
 
 	switch (size) {
 	case 1:

@@ -74,6 +74,8 @@ void x86_mov_ri(struct emit *e, int reg, uint64_t imm);
 void x86_load(struct emit *e, int size, bool sign, int dst, int base, int index, int scale,
 	      int32_t disp);
 void x86_store(struct emit *e, int size, int base, int32_t disp, int src);
+/* A store to [base + index + disp]. */
+void x86_store_idx(struct emit *e, int size, int base, int index, int32_t disp, int src);
 void x86_lea(struct emit *e, bool w, int dst, int base, int index, int scale, int32_t disp);
 
 void x86_shift_ri(struct emit *e, enum x86_shift op, bool w, int reg, uint8_t imm);

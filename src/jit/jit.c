@@ -129,6 +129,7 @@ static void reset(struct jit *jit, bool blocks_alive)
 		jit->stats.flushes++;
 	jit->nblocks = 0;
 	jit->nchained = 0;
+	jit->nsites = 0;
 	clear_all_ind(jit);
 	jit->code_pos = jit->code_start;
 	jit->desc_pos = jit->cb.size;
@@ -243,6 +244,7 @@ void jit_free(struct jit *jit)
 	munmap((void *)jit->fork_marker, 4096);
 	free(jit->blocks);
 	free(jit->chained);
+	free(jit->sites);
 	free(jit->ind);
 	free(jit);
 }
@@ -257,13 +259,58 @@ void jit_flush(struct jit *jit)
 	reset(jit, false);
 }
 
+bool jit_add_fault_site(struct jit *jit, size_t at, size_t stub)
+{
+	if (jit->nsites == jit->sites_cap) {
+		size_t cap = jit->sites_cap ? 2 * jit->sites_cap : 1024;
+		struct jit_fault_site *p = realloc(jit->sites, cap * sizeof(*p));
+
+		if (!p)
+			return false;
+		jit->sites = p;
+		jit->sites_cap = cap;
+	}
+	jit->sites[jit->nsites++] = (struct jit_fault_site){ (uint32_t)at, (uint32_t)stub };
+	return true;
+}
+
+/* Called from a signal handler on the thread that runs this translator's
+ * code, so nothing here can be changing meanwhile: the code and the sites
+ * change only while translating, which never faults into this. */
+uintptr_t jit_fault_resume(struct jit *jit, uintptr_t pc)
+{
+	uintptr_t base;
+	size_t lo = 0, hi;
+
+	if (!jit || jit->disabled || forked(jit))
+		return 0;
+	base = (uintptr_t)codebuf_exec(&jit->cb, 0);
+	if (pc < base + jit->code_start || pc >= base + jit->code_pos)
+		return 0;
+	hi = jit->nsites;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		uint32_t at = jit->sites[mid].at;
+
+		if (at == pc - base) {
+			jit->stats.direct_faults++;
+			return base + jit->sites[mid].stub;
+		}
+		if (at < pc - base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 {
 	uint64_t t0 = now_ns();
 	struct jit_trace tr;
 	struct jit_tb *tb;
 	struct emit e;
-	size_t descs;
+	size_t descs, nsites;
 	int r;
 
 	jit_check_fork(jit);
@@ -280,6 +327,7 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 	}
 	tb = tr.tb[0];
 	e = (struct emit){ .buf = jit->cb.rw, .pos = jit->code_pos, .cap = jit->desc_pos };
+	nsites = jit->nsites;
 	r = jit_translate(jit, hart, &e, &tr);
 	if (emit_overflowed(&e)) {
 		jit->desc_pos += descs;
@@ -287,12 +335,14 @@ void *jit_compile(struct jit *jit, struct hart *hart, struct block *block)
 	}
 	if (r < 0) {
 		jit->desc_pos += descs;
+		jit->nsites = nsites; /* no fault sites in code not kept */
 		jit->stats.blocks_rejected++;
 		jit->stats.translate_ns += now_ns() - t0;
 		return NULL;
 	}
 	if (!remember(jit, block)) {
 		jit->desc_pos += descs;
+		jit->nsites = nsites;
 		return NULL;
 	}
 	for (int i = 0; i < tr.n; i++)

@@ -90,10 +90,24 @@ struct jit {
 	struct jit_ind *ind;              /* TLB_CONTEXTS tables of JIT_IND_SIZE */
 	uint64_t ind_epoch[TLB_CONTEXTS]; /* the epoch each table was filled in */
 
+	/* Direct guest accesses in the compiled code (app mode, docs/jit.md):
+	 * the buffer offset of each access instruction, which may fault, and
+	 * of the stub that makes the access the slow way; in code order, for
+	 * jit_fault_resume(). */
+	struct jit_fault_site {
+		uint32_t at, stub;
+	} *sites;
+	size_t nsites, sites_cap;
+
 	uint64_t generation; /* bumped by every flush */
 	struct jit_stats stats;
 	size_t code_hw, desc_hw; /* high-water marks of both ends of the buffer */
 };
+
+/* Record a direct access at buffer offset at whose slow path is the stub
+ * at buffer offset stub (after every site recorded so far); false when
+ * out of memory. */
+bool jit_add_fault_site(struct jit *jit, size_t at, size_t stub);
 
 /* In a fork() child, drop the parent's compiled code (all blocks go back to
  * the interpreter) and take a code buffer of our own; true when it did. */

@@ -1,13 +1,35 @@
 /* Loads, stores (integer and FP) and atomics: the software TLB inline
  * (src/cpu/tlb.h: the slot chosen by the first byte, compared with the page
- * of the last byte, then host = addr + addend), the slow path in a stub. */
+ * of the last byte, then host = addr + addend), the slow path in a stub.
+ * In app mode with direct memory (docs/jit.md), a bound check and one host
+ * access at reservation + addr instead; the host faults what the guest may
+ * not touch, and the fault handler resumes at the same stub. */
 #include "jit/translate.h"
+
+/* With the guest address in rax: jump to the stub when it is not below
+ * hart->mem_size (the guard page after the reservation catches an access
+ * that starts below and ends above), then rcx = the reservation's base.
+ * The access that follows is [rax + rcx], and rax stays the guest address
+ * for the stub whether it comes from the jump or from a fault.  (The
+ * compare and branch are one fused operation on the host.) */
+static size_t tr_direct_check(struct tr *t)
+{
+	size_t miss;
+
+	x86_alu_rm(E, ALU_CMP, true, RAX, RBX, HART_OFF(mem_size));
+	miss = x86_jcc_fwd(E, CC_AE);
+	x86_mov_ri(E, RCX, t->flat_addend);
+	return miss;
+}
 
 /* With the guest address in rax: check the TLB for an access of size bytes,
  * leaving the host address in rax on a hit; returns the rel32 of the jump
  * taken on a miss.  rcx and rdx are clobbered. */
 static size_t tr_tlb_check(struct tr *t, enum mem_access acc, int size)
 {
+	if (t->direct)
+		return tr_direct_check(t);
+
 	int32_t e_off = (int32_t)(acc * TLB_ENTRIES * sizeof(struct tlb_entry));
 	size_t miss;
 
@@ -40,6 +62,21 @@ static size_t tr_tlb_check(struct tr *t, enum mem_access acc, int size)
 			   e_off + (int32_t)offsetof(struct tlb_entry, addend));
 	}
 	return miss;
+}
+
+/* The access after tr_tlb_check(): host address in rax, or (direct) guest
+ * address in rax and base in rcx; a direct one is noted in s as a place
+ * that may fault. */
+static void tr_access_load(struct tr *t, struct stub *s, bool sign, int dst)
+{
+	s->fault_at = t->direct ? E->pos : 0;
+	x86_load(E, s->size, sign, dst, RAX, t->direct ? RCX : NO_REG, 1, 0);
+}
+
+static void tr_access_store(struct tr *t, struct stub *s, int src)
+{
+	s->fault_at = t->direct ? E->pos : 0;
+	x86_store_idx(E, s->size, RAX, t->direct ? RCX : NO_REG, 0, src);
 }
 
 static void tr_addr_to_rax(struct tr *t, int base)
@@ -82,7 +119,7 @@ void tr_load(struct tr *t)
 	s->sign = sign;
 	s->reg = (int8_t)(d == RAX ? NO_REG : d);
 	s->jump = tr_tlb_check(t, ACC_READ, size);
-	x86_load(E, size, sign, d, RAX, NO_REG, 1, 0);
+	tr_access_load(t, s, sign, d);
 	s->join = E->pos;
 	if (d != RAX)
 		reg_written(t, ip->rd);
@@ -101,7 +138,7 @@ void tr_store(struct tr *t)
 	s->size = (uint8_t)size;
 	s->reg = (int8_t)c;
 	s->jump = tr_tlb_check(t, ACC_WRITE, size);
-	x86_store(E, size, RAX, 0, c);
+	tr_access_store(t, s, c);
 	s->join = E->pos;
 }
 
@@ -119,7 +156,7 @@ void tr_fload(struct tr *t)
 	s->size = (uint8_t)size;
 	s->freg = (int8_t)ip->rd;
 	s->jump = tr_tlb_check(t, ACC_READ, size);
-	x86_load(E, size, false, RAX, RAX, NO_REG, 1, 0);
+	tr_access_load(t, s, false, RAX);
 	s->join = E->pos;
 	if (size == 4) {
 		x86_mov_ri(E, RCX, 0xffffffff00000000ull); /* NaN-box */
@@ -143,7 +180,7 @@ void tr_fstore(struct tr *t)
 	s->freg = (int8_t)ip->rs2;
 	s->jump = tr_tlb_check(t, ACC_WRITE, size);
 	x86_alu_rm(E, ALU_MOV, true, RDX, RBX, f_off(ip->rs2));
-	x86_store(E, size, RAX, 0, RDX);
+	tr_access_store(t, s, RDX);
 	s->join = E->pos;
 }
 

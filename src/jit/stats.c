@@ -20,6 +20,7 @@ void jit_stats_add(struct jit_stats *sum, const struct jit *jit)
 	sum->code_bytes += s.code_bytes;
 	sum->flushes += s.flushes;
 	sum->invalidations += s.invalidations;
+	sum->direct_faults += s.direct_faults;
 	sum->chains += s.chains;
 	sum->runs += s.runs;
 	sum->cache_bytes += s.cache_bytes;
@@ -49,4 +50,8 @@ void jit_stats_print(const struct jit_stats *s)
 		(unsigned long long)s->invalidations);
 	fprintf(stderr, "condo: jit: %llu chains patched, %llu entries from the engine\n",
 		(unsigned long long)s->chains, (unsigned long long)s->runs);
+	if (s->direct_faults)
+		fprintf(stderr, "condo: jit: %llu direct guest accesses faulted into their slow "
+			"path (protections, code pages)\n",
+			(unsigned long long)s->direct_faults);
 }

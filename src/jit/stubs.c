@@ -7,6 +7,10 @@ void tr_emit_stub(struct tr *t, struct stub *s)
 	size_t ok;
 
 	x86_bind(E, s->jump);
+	/* A direct access that faults comes here too, with the same registers
+	 * as the bound check's jump (jit_fault_resume). */
+	if (s->fault_at && !jit_add_fault_site(t->jit, s->fault_at, E->pos))
+		t->overflow = true;
 	t->b = s->b; /* the trace's block the stub belongs to */
 	t->tb = s->tb;
 	if (s->kind == STUB_SIDE_EXIT) {
@@ -30,7 +34,8 @@ void tr_emit_stub(struct tr *t, struct stub *s)
 		tr_trap_exit(t, &s->rs, s->idx);
 		return;
 	}
-	/* A TLB miss or page-crossing access: the guest address is in rax. */
+	/* A TLB miss, a page-crossing access, or a direct access out of bounds
+	 * or faulting: the guest address is in rax. */
 	reg_save_caller(t, &s->rs);
 	if (s->kind == STUB_STORE) {
 		if (s->freg >= 0)

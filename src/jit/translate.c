@@ -105,6 +105,8 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 	t->fixed_tlb = !hart->system && !jit->movable_tlb &&
 		       hart->tlb == &hart->tlbs[TLB_CTX_U];
 	t->flat_addend = t->fixed_tlb ? hart->flat_addend : 0;
+	t->direct = t->flat_addend && hart->mem_direct &&
+		    __atomic_load_n(hart->mem_direct, __ATOMIC_ACQUIRE);
 	t->e = e;
 	memset(t->rs.host_of, -1, sizeof(t->rs.host_of));
 	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));

@@ -41,6 +41,7 @@ struct stub {
 	int idx;           /* instruction index */
 	size_t jump;       /* rel32 of the jump into the stub */
 	size_t join;       /* where a slow path rejoins the fast path */
+	size_t fault_at;   /* a direct access: the host instruction that may fault (0: none) */
 	uint64_t cause, tval;
 	struct regstate rs;
 	/* the trace's block it belongs to; a side exit's exit number and target */
@@ -67,6 +68,9 @@ struct tr {
 	 * flat_addend, every entry's addend is that value. */
 	bool fixed_tlb;
 	uintptr_t flat_addend;
+	/* Guest memory is reached directly at flat_addend below hart->mem_size
+	 * (struct hart's mem_direct), else through the TLB. */
+	bool direct;
 	int nstubs;
 	bool overflow;
 	/* A loop trace: its back edge jumps to header (after the entry loads)

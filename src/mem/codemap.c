@@ -41,6 +41,9 @@ bool code_map_mark(struct code_map *map, const void *host)
 		return false;
 	if (__atomic_exchange_n(m, 1, __ATOMIC_SEQ_CST))
 		return false;
+	if (map->protect)
+		map->protect(map->ctx, (void *)((uintptr_t)host & ~(uintptr_t)(GUEST_PAGE_SIZE - 1)),
+			     true);
 	if (map->notify)
 		map->notify(map->ctx, CODE_MARKED);
 	return true;
@@ -68,6 +71,8 @@ void code_map_written(struct code_map *map, const void *host, uint64_t len)
 
 		if (m && __atomic_load_n(m, __ATOMIC_RELAXED) &&
 		    __atomic_exchange_n(m, 0, __ATOMIC_SEQ_CST)) {
+			if (map->protect)
+				map->protect(map->ctx, (void *)page, false);
 			log_page(map, page);
 			logged = true;
 		}

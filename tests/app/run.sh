@@ -32,7 +32,7 @@ mkdir -p "$build/app-tests" || fatal "cannot create $build/app-tests"
 out=$(cd "$build/app-tests" && pwd)
 
 # --- the programs (rebuilt when their source is newer) ---------------------------
-progs="basic files escape attack threads signals procs child memory faults smc"
+progs="basic files escape attack threads signals procs child memory faults smc direct"
 mkdir -p "$out/bin"
 for p in $progs; do
 	if [ ! -x "$out/bin/$p" ] || [ "$here/$p.c" -nt "$out/bin/$p" ] || [ "$here/t.h" -nt "$out/bin/$p" ]; then
@@ -198,6 +198,13 @@ rm -rf "$root/scratch"/*
 check memory 0 'PASS' '' "${R[@]}" "$root/bin/memory"
 check smc 0 'PASS' '' "${R[@]}" "$root/bin/smc"
 check smc-interp 0 'PASS' '' app --engine interp --root "$root" "$root/bin/smc"
+# Direct guest memory in compiled code: faults where the guest's pages say,
+# one thread and after a second (TLB again); a fault under a blocked SIGSEGV.
+check direct 0 'PASS' '' "${R[@]}" "$root/bin/direct"
+check direct-threads 0 'PASS' '' "${R[@]}" "$root/bin/direct" threads
+check direct-blocked 139 '' 'guest killed by SIGSEGV' "${R[@]}" "$root/bin/direct" blocked
+check direct-exec 0 'PASS' '' "${R[@]}" "$root/bin/direct" exec
+check direct-maps 0 'PASS' '' "${R[@]}" "$root/bin/direct" maps
 
 # --- dynamic linking: the interpreter and libraries come from the root ----------------
 sysroot=/usr/riscv64-linux-gnu

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,57 @@ static int teardown(void **state)
 	mm_destroy(*state);
 	free(*state);
 	return 0;
+}
+
+/* The host permissions ("rw-", ...) of the page at guest address a, from
+ * /proc/self/maps. */
+static const char *host_perms(const struct app_mm *mm, gva_t a)
+{
+	static char perms[8];
+	uintptr_t h = (uintptr_t)mm->host_base + a, lo, hi;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	strcpy(perms, "none");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %3s", &lo, &hi, perms) == 3 && lo <= h && h < hi)
+			break;
+		strcpy(perms, "none");
+	}
+	if (f)
+		fclose(f);
+	return perms;
+}
+
+/* Direct access: the host's protections follow the guest's mappings, pages
+ * with decoded code are not writable, and leaving makes all read-write. */
+static void test_host_protections_mirror_the_guest(void **state)
+{
+	struct app_mm *mm = *state;
+	assert_true(mm->direct);
+	assert_string_equal(host_perms(mm, BASE), "---");
+	assert_string_equal(host_perms(mm, mm->size), "---"); /* the guard page */
+	assert_int_equal(mm_map(mm, BASE, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, 0, -1, 0), 0);
+	assert_string_equal(host_perms(mm, BASE), "rw-");
+	assert_int_equal(mm_protect(mm, BASE + PG, PG, PROT_READ), 0);
+	assert_string_equal(host_perms(mm, BASE + PG), "r--");
+	assert_int_equal(mm_protect(mm, BASE + PG, PG, PROT_NONE), 0);
+	assert_string_equal(host_perms(mm, BASE + PG), "---");
+	assert_int_equal(mm_unmap(mm, BASE + 3 * PG, PG), 0);
+	assert_string_equal(host_perms(mm, BASE + 3 * PG), "---");
+	/* A page of code: read-only until written through a checked pointer. */
+	assert_true(code_map_mark(&mm->code, mm->host_base + BASE + 2 * PG + 8));
+	assert_string_equal(host_perms(mm, BASE + 2 * PG), "r--");
+	assert_int_equal(mm_protect(mm, BASE + 2 * PG, PG, PROT_READ | PROT_WRITE), 0);
+	assert_string_equal(host_perms(mm, BASE + 2 * PG), "r--"); /* still code */
+	assert_non_null(mm_ptr(mm, BASE + 2 * PG + 16, 8, PROT_WRITE));
+	assert_string_equal(host_perms(mm, BASE + 2 * PG), "rw-");
+	/* A write-only mapping cannot be mirrored: direct access ends. */
+	assert_int_equal(mm_map(mm, BASE + 8 * PG, PG, PROT_WRITE, 0, -1, 0), 0);
+	assert_false(mm->direct);
+	assert_string_equal(host_perms(mm, BASE + PG), "rw-");
+	assert_string_equal(host_perms(mm, BASE + 100 * PG), "rw-");
+	assert_string_equal(host_perms(mm, mm->size), "---");
 }
 
 static void test_reservation_is_large_and_empty(void **state)
@@ -269,7 +321,10 @@ static void test_mremap_shrinks_grows_and_moves(void **state)
 	assert_int_equal(p[2 * PG - 1], 0x5c);
 	assert_int_equal(p[3 * PG], 0);
 	assert_null(mm_ptr(mm, BASE, 1, PROT_READ));
-	/* The old range is fresh host memory. */
+	/* The old range is fresh host memory: inaccessible while direct, zero
+	 * once the reservation is all read-write again. */
+	assert_string_equal(host_perms(mm, BASE), "---");
+	mm_leave_direct(mm, "test");
 	assert_int_equal(mm->host_base[BASE], 0);
 	/* Not mapped at all. */
 	assert_int_equal(mm_remap(mm, BASE, PG, 2 * PG, MREMAP_MAYMOVE, 0), -EFAULT);
@@ -297,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_reservation_is_large_and_empty),
+		T(test_host_protections_mirror_the_guest),
 		T(test_ptr_checks_every_byte_and_permission),
 		T(test_unmap_splits_and_gives_fresh_zero_pages),
 		T(test_equal_neighbours_merge),

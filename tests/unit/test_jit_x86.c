@@ -295,6 +295,51 @@ static void test_flat_load_adds_the_constant_after_the_check(void **state)
 	hart_free(h);
 }
 
+/* App mode with direct memory: a bound check, then one access at the
+ * reservation + the guest address; a host fault at that access resumes at
+ * the same slow path as the bound check's jump (jit_fault_resume). */
+static void test_direct_load_is_a_bound_check_and_one_access(void **state)
+{
+	static const uint32_t code[] = { 0x0085b503 }; /* ld a0, 8(a1) */
+	struct hart *h = hart_new(&flat_env, NULL);
+	struct jit *jit = jit_new(0);
+	static struct listing ls;
+	static const bool yes = true;
+	uintptr_t base = (uintptr_t)mem - MEM_BASE;
+
+	h->flat_addend = base;
+	h->mem_direct = &yes;
+	h->mem_size = 1ull << 32;
+	compile_listing(jit, h, code, 1, &ls);
+	const char *const want[] = {
+		fmt("mov r12, [rbx+0x%X]", XOFF(11)),
+		"lea rax, [r12+0x08]",
+		fmt("cmp rax, [rbx+0x%X]", HOFF(mem_size)),
+		"*", /* jnb slow path */
+		fmt("mov rcx, 0x%" PRIX64, (uint64_t)base),
+		"mov r13, [rax+rcx*1]",
+		fmt("mov [rbx+0x%X], r13", XOFF(10)),
+	};
+	expect_lines(&ls, 0, want, ARRAY_SIZE(want));
+	assert_non_null(strstr(ls.l[3].text, "jnb "));
+	uintptr_t rx = (uintptr_t)jit->cb.rx;
+	assert_int_equal(jit_fault_resume(jit, rx + ls.l[5].off), rx + target_of(&ls, 3));
+	for (int i = 0; i < ls.n; i++)
+		if (i != 5)
+			assert_int_equal(jit_fault_resume(jit, rx + ls.l[i].off), 0);
+	assert_int_equal(jit_fault_resume(jit, (uintptr_t)&base), 0);
+	/* the slow path makes the access through mem_load_slow */
+	int stub = line_at(&ls, (uint32_t)target_of(&ls, 3));
+	assert_string_equal(ls.l[stub + 2].text, "mov rsi, rax");
+	check_jumps(&ls, jit->epilogue);
+	/* a flush forgets the sites with the code */
+	jit_flush(jit);
+	assert_int_equal(jit_fault_resume(jit, rx + ls.l[5].off), 0);
+	if (getenv("JIT_X86_SHOW")) print_listing(&ls);
+	jit_free(jit);
+	hart_free(h);
+}
+
 /* In system mode the chain check also compares the TLB context. */
 static void test_branch_compares_and_has_two_chainable_exits(void **state)
 {
@@ -367,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_load_has_the_inline_tlb_check_and_a_slow_path),
 		cmocka_unit_test(test_branch_compares_and_has_two_chainable_exits),
 		cmocka_unit_test(test_flat_load_adds_the_constant_after_the_check),
+		cmocka_unit_test(test_direct_load_is_a_bound_check_and_one_access),
 	};
 	return cmocka_run_group_tests(tests, load_zydis, NULL);
 }
