@@ -128,7 +128,7 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 
 	snprintf(mem, sizeof(mem), "%lldM", (long long)v->memory_mib);
 	snprintf(cpus, sizeof(cpus), "%lld", (long long)v->vcpus);
-	snprintf(drive, sizeof(drive), "file=%s/disk.qcow2,format=qcow2", dir);
+	snprintf(drive, sizeof(drive), "file=%s/disk.qcow2,format=qcow2,discard=unmap", dir);
 	snprintf(images, sizeof(images), "%s/images", c->data);
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(log, sizeof(log), "%s/console.log", dir);
