@@ -387,7 +387,7 @@ qemu_args() {
 # why_exit RC EXPECTED: words for an unexpected exit status
 why_exit() {
 	case $1 in
-	124) echo "hang: killed after the ${tmo}s guard" ;;
+	124) echo "hang: killed after the ${tmo:-$VMBAD_QUICK_TIMEOUT}s guard" ;;
 	137) echo "exit 137: the instruction limit, or killed" ;;
 	*) if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128))"
 	   else echo "exit $1, expected $2"; fi ;;
