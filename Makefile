@@ -83,7 +83,7 @@ CONDO     := $(BUILD)/condo
 CONDOD    := $(BUILD)/condod
 
 .PHONY: all deps check check-layers check-block check-ctl check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-density bench-idle bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench clean format
 
 all: $(CONDO) $(CONDOD)
 
@@ -262,6 +262,9 @@ bench-cpu: $(CONDO)
 
 bench-boot: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-boot.sh
+
+bench-api: $(CONDO) $(CONDOD)
+	@CONDO=$(CONDO) CONDOD=$(CONDOD) bench/bench-api.sh
 
 bench-density: $(CONDO) $(CONDOD) guest
 	@CONDO=$(CONDO) CONDOD=$(CONDOD) bench/bench-density.sh

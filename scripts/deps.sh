@@ -17,6 +17,8 @@ packages=(
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev
 	# tests of condod: curl, and the API description checked with Debian's python
 	curl python3-yaml python3-jsonschema
+	# benchmarks: condod's API under load (bench/bench-api.sh)
+	wrk
 	# tests: unit tests and a disassembler for the translator's tests,
 	# riscv64 cross compilers, the oracles and the firmware
 	libcmocka-dev libzydis-dev gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
