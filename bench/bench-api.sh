@@ -12,13 +12,11 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 die() { echo "bench-api: $*" >&2; exit 1; }
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
-condo=$(abs "${CONDO:-$top/build/condo}")
-condod=$(abs "${CONDOD:-$top/build/condod}")
+. "$here/lib.sh"
+condod_setup
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNS:-16}
 command -v wrk >/dev/null || die "wrk is missing (scripts/deps.sh installs it)"
-[ -x "$condod" ] || die "build condod first (make)"
 
 work=$(mktemp -d /tmp/condo-api.XXXXXX)
 data=$work/data

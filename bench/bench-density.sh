@@ -17,13 +17,11 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 die() { echo "bench-density: $*" >&2; exit 1; }
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
-condo=$(abs "${CONDO:-$top/build/condo}")
-condod=$(abs "${CONDOD:-$top/build/condod}")
+. "$here/lib.sh"
+condod_setup
 nvms=${BENCH_VMS:-100}
 idle=${BENCH_IDLE:-10}
 [[ "$nvms" =~ ^[1-9][0-9]*$ ]] || die "BENCH_VMS must be a positive integer"
-[ -x "$condo" ] && [ -x "$condod" ] || die "build condo and condod first (make)"
 command -v curl >/dev/null || die "curl is missing"
 GUEST_DIR=${GUEST_DIR:-$("$top/scripts/build-guest.sh")} || die "cannot build the guest"
 export CONDO_GUEST_DIR=$GUEST_DIR
@@ -38,7 +36,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-. "$here/lib.sh"
 
 avail() { awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo; }
 api() {

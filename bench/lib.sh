@@ -27,3 +27,14 @@ bench_setup() {
 	condo=$(cd "$(dirname "$condo")" && pwd)/$(basename "$condo")
 	qemu=$(command -v qemu-riscv64) || die "qemu-riscv64 is not installed (package qemu-user)"
 }
+
+# condod_setup: CONDO and CONDOD (default build/) as absolute paths into
+# condo and condod, both built; the caller's die() reports what is missing.
+# Needs $top.
+condod_setup() {
+	condo=${CONDO:-$top/build/condo}
+	condod=${CONDOD:-$top/build/condod}
+	[ -x "$condo" ] && [ -x "$condod" ] || die "build condo and condod first (make)"
+	condo=$(cd "$(dirname "$condo")" && pwd)/$(basename "$condo")
+	condod=$(cd "$(dirname "$condod")" && pwd)/$(basename "$condod")
+}
