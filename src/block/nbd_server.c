@@ -84,13 +84,15 @@ static bool stopped(const struct nbd_conn *c)
 	return c->exp->stop && *c->exp->stop;
 }
 
-/* All of len bytes, or -ECONNRESET when the peer closed early. */
-static int recv_full(struct nbd_conn *c, void *buf, size_t len)
+/* Move all of len bytes to or from the peer, retrying short transfers and
+ * interrupts (unless the server is stopping).  -ECONNRESET when the peer
+ * closed early (a read of nothing), -EIO when a write takes nothing. */
+static int transfer(struct nbd_conn *c, void *buf, size_t len, bool write_out)
 {
 	uint8_t *p = buf;
 
 	while (len > 0) {
-		ssize_t n = read(c->in, p, len);
+		ssize_t n = write_out ? write(c->out, p, len) : read(c->in, p, len);
 		if (n < 0 && errno == EINTR) {
 			if (stopped(c))
 				return -EINTR;
@@ -99,11 +101,21 @@ static int recv_full(struct nbd_conn *c, void *buf, size_t len)
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -ECONNRESET;
+			return write_out ? -EIO : -ECONNRESET;
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static int recv_full(struct nbd_conn *c, void *buf, size_t len)
+{
+	return transfer(c, buf, len, false);
+}
+
+static int send_full(struct nbd_conn *c, const void *buf, size_t len)
+{
+	return transfer(c, (void *)buf, len, true);
 }
 
 /* Read and drop len bytes (an option too long to keep). */
@@ -117,27 +129,6 @@ static int recv_skip(struct nbd_conn *c, uint64_t len)
 		if (err)
 			return err;
 		len -= n;
-	}
-	return 0;
-}
-
-static int send_full(struct nbd_conn *c, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(c->out, p, len);
-		if (n < 0 && errno == EINTR) {
-			if (stopped(c))
-				return -EINTR;
-			continue;
-		}
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
 	}
 	return 0;
 }
