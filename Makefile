@@ -135,6 +135,7 @@ check: check-layers check-block check-ctl check-unit check-bad check-app check-i
 # condod and condo ctl end to end, with real guests.
 check-ctl: $(CONDO) $(CONDOD) guest
 	@CONDO=$(CONDO) CONDOD=$(CONDOD) tests/ctl/run.sh
+	@CONDO=$(CONDO) CONDOD=$(CONDOD) tests/ctl/backup.sh
 
 # No include cycles between src/ directories; src/cpu knows no translator.
 check-layers:

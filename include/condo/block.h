@@ -161,6 +161,13 @@ struct block_dev *block_open_in(const char *path, enum block_format format, bool
 struct block_dev *block_open_image_only(const char *path, enum block_format format,
 					bool readonly);
 
+/* block_open_in, read-only and without taking the images' locks, for a
+ * backup of a VM's disk while its VMM is paused: qcow2 metadata is
+ * written through, so the file is consistent at any pause (as after a
+ * crash). */
+struct block_dev *block_open_shared(const char *path, enum block_format format,
+				    const char *image_dir);
+
 /* Open read-write for `condo img check -r`: an image marked dirty or
  * corrupt opens too (the repair clears the marks when it leaves no error). */
 struct block_dev *block_open_for_repair(const char *path, enum block_format format);

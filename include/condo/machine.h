@@ -29,6 +29,7 @@ struct vm_drive {
 	int cache;      /* enum vm_cache */
 	bool discard;   /* discard=unmap: guest discards reach the image (default ignore) */
 	int aio;        /* enum block_aio_kind (condo/block_aio.h); 0: auto */
+	const char *dirty_bitmap; /* changed-block tracking file (condo/block_dirty.h) */
 };
 
 struct vm_config {

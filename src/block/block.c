@@ -195,7 +195,7 @@ struct block_dev *block_open_chain(const char *path, enum block_format format, b
 	err = -chain_enter(chain, &st, path);
 	if (err)
 		goto err;
-	err = -lock_image(fd, path, readonly);
+	err = chain->no_lock ? 0 : -lock_image(fd, path, readonly);
 	if (err)
 		goto err;
 	err = -block_pread_full(fd, head, sizeof(head), 0);
@@ -222,10 +222,10 @@ struct block_dev *block_open(const char *path, enum block_format format, bool re
 	return block_open_in(path, format, readonly, NULL);
 }
 
-struct block_dev *block_open_in(const char *path, enum block_format format, bool readonly,
-				const char *image_dir)
+static struct block_dev *open_in(const char *path, enum block_format format, bool readonly,
+				 const char *image_dir, bool no_lock)
 {
-	struct block_chain chain = { .dir_fd = -1 };
+	struct block_chain chain = { .dir_fd = -1, .no_lock = no_lock };
 	struct block_dev *bd;
 	int err;
 
@@ -249,6 +249,18 @@ struct block_dev *block_open_in(const char *path, enum block_format format, bool
 	return bd;
 }
 
+struct block_dev *block_open_in(const char *path, enum block_format format, bool readonly,
+				const char *image_dir)
+{
+	return open_in(path, format, readonly, image_dir, false);
+}
+
+struct block_dev *block_open_shared(const char *path, enum block_format format,
+				    const char *image_dir)
+{
+	return open_in(path, format, true, image_dir, true);
+}
+
 struct block_dev *block_open_image_only(const char *path, enum block_format format,
 					bool readonly)
 {
@@ -256,6 +268,7 @@ struct block_dev *block_open_image_only(const char *path, enum block_format form
 
 	return block_open_chain(path, format, readonly, &chain);
 }
+
 
 struct block_dev *block_open_for_repair(const char *path, enum block_format format)
 {

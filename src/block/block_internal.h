@@ -14,6 +14,7 @@ struct block_chain {
 	int depth;
 	bool repair; /* the top image is opened to be repaired */
 	bool image_only; /* the top image without its backing chain */
+	bool no_lock; /* block_open_shared: its writer is paused */
 	/* --image-dir: backing files are opened only beneath this directory
 	 * (dir_fd, an O_PATH descriptor of it, and its real path); -1: any. */
 	int dir_fd;

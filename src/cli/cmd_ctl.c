@@ -1,6 +1,7 @@
 /* condo ctl: the command-line client of condod (docs/condod.md).  One
  * function per verb; each builds a request, sends it (ctl_client.c) and
  * shows the reply as a table or as JSON. */
+#define _GNU_SOURCE
 #include "cli/cli.h"
 #include "cli/ctl.h"
 #include "condo/log.h"
@@ -32,6 +33,11 @@ static const char usage[] =
 	"     --attach also sends what you type (C-] detaches; the VM runs on)\n"
 	"  vm create NAME --image I [--cpus N] [--mem MIB] [--disk SIZE]\n"
 	"            [--restart never|on-failure|always] [--no-start] [--tenant T]\n"
+	"  backup create [--tenant T] [--vm V] [--full] [--repo DIR]\n"
+	"     back up a tenant's VMs (incremental after the first; --full reads every disk)\n"
+	"  backup list | show B   [--repo DIR]\n"
+	"  restore B [--vm NAME [--name NEW]] [--start] [--tenant T] [--repo DIR]\n"
+	"     bring a backup's VMs (or one) back; --repo: another repository (operator)\n"
 	"  raw METHOD PATH [JSON]   any request, the reply as it comes\n"
 	"T, I and V are ids or names.\n"
 	"\n"
@@ -48,6 +54,7 @@ static const char usage[] =
 enum {
 	O_VMS = 256, O_VCPUS, O_MEMORY, O_DISK, O_SNAPSHOTS, O_CPU_SHARE, O_ROLE, O_NAME,
 	O_FORMAT, O_TENANT, O_IMAGE, O_CPUS, O_MEM, O_RESTART, O_NO_START, O_FOLLOW, O_ATTACH,
+	O_VM, O_FULL, O_REPO, O_START,
 };
 
 static const struct option verb_opts[] = {
@@ -68,6 +75,10 @@ static const struct option verb_opts[] = {
 	{ "no-start", no_argument, NULL, O_NO_START },
 	{ "follow", no_argument, NULL, O_FOLLOW },
 	{ "attach", no_argument, NULL, O_ATTACH },
+	{ "vm", required_argument, NULL, O_VM },
+	{ "full", no_argument, NULL, O_FULL },
+	{ "repo", required_argument, NULL, O_REPO },
+	{ "start", no_argument, NULL, O_START },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,6 +118,20 @@ static int parse_verb_opts(int argc, char **argv, json_t *body, json_t *quota)
 		case O_NO_START: json_object_set_new(body, "start", json_false()); continue;
 		case O_FOLLOW: json_object_set_new(body, "follow", json_true()); continue;
 		case O_ATTACH: json_object_set_new(body, "attach", json_true()); continue;
+		case O_VM: json_object_set_new(body, "vm", json_string(optarg)); continue;
+		case O_FULL: json_object_set_new(body, "full", json_true()); continue;
+		case O_START: json_object_set_new(body, "start", json_true()); continue;
+		case O_REPO: {
+			/* condod resolves it: made absolute here, like image import's path */
+			char *abs = optarg[0] == '/' ? strdup(optarg) : NULL, cwd[4096];
+			if (!abs && getcwd(cwd, sizeof(cwd)) && asprintf(&abs, "%s/%s", cwd, optarg) < 0)
+				abs = NULL;
+			if (!abs)
+				return -1;
+			json_object_set_new(body, "repo", json_string(abs));
+			free(abs);
+			continue;
+		}
 		default:
 			cli_bad_option("ctl", argv[optind - 1]);
 			return -1;
@@ -147,7 +172,15 @@ static void cell(json_t *o, const char *col, char *out, size_t len)
 		snprintf(out, len, "%s", json_string_value(v));
 	else if (json_is_integer(v))
 		snprintf(out, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else
+	else if (json_is_array(v)) { /* names, joined by commas */
+		size_t n = 0, i;
+		json_t *e;
+		out[0] = '\0';
+		json_array_foreach(v, i, e)
+			if (n < len)
+				n += (size_t)snprintf(out + n, len - n, "%s%s", i ? "," : "",
+						      json_string_value(e) ?: "?");
+	} else
 		snprintf(out, len, "-");
 }
 
@@ -591,6 +624,93 @@ static int vm_cmd(const struct ctl_conn *conn, const char *res, const char *verb
 	return CLI_EXIT_USAGE;
 }
 
+static const char *const backup_cols[] = { "id", "tenant_name", "created", "kind", "vms",
+					   "stored/chunks", "stored/bytes", NULL };
+
+/* ?repo=DIR (percent-encoded) for the GETs, from --repo. */
+static void repo_query(json_t *body, char *out, size_t len)
+{
+	const char *repo = json_string_value(json_object_get(body, "repo"));
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!repo)
+		return;
+	n = (size_t)snprintf(out, len, "?repo=");
+	for (; *repo && n + 4 < len; repo++) {
+		unsigned char ch = (unsigned char)*repo;
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/", ch))
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, len - n, "%%%02X", ch);
+	}
+	out[n] = '\0';
+}
+
+/* A job's result: start it with POST path, follow it, then show what it
+ * made with GET show_path (NULL: nothing). */
+static int run_job(const struct ctl_conn *conn, const char *path, json_t *body,
+		   const char *show_path, const char *const *cols)
+{
+	json_t *reply;
+	int st = ctl_call(conn, "POST", path, body, &reply, NULL);
+
+	json_decref(body);
+	if (st)
+		return st;
+	st = wait_job(conn, json_string_value(json_object_get(reply, "job")) ?: "");
+	json_decref(reply);
+	if (st || !show_path)
+		return st;
+	return show(conn, "GET", show_path, NULL, cols);
+}
+
+static int backup_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
+		      char **argv)
+{
+	char query[8192], path[8400];
+	json_t *body;
+	int st = verb_body(conn, argc, argv, &body);
+
+	if (st)
+		return st;
+	repo_query(body, query, sizeof(query));
+	if (!strcmp(verb, "list") || !strcmp(verb, "show")) {
+		json_decref(body);
+		NEED(!strcmp(verb, "show"));
+		snprintf(path, sizeof(path), "/v1/backups%s%s%s", optind < argc ? "/" : "",
+			 optind < argc ? argv[optind] : "", query);
+		return show(conn, "GET", path, NULL, backup_cols);
+	}
+	if (!strcmp(verb, "create")) {
+		json_t *reply;
+		if (argc - optind != 0) {
+			json_decref(body);
+			NEED(0);
+		}
+		st = ctl_call(conn, "POST", "/v1/backups", body, &reply, NULL);
+		json_decref(body);
+		if (st)
+			return st;
+		snprintf(path, sizeof(path), "/v1/backups/%s%s",
+			 json_string_value(json_object_get(reply, "backup")) ?: "", query);
+		st = wait_job(conn, json_string_value(json_object_get(reply, "job")) ?: "");
+		json_decref(reply);
+		return st ? st : show(conn, "GET", path, NULL, backup_cols);
+	}
+	if (!strcmp(verb, "restore")) {
+		if (argc - optind != 1) {
+			json_decref(body);
+			NEED(1);
+		}
+		snprintf(path, sizeof(path), "/v1/backups/%s/restore", argv[optind]);
+		return run_job(conn, path, body, "/v1/vms", vm_cols);
+	}
+	json_decref(body);
+	log_err("ctl", "backup %s: unknown verb (see condo ctl --help)", verb);
+	return CLI_EXIT_USAGE;
+}
+
 static int raw_cmd(const struct ctl_conn *conn, int argc, char **argv)
 {
 	json_t *body = NULL, *reply;
@@ -670,6 +790,8 @@ int cmd_ctl(int argc, char **argv)
 	res = argv[optind];
 	if (!strcmp(res, "raw"))
 		return raw_cmd(&conn, argc - optind, argv + optind);
+	if (!strcmp(res, "restore")) /* condo ctl restore B: backup restore B */
+		return backup_cmd(&conn, "restore", "restore", argc - optind, argv + optind);
 	if (argc - optind < 2) {
 		log_err("ctl", "%s: a verb is needed (see condo ctl --help)", res);
 		return CLI_EXIT_USAGE;
@@ -685,6 +807,9 @@ int cmd_ctl(int argc, char **argv)
 		return image_cmd(&conn, res, verb, argc, argv);
 	if (!strcmp(res, "vm"))
 		return vm_cmd(&conn, res, verb, argc, argv);
-	log_err("ctl", "unknown resource '%s' (tenant, token, image, vm or raw)", res);
+	if (!strcmp(res, "backup"))
+		return backup_cmd(&conn, res, verb, argc, argv);
+	log_err("ctl", "unknown resource '%s' (tenant, token, image, vm, backup, restore or raw)",
+		res);
 	return CLI_EXIT_USAGE;
 }

@@ -33,7 +33,7 @@ static const char run_usage[] =
 	"  --mem SIZE            guest RAM, with K, M or G suffix (default 256M)\n"
 	"  --cpus N              harts, 1 to 8, one host thread each (default 1)\n"
 	"  --drive file=F[,format=raw|qcow2|composite|nbd][,readonly=on][,cache=C]\n"
-	"        [,discard=D][,aio=A]\n"
+	"        [,discard=D][,aio=A][,dirty-bitmap=FILE]\n"
 	"                        a disk image as a virtio-blk device (repeatable); the\n"
 	"                        format is probed when not given (qcow2 and composite by\n"
 	"                        their magic, nbd:// and nbd+unix:// URIs).\n"
@@ -44,7 +44,9 @@ static const char run_usage[] =
 	"                        nothing) or unmap (they free the image's space);\n"
 	"                        aio=auto (default: io_uring for raw images where the\n"
 	"                        kernel allows it), threads (a thread pool) or io_uring.\n"
-	"                        Requests run on each disk's I/O threads, not the vCPUs'\n"
+	"                        Requests run on each disk's I/O threads, not the vCPUs'.\n"
+	"                        dirty-bitmap=FILE tracks which 64 KiB granules the guest\n"
+	"                        changes, for incremental backups (docs/backup.md)\n"
 	"  --image-dir DIR       every backing file of a --drive's chain must lie beneath\n"
 	"                        DIR (symbolic links followed), e.g. the image store a\n"
 	"                        tenant's overlays are made from\n"
@@ -106,6 +108,8 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 			continue;
 		} else if (!strncmp(item, "file=", 5) && item[5]) {
 			d.file = spec + (item + 5 - copy); /* points into the argv string */
+		} else if (!strncmp(item, "dirty-bitmap=", 13) && item[13]) {
+			d.dirty_bitmap = spec + (item + 13 - copy);
 		} else if (!strncmp(item, "format=", 7)) {
 			enum block_format f;
 			if (block_format_parse(item + 7, &f) < 0) {
@@ -134,16 +138,21 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 	return 0;
 }
 
-/* The file= value ends at the next comma of the original argument; the
- * copies live in paths[] until the VM ends. */
+/* The file= and dirty-bitmap= values end at the next comma of the
+ * original argument; the copies live in paths[] until the VM ends. */
 static int terminate_drive_paths(struct vm_config *cfg, char **paths)
 {
 	for (int i = 0; i < cfg->ndrives; i++) {
-		size_t len = strcspn(cfg->drives[i].file, ",");
-		paths[i] = strndup(cfg->drives[i].file, len);
-		if (!paths[i])
-			return -1;
-		cfg->drives[i].file = paths[i];
+		const char **value[2] = { &cfg->drives[i].file, &cfg->drives[i].dirty_bitmap };
+
+		for (int k = 0; k < 2; k++) {
+			if (!*value[k])
+				continue;
+			paths[2 * i + k] = strndup(*value[k], strcspn(*value[k], ","));
+			if (!paths[2 * i + k])
+				return -1;
+			*value[k] = paths[2 * i + k];
+		}
 	}
 	return 0;
 }
@@ -211,7 +220,7 @@ int cmd_run(int argc, char **argv)
 	};
 	struct vm_config cfg = { .mem_size = 256ull << 20, .cpus = 1, .engine = ENGINE_DEFAULT };
 	static char kernel[4096], initrd[4096];
-	char *paths[VM_MAX_DRIVES] = { 0 };
+	char *paths[2 * VM_MAX_DRIVES] = { 0 };
 	uint64_t n;
 	int opt, status;
 
@@ -326,7 +335,7 @@ int cmd_run(int argc, char **argv)
 	if (!cfg.append)
 		cfg.append = "console=ttyS0";
 	status = terminate_drive_paths(&cfg, paths) < 0 ? VM_EXIT_ERROR : vm_run(&cfg);
-	for (int i = 0; i < cfg.ndrives; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
 		free(paths[i]);
 	return status;
 }

@@ -14,6 +14,30 @@ struct tenant_usage {
 	int64_t vms, vcpus, memory_mib, disk_bytes;
 };
 
+#define VM_MAX_VCPUS 8
+#define VM_MIN_MEMORY_MIB 16
+#define VM_MAX_MEMORY_MIB (64 * 1024)
+#define VM_MAX_DISK (1ll << 40)
+
+/* A VM to create (POST /v1/vms, or a restore). */
+struct vm_spec {
+	const char *name, *image, *restart, *tenant;
+	json_int_t vcpus, memory_mib, disk_bytes;
+	int start;
+	char image_id[CTL_ID_LEN + 1];
+	uint64_t image_size;
+};
+
+/* api_vms.c: check the quota and insert the VM (state 'creating') in one
+ * transaction: 0, or an error in rep. */
+int api_vm_admit(struct ctl *c, const struct vm_spec *s, const char *id, struct ctl_reply *rep);
+/* The VM's directory and its disk, a qcow2 overlay of its image; on
+ * failure the VM is removed.  0 or -errno. */
+int api_vm_make_disk(struct ctl *c, const struct vm_spec *s, const char *id);
+/* Its files and its row. */
+void api_vm_remove(struct ctl *c, const char *tenant, const char *id);
+void api_vm_set_state(struct ctl *c, const char *id, const char *state);
+
 bool api_name_ok(const char *name);
 /* Where image id lives in the store: DATA/images/ID.qcow2. */
 void api_image_path(const struct ctl *c, const char *id, char *out, size_t len);

@@ -24,10 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define VM_MAX_VCPUS 8
-#define VM_MIN_MEMORY_MIB 16
-#define VM_MAX_MEMORY_MIB (64 * 1024)
-#define VM_MAX_DISK (1ll << 40)
 
 static json_t *vm_json(sqlite3_stmt *st)
 {
@@ -114,14 +110,6 @@ static void get_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, 
 	sqlite3_finalize(st);
 }
 
-struct vm_spec {
-	const char *name, *image, *restart, *tenant;
-	json_int_t vcpus, memory_mib, disk_bytes;
-	int start;
-	char image_id[CTL_ID_LEN + 1];
-	uint64_t image_size;
-};
-
 static bool parse_spec(struct ctl_request *r, struct vm_spec *s, struct ctl_reply *rep)
 {
 	json_error_t err;
@@ -186,8 +174,7 @@ static bool find_image(struct ctl *c, struct vm_spec *s)
 	return found;
 }
 
-/* Check the quota and insert the VM in one transaction: 0, or a reply. */
-static int admit(struct ctl *c, const struct vm_spec *s, const char *id, struct ctl_reply *rep)
+int api_vm_admit(struct ctl *c, const struct vm_spec *s, const char *id, struct ctl_reply *rep)
 {
 	struct tenant_usage u;
 	sqlite3_stmt *st;
@@ -251,7 +238,7 @@ static int admit(struct ctl *c, const struct vm_spec *s, const char *id, struct 
 					   : 0;
 }
 
-static void set_state(struct ctl *c, const char *id, const char *state)
+void api_vm_set_state(struct ctl *c, const char *id, const char *state)
 {
 	sqlite3_stmt *st = store_prepare(c, "UPDATE vms SET state = ? WHERE id = ?");
 
@@ -265,7 +252,7 @@ static void set_state(struct ctl *c, const char *id, const char *state)
 
 static void remove_vm_files(const char *dir)
 {
-	char path[4400];
+	char path[4600];
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
@@ -292,10 +279,35 @@ static void delete_row(struct ctl *c, const char *id)
 	sqlite3_finalize(st);
 }
 
+int api_vm_make_disk(struct ctl *c, const struct vm_spec *s, const char *id)
+{
+	char dir[4200], disk[4300], image[4200];
+
+	vmm_dir(c, s->tenant, id, dir, sizeof(dir));
+	snprintf(disk, sizeof(disk), "%s/disk.qcow2", dir);
+	api_image_path(c, s->image_id, image, sizeof(image));
+	if (mkdir_all(dir, 0700) < 0 ||
+	    block_create(disk, BLOCK_FORMAT_QCOW2, (uint64_t)s->disk_bytes, image,
+			 BLOCK_FORMAT_QCOW2) < 0) {
+		api_vm_remove(c, s->tenant, id);
+		return -EIO;
+	}
+	return 0;
+}
+
+void api_vm_remove(struct ctl *c, const char *tenant, const char *id)
+{
+	char dir[4200];
+
+	vmm_dir(c, tenant, id, dir, sizeof(dir));
+	remove_vm_files(dir);
+	delete_row(c, id);
+}
+
 static void create_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
 	struct vm_spec s = { .restart = "never", .vcpus = 1, .memory_mib = 128, .start = 1 };
-	char id[CTL_ID_LEN + 1], dir[4200], disk[4300], image[4200];
+	char id[CTL_ID_LEN + 1];
 
 	if (r->caller.role < ROLE_TENANT_USER)
 		return reply_error(rep, 403, "forbidden", "creating VMs needs tenant-user");
@@ -310,34 +322,23 @@ static void create_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 				   "disk_bytes is at least the image's size, %llu",
 				   (unsigned long long)s.image_size);
 	store_new_id(id);
-	if (admit(c, &s, id, rep) < 0)
+	if (api_vm_admit(c, &s, id, rep) < 0)
 		return;
-	vmm_dir(c, s.tenant, id, dir, sizeof(dir));
-	snprintf(disk, sizeof(disk), "%s/disk.qcow2", dir);
-	api_image_path(c, s.image_id, image, sizeof(image));
-	if (mkdir_all(dir, 0700) < 0 ||
-	    block_create(disk, BLOCK_FORMAT_QCOW2, (uint64_t)s.disk_bytes, image,
-			 BLOCK_FORMAT_QCOW2) < 0) {
-		remove_vm_files(dir);
-		delete_row(c, id);
+	if (api_vm_make_disk(c, &s, id) < 0)
 		return reply_error(rep, 500, "disk", "cannot create the VM's disk");
-	}
-	set_state(c, id, "stopped");
+	api_vm_set_state(c, id, "stopped");
 	if (s.start && vmm_start(c, id) < 0)
-		set_state(c, id, "crashed");
+		api_vm_set_state(c, id, "crashed");
 	get_vm(c, r, rep, id, 201);
 }
 
 static void delete_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep,
 		      const char *id, const char *tenant)
 {
-	char dir[4200];
 
 	if (vmm_stop(c, id, true) < 0)
 		return reply_error(rep, 500, "stop_failed", "the VM's VMM did not stop");
-	vmm_dir(c, tenant, id, dir, sizeof(dir));
-	remove_vm_files(dir);
-	delete_row(c, id);
+	api_vm_remove(c, tenant, id);
 	reply_json(rep, 200, json_pack("{s:s}", "deleted", id));
 }
 
@@ -391,6 +392,9 @@ void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		return reply_error(rep, 403, "forbidden", "changing VMs needs tenant-user");
 	if (r->nseg == 4 && !strcmp(m, "POST") && !strcmp(r->seg[3], "console"))
 		return console_input(c, r, rep, r->seg[2], tenant);
+	if (!strcmp(c->busy_vm, r->seg[2]))
+		return reply_error(rep, 409, "busy", "a backup is reading VM %s's disk; retry",
+				   r->seg[2]);
 	if (r->nseg == 3 && !strcmp(m, "DELETE"))
 		return delete_vm(c, r, rep, r->seg[2], tenant);
 	if (r->nseg == 4 && !strcmp(m, "POST"))

@@ -43,6 +43,11 @@ struct ctl {
 	volatile int stopping;
 	int jobs_running;         /* under lock */
 	pthread_cond_t jobs_done; /* with lock: a job ended */
+	/* Backups and restores: one at a time; the VM whose disk a backup
+	 * reads now is not started, stopped or deleted meanwhile (under lock). */
+	bool backup_running;
+	char busy_vm[CTL_ID_LEN + 1];
+	char backup_dir[4096]; /* --backup-dir: the default repository */
 };
 
 /* A response under construction: status and a JSON body (owned). */
@@ -114,6 +119,7 @@ void api_tenants(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_images(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_audit(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+void api_backups(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 
 /* vmm.c: the VMM processes. */
 int vmm_start(struct ctl *c, const char *vm_id);
@@ -167,6 +173,14 @@ void api_jobs(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
  * 'importing'): a job; its id to job.  The caller holds the lock. */
 int job_import_image(struct ctl *c, const char *tenant, const char *image, const char *src,
 		     int format, const char *dest, char job[CTL_ID_LEN + 1]);
+/* A job's row (state 'running'): 0 or -EIO. */
+int job_create(struct ctl *c, const char *tenant, const char *kind, const char *target,
+	       char id[CTL_ID_LEN + 1]);
+void job_update(struct ctl *c, const char *job, const char *state, double progress,
+		const char *error);
+/* Run fn(arg) on a thread of its own as job (counted in jobs_running);
+ * on failure the job is failed.  The caller holds the lock. */
+int job_spawn(struct ctl *c, const char *job, void *(*fn)(void *), void *arg);
 /* At start: jobs a stop or crash cut short are failed, their images gone. */
 void jobs_recover(struct ctl *c);
 /* At stop: wait for the running jobs (cancelled by c->stopping). */

@@ -25,8 +25,8 @@ struct import {
 	double shown; /* the progress last written */
 };
 
-static void job_update(struct ctl *c, const char *job, const char *state, double progress,
-		       const char *error)
+void job_update(struct ctl *c, const char *job, const char *state, double progress,
+		const char *error)
 {
 	sqlite3_stmt *st = store_prepare(c, "UPDATE jobs SET state = ?, progress = ?, error = ?, "
 					    "finished = CASE WHEN ? = 'running' THEN NULL ELSE ? "
@@ -137,8 +137,6 @@ int job_import_image(struct ctl *c, const char *tenant, const char *image, const
 		     int format, const char *dest, char job[CTL_ID_LEN + 1])
 {
 	struct import *im = calloc(1, sizeof(*im));
-	pthread_attr_t attr;
-	pthread_t t;
 	int err;
 
 	if (!im)
@@ -153,13 +151,24 @@ int job_import_image(struct ctl *c, const char *tenant, const char *image, const
 		return err;
 	}
 	snprintf(job, CTL_ID_LEN + 1, "%s", im->job);
+	err = job_spawn(c, im->job, import_thread, im);
+	if (err)
+		free(im);
+	return err;
+}
+
+int job_spawn(struct ctl *c, const char *job, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = -pthread_create(&t, &attr, import_thread, im);
+	err = -pthread_create(&t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	if (err) {
 		job_update(c, job, "failed", 0, "cannot start a thread");
-		free(im);
 		return err;
 	}
 	c->jobs_running++; /* the caller holds the lock */

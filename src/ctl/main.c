@@ -36,6 +36,8 @@ static const char usage[] =
 	"  --condo PATH        the condo binary VMs run in (default: next to condod)\n"
 	"  --auth-limit N/S    failed authentications per peer: N at once, one more\n"
 	"                      forgiven every S seconds (default 10/1)\n"
+	"  --backup-dir DIR    the default backup repository (default DIR/backups of\n"
+	"                      --data; docs/backup.md)\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"SIGTERM stops condod; its VMs go on running and the next condod keeps them.\n"
@@ -128,6 +130,7 @@ int main(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },   { "socket", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'l' }, { "condo", required_argument, NULL, 'c' },
 		{ "auth-limit", required_argument, NULL, 'a' },
+		{ "backup-dir", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	static struct ctl ctl;
@@ -152,6 +155,13 @@ int main(int argc, char **argv)
 		case 's': socket_path = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'c': snprintf(ctl.condo, sizeof(ctl.condo), "%s", optarg); break;
+		case 'b':
+			if (optarg[0] != '/') {
+				log_err("condod", "--backup-dir %s: not an absolute path", optarg);
+				return EXIT_USAGE;
+			}
+			snprintf(ctl.backup_dir, sizeof(ctl.backup_dir), "%s", optarg);
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'a': {
 			char *end;
@@ -176,6 +186,12 @@ int main(int argc, char **argv)
 	}
 	if (!ctl.data[0]) {
 		log_err("condod", "no --data directory and no HOME");
+		return EXIT_USAGE;
+	}
+	if (!ctl.backup_dir[0] &&
+	    snprintf(ctl.backup_dir, sizeof(ctl.backup_dir), "%s/backups", ctl.data) >=
+		    (int)sizeof(ctl.backup_dir)) {
+		log_err("condod", "--data %s: too long a path", ctl.data);
 		return EXIT_USAGE;
 	}
 	if (sodium_init() < 0) {

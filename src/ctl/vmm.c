@@ -121,14 +121,16 @@ static void record(struct ctl *c, const char *id, const char *state, pid_t pid, 
 
 static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir)
 {
-	char mem[32], cpus[16], drive[4400], images[4200], root[4300], log[4300], user[64];
+	char mem[32], cpus[16], drive[8600], images[4200], root[4300], log[4300], user[64];
 	char fifo[4300], meter[4300], limit[4300];
 	const char *argv[24];
 	int n = 0, fd;
 
 	snprintf(mem, sizeof(mem), "%lldM", (long long)v->memory_mib);
 	snprintf(cpus, sizeof(cpus), "%lld", (long long)v->vcpus);
-	snprintf(drive, sizeof(drive), "file=%s/disk.qcow2,format=qcow2,discard=unmap", dir);
+	snprintf(drive, sizeof(drive),
+		 "file=%s/disk.qcow2,format=qcow2,discard=unmap,dirty-bitmap=%s/disk.dirty", dir,
+		 dir);
 	snprintf(images, sizeof(images), "%s/images", c->data);
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(log, sizeof(log), "%s/console.log", dir);

@@ -4,6 +4,7 @@
 #include "condo/aclint.h"
 #include "condo/block.h"
 #include "condo/block_aio.h"
+#include "condo/block_dirty.h"
 #include "condo/devices.h"
 #include "condo/engine.h"
 #include "condo/jail.h"
@@ -509,6 +510,25 @@ static int disk_cache(const struct vm_drive *d, struct block_dev *disk)
 	return err;
 }
 
+/* dirty-bitmap=FILE: the disk behind a filter that records what the
+ * guest changes (mapped before the jail, then only memory writes). */
+static int track_changes(const struct vm_drive *d, struct block_dev **disk)
+{
+	struct block_dirty *map;
+
+	if (!d->dirty_bitmap)
+		return 0;
+	if (d->readonly) {
+		log_err("run", "%s: dirty-bitmap= needs a writable drive", d->file);
+		return -1;
+	}
+	map = block_dirty_open(d->dirty_bitmap, (*disk)->size);
+	if (!map)
+		return -1;
+	*disk = block_dirty_filter(*disk, map);
+	return *disk ? 0 : -1;
+}
+
 /* Open the disks, with their backing chains, then enter the jail:
  * namespaces (and --jail-dir, where the boot files are then found), open
  * the boot files, lock down, and filter this thread; the harts and the
@@ -525,7 +545,7 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 		res->disks[i] = block_open_in(cfg->drives[i].file,
 					      (enum block_format)cfg->drives[i].format,
 					      cfg->drives[i].readonly, cfg->image_dir);
-		if (!res->disks[i])
+		if (!res->disks[i] || track_changes(&cfg->drives[i], &res->disks[i]) < 0)
 			return -1;
 	}
 	res->cpu_mcores = cfg->cpu_mcores;

@@ -1,0 +1,59 @@
+/* Backups (docs/backup.md): a repository of content-addressed chunks and
+ * manifests (repo.c), the backup job (backup.c), the restore job
+ * (restore.c) and their API (api_backups.c). */
+#ifndef CONDO_CTL_BACKUP_H
+#define CONDO_CTL_BACKUP_H
+
+#include "ctl/api.h"
+#include "condo/block.h"
+#include "condo/block_dirty.h"
+
+#define REPO_HASH_LEN 64     /* hex characters of a chunk's BLAKE2b-256 */
+#define REPO_CHUNK (64 * 1024) /* bytes a chunk covers: one tracking granule */
+
+/* A repository: DIR/chunks/XX/HASH and DIR/backups/ID/manifest.json. */
+struct repo {
+	char dir[4096];
+	uint64_t chunks_new, bytes_new; /* what repo_put stored, not found */
+};
+
+int repo_open(struct repo *r, const char *dir, bool create);
+/* Store a chunk of len bytes (at most REPO_CHUNK) under its hash (written
+ * to hash); one already there is not written again.  0 or -errno. */
+int repo_put(struct repo *r, const void *data, size_t len, char hash[REPO_HASH_LEN + 1]);
+/* Read the chunk hash into buf (REPO_CHUNK bytes); its length to *len.
+ * -EBADMSG when its content does not match its hash. */
+int repo_get(struct repo *r, const char *hash, void *buf, size_t *len);
+/* Write a backup's manifest and its checksum, durably; 0 or -errno. */
+int repo_write_manifest(struct repo *r, const char *id, json_t *manifest);
+/* Read and verify a manifest: NULL with a one-line reason in why. */
+json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t len);
+/* The newest backup of tenant (by its name) in the repository: false when
+ * none. */
+bool repo_latest(struct repo *r, const char *tenant_name, char id[CTL_ID_LEN + 1]);
+
+/* Progress of a job over a known amount of work. */
+struct job_meter {
+	struct ctl *c;
+	char job[CTL_ID_LEN + 1];
+	uint64_t done, total;
+	double shown;
+};
+/* Count done bytes; write progress each percent.  Non-zero: stop (condod
+ * stopping). */
+int job_advance(struct job_meter *m, uint64_t bytes);
+
+/* The chunk list of a disk: [[granule index, hash or "zero"], ...], only
+ * granules the image itself holds (with backing: not the backing's).
+ * With prev and a bitmap relative to prev's backup, clean granules come
+ * from prev.  NULL with errno. */
+json_t *backup_disk_chunks(struct repo *r, struct block_dev *bd, struct block_dirty *dirty,
+			   json_t *prev, struct job_meter *m);
+
+/* The jobs; the caller holds the lock. */
+int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, const char *repo_dir,
+	       char job[CTL_ID_LEN + 1], char backup[CTL_ID_LEN + 1]);
+int job_restore(struct ctl *c, const char *repo_dir, const char *backup, const char *tenant,
+		const char *vm, const char *new_name, bool start, char job[CTL_ID_LEN + 1]);
+
+#endif

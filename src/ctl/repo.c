@@ -1,0 +1,305 @@
+/* A backup repository (docs/backup.md, "The repository"):
+ *   DIR/chunks/XX/HASH          one 64 KiB granule of a disk, named by the
+ *                               BLAKE2b-256 of its content (XX: the first
+ *                               two hex digits); a byte of kind first, 0
+ *                               plain or 1 zstd, then the bytes
+ *   DIR/backups/ID/manifest.json   what a backup holds
+ *   DIR/backups/ID/manifest.sum    BLAKE2b-256 of manifest.json, in hex
+ * A chunk is written once, whichever backup or tenant meets it first
+ * (deduplication by content), into a temporary name, made durable, then
+ * renamed: a chunk file under its name is always whole.  A manifest is
+ * written last, so a backup cut short leaves chunks and no manifest. */
+#define _GNU_SOURCE
+#include "ctl/backup.h"
+#include "condo/io.h"
+#include "condo/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+enum { CHUNK_PLAIN = 0, CHUNK_ZSTD = 1 };
+
+static void hash_hex(const void *data, size_t len, char hex[REPO_HASH_LEN + 1])
+{
+	uint8_t h[REPO_HASH_LEN / 2];
+
+	crypto_generichash(h, sizeof(h), data, len, NULL, 0);
+	sodium_bin2hex(hex, REPO_HASH_LEN + 1, h, sizeof(h));
+}
+
+static bool hash_ok(const char *hash)
+{
+	if (strlen(hash) != REPO_HASH_LEN)
+		return false;
+	for (const char *p = hash; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+static void chunk_path(const struct repo *r, const char *hash, char *out, size_t len)
+{
+	snprintf(out, len, "%s/chunks/%.2s/%s", r->dir, hash, hash);
+}
+
+int repo_open(struct repo *r, const char *dir, bool create)
+{
+	char path[4200];
+	struct stat st;
+
+	if (strlen(dir) >= sizeof(r->dir))
+		return -ENAMETOOLONG;
+	*r = (struct repo){ 0 };
+	snprintf(r->dir, sizeof(r->dir), "%s", dir);
+	if (create) {
+		snprintf(path, sizeof(path), "%s/chunks", dir);
+		if (mkdir_all(path, 0700) < 0)
+			return -errno;
+		snprintf(path, sizeof(path), "%s/backups", dir);
+		return mkdir_all(path, 0700);
+	}
+	snprintf(path, sizeof(path), "%s/backups", dir);
+	return stat(path, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Write a file whole and durably under its name: through a temporary name
+ * in the same directory, fsync, rename, fsync the directory. */
+static int write_durably(const char *path, const void *a, size_t alen, const void *b,
+			 size_t blen)
+{
+	char tmp[4400], dir[4400];
+	int fd, err;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, a, alen);
+	if (!err && blen)
+		err = write_all(fd, b, blen);
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	return fsync_dir(dir);
+}
+
+int repo_put(struct repo *r, const void *data, size_t len, char hash[REPO_HASH_LEN + 1])
+{
+	static const uint8_t plain = CHUNK_PLAIN;
+	uint8_t packed[1 + REPO_CHUNK + 1024];
+	char path[4400];
+	size_t n;
+	int err;
+
+	if (len > REPO_CHUNK)
+		return -EINVAL;
+	hash_hex(data, len, hash);
+	chunk_path(r, hash, path, sizeof(path));
+	if (access(path, F_OK) == 0)
+		return 0; /* deduplicated */
+	*strrchr(path, '/') = '\0';
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	chunk_path(r, hash, path, sizeof(path));
+	/* Stored compressed only when that saves something. */
+	n = ZSTD_compress(packed + 1, sizeof(packed) - 1, data, len, 3);
+	if (!ZSTD_isError(n) && n < len) {
+		packed[0] = CHUNK_ZSTD;
+		err = write_durably(path, packed, n + 1, NULL, 0);
+		n += 1;
+	} else {
+		err = write_durably(path, &plain, 1, data, len);
+		n = len + 1;
+	}
+	if (!err) {
+		r->chunks_new++;
+		r->bytes_new += n;
+	}
+	return err;
+}
+
+int repo_get(struct repo *r, const char *hash, void *buf, size_t *len)
+{
+	uint8_t packed[1 + REPO_CHUNK + 1024];
+	char path[4400], check[REPO_HASH_LEN + 1];
+	ssize_t n;
+	int fd;
+
+	if (!hash_ok(hash))
+		return -EBADMSG;
+	chunk_path(r, hash, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, packed, sizeof(packed));
+	close(fd);
+	if (n < 1)
+		return n < 0 ? -errno : -EBADMSG;
+	if (packed[0] == CHUNK_PLAIN && (size_t)n - 1 <= REPO_CHUNK) {
+		*len = (size_t)n - 1;
+		memcpy(buf, packed + 1, *len);
+	} else if (packed[0] == CHUNK_ZSTD) {
+		size_t m = ZSTD_decompress(buf, REPO_CHUNK, packed + 1, (size_t)n - 1);
+		if (ZSTD_isError(m))
+			return -EBADMSG;
+		*len = m;
+	} else {
+		return -EBADMSG;
+	}
+	hash_hex(buf, *len, check);
+	return strcmp(check, hash) ? -EBADMSG : 0;
+}
+
+static void backup_dir(const struct repo *r, const char *id, char *out, size_t len)
+{
+	snprintf(out, len, "%s/backups/%s", r->dir, id);
+}
+
+int repo_write_manifest(struct repo *r, const char *id, json_t *manifest)
+{
+	char dir[4300], path[4400], sum[REPO_HASH_LEN + 2];
+	char *text = json_dumps(manifest, JSON_INDENT(1) | JSON_SORT_KEYS);
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	backup_dir(r, id, dir, sizeof(dir));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		free(text);
+		return -errno;
+	}
+	hash_hex(text, strlen(text), sum);
+	strcat(sum, "\n");
+	/* The sum first: a manifest without a matching sum is not a backup. */
+	snprintf(path, sizeof(path), "%s/manifest.sum", dir);
+	err = write_durably(path, sum, strlen(sum), NULL, 0);
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	if (!err)
+		err = write_durably(path, text, strlen(text), NULL, 0);
+	free(text);
+	return err;
+}
+
+/* A file of at most max bytes, NUL-terminated (freed by the caller). */
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size <= max &&
+	    (buf = malloc((size_t)st.st_size + 1))) {
+		ssize_t n = read(fd, buf, (size_t)st.st_size);
+		if (n != st.st_size) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+#define MANIFEST_MAX (256u << 20)
+
+json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t whylen)
+{
+	char dir[4300], path[4400], check[REPO_HASH_LEN + 1];
+	char *text, *sum;
+	size_t len, sumlen;
+	json_error_t jerr;
+	json_t *m;
+
+	if (strlen(id) != CTL_ID_LEN || strspn(id, "0123456789abcdef") != CTL_ID_LEN) {
+		snprintf(why, whylen, "'%s' is not a backup id", id);
+		return NULL;
+	}
+	backup_dir(r, id, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	text = slurp(path, MANIFEST_MAX, &len);
+	if (!text) {
+		snprintf(why, whylen, "no backup %s in %s", id, r->dir);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/manifest.sum", dir);
+	sum = slurp(path, 4096, &sumlen);
+	hash_hex(text, len, check);
+	if (!sum || strncmp(sum, check, REPO_HASH_LEN) || sumlen < REPO_HASH_LEN) {
+		snprintf(why, whylen, "backup %s: the manifest does not match its checksum", id);
+		free(text);
+		free(sum);
+		return NULL;
+	}
+	free(sum);
+	m = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (!m || !json_is_object(m) ||
+	    strcmp(json_string_value(json_object_get(m, "format")) ?: "", "condo-backup") ||
+	    json_integer_value(json_object_get(m, "version")) != 1) {
+		snprintf(why, whylen, "backup %s: not a condo backup manifest of version 1", id);
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+bool repo_latest(struct repo *r, const char *tenant_name, char id[CTL_ID_LEN + 1])
+{
+	char path[4200], why[256];
+	json_int_t best = -1;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/backups", r->dir);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		json_t *m;
+		const char *t;
+		json_int_t when;
+
+		if (e->d_name[0] == '.' || !(m = repo_read_manifest(r, e->d_name, why, sizeof(why))))
+			continue;
+		t = json_string_value(json_object_get(json_object_get(m, "tenant"), "name"));
+		when = json_integer_value(json_object_get(m, "sequence"));
+		if (t && !strcmp(t, tenant_name) && when > best) {
+			best = when;
+			memcpy(id, e->d_name, CTL_ID_LEN + 1); /* checked: CTL_ID_LEN long */
+		}
+		json_decref(m);
+	}
+	if (d)
+		closedir(d);
+	return best >= 0;
+}
