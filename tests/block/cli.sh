@@ -100,4 +100,10 @@ run drive-cache-empty 2 "unknown cache ''" run --drive file=plain.raw,cache=
 run drive-discard-bad 2 "unknown discard 'trim' (ignore or unmap)" run --drive file=plain.raw,discard=trim
 run drive-aio-bad 2 "unknown aio 'native' (auto, threads or io_uring)" run --drive file=plain.raw,aio=native
 run drive-aio-uring-qcow2 1 "only raw images are served through io_uring" run --drive file=over.qcow2,aio=io_uring
+# dirty-bitmap= (changed-block tracking, docs/backup.md)
+run help-run-dirty-bitmap 0 "" run --help
+grep -q "dirty-bitmap=FILE" out || bad help-run-dirty-bitmap-text "condo run --help does not describe dirty-bitmap="
+run drive-dirty-readonly 1 "dirty-bitmap= needs a writable drive" run --drive file=plain.raw,readonly=on,dirty-bitmap=plain.dirty
+run drive-dirty-empty 2 "unknown or malformed part 'dirty-bitmap='" run --drive file=plain.raw,dirty-bitmap=
+run drive-dirty-dir 1 "change tracking: cannot open nodir/x.dirty" run --drive file=plain.raw,dirty-bitmap=nodir/x.dirty
 finish
