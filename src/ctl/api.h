@@ -43,5 +43,7 @@ bool api_name_ok(const char *name);
 void api_image_path(const struct ctl *c, const char *id, char *out, size_t len);
 bool api_tenant_exists(struct ctl *c, const char *id);
 void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u);
+/* How many VMs, of every tenant, lie on image. */
+int64_t api_image_users(struct ctl *c, const char *image);
 
 #endif

@@ -77,8 +77,9 @@ static void start_backup(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 	if (!pick_repo(c, r, repo, rep, dir, sizeof(dir)))
 		return;
 	if (vm) {
-		st = store_prepare(c, "SELECT id FROM vms WHERE tenant_id = ?1 AND (id = ?2 OR "
-				      "name = ?2)");
+		st = store_use(c, tid) < 0 ? NULL
+					   : store_prepare(c, "SELECT id FROM vms WHERE tenant_id = ?1 "
+							      "AND (id = ?2 OR name = ?2)");
 		if (st) {
 			sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(st, 2, vm, -1, SQLITE_TRANSIENT);

@@ -27,11 +27,15 @@ bool api_tenant_exists(struct ctl *c, const char *id)
 
 void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT count(*), ifnull(sum(vcpus), 0), "
-					    "ifnull(sum(memory_mib), 0), ifnull(sum(disk_bytes), 0) "
-					    "FROM vms WHERE tenant_id = ?");
+	sqlite3 *keep = c->db;
+	sqlite3_stmt *st = NULL;
 
 	memset(u, 0, sizeof(*u));
+	if (store_use(c, tenant) == 0)
+		st = store_prepare(c, "SELECT count(*), ifnull(sum(vcpus), 0), "
+				      "ifnull(sum(memory_mib), 0), ifnull(sum(disk_bytes), 0) "
+				      "FROM vms WHERE tenant_id = ?");
+	c->db = keep;
 	if (!st)
 		return;
 	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
@@ -42,4 +46,32 @@ void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u)
 		u->disk_bytes = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
+}
+
+struct image_users {
+	const char *image;
+	int64_t n;
+};
+
+static void count_users(struct ctl *c, void *arg)
+{
+	struct image_users *u = arg;
+	sqlite3_stmt *st = store_prepare(c, "SELECT count(*) FROM vms WHERE image_id = ?");
+
+	if (!st) {
+		u->n++; /* unknown: better kept than deleted under a VM */
+		return;
+	}
+	sqlite3_bind_text(st, 1, u->image, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		u->n += sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+}
+
+int64_t api_image_users(struct ctl *c, const char *image)
+{
+	struct image_users u = { .image = image };
+
+	store_each_db(c, count_users, &u);
+	return u.n;
 }

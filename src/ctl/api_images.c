@@ -134,8 +134,7 @@ static void import_image(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 static void delete_image(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep,
 			 const char *id)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT tenant_id, (SELECT count(*) FROM vms WHERE "
-					    "image_id = ?2) + (state != 'ready') FROM images WHERE "
+	sqlite3_stmt *st = store_prepare(c, "SELECT tenant_id, state != 'ready' FROM images WHERE "
 					    IMAGE_VISIBLE " AND id = ?2");
 	bool shared, used;
 	char path[4200];
@@ -151,6 +150,7 @@ static void delete_image(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 	shared = sqlite3_column_type(st, 0) == SQLITE_NULL;
 	used = sqlite3_column_int64(st, 1) > 0;
 	sqlite3_finalize(st);
+	used = used || api_image_users(c, id) > 0;
 	if (r->caller.role != ROLE_OPERATOR && (shared || r->caller.role < ROLE_TENANT_ADMIN))
 		return reply_error(rep, 403, "forbidden", "deleting this image needs %s",
 				   shared ? "the operator" : "tenant-admin");

@@ -194,6 +194,8 @@ static void delete_tenant(struct ctl *c, struct ctl_request *r, struct ctl_reply
 	struct tenant_usage u;
 	sqlite3_stmt *st;
 
+	if (!api_tenant_exists(c, id))
+		return reply_error(rep, 404, "not_found", "no tenant %s", id);
 	api_tenant_usage(c, id, &u);
 	if (u.vms)
 		return reply_error(rep, 409, "in_use", "tenant %s still has %lld VMs", id,
@@ -206,6 +208,7 @@ static void delete_tenant(struct ctl *c, struct ctl_request *r, struct ctl_reply
 	sqlite3_finalize(st);
 	if (sqlite3_changes(c->db) == 0)
 		return reply_error(rep, 404, "not_found", "no tenant %s", id);
+	store_forget_tenant(c, id);
 	reply_json(rep, 200, json_pack("{s:s}", "deleted", id));
 }
 

@@ -99,6 +99,8 @@ void api_usage(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 				   "from, to (Unix times, from <= to) and step (seconds, at most "
 				   "%d steps) are whole numbers",
 				   USAGE_MAX_STEPS);
+	if (store_use(c, tenant) < 0)
+		return reply_error(rep, 500, "store", "the tenant's database cannot be opened");
 	column_list(cols, sizeof(cols), true);
 	snprintf(sql, sizeof(sql), "SELECT (time - ?2) / ?4, %s FROM meter_samples WHERE "
 		 "tenant_id = ?1 AND time >= ?2 AND time <= ?3 GROUP BY 1 ORDER BY 1", cols);
@@ -157,44 +159,77 @@ static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 	}
 }
 
+/* What /metrics gathers from each database. */
+struct metrics {
+	char sql[1024];
+	size_t metric; /* the counter being listed */
+	char *buf;
+	size_t len, cap;
+	json_t *states; /* VMs by state, over every database */
+};
+
+static void metric_rows(struct ctl *c, void *arg)
+{
+	struct metrics *m = arg;
+	sqlite3_stmt *st = store_prepare(c, m->sql);
+	size_t i = m->metric;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		double v = (double)sqlite3_column_int64(st, 4 + (int)i) * shown[i].scale;
+		/* Names and ids are [a-z0-9._-]: nothing to escape in a label. */
+		put(&m->buf, &m->len, &m->cap,
+		    "%s{tenant_id=\"%s\",tenant=\"%s\",vm_id=\"%s\",vm=\"%s\"} %.17g\n",
+		    shown[i].metric, sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+		    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3), v);
+	}
+	sqlite3_finalize(st);
+}
+
+static void count_states(struct ctl *c, void *arg)
+{
+	struct metrics *m = arg;
+	sqlite3_stmt *st = store_prepare(c, "SELECT state, count(*) FROM vms GROUP BY state");
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		json_int_t n = json_integer_value(json_object_get(m->states, state));
+		json_object_set_new(m->states, state, json_integer(n + sqlite3_column_int64(st, 1)));
+	}
+	sqlite3_finalize(st);
+}
+
 void api_metrics(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
-	char cols[512], sql[1024], *buf = NULL;
-	size_t len = 0, cap = 0;
-	sqlite3_stmt *st;
+	struct metrics m = { .states = json_object() };
+	char cols[512];
+	const char *state;
+	json_t *n;
 
-	if (strcmp(r->method, "GET"))
-		return reply_error(rep, 405, "method_not_allowed", "%s %s is not served", r->method,
-				   r->path);
-	if (r->caller.role != ROLE_OPERATOR)
+	if (strcmp(r->method, "GET") || r->caller.role != ROLE_OPERATOR) {
+		json_decref(m.states);
+		if (strcmp(r->method, "GET"))
+			return reply_error(rep, 405, "method_not_allowed", "%s %s is not served",
+					   r->method, r->path);
 		return reply_error(rep, 404, "not_found", "no such resource: %s", r->path);
-	column_list(cols, sizeof(cols), false);
-	snprintf(sql, sizeof(sql), "SELECT m.tenant_id, ifnull(t.name, ''), m.vm_id, m.vm_name, %s "
-		 "FROM meter_totals m LEFT JOIN tenants t ON t.id = m.tenant_id ORDER BY "
-		 "m.tenant_id, m.vm_id", cols);
-	for (size_t i = 0; i < NSHOWN; i++) {
-		put(&buf, &len, &cap, "# HELP %s %s\n# TYPE %s counter\n", shown[i].metric,
-		    shown[i].help, shown[i].metric);
-		st = store_prepare(c, sql);
-		while (st && sqlite3_step(st) == SQLITE_ROW) {
-			double v = (double)sqlite3_column_int64(st, 4 + (int)i) * shown[i].scale;
-			/* Names and ids are [a-z0-9._-]: nothing to escape in a label. */
-			put(&buf, &len, &cap,
-			    "%s{tenant_id=\"%s\",tenant=\"%s\",vm_id=\"%s\",vm=\"%s\"} %.17g\n",
-			    shown[i].metric, sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-			    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3), v);
-		}
-		sqlite3_finalize(st);
 	}
-	put(&buf, &len, &cap, "# HELP condo_vms VMs by state.\n# TYPE condo_vms gauge\n");
-	st = store_prepare(c, "SELECT state, count(*) FROM vms GROUP BY state ORDER BY state");
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		put(&buf, &len, &cap, "condo_vms{state=\"%s\"} %lld\n", sqlite3_column_text(st, 0),
-		    (long long)sqlite3_column_int64(st, 1));
-	sqlite3_finalize(st);
-	if (!buf)
+	column_list(cols, sizeof(cols), false);
+	snprintf(m.sql, sizeof(m.sql), "SELECT m.tenant_id, ifnull(t.name, ''), m.vm_id, "
+		 "m.vm_name, %s FROM meter_totals m LEFT JOIN tenants t ON t.id = m.tenant_id "
+		 "ORDER BY m.tenant_id, m.vm_id", cols);
+	for (m.metric = 0; m.metric < NSHOWN; m.metric++) {
+		put(&m.buf, &m.len, &m.cap, "# HELP %s %s\n# TYPE %s counter\n",
+		    shown[m.metric].metric, shown[m.metric].help, shown[m.metric].metric);
+		store_each_db(c, metric_rows, &m);
+	}
+	put(&m.buf, &m.len, &m.cap, "# HELP condo_vms VMs by state.\n# TYPE condo_vms gauge\n");
+	store_each_db(c, count_states, &m);
+	json_object_foreach(m.states, state, n)
+		put(&m.buf, &m.len, &m.cap, "condo_vms{state=\"%s\"} %lld\n", state,
+		    (long long)json_integer_value(n));
+	json_decref(m.states);
+	if (!m.buf)
 		return reply_error(rep, 500, "internal", "out of memory");
 	rep->status = 200;
-	rep->text = buf;
+	rep->text = m.buf;
 	rep->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

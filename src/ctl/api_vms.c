@@ -57,29 +57,55 @@ static void bind_viewer(sqlite3_stmt *st, const struct ctl_request *r)
 			  SQLITE_TRANSIENT);
 }
 
-static void list_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
+struct vm_list {
+	const struct ctl_request *r;
+	json_t *list;
+	bool failed;
+};
+
+static void list_in(struct ctl *c, void *arg)
 {
+	struct vm_list *l = arg;
 	sqlite3_stmt *st = store_prepare(c, "SELECT " VM_COLS " FROM vms WHERE " VM_VISIBLE
 					    " ORDER BY tenant_id, name");
-	json_t *list = json_array();
 
-	if (!st)
-		return reply_error(rep, 500, "store", "the store failed");
-	bind_viewer(st, r);
+	if (!st) {
+		l->failed = true;
+		return;
+	}
+	bind_viewer(st, l->r);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(list, vm_json(st));
+		json_array_append_new(l->list, vm_json(st));
 	sqlite3_finalize(st);
-	reply_json(rep, 200, list);
+}
+
+/* The operator's list spans every tenant's database (tenants in id order). */
+static void list_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
+{
+	struct vm_list l = { .r = r, .list = json_array() };
+
+	if (r->caller.role == ROLE_OPERATOR)
+		store_each_db(c, list_in, &l);
+	else
+		list_in(c, &l);
+	if (l.failed) {
+		json_decref(l.list);
+		return reply_error(rep, 500, "store", "the store failed");
+	}
+	reply_json(rep, 200, l.list);
 }
 
 /* The VM's tenant and state, when the caller may see it. */
 static bool find_vm(struct ctl *c, const struct ctl_request *r, const char *id, char *tenant,
 		    char *state, size_t len)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT tenant_id, state FROM vms WHERE " VM_VISIBLE
-					    " AND id = ?2");
+	sqlite3_stmt *st;
 	bool found;
 
+	/* The operator's request turns to the database that holds it. */
+	if (r->caller.role == ROLE_OPERATOR && !store_find_vm(c, id))
+		return false;
+	st = store_prepare(c, "SELECT tenant_id, state FROM vms WHERE " VM_VISIBLE " AND id = ?2");
 	if (!st)
 		return false;
 	bind_viewer(st, r);
@@ -270,13 +296,17 @@ static void remove_vm_files(const char *dir)
 
 static void delete_row(struct ctl *c, const char *id)
 {
-	sqlite3_stmt *st = store_prepare(c, "DELETE FROM vms WHERE id = ?");
+	static const char *const sql[] = { "DELETE FROM vms WHERE id = ?",
+					   "DELETE FROM vm_uids WHERE vm_id = ?" };
 
-	if (!st)
-		return;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st = store_prepare(c, sql[i]);
+		if (!st)
+			continue;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
 }
 
 int api_vm_make_disk(struct ctl *c, const struct vm_spec *s, const char *id)
@@ -313,6 +343,10 @@ static void create_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 		return reply_error(rep, 403, "forbidden", "creating VMs needs tenant-user");
 	if (!parse_spec(r, &s, rep))
 		return;
+	if (!api_tenant_exists(c, s.tenant))
+		return reply_error(rep, 404, "not_found", "no tenant %s", s.tenant);
+	if (store_use(c, s.tenant) < 0)
+		return reply_error(rep, 500, "store", "the tenant's database cannot be opened");
 	if (!find_image(c, &s))
 		return reply_error(rep, 404, "not_found", "no image %s", s.image);
 	if (!s.disk_bytes)

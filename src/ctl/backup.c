@@ -43,9 +43,9 @@ int job_advance(struct job_meter *m, uint64_t bytes)
 		return -ECANCELED;
 	if (now - m->shown >= 0.01 && now < 1) {
 		m->shown = now;
-		pthread_mutex_lock(&m->c->lock);
+		store_lock(m->c);
 		job_update(m->c, m->job, "running", now, NULL);
-		pthread_mutex_unlock(&m->c->lock);
+		store_unlock(m->c);
 	}
 	return 0;
 }
@@ -255,14 +255,14 @@ static int backup_images(struct backup *b, json_t *vms, json_t *images)
 }
 
 /* Pause a running VM for the read (and mark it busy), or leave it. */
-static bool hold_vm(struct ctl *c, const char *vm)
+static bool hold_vm(struct ctl *c, const char *tenant, const char *vm)
 {
 	sqlite3_stmt *st;
 	bool running = false;
 
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	snprintf(c->busy_vm, sizeof(c->busy_vm), "%s", vm);
-	st = store_prepare(c, "SELECT state FROM vms WHERE id = ?");
+	st = store_use(c, tenant) < 0 ? NULL : store_prepare(c, "SELECT state FROM vms WHERE id = ?");
 	if (st) {
 		sqlite3_bind_text(st, 1, vm, -1, SQLITE_TRANSIENT);
 		running = sqlite3_step(st) == SQLITE_ROW &&
@@ -271,17 +271,17 @@ static bool hold_vm(struct ctl *c, const char *vm)
 	}
 	if (running && vmm_signal(c, vm, true) < 0)
 		running = false;
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	return running;
 }
 
-static void release_vm(struct ctl *c, const char *vm, bool resume)
+static void release_vm(struct ctl *c, const char *tenant, const char *vm, bool resume)
 {
-	pthread_mutex_lock(&c->lock);
-	if (resume)
+	store_lock(c);
+	if (resume && store_use(c, tenant) == 0)
 		vmm_signal(c, vm, false);
 	c->busy_vm[0] = '\0';
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 }
 
 /* One VM's disk: its chunks into v["disk"]. */
@@ -302,7 +302,7 @@ static int backup_vm(struct backup *b, json_t *v, bool *incremental)
 	/* Incremental only against the backup the bits are relative to. */
 	if (b->full || !old || !dirty || strcmp(block_dirty_base(dirty), b->parent_id))
 		old = NULL;
-	paused = hold_vm(b->c, id);
+	paused = hold_vm(b->c, b->tenant, id);
 	snprintf(path, sizeof(path), "%s/disk.qcow2", dir);
 	bd = block_open_shared(path, BLOCK_FORMAT_QCOW2, images);
 	chunks = bd ? backup_disk_chunks(&b->repo, bd, old ? dirty : NULL,
@@ -315,7 +315,7 @@ static int backup_vm(struct backup *b, json_t *v, bool *incremental)
 	 * no manifest will bear its id, and the next one reads everything. */
 	if (!err && dirty)
 		err = block_dirty_reset(dirty, b->id);
-	release_vm(b->c, id, paused);
+	release_vm(b->c, b->tenant, id, paused);
 	if (!err)
 		json_object_set_new(v, "disk",
 				    json_pack("{s:I,s:o,s:b}", "size", (json_int_t)bd->size,
@@ -357,10 +357,10 @@ static int run_backup(struct backup *b, char *why, size_t whylen)
 	json_t *v;
 	int err = 0;
 
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	tenant = tenant_json(c, b->tenant);
-	vms = vms_json(c, b->tenant, b->vm);
-	pthread_mutex_unlock(&c->lock);
+	vms = store_use(c, b->tenant) == 0 ? vms_json(c, b->tenant, b->vm) : json_array();
+	store_unlock(c);
 	if (!tenant) {
 		json_decref(vms);
 		snprintf(why, whylen, "the tenant is gone");
@@ -409,13 +409,13 @@ static void *backup_thread(void *arg)
 	if (err)
 		log_err("condod", "%s", why);
 	json_decref(b->parent);
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	job_update(c, b->m.job, err ? "failed" : "done", err ? b->m.shown : 1,
 		   err ? why : NULL);
 	c->jobs_running--;
 	c->backup_running = false;
 	pthread_cond_broadcast(&c->jobs_done);
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	free(b);
 	return NULL;
 }

@@ -35,7 +35,13 @@ struct ctl_caller {
 struct ctl {
 	char data[4096];      /* --data DIR */
 	char condo[4096];     /* the condo binary VMs run in */
-	sqlite3 *db;
+	/* The store (store.c): queries go to db, the control database or,
+	 * after store_use(), a tenant's; both are the one database when
+	 * the layout is shared (per_tenant false). */
+	sqlite3 *db, *ctl_db;
+	bool per_tenant;
+	struct store_conn *conns; /* the tenant databases open (per-tenant) */
+	uint64_t store_clock;
 	pthread_mutex_t lock; /* one request at a time in the store */
 	uint8_t key[32];      /* tokens are stored as a hash keyed with it */
 	/* Failed authentication: a token bucket per peer (see auth.c). */
@@ -83,11 +89,33 @@ struct ctl_request {
 };
 
 /* store.c */
-int store_open(struct ctl *c);
+/* "shared" or "per-tenant" (condod --data-isolation): 0, or -EINVAL. */
+int store_parse_isolation(const char *name, int *per_tenant);
+/* Open the store; isolation: the layout a new store gets, checked against
+ * an existing one's (-1: whatever it has).  0 or -errno, logged. */
+int store_open(struct ctl *c, int isolation);
 void store_close(struct ctl *c);
+/* Take and give back the lock; c->db is the control database after both. */
+void store_lock(struct ctl *c);
+void store_unlock(struct ctl *c);
+/* Make c->db the database holding tenant's VMs and metering (opened, and
+ * made, on first use).  0 or -errno. */
+int store_use(struct ctl *c, const char *tenant);
+/* Run fn once per database holding VMs: the one database (shared), or
+ * each tenant's with c->db turned to it (per-tenant).  c->db is as before
+ * afterwards. */
+void store_each_db(struct ctl *c, void (*fn)(struct ctl *c, void *arg), void *arg);
+/* Turn c->db to the database holding VM id: false when none has it. */
+bool store_find_vm(struct ctl *c, const char *id);
+/* A deleted tenant's database goes too (per-tenant). */
+void store_forget_tenant(struct ctl *c, const char *tenant);
+void store_tenant_path(const struct ctl *c, const char *tenant, char *out, size_t len);
 /* Run sql with printf-free binding: sqlite3_prepare_v2 + the caller binds. */
 sqlite3_stmt *store_prepare(struct ctl *c, const char *sql);
+sqlite3_stmt *store_prepare_in(sqlite3 *db, const char *sql);
 int store_exec(struct ctl *c, const char *sql);
+/* Is id one of ours (CTL_ID_LEN lower-case hex characters)? */
+bool store_id_ok(const char *id);
 /* A new random id (CTL_ID_LEN hex characters). */
 void store_new_id(char out[CTL_ID_LEN + 1]);
 void store_audit(struct ctl *c, const struct ctl_request *r, int status, const char *detail);

@@ -264,7 +264,7 @@ static void handle(struct ctl *c, struct MHD_Connection *conn, const char *url,
 		reply_error(rep, 414, "uri_too_long", "the path is too long");
 		return;
 	}
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	err = auth_check(c, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							MHD_HTTP_HEADER_AUTHORIZATION),
 			 peer, &r.caller);
@@ -285,6 +285,9 @@ static void handle(struct ctl *c, struct MHD_Connection *conn, const char *url,
 	} else if (r.body && strcmp(method, "POST") && strcmp(method, "PUT") &&
 		   strcmp(method, "PATCH")) {
 		reply_error(rep, 400, "unexpected_body", "%s takes no body", method);
+	} else if (r.caller.tenant[0] && store_use(c, r.caller.tenant) < 0) {
+		/* A tenant's request sees its own database only (per-tenant). */
+		reply_error(rep, 500, "store", "the tenant's database cannot be opened");
 	} else {
 		route(c, &r, rep);
 	}
@@ -295,7 +298,7 @@ static void handle(struct ctl *c, struct MHD_Connection *conn, const char *url,
 		detail = msg ? json_string_value(msg) : NULL;
 		store_audit(c, &r, rep->status, detail);
 	}
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	json_decref(r.body);
 }
 
@@ -441,12 +444,12 @@ int http_serve(struct ctl *c, const char *socket_path, const char *listen)
 		 listen ? listen : "");
 	for (unsigned tick = 1; !c->stopping; tick++) {
 		sleep(1);
-		pthread_mutex_lock(&c->lock);
+		store_lock(c);
 		vmm_reap(c);
 		vmm_share_cpu(c);
 		if (tick % METER_PERIOD == 0)
 			meter_sample_all(c);
-		pthread_mutex_unlock(&c->lock);
+		store_unlock(c);
 	}
 	/* Graceful: no new connections, requests in flight finish; the VMs
 	 * go on running and are reattached by the next condod. */

@@ -76,9 +76,9 @@ static int import_progress(void *arg, uint64_t done, uint64_t total)
 		return 1;
 	if (now - im->shown >= 0.01 && now < 1) {
 		im->shown = now;
-		pthread_mutex_lock(&im->c->lock);
+		store_lock(im->c);
 		job_update(im->c, im->job, "running", now, NULL);
-		pthread_mutex_unlock(&im->c->lock);
+		store_unlock(im->c);
 	}
 	return 0;
 }
@@ -110,7 +110,7 @@ static void *import_thread(void *arg)
 		err = block_copy(src, dst, import_progress, im);
 	block_close(dst);
 	block_close(src);
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	if (err) {
 		char why[4400];
 		snprintf(why, sizeof(why), "copying %s into the store failed: %s", im->src,
@@ -128,7 +128,7 @@ static void *import_thread(void *arg)
 	}
 	c->jobs_running--;
 	pthread_cond_broadcast(&c->jobs_done);
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	free(im);
 	return NULL;
 }
@@ -192,10 +192,10 @@ void jobs_recover(struct ctl *c)
 
 void jobs_wait(struct ctl *c)
 {
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	while (c->jobs_running)
 		pthread_cond_wait(&c->jobs_done, &c->lock);
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 }
 
 static json_t *job_json(sqlite3_stmt *st)

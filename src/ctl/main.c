@@ -24,7 +24,8 @@ enum { EXIT_USAGE = 2 };
 
 static const char usage[] =
 	"Usage: condod [OPTIONS]          serve the control plane's API\n"
-	"       condod init [--data DIR]  create the store; print the first operator token\n"
+	"       condod init [--data DIR] [--data-isolation shared|per-tenant]\n"
+	"                                 create the store; print the first operator token\n"
 	"\n"
 	"condod runs many tenants' VMs on this host: tenants, tokens, images, VMs,\n"
 	"quotas, over an HTTP/1.1 JSON API (docs/api.yaml).  `condo ctl` is its client.\n"
@@ -36,6 +37,10 @@ static const char usage[] =
 	"  --condo PATH        the condo binary VMs run in (default: next to condod)\n"
 	"  --auth-limit N/S    failed authentications per peer: N at once, one more\n"
 	"                      forgiven every S seconds (default 10/1)\n"
+	"  --data-isolation shared|per-tenant\n"
+	"                      tenants' records in one database (shared, the default)\n"
+	"                      or each tenant's VMs and metering in a database of its\n"
+	"                      own; chosen at init, checked at every start\n"
 	"  --backup-dir DIR    the default backup repository (default DIR/backups of\n"
 	"                      --data; docs/backup.md)\n"
 	"  -h, --help          show this help\n"
@@ -85,7 +90,7 @@ static void default_condo(char *out, size_t len)
 	}
 }
 
-static int init_store(struct ctl *c)
+static int init_store(struct ctl *c, int isolation)
 {
 	char path[4200], secret[128], id[CTL_ID_LEN + 1];
 	uint8_t key[32];
@@ -111,7 +116,7 @@ static int init_store(struct ctl *c)
 	}
 	close(fd);
 	snprintf(path, sizeof(path), "%s/images", c->data);
-	if (mkdir_all(path, 0700) < 0 || auth_load_key(c) < 0 || store_open(c) < 0 ||
+	if (mkdir_all(path, 0700) < 0 || auth_load_key(c) < 0 || store_open(c, isolation) < 0 ||
 	    auth_new_token(c, NULL, ROLE_OPERATOR, "first operator token", secret, sizeof(secret),
 			   id) < 0) {
 		log_err("condod", "init: cannot create the store in %s", c->data);
@@ -131,6 +136,7 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' }, { "condo", required_argument, NULL, 'c' },
 		{ "auth-limit", required_argument, NULL, 'a' },
 		{ "backup-dir", required_argument, NULL, 'b' },
+		{ "data-isolation", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	static struct ctl ctl;
@@ -139,7 +145,7 @@ int main(int argc, char **argv)
 	const char *socket_path = NULL, *listen = NULL;
 	char sock[4200];
 	bool init = argc > 1 && !strcmp(argv[1], "init");
-	int c, err;
+	int c, err, isolation = -1;
 
 	if (init) {
 		argc--;
@@ -155,6 +161,13 @@ int main(int argc, char **argv)
 		case 's': socket_path = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'c': snprintf(ctl.condo, sizeof(ctl.condo), "%s", optarg); break;
+		case 'i':
+			if (store_parse_isolation(optarg, &isolation) < 0) {
+				log_err("condod", "--data-isolation %s: not shared or per-tenant",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'b':
 			if (optarg[0] != '/') {
 				log_err("condod", "--backup-dir %s: not an absolute path", optarg);
@@ -201,7 +214,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&ctl.lock, NULL);
 	pthread_cond_init(&ctl.jobs_done, NULL);
 	if (init)
-		return init_store(&ctl);
+		return init_store(&ctl, isolation < 0 ? 0 : isolation);
 	if (access(ctl.condo, X_OK) < 0) {
 		log_err("condod", "--condo %s: not an executable", ctl.condo);
 		return 1;
@@ -211,17 +224,17 @@ int main(int argc, char **argv)
 		socket_path = sock;
 	}
 	ctl.limiter = auth_limiter_new(burst, period);
-	if (!ctl.limiter || auth_load_key(&ctl) < 0 || store_open(&ctl) < 0)
+	if (!ctl.limiter || auth_load_key(&ctl) < 0 || store_open(&ctl, isolation) < 0)
 		return 1;
 	the_ctl = &ctl;
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	pthread_mutex_lock(&ctl.lock);
+	store_lock(&ctl);
 	jobs_recover(&ctl);
 	vmm_reattach(&ctl);
-	pthread_mutex_unlock(&ctl.lock);
+	store_unlock(&ctl);
 	err = http_serve(&ctl, socket_path, listen);
 	store_close(&ctl);
 	auth_limiter_free(ctl.limiter);

@@ -236,7 +236,7 @@ void meter_sample_all(struct ctl *c)
 	size_t n = vmm_running(c, &vms);
 
 	for (size_t i = 0; i < n; i++)
-		if (vms[i].pid > 0)
+		if (vms[i].pid > 0 && store_use(c, vms[i].tenant) == 0)
 			meter_sample(c, vms[i].id, vms[i].pid, vms[i].pid_start);
 	free(vms);
 }

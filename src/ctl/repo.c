@@ -242,7 +242,7 @@ json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t why
 	json_error_t jerr;
 	json_t *m;
 
-	if (strlen(id) != CTL_ID_LEN || strspn(id, "0123456789abcdef") != CTL_ID_LEN) {
+	if (!store_id_ok(id)) {
 		snprintf(why, whylen, "'%s' is not a backup id", id);
 		return NULL;
 	}

@@ -120,7 +120,7 @@ static int restore_image(struct restore *rs, json_t *img, char out[CTL_ID_LEN + 
 		snprintf(why, whylen, "backup %s: a damaged image entry", rs->backup);
 		return -EBADMSG;
 	}
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	st = store_prepare(c, "SELECT size FROM images WHERE id = ?1 AND state = 'ready' AND "
 			      "(tenant_id IS NULL OR tenant_id = ?2)");
 	if (st) {
@@ -157,7 +157,7 @@ static int restore_image(struct restore *rs, json_t *img, char out[CTL_ID_LEN + 
 		else
 			snprintf(why, whylen, "cannot add image %s to the store", name);
 	}
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	if (!err && !have) {
 		err = block_create(path, BLOCK_FORMAT_QCOW2, (uint64_t)bytes, NULL,
 				   BLOCK_FORMAT_AUTO);
@@ -168,9 +168,9 @@ static int restore_image(struct restore *rs, json_t *img, char out[CTL_ID_LEN + 
 			err = write_chunks(rs, bd, json_object_get(img, "chunks"), why, whylen);
 		block_close(bd);
 		if (!err) {
-			pthread_mutex_lock(&c->lock);
+			store_lock(c);
 			image_row_update(c, "UPDATE images SET state = 'ready' WHERE id = ?", out);
-			pthread_mutex_unlock(&c->lock);
+			store_unlock(c);
 		} else if (!why[0]) {
 			snprintf(why, whylen, "cannot rebuild image %s: %s", name, strerror(-err));
 		}
@@ -222,8 +222,10 @@ static int restore_vm(struct restore *rs, json_t *v, json_t *manifest, char *why
 	if (err)
 		return err;
 	store_new_id(id);
-	pthread_mutex_lock(&c->lock);
-	err = api_vm_admit(c, &s, id, &rep);
+	store_lock(c);
+	err = store_use(c, rs->tenant);
+	if (!err)
+		err = api_vm_admit(c, &s, id, &rep);
 	if (!err) {
 		snprintf(rs->vms[rs->nvms++], CTL_ID_LEN + 1, "%s", id);
 		err = api_vm_make_disk(c, &s, id);
@@ -235,7 +237,7 @@ static int restore_vm(struct restore *rs, json_t *v, json_t *manifest, char *why
 							   "message")) ?: "refused");
 	}
 	json_decref(rep.body);
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	if (err) {
 		if (!why[0])
 			snprintf(why, whylen, "cannot create VM %s's disk", s.name);
@@ -249,11 +251,12 @@ static int restore_vm(struct restore *rs, json_t *v, json_t *manifest, char *why
 	block_close(bd);
 	if (err)
 		return err;
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
+	store_use(c, rs->tenant);
 	api_vm_set_state(c, id, "stopped");
 	if (rs->start && vmm_start(c, id) < 0)
 		api_vm_set_state(c, id, "crashed");
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	return 0;
 }
 
@@ -304,8 +307,8 @@ static void undo(struct restore *rs)
 	struct ctl *c = rs->c;
 	char path[4200];
 
-	pthread_mutex_lock(&c->lock);
-	for (int i = 0; i < rs->nvms; i++) {
+	store_lock(c);
+	for (int i = 0; i < rs->nvms && store_use(c, rs->tenant) == 0; i++) {
 		vmm_stop(c, rs->vms[i], true);
 		api_vm_remove(c, rs->tenant, rs->vms[i]);
 	}
@@ -314,7 +317,7 @@ static void undo(struct restore *rs)
 		unlink(path);
 		image_row_update(c, "DELETE FROM images WHERE id = ?", rs->images[i]);
 	}
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 }
 
 static void *restore_thread(void *arg)
@@ -330,13 +333,13 @@ static void *restore_thread(void *arg)
 		log_err("condod", "restore of %s: %s", rs->backup, why);
 		undo(rs);
 	}
-	pthread_mutex_lock(&c->lock);
+	store_lock(c);
 	job_update(c, rs->m.job, err ? "failed" : "done", err ? rs->m.shown : 1,
 		   err ? why : NULL);
 	c->jobs_running--;
 	c->backup_running = false;
 	pthread_cond_broadcast(&c->jobs_done);
-	pthread_mutex_unlock(&c->lock);
+	store_unlock(c);
 	free(rs);
 	return NULL;
 }

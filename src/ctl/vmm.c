@@ -2,7 +2,7 @@
  * session, in the jail `condo run` enters by default (namespaces, seccomp,
  * no privileges), with --jail-dir (an empty root of its own),
  * --image-dir (its overlay's base only from the image store) and, when
- * condod runs as root, a uid of its own (VMM_UID_BASE + the VM's row id).
+ * condod runs as root, a uid of its own (VMM_UID_BASE + a number handed out once per VM).
  * The console goes to DATA/tenants/T/vms/V/console.log.
  *
  * A VMM is recorded by pid and the process's start time (field 22 of
@@ -67,14 +67,14 @@ bool vmm_alive(pid_t pid, uint64_t start)
 
 struct vm_row {
 	char id[CTL_ID_LEN + 1], tenant[CTL_ID_LEN + 1], state[32], restart[16];
-	int64_t rowid, vcpus, memory_mib, restarts;
+	int64_t uid_slot, vcpus, memory_mib, restarts;
 	pid_t pid;
 	uint64_t pid_start;
 };
 
 static bool load(struct ctl *c, const char *id, struct vm_row *v)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id, state, restart, rowid, vcpus, "
+	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id, state, restart, 0, vcpus, "
 					    "memory_mib, restarts, pid, pid_start FROM vms WHERE "
 					    "id = ?");
 	bool found;
@@ -88,7 +88,6 @@ static bool load(struct ctl *c, const char *id, struct vm_row *v)
 		snprintf(v->tenant, sizeof(v->tenant), "%s", sqlite3_column_text(st, 1));
 		snprintf(v->state, sizeof(v->state), "%s", sqlite3_column_text(st, 2));
 		snprintf(v->restart, sizeof(v->restart), "%s", sqlite3_column_text(st, 3));
-		v->rowid = sqlite3_column_int64(st, 4);
 		v->vcpus = sqlite3_column_int64(st, 5);
 		v->memory_mib = sqlite3_column_int64(st, 6);
 		v->restarts = sqlite3_column_int64(st, 7);
@@ -153,7 +152,7 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	argv[n++] = "--cpu-limit-file";
 	argv[n++] = limit;
 	if (geteuid() == 0) {
-		unsigned uid = VMM_UID_BASE + (unsigned)v->rowid;
+		unsigned uid = VMM_UID_BASE + (unsigned)v->uid_slot;
 		snprintf(user, sizeof(user), "%u:%u", uid, uid);
 		argv[n++] = "--jail-user";
 		argv[n++] = user;
@@ -233,10 +232,34 @@ void vmm_share_cpu(struct ctl *c)
 	char dir[4200];
 
 	for (size_t i = 0; i < n; i++) {
+		if (store_use(c, vms[i].tenant) < 0)
+			continue;
 		vmm_dir(c, vms[i].tenant, vms[i].id, dir, sizeof(dir));
 		write_limit(dir, vm_cores(c, vms[i].tenant, 0));
 	}
 	free(vms);
+}
+
+/* The VM's own uid above VMM_UID_BASE: a number the control database
+ * hands out once per VM, unique across tenants whatever the layout. */
+static int64_t uid_slot(struct ctl *c, const char *vm)
+{
+	sqlite3_stmt *st = store_prepare(c, "INSERT OR IGNORE INTO vm_uids (vm_id) VALUES (?)");
+	int64_t n = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, vm, -1, SQLITE_TRANSIENT);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = store_prepare(c, "SELECT n FROM vm_uids WHERE vm_id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, vm, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }
 
 static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts)
@@ -246,6 +269,9 @@ static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts)
 
 	vmm_dir(c, v->tenant, v->id, dir, sizeof(dir));
 	write_limit(dir, vm_cores(c, v->tenant, 1));
+	v->uid_slot = uid_slot(c, v->id);
+	if (v->uid_slot <= 0)
+		return -EIO;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -343,75 +369,77 @@ static void gone(struct ctl *c, struct vm_row *v, int status)
 
 void vmm_reap(struct ctl *c)
 {
-	sqlite3_stmt *st;
+	struct vmm_ref *vms;
+	size_t n = vmm_running(c, &vms);
+	struct vm_row v;
 	int status;
 	pid_t pid;
 
 	/* Our children first: their exit status is known. */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		st = store_prepare(c, "SELECT id FROM vms WHERE pid = ? AND state IN ('running', "
-				      "'paused')");
-		if (!st)
-			continue;
-		sqlite3_bind_int64(st, 1, pid);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			struct vm_row v;
-			char id[CTL_ID_LEN + 1];
-			snprintf(id, sizeof(id), "%s", sqlite3_column_text(st, 0));
-			sqlite3_finalize(st);
-			if (load(c, id, &v))
+		for (size_t i = 0; i < n; i++) {
+			if (vms[i].pid != pid)
+				continue;
+			if (store_use(c, vms[i].tenant) == 0 && load(c, vms[i].id, &v))
 				gone(c, &v, status);
-			continue;
+			vms[i].pid = 0; /* done with */
+			break;
 		}
-		sqlite3_finalize(st);
 	}
 	/* Then VMMs of an earlier condod (not our children): alive or not. */
-	struct vmm_ref *vms;
-	size_t n = vmm_running(c, &vms);
-
 	for (size_t i = 0; i < n; i++) {
-		struct vm_row v;
+		if (!vms[i].pid || store_use(c, vms[i].tenant) < 0)
+			continue;
 		if (load(c, vms[i].id, &v) && !vmm_alive(v.pid, v.pid_start))
 			gone(c, &v, -1);
 	}
 	free(vms);
 }
 
-size_t vmm_running(struct ctl *c, struct vmm_ref **out)
+struct running {
+	struct vmm_ref *vms;
+	size_t n, cap;
+};
+
+static void running_in(struct ctl *c, void *arg)
 {
+	struct running *r = arg;
 	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id, pid, pid_start FROM vms WHERE "
 					    "state IN ('running', 'paused')");
-	struct vmm_ref *vms = NULL;
-	size_t n = 0, cap = 0;
 
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			void *more = realloc(vms, (cap = cap ? 2 * cap : 64) * sizeof(*vms));
+		if (r->n == r->cap) {
+			void *more = realloc(r->vms, (r->cap = r->cap ? 2 * r->cap : 64) *
+							     sizeof(*r->vms));
 			if (!more)
 				break;
-			vms = more;
+			r->vms = more;
 		}
-		snprintf(vms[n].id, sizeof(vms[n].id), "%s", sqlite3_column_text(st, 0));
-		snprintf(vms[n].tenant, sizeof(vms[n].tenant), "%s", sqlite3_column_text(st, 1));
-		vms[n].pid = (pid_t)sqlite3_column_int64(st, 2);
-		vms[n].pid_start = (uint64_t)sqlite3_column_int64(st, 3);
-		n++;
+		struct vmm_ref *v = &r->vms[r->n++];
+		snprintf(v->id, sizeof(v->id), "%s", sqlite3_column_text(st, 0));
+		snprintf(v->tenant, sizeof(v->tenant), "%s", sqlite3_column_text(st, 1));
+		v->pid = (pid_t)sqlite3_column_int64(st, 2);
+		v->pid_start = (uint64_t)sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
-	*out = vms;
-	return n;
+}
+
+size_t vmm_running(struct ctl *c, struct vmm_ref **out)
+{
+	struct running r = { 0 };
+
+	store_each_db(c, running_in, &r);
+	*out = r.vms;
+	return r.n;
 }
 
 void vmm_reattach(struct ctl *c)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT count(*) FROM vms WHERE state IN ('running', "
-					    "'paused')");
-	long long n = 0;
+	struct vmm_ref *vms;
+	size_t n = vmm_running(c, &vms);
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	free(vms);
 	vmm_reap(c);
 	if (n)
-		log_info("condod", "%lld VM(s) were running; those still alive are kept", n);
+		log_info("condod", "%zu VM(s) were running; those still alive are kept", n);
 }

@@ -12,7 +12,7 @@
 suite=ctl-backup
 . "$(dirname "$0")/lib.sh"
 
-optok=$("$condod" init --data "$data" 2>init.err)
+optok=$("$condod" init --data "$data" --data-isolation "$isolation" 2>init.err)
 [[ $optok == condo_* ]] || { bad init "$(cat init.err)"; finish; }
 start_condod || { bad start "$(cat condod.log)"; finish; }
 tok=$optok
@@ -135,7 +135,7 @@ cp manifest.bak "$data/backups/backups/$b1/manifest.json"
 
 # --- on another host: the repository copied, a second condod ---
 data2=$work/data2
-optok2=$("$condod" init --data "$data2" 2>init.err)
+optok2=$("$condod" init --data "$data2" --data-isolation "$isolation" 2>init.err)
 "$condod" --data "$data2" >>condod2.log 2>&1 &
 d2pid=$!
 for _ in $(seq 100); do [ -S "$data2/condod.sock" ] && break; sleep 0.1; done

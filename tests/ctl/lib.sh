@@ -5,10 +5,12 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pattern=${1:-}
+# The store's layout (condod --data-isolation): each suite runs under both.
+isolation=${CONDOD_ISOLATION:-shared}
 pass=0 fail=0 skip=0
 ok() { pass=$((pass + 1)); echo "ok $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
-finish() { echo "${suite:-ctl}: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit; }
+finish() { echo "${suite:-ctl} ($isolation): $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit; }
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 condo=$(abs "${CONDO:?CONDO is not set}")
 condod=$(abs "${CONDOD:?CONDOD is not set}")

@@ -14,10 +14,17 @@
 "$condod" --help | grep -q "condod init" && ok condod-help || bad condod-help "no usage"
 "$condod" --auth-limit 5 2>err; [ $? = 2 ] && grep -q "not N/SECONDS" err && ok condod-bad-auth-limit || bad condod-bad-auth-limit "$(cat err)"
 "$condod" --frobnicate 2>err; [ $? = 2 ] && [ "$(wc -l <err)" = 1 ] && ok condod-bad-option || bad condod-bad-option "$(cat err)"
-optok=$("$condod" init --data "$data" 2>init.err)
+optok=$("$condod" init --data "$data" --data-isolation "$isolation" 2>init.err)
 [[ $optok == condo_* ]] && ok init || { bad init "$(cat init.err)"; finish; }
+[ "$(python3 "$here/store.py" "$data" layout | cut -d' ' -f1)" = "$isolation" ] && ok "init-$isolation" ||
+	bad "init-$isolation" "$(python3 "$here/store.py" "$data" layout)"
 "$condod" init --data "$data" >/dev/null 2>err
 [ $? = 1 ] && grep -q "already initialised" err && ok init-twice || bad init-twice "$(cat err)"
+other=shared; [ "$isolation" = shared ] && other=per-tenant
+"$condod" --data "$data" --data-isolation "$other" 2>err; [ $? = 1 ] && grep -q "was made with --data-isolation $isolation" err &&
+	ok isolation-mismatch || bad isolation-mismatch "$(cat err)"
+"$condod" --data "$data" --data-isolation private 2>err; [ $? = 2 ] && grep -q "not shared or per-tenant" err &&
+	ok isolation-bad || bad isolation-bad "$(cat err)"
 start_condod && ok start || { bad start "$(cat condod.log)"; finish; }
 tok=$optok
 
@@ -51,10 +58,31 @@ expect vm-b1 201 "$b_admin" POST /v1/vms '{"name":"b1","image":"base","memory_mi
 b1=$(field '["id"]')
 booted "$a_user" "$a1" && ok vm-a1-boots || bad vm-a1-boots "console: $(tail -c 300 out)"
 booted "$b_admin" "$b1" && ok vm-b1-boots || bad vm-b1-boots "console: $(tail -c 300 out)"
-pid_of() { python3 -c "import sqlite3; print(sqlite3.connect('$data/condod.db').execute(\"select pid from vms where id='$1'\").fetchone()[0])"; }
+pid_of() { python3 "$here/store.py" "$data" pid "$1"; }
 [ "$(stat -c %u "/proc/$(pid_of "$a1")")" != 0 ] && ok vmm-not-root || bad vmm-not-root "the VMM runs as uid 0"
 [ "$(stat -c %u "/proc/$(pid_of "$a1")")" != "$(stat -c %u "/proc/$(pid_of "$b1")")" ] &&
 	ok vmm-own-uid || bad vmm-own-uid "two VMs share a uid"
+
+# --- the layout: per-tenant, each tenant's VMs in a database of its own ---
+if [ "$isolation" = per-tenant ]; then
+	python3 - "$data" "$ta" "$tb" <<'EOF' && ok per-tenant-databases || bad per-tenant-databases "see above"
+import sqlite3, sys
+data, ta, tb = sys.argv[1:]
+ctl = sqlite3.connect(f"{data}/condod.db")
+assert not ctl.execute("select 1 from sqlite_master where name = 'vms'").fetchone(), "VMs in the control database"
+for t in (ta, tb):
+    d = sqlite3.connect(f"{data}/tenants/{t}/tenant.db")
+    owners = {r[0] for r in d.execute("select tenant_id from vms")}
+    assert owners == {t}, f"tenant {t}'s database holds VMs of {owners}"
+EOF
+	# a deleted tenant's database goes with it
+	expect tenant-temp 201 "$optok" POST /v1/tenants '{"name":"temp"}'
+	tt=$(field '["id"]')
+	expect tenant-temp-vms 200 "$(mk_token "$tt" tenant-user)" GET /v1/vms
+	[ -f "$data/tenants/$tt/tenant.db" ] && ok per-tenant-database-made || bad per-tenant-database-made "no $data/tenants/$tt/tenant.db"
+	expect tenant-temp-delete 200 "$optok" DELETE "/v1/tenants/$tt"
+	[ ! -e "$data/tenants/$tt/tenant.db" ] && ok per-tenant-database-gone || bad per-tenant-database-gone "the database remains"
+fi
 
 # --- isolation: B never sees A's VM, by any verb ---
 expect iso-get 404 "$b_admin" GET "/v1/vms/$a1"
@@ -186,10 +214,7 @@ expect crash-other-untouched 200 "$a_user" GET "/v1/vms/$a1"
 [ "$(field '["state"]')" = running ] && ok crash-isolated || bad crash-isolated "$(head -c 200 out)"
 
 # --- bad requests: each its 4xx, nothing stored changes ---
-snapshot() { python3 -c "
-import sqlite3; d = sqlite3.connect('$data/condod.db')
-for t in ('tenants', 'tokens', 'images', 'vms'):
-    print(t, sorted(d.execute('select * from ' + t).fetchall()))"; }
+snapshot() { python3 "$here/store.py" "$data" dump; }
 snapshot >before
 expect bad-json 400 "$optok" POST /v1/tenants '{"name": '
 expect bad-not-object 400 "$optok" POST /v1/tenants '[1,2]'
