@@ -27,14 +27,15 @@ static const char usage[] =
 	"  token create T --role tenant-admin|tenant-user|read-only [--name NAME]\n"
 	"  token list T | delete T ID\n"
 	"  image list | show I | delete I\n"
-	"  image import NAME PATH [--format raw|qcow2] [--tenant T]\n"
+	"  image import NAME PATH|URI [--format raw|qcow2] [--tenant T]\n"
 	"  vm list | show V | start V | stop V | pause V | resume V | reboot V | delete V\n"
 	"  vm console V [--follow | --attach]   recent output; --follow streams it;\n"
 	"     --attach also sends what you type (C-] detaches; the VM runs on)\n"
 	"  vm create NAME --image I [--cpus N] [--mem MIB] [--disk SIZE]\n"
 	"            [--restart never|on-failure|always] [--no-start] [--tenant T]\n"
-	"  backup create [--tenant T] [--vm V] [--full] [--repo DIR]\n"
-	"     back up a tenant's VMs (incremental after the first; --full reads every disk)\n"
+	"  backup create [--tenant T] [--vm V] [--full] [--repo DIR | --nbd URI]\n"
+	"     back up a tenant's VMs (incremental after the first; --full reads every disk);\n"
+	"     --nbd (operator, with --vm): the disk, whole, into an NBD export\n"
 	"  backup list | show B   [--repo DIR]\n"
 	"  restore B [--vm NAME [--name NEW]] [--start] [--tenant T] [--repo DIR]\n"
 	"     bring a backup's VMs (or one) back; --repo: another repository (operator)\n"
@@ -54,7 +55,7 @@ static const char usage[] =
 enum {
 	O_VMS = 256, O_VCPUS, O_MEMORY, O_DISK, O_SNAPSHOTS, O_CPU_SHARE, O_ROLE, O_NAME,
 	O_FORMAT, O_TENANT, O_IMAGE, O_CPUS, O_MEM, O_RESTART, O_NO_START, O_FOLLOW, O_ATTACH,
-	O_VM, O_FULL, O_REPO, O_START,
+	O_VM, O_FULL, O_REPO, O_START, O_NBD,
 };
 
 static const struct option verb_opts[] = {
@@ -79,6 +80,7 @@ static const struct option verb_opts[] = {
 	{ "full", no_argument, NULL, O_FULL },
 	{ "repo", required_argument, NULL, O_REPO },
 	{ "start", no_argument, NULL, O_START },
+	{ "nbd", required_argument, NULL, O_NBD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -121,6 +123,7 @@ static int parse_verb_opts(int argc, char **argv, json_t *body, json_t *quota)
 		case O_VM: json_object_set_new(body, "vm", json_string(optarg)); continue;
 		case O_FULL: json_object_set_new(body, "full", json_true()); continue;
 		case O_START: json_object_set_new(body, "start", json_true()); continue;
+		case O_NBD: json_object_set_new(body, "nbd", json_string(optarg)); continue;
 		case O_REPO: {
 			/* condod resolves it: made absolute here, like image import's path */
 			char *abs = optarg[0] == '/' ? strdup(optarg) : NULL, cwd[4096];
@@ -449,8 +452,11 @@ static int image_cmd(const struct ctl_conn *conn, const char *res, const char *v
 			json_decref(body);
 			NEED(2);
 		}
-		/* condod may run elsewhere: the path is made absolute here. */
-		if (!realpath(argv[optind + 1], abs)) {
+		/* condod may run elsewhere: the path is made absolute here; an
+		 * nbd:// URI goes as it is. */
+		if (strstr(argv[optind + 1], "://")) {
+			snprintf(abs, sizeof(abs), "%s", argv[optind + 1]);
+		} else if (!realpath(argv[optind + 1], abs)) {
 			json_decref(body);
 			log_err("ctl", "image import: %s: no such file", argv[optind + 1]);
 			return CTL_EXIT_API;

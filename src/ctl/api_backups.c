@@ -1,6 +1,7 @@
 /* /v1/backups: backups of a tenant's VMs (docs/backup.md).
- *   POST /v1/backups                  start one {[tenant][, vm][, full][, repo]}: 202
- *                                     with the job and the backup's id
+ *   POST /v1/backups                  start one {[tenant][, vm][, full][, repo][, nbd]}:
+ *                                     202 with the job and the backup's id; nbd (operator,
+ *                                     one VM): the disk goes to that NBD export
  *   GET  /v1/backups[/ID]             the caller's tenant's (operator: all), in the
  *                                     repository (?repo=DIR, operator only)
  *   POST /v1/backups/ID/restore       {[vm][, name][, start][, tenant][, repo]}: 202
@@ -56,18 +57,26 @@ static bool tenant_by_key(struct ctl *c, const char *key, char out[CTL_ID_LEN + 
 
 static void start_backup(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
-	const char *tenant = NULL, *vm = NULL, *repo = NULL;
+	const char *tenant = NULL, *vm = NULL, *repo = NULL, *nbd = NULL;
 	char tid[CTL_ID_LEN + 1], vid[CTL_ID_LEN + 1] = "", dir[4096], job[CTL_ID_LEN + 1];
 	char backup[CTL_ID_LEN + 1];
 	json_error_t err;
 	int full = 0;
 	sqlite3_stmt *st;
 
-	if (r->body && json_unpack_ex(r->body, &err, JSON_STRICT, "{s?s,s?s,s?b,s?s}", "tenant",
-				      &tenant, "vm", &vm, "full", &full, "repo", &repo) < 0)
+	if (r->body && json_unpack_ex(r->body, &err, JSON_STRICT, "{s?s,s?s,s?b,s?s,s?s}",
+				      "tenant", &tenant, "vm", &vm, "full", &full, "repo", &repo,
+				      "nbd", &nbd) < 0)
 		return reply_error(rep, 400, "bad_request", "%s", err.text);
 	if (r->caller.role < ROLE_TENANT_ADMIN)
 		return reply_error(rep, 403, "forbidden", "backups need tenant-admin");
+	/* condod reaching out to the network on a tenant's word: no. */
+	if (nbd && r->caller.role != ROLE_OPERATOR)
+		return reply_error(rep, 403, "forbidden", "only the operator names an NBD target");
+	if (nbd && (!vm || !block_is_remote(nbd, BLOCK_FORMAT_AUTO) ||
+		    strlen(nbd) >= CTL_NBD_URI_MAX))
+		return reply_error(rep, 400, "bad_request",
+				   "nbd is an nbd:// or nbd+unix:// URI, and takes one vm");
 	if (r->caller.role == ROLE_OPERATOR && !tenant)
 		return reply_error(rep, 400, "bad_request", "the operator names the tenant");
 	if (!tenant)
@@ -92,7 +101,7 @@ static void start_backup(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 	}
 	if (c->backup_running)
 		return reply_error(rep, 409, "busy", "a backup or restore is running; retry");
-	if (job_backup(c, tid, vid[0] ? vid : NULL, full, dir, job, backup) < 0)
+	if (job_backup(c, tid, vid[0] ? vid : NULL, full, dir, nbd, job, backup) < 0)
 		return reply_error(rep, 500, "backup", "cannot start a backup into %s", dir);
 	reply_json(rep, 202, json_pack("{s:s,s:s}", "job", job, "backup", backup));
 }
@@ -105,12 +114,17 @@ static json_t *summary(json_t *m)
 
 	json_array_foreach(json_object_get(m, "vms"), i, v)
 		json_array_append(names, json_object_get(v, "name"));
-	return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:o,s:O}", "id", json_object_get(m, "id"),
-			 "tenant", json_object_get(tenant, "id"), "tenant_name",
-			 json_object_get(tenant, "name"), "created", json_object_get(m, "created"),
-			 "sequence", json_object_get(m, "sequence"), "kind",
-			 json_object_get(m, "kind"), "parent", json_object_get(m, "parent"), "vms",
-			 names, "stored", json_object_get(m, "stored"));
+	json_t *o = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:o,s:O}", "id",
+			      json_object_get(m, "id"), "tenant", json_object_get(tenant, "id"),
+			      "tenant_name", json_object_get(tenant, "name"), "created",
+			      json_object_get(m, "created"), "sequence",
+			      json_object_get(m, "sequence"), "kind", json_object_get(m, "kind"),
+			      "parent", json_object_get(m, "parent"), "vms", names, "stored",
+			      json_object_get(m, "stored"));
+
+	if (json_object_get(m, "target"))
+		json_object_set(o, "target", json_object_get(m, "target"));
+	return o;
 }
 
 static bool visible(const struct ctl_request *r, json_t *m)
@@ -213,6 +227,12 @@ static void start_restore(struct ctl *c, struct ctl_request *r, struct ctl_reply
 				 : r->caller.tenant;
 	if (!tenant || !tenant_by_key(c, tenant, tid) || !may_see_tenant(r, tid)) {
 		reply_error(rep, 404, "not_found", "no tenant %s", tenant ? tenant : "");
+		return json_decref(m);
+	}
+	if (json_object_get(m, "target")) {
+		reply_error(rep, 409, "bad_state", "backup %s went to NBD export %s: import that as "
+			    "an image (condo ctl image import NAME URI)", id,
+			    json_string_value(json_object_get(m, "target")) ?: "");
 		return json_decref(m);
 	}
 	json_decref(m);

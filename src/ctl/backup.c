@@ -29,7 +29,9 @@ struct backup {
 	struct job_meter m;
 	char id[CTL_ID_LEN + 1], tenant[CTL_ID_LEN + 1], vm[CTL_ID_LEN + 1];
 	bool full;
-	json_t *parent; /* the tenant's newest backup here, or NULL */
+	char nbd[CTL_NBD_URI_MAX]; /* the disk goes to this NBD export; "": the repository */
+	uint64_t granules_sent, bytes_sent; /* to the export */
+	json_t *parent; /* the tenant's newest backup here (to the same target), or NULL */
 	char parent_id[CTL_ID_LEN + 1];
 };
 
@@ -327,6 +329,65 @@ static int backup_vm(struct backup *b, json_t *v, bool *incremental)
 }
 
 /* Bytes to go through: the disks, and each image not in the parent once. */
+/* One VM's disk, as the guest sees it (image and overlay), into the NBD
+ * export b->nbd at the same offsets: whole, or only the granules changed
+ * since the parent (a backup to the same export, which holds it). */
+static int send_vm(struct backup *b, json_t *v, bool *incremental)
+{
+	const char *id = json_string_value(json_object_get(v, "id"));
+	json_t *old = b->parent ? find_by_id(b->parent, "vms", id) : NULL;
+	char dir[4200], path[4300], images[4200];
+	struct block_dev *src = NULL, *dst = NULL;
+	uint8_t *buf = malloc(REPO_CHUNK);
+	struct block_dirty *dirty;
+	bool paused, only_changed;
+	int err = buf ? 0 : -ENOMEM;
+
+	vmm_dir(b->c, b->tenant, id, dir, sizeof(dir));
+	snprintf(images, sizeof(images), "%s/images", b->c->data);
+	snprintf(path, sizeof(path), "%s/disk.dirty", dir);
+	dirty = block_dirty_inspect(path);
+	only_changed = !b->full && old && dirty && !strcmp(block_dirty_base(dirty), b->parent_id);
+	paused = hold_vm(b->c, b->tenant, id);
+	snprintf(path, sizeof(path), "%s/disk.qcow2", dir);
+	if (!err && !(src = block_open_shared(path, BLOCK_FORMAT_QCOW2, images)))
+		err = -EIO;
+	if (!err && !(dst = block_open(b->nbd, BLOCK_FORMAT_NBD, false)))
+		err = -EHOSTUNREACH;
+	if (!err && dst->size < src->size)
+		err = -ENOSPC;
+	for (uint64_t off = 0; !err && off < src->size; off += REPO_CHUNK) {
+		size_t len = (size_t)(src->size - off < REPO_CHUNK ? src->size - off : REPO_CHUNK);
+		struct iovec iov = { buf, len };
+
+		if (!(err = job_advance(&b->m, len)) && only_changed &&
+		    !block_dirty_test(dirty, off / REPO_CHUNK))
+			continue;
+		if (!err)
+			err = block_preadv(src, &iov, 1, off);
+		if (!err)
+			err = all_zero(buf, len) ? block_write_zeroes(dst, off, len)
+						 : block_pwritev(dst, &iov, 1, off);
+		b->granules_sent++;
+		b->bytes_sent += len;
+	}
+	if (!err)
+		err = block_flush(dst);
+	if (!err && dirty)
+		err = block_dirty_reset(dirty, b->id);
+	release_vm(b->c, b->tenant, id, paused);
+	if (!err)
+		json_object_set_new(v, "disk", json_pack("{s:I,s:s,s:b}", "size", (json_int_t)src->size,
+							 "target", b->nbd, "incremental",
+							 only_changed));
+	*incremental |= only_changed;
+	block_close(dst);
+	block_close(src);
+	block_dirty_close(dirty);
+	free(buf);
+	return err;
+}
+
 static json_int_t work_total(json_t *vms, json_t *parent)
 {
 	json_t *seen = json_object(), *v;
@@ -367,19 +428,22 @@ static int run_backup(struct backup *b, char *why, size_t whylen)
 		return -ENOENT;
 	}
 	if (repo_latest(&b->repo, json_string_value(json_object_get(tenant, "name")),
-			b->parent_id))
+			b->nbd[0] ? b->nbd : NULL, b->parent_id))
 		b->parent = repo_read_manifest(&b->repo, b->parent_id, why, whylen);
-	b->m.total = (uint64_t)work_total(vms, b->parent);
+	b->m.total = (uint64_t)work_total(vms, b->nbd[0] ? json_null() : b->parent);
 	manifest = json_pack("{s:s,s:i,s:s,s:I,s:I,s:O,s:[],s:o}", "format", "condo-backup",
 			     "version", 1, "id", b->id, "created", (json_int_t)time(NULL),
 			     "sequence",
 			     json_integer_value(json_object_get(b->parent, "sequence")) + 1,
 			     "tenant", tenant, "images", "vms", vms);
-	err = backup_images(b, vms, manifest);
+	if (b->nbd[0])
+		json_object_set_new(manifest, "target", json_string(b->nbd));
+	else
+		err = backup_images(b, vms, manifest);
 	json_array_foreach(vms, i, v) {
 		if (err)
 			break;
-		err = backup_vm(b, v, &incremental);
+		err = b->nbd[0] ? send_vm(b, v, &incremental) : backup_vm(b, v, &incremental);
 	}
 	if (!err) {
 		json_object_set_new(manifest, "kind", json_string(incremental ? "incremental"
@@ -387,13 +451,19 @@ static int run_backup(struct backup *b, char *why, size_t whylen)
 		json_object_set_new(manifest, "parent", b->parent ? json_string(b->parent_id)
 								  : json_null());
 		json_object_set_new(manifest, "stored",
-				    json_pack("{s:I,s:I}", "chunks", (json_int_t)b->repo.chunks_new,
-					      "bytes", (json_int_t)b->repo.bytes_new));
+				    json_pack("{s:I,s:I}", "chunks",
+					      (json_int_t)(b->repo.chunks_new + b->granules_sent),
+					      "bytes",
+					      (json_int_t)(b->repo.bytes_new + b->bytes_sent)));
 		err = repo_write_manifest(&b->repo, b->id, manifest);
 	}
 	if (err)
-		snprintf(why, whylen, "backup %s into %s failed: %s", b->id, b->repo.dir,
-			 err == -ECANCELED ? "condod stopped" : strerror(-err));
+		snprintf(why, whylen, "backup %s into %s failed: %s", b->id,
+			 b->nbd[0] ? b->nbd : b->repo.dir,
+			 err == -ECANCELED	  ? "condod stopped"
+			 : err == -ENOSPC	  ? "the NBD export is smaller than the disk"
+			 : err == -EHOSTUNREACH ? "cannot open the NBD export"
+						  : strerror(-err));
 	json_decref(manifest);
 	json_decref(tenant);
 	return err;
@@ -421,7 +491,7 @@ static void *backup_thread(void *arg)
 }
 
 int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, const char *repo_dir,
-	       char job[CTL_ID_LEN + 1], char backup[CTL_ID_LEN + 1])
+	       const char *nbd, char job[CTL_ID_LEN + 1], char backup[CTL_ID_LEN + 1])
 {
 	struct backup *b = calloc(1, sizeof(*b));
 	int err;
@@ -431,6 +501,7 @@ int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, con
 	b->c = c;
 	b->m.c = c;
 	b->full = full;
+	snprintf(b->nbd, sizeof(b->nbd), "%s", nbd ? nbd : "");
 	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);
 	snprintf(b->vm, sizeof(b->vm), "%s", vm ? vm : "");
 	store_new_id(b->id);

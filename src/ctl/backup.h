@@ -10,6 +10,7 @@
 
 #define REPO_HASH_LEN 64     /* hex characters of a chunk's BLAKE2b-256 */
 #define REPO_CHUNK (64 * 1024) /* bytes a chunk covers: one tracking granule */
+#define CTL_NBD_URI_MAX 1024   /* an NBD target's URI */
 
 /* A repository: DIR/chunks/XX/HASH and DIR/backups/ID/manifest.json. */
 struct repo {
@@ -28,9 +29,11 @@ int repo_get(struct repo *r, const char *hash, void *buf, size_t *len);
 int repo_write_manifest(struct repo *r, const char *id, json_t *manifest);
 /* Read and verify a manifest: NULL with a one-line reason in why. */
 json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t len);
-/* The newest backup of tenant (by its name) in the repository: false when
+/* The newest backup of tenant (by its name) in the repository, among those
+ * into the repository (target NULL) or to NBD export target: false when
  * none. */
-bool repo_latest(struct repo *r, const char *tenant_name, char id[CTL_ID_LEN + 1]);
+bool repo_latest(struct repo *r, const char *tenant_name, const char *target,
+		 char id[CTL_ID_LEN + 1]);
 
 /* Progress of a job over a known amount of work. */
 struct job_meter {
@@ -51,8 +54,9 @@ json_t *backup_disk_chunks(struct repo *r, struct block_dev *bd, struct block_di
 			   json_t *prev, struct job_meter *m);
 
 /* The jobs; the caller holds the lock. */
+/* nbd: the one VM's disk goes to this NBD export (NULL: the repository). */
 int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, const char *repo_dir,
-	       char job[CTL_ID_LEN + 1], char backup[CTL_ID_LEN + 1]);
+	       const char *nbd, char job[CTL_ID_LEN + 1], char backup[CTL_ID_LEN + 1]);
 int job_restore(struct ctl *c, const char *repo_dir, const char *backup, const char *tenant,
 		const char *vm, const char *new_name, bool start, char job[CTL_ID_LEN + 1]);
 

@@ -275,7 +275,8 @@ json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t why
 	return m;
 }
 
-bool repo_latest(struct repo *r, const char *tenant_name, char id[CTL_ID_LEN + 1])
+bool repo_latest(struct repo *r, const char *tenant_name, const char *target,
+		 char id[CTL_ID_LEN + 1])
 {
 	char path[4200], why[256];
 	json_int_t best = -1;
@@ -286,14 +287,16 @@ bool repo_latest(struct repo *r, const char *tenant_name, char id[CTL_ID_LEN + 1
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
 		json_t *m;
-		const char *t;
+		const char *t, *mt;
 		json_int_t when;
 
 		if (e->d_name[0] == '.' || !(m = repo_read_manifest(r, e->d_name, why, sizeof(why))))
 			continue;
 		t = json_string_value(json_object_get(json_object_get(m, "tenant"), "name"));
 		when = json_integer_value(json_object_get(m, "sequence"));
-		if (t && !strcmp(t, tenant_name) && when > best) {
+		mt = json_string_value(json_object_get(m, "target"));
+		if (t && !strcmp(t, tenant_name) && when > best &&
+		    (target ? mt && !strcmp(mt, target) : !mt)) {
 			best = when;
 			memcpy(id, e->d_name, CTL_ID_LEN + 1); /* checked: CTL_ID_LEN long */
 		}

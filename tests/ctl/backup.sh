@@ -133,6 +133,30 @@ expect restore-damaged-manifest 422 "$optok" POST "/v1/backups/$b1/restore" "{\"
 expect restore-damaged-manifest-tenant 404 "$admin" POST "/v1/backups/$b1/restore" '{}'
 cp manifest.bak "$data/backups/backups/$b1/manifest.json"
 
+# --- an NBD target: the disk, whole, then only what changed ---
+expect nbd-tenant-refused 403 "$admin" POST /v1/backups '{"vm":"web","nbd":"nbd://127.0.0.1/x"}'
+expect nbd-needs-vm 400 "$optok" POST /v1/backups "{\"tenant\":\"$ta\",\"nbd\":\"nbd+unix:///?socket=$work/nbd.sock\"}"
+truncate -s 8M export.raw
+"$condo" img serve -t -f raw --socket "$work/nbd.sock" export.raw >nbd.uri 2>nbd.err &
+npid=$!
+for _ in $(seq 100); do [ -S nbd.sock ] && break; sleep 0.1; done
+uri="nbd+unix:///?socket=$work/nbd.sock"
+ctl --output json backup create --tenant acme --vm web --nbd "$uri" >n1.json 2>err && ok nbd-backup || bad nbd-backup "$(cat err)"
+sumn=$(in_guest "$admin" "$vm2" N1 'echo N1-$(md5sum </dev/vda)')
+[ "$(md5sum <export.raw | cut -d' ' -f1)" = "$sumn" ] && ok nbd-export-holds-disk || bad nbd-export-holds-disk "export $(md5sum <export.raw), guest $sumn"
+sumn2=$(in_guest "$admin" "$vm2" N2 'dd if=/dev/urandom of=/dev/vda bs=64k seek=7 count=1 conv=fsync 2>/dev/null; echo N2-$(md5sum </dev/vda)')
+ctl --output json backup create --tenant acme --vm web --nbd "$uri" >n2.json 2>err && ok nbd-backup-incremental || bad nbd-backup-incremental "$(cat err)"
+python3 -c "import json; b = json.load(open('n2.json')); assert b['kind'] == 'incremental' and 1 <= b['stored']['chunks'] <= 4 and b['target'], b" &&
+	ok nbd-incremental-sends-changes || bad nbd-incremental-sends-changes "$(cat n2.json)"
+[ "$(md5sum <export.raw | cut -d' ' -f1)" = "$sumn2" ] && ok nbd-export-updated || bad nbd-export-updated "export $(md5sum <export.raw), guest $sumn2"
+n2=$(python3 -c "import json; print(json.load(open('n2.json'))['id'])")
+expect nbd-restore-refused 409 "$optok" POST "/v1/backups/$n2/restore" '{}'
+ctl image import fromnbd "$uri" --tenant acme >/dev/null 2>err && ok nbd-import || bad nbd-import "$(cat err)"
+kill "$npid" 2>/dev/null
+img=$(ctl --output json image show fromnbd | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$condo" img convert -O raw "$data/images/$img.qcow2" imported.raw 2>err && cmp -s export.raw imported.raw &&
+	ok nbd-import-same || bad nbd-import-same "the imported image differs from the export: $(cat err)"
+
 # --- on another host: the repository copied, a second condod ---
 data2=$work/data2
 optok2=$("$condod" init --data "$data2" --data-isolation "$isolation" 2>init.err)
