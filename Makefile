@@ -55,7 +55,9 @@ LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -
 CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
 CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)
 CTL_LIBS := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lsqlite3 -lsodium)
-CLI_LIBS := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson)
+# libcurl is loaded by condo ctl at run time (dlopen, src/cli/ctl_client.c),
+# so VMM processes do not carry it: only its headers are needed here.
+CLI_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 ifeq ($(V),1)
   Q :=

@@ -1,13 +1,65 @@
 /* condo ctl's transport: one HTTP request to condod over its Unix socket
  * (or a TCP URL) with libcurl, the bearer token, and the JSON reply.  An
- * API error is printed as one line from the reply's error object. */
+ * API error is printed as one line from the reply's error object.
+ *
+ * libcurl is loaded here, when condo ctl first needs it, not linked into
+ * condo: every VMM is a `condo run` process, and libcurl with the TLS
+ * and Kerberos libraries under it would cost each of them about 0.8 MiB
+ * of private pages (relocations, their data) for nothing. */
+#define CURL_DISABLE_TYPECHECK /* calls go through the table below */
 #include "cli/ctl.h"
 #include "condo/log.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LIBCURL "libcurl.so.4"
+
+static struct {
+	CURL *(*init)(void);
+	CURLcode (*setopt)(CURL *, CURLoption, ...);
+	CURLcode (*perform)(CURL *);
+	CURLcode (*getinfo)(CURL *, CURLINFO, ...);
+	void (*cleanup)(CURL *);
+	const char *(*strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} curl;
+
+/* 0, or -1 after a one-line error. */
+static int load_curl(void)
+{
+	static const char *const names[] = {
+		"curl_easy_init",    "curl_easy_setopt",   "curl_easy_perform",
+		"curl_easy_getinfo", "curl_easy_cleanup",  "curl_easy_strerror",
+		"curl_slist_append", "curl_slist_free_all",
+	};
+	void *lib, *sym;
+
+	if (curl.init)
+		return 0;
+	lib = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		log_err("ctl", "cannot load %s (the libcurl4 package): %s", LIBCURL, dlerror());
+		return -1;
+	}
+	_Static_assert(sizeof(curl) == sizeof(names) / sizeof(names[0]) * sizeof(void *),
+		       "one name per slot");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		sym = dlsym(lib, names[i]);
+		/* POSIX: a symbol's address converts to the function's pointer */
+		memcpy((char *)&curl + i * sizeof(sym), &sym, sizeof(sym));
+		if (!sym) {
+			log_err("ctl", "%s has no %s", LIBCURL, names[i]);
+			curl.init = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
 
 struct buf {
 	char *data;
@@ -34,25 +86,25 @@ static CURL *new_handle(const struct ctl_conn *conn, const char *path, struct cu
 			char *err)
 {
 	char url[1200], auth[300];
-	CURL *h = curl_easy_init();
+	CURL *h = load_curl() < 0 ? NULL : curl.init();
 
 	if (!h)
 		return NULL;
 	snprintf(url, sizeof(url), "%s%s", conn->url ? conn->url : "http://condod", path);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", conn->token ? conn->token : "");
-	*hdr = curl_slist_append(*hdr, auth);
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	*hdr = curl.slist_append(*hdr, auth);
+	curl.setopt(h, CURLOPT_URL, url);
 	if (!conn->url)
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, conn->socket);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl.setopt(h, CURLOPT_UNIX_SOCKET_PATH, conn->socket);
+	curl.setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl.setopt(h, CURLOPT_NOSIGNAL, 1L);
 	return h;
 }
 
 static int unreachable(const struct ctl_conn *conn, const char *err, CURLcode rc)
 {
 	log_err("ctl", "cannot reach condod at %s: %s", conn->url ? conn->url : conn->socket,
-		err[0] ? err : curl_easy_strerror(rc));
+		err[0] ? err : curl.strerror(rc));
 	return CTL_EXIT_CONNECT;
 }
 
@@ -74,17 +126,17 @@ int ctl_call(const struct ctl_conn *conn, const char *method, const char *path, 
 		free(payload);
 		return CTL_EXIT_CONNECT;
 	}
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gather);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	hdr = curl.slist_append(hdr, "Content-Type: application/json");
+	curl.setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl.setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl.setopt(h, CURLOPT_WRITEFUNCTION, gather);
+	curl.setopt(h, CURLOPT_WRITEDATA, &b);
 	if (payload)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+		curl.setopt(h, CURLOPT_POSTFIELDS, payload);
+	rc = curl.perform(h);
+	curl.getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl.slist_free_all(hdr);
+	curl.cleanup(h);
 	free(payload);
 	if (rc != CURLE_OK) {
 		free(b.data);
@@ -127,13 +179,13 @@ int ctl_stream(const struct ctl_conn *conn, const char *path)
 
 	if (!h)
 		return CTL_EXIT_CONNECT;
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_stdout);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	curl.setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl.setopt(h, CURLOPT_WRITEFUNCTION, to_stdout);
+	curl.setopt(h, CURLOPT_FAILONERROR, 1L);
+	rc = curl.perform(h);
+	curl.getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl.slist_free_all(hdr);
+	curl.cleanup(h);
 	if (rc == CURLE_OK)
 		return 0;
 	if (status >= 400) {
