@@ -45,12 +45,13 @@ CFLAGS   := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) $(SANF
             -Iinclude -Isrc -MMD -MP -pthread $(shell pkg-config --cflags libseccomp 2>/dev/null) \
             $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
-# zlib and zstd: compressed qcow2 clusters; libnbd: NBD disks; liburing:
-# block I/O off the vCPU threads (src/block).
-PKGS     := zlib libzstd libnbd liburing
-CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# zlib and zstd: compressed qcow2 clusters; liburing: block I/O off the
+# vCPU threads (src/block).  libnbd (NBD disks) is loaded at run time by
+# the first NBD disk (dlopen, src/block/nbd.c): only its header is needed.
+PKGS     := zlib libzstd liburing
+CFLAGS   += $(shell pkg-config --cflags $(PKGS) libnbd 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -lnbd -luring)
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring)
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
 CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
 CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)

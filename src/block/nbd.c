@@ -15,12 +15,51 @@
 #include "block/block_internal.h"
 #include "condo/log.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <libnbd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* libnbd is loaded by the first NBD disk (dlopen), not linked into condo:
+ * with the TLS and XML libraries under it, it would cost every VMM about
+ * 0.35 MiB of private pages, and most VMs have no NBD disk. */
+#define LIBNBD "libnbd.so.0"
+#define LIBNBD_CALLS(X)                                                                     \
+	X(nbd_add_meta_context) X(nbd_block_status) X(nbd_can_flush) X(nbd_can_meta_context)  \
+	X(nbd_can_trim) X(nbd_can_zero) X(nbd_close) X(nbd_connect_uri) X(nbd_create)         \
+	X(nbd_flush) X(nbd_get_block_size) X(nbd_get_errno) X(nbd_get_error) X(nbd_get_size)  \
+	X(nbd_is_read_only) X(nbd_pread) X(nbd_pwrite) X(nbd_set_uri_allow_local_file)        \
+	X(nbd_shutdown) X(nbd_trim) X(nbd_zero)
+
+static struct {
+#define SLOT(f) __typeof__(f) *f;
+	LIBNBD_CALLS(SLOT)
+#undef SLOT
+} lib;
+static bool lib_ok;
+
+static void load_libnbd(void)
+{
+	void *h = dlopen(LIBNBD, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		log_err("block", "cannot load %s (the libnbd0 package): %s", LIBNBD, dlerror());
+		return;
+	}
+	/* POSIX: a symbol's address converts to the function's pointer. */
+#define LOAD(f)                                                                             \
+	if (!(*(void **)&lib.f = dlsym(h, #f))) {                                          \
+		log_err("block", "%s has no %s", LIBNBD, #f);                              \
+		return;                                                                     \
+	}
+	LIBNBD_CALLS(LOAD)
+#undef LOAD
+	lib_ok = true;
+}
 
 /* The largest request sent: 32 MiB (NBD's recommended maximum payload,
  * proto.md "Block size constraints") unless the server asks for less. */
@@ -39,10 +78,10 @@ struct nbd_dev {
 
 static int nbd_failed(struct nbd_dev *d, const char *what)
 {
-	int err = nbd_get_errno();
+	int err = lib.nbd_get_errno();
 
 	if (!atomic_exchange(&d->failed, true))
-		log_err("block", "%s: NBD %s failed: %s", d->uri, what, nbd_get_error());
+		log_err("block", "%s: NBD %s failed: %s", d->uri, what, lib.nbd_get_error());
 	return err == EROFS || err == EINVAL || err == ENOSPC ? -err : -EIO;
 }
 
@@ -65,8 +104,8 @@ static int nbd_io(struct block_dev *bd, const struct iovec *iov, int iovcnt, uin
 		uint8_t *p = iov[i].iov_base;
 		for (size_t done = 0; done < iov[i].iov_len;) {
 			size_t n = iov[i].iov_len - done < d->chunk ? iov[i].iov_len - done : d->chunk;
-			int r = write ? nbd_pwrite(d->nbd, p + done, n, offset, 0)
-				      : nbd_pread(d->nbd, p + done, n, offset, 0);
+			int r = write ? lib.nbd_pwrite(d->nbd, p + done, n, offset, 0)
+				      : lib.nbd_pread(d->nbd, p + done, n, offset, 0);
 			if (r < 0)
 				return nbd_failed(d, write ? "write" : "read");
 			done += n;
@@ -94,7 +133,7 @@ static int nbd_dev_flush(struct block_dev *bd)
 
 	if (bd->readonly || !d->can_flush)
 		return 0;
-	return nbd_flush(d->nbd, 0) < 0 ? nbd_failed(d, "flush") : 0;
+	return lib.nbd_flush(d->nbd, 0) < 0 ? nbd_failed(d, "flush") : 0;
 }
 
 /* Trim or zero [offset, offset+len) in pieces the wire can carry. */
@@ -102,7 +141,7 @@ static int nbd_ranges(struct nbd_dev *d, uint64_t offset, uint64_t len, bool zer
 {
 	while (len > 0) {
 		uint64_t n = len < NBD_RANGE_MAX ? len : NBD_RANGE_MAX;
-		int r = zero ? nbd_zero(d->nbd, n, offset, 0) : nbd_trim(d->nbd, n, offset, 0);
+		int r = zero ? lib.nbd_zero(d->nbd, n, offset, 0) : lib.nbd_trim(d->nbd, n, offset, 0);
 		if (r < 0)
 			return nbd_failed(d, zero ? "write-zeroes" : "trim");
 		offset += n;
@@ -178,7 +217,7 @@ static int nbd_dev_status(struct block_dev *bd, uint64_t offset, uint64_t *len, 
 	if (!d->can_status)
 		return 0;
 	a = (struct status_arg){ .len = *len };
-	if (nbd_block_status(d->nbd, *len, offset,
+	if (lib.nbd_block_status(d->nbd, *len, offset,
 			     (nbd_extent_callback){ .callback = status_extent, .user_data = &a },
 			     0) < 0)
 		return nbd_failed(d, "block status");
@@ -203,8 +242,8 @@ static void nbd_dev_close(struct block_dev *bd)
 
 	/* NBD_CMD_DISC after the writes in flight; the server then closes. */
 	if (!atomic_load(&d->failed))
-		nbd_shutdown(d->nbd, 0);
-	nbd_close(d->nbd);
+		lib.nbd_shutdown(d->nbd, 0);
+	lib.nbd_close(d->nbd);
 	free(d->uri);
 	free(d);
 }
@@ -223,11 +262,11 @@ static const struct block_ops nbd_ops = {
 /* What the server advertised, after the handshake. */
 static int nbd_learn(struct nbd_dev *d, bool readonly)
 {
-	int64_t size = nbd_get_size(d->nbd), max = nbd_get_block_size(d->nbd, LIBNBD_SIZE_MAXIMUM);
-	int ro = nbd_is_read_only(d->nbd);
+	int64_t size = lib.nbd_get_size(d->nbd), max = lib.nbd_get_block_size(d->nbd, LIBNBD_SIZE_MAXIMUM);
+	int ro = lib.nbd_is_read_only(d->nbd);
 
 	if (size < 0 || ro < 0) {
-		log_err("block", "%s: %s", d->uri, nbd_get_error());
+		log_err("block", "%s: %s", d->uri, lib.nbd_get_error());
 		return -EIO;
 	}
 	d->bd.size = (uint64_t)size;
@@ -235,31 +274,38 @@ static int nbd_learn(struct nbd_dev *d, bool readonly)
 	if (ro && !readonly)
 		log_info("block", "%s: the NBD server exports it read-only", d->uri);
 	d->chunk = max > 0 && max < NBD_CHUNK_MAX ? (uint32_t)max : NBD_CHUNK_MAX;
-	d->can_flush = nbd_can_flush(d->nbd) > 0;
-	d->can_trim = nbd_can_trim(d->nbd) > 0;
-	d->can_zero = nbd_can_zero(d->nbd) > 0;
-	d->can_status = nbd_can_meta_context(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) > 0;
+	d->can_flush = lib.nbd_can_flush(d->nbd) > 0;
+	d->can_trim = lib.nbd_can_trim(d->nbd) > 0;
+	d->can_zero = lib.nbd_can_zero(d->nbd) > 0;
+	d->can_status = lib.nbd_can_meta_context(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) > 0;
 	return 0;
 }
 
 struct block_dev *nbd_open(const char *uri, bool readonly)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, load_libnbd);
+	if (!lib_ok) {
+		errno = ENOSYS;
+		return NULL;
+	}
 	struct nbd_dev *d = calloc(1, sizeof(*d));
 	int err = ENOMEM;
 
 	if (!d || !(d->uri = strdup(uri)))
 		goto err;
-	d->nbd = nbd_create();
+	d->nbd = lib.nbd_create();
 	if (!d->nbd) {
-		log_err("block", "%s: %s", uri, nbd_get_error());
+		log_err("block", "%s: %s", uri, lib.nbd_get_error());
 		goto err;
 	}
 	err = EINVAL;
 	/* Only the network and Unix sockets: a URI never starts a program. */
-	if (nbd_set_uri_allow_local_file(d->nbd, false) < 0 ||
-	    nbd_add_meta_context(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0 ||
-	    nbd_connect_uri(d->nbd, uri) < 0) {
-		log_err("block", "cannot connect to NBD disk %s: %s", uri, nbd_get_error());
+	if (lib.nbd_set_uri_allow_local_file(d->nbd, false) < 0 ||
+	    lib.nbd_add_meta_context(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0 ||
+	    lib.nbd_connect_uri(d->nbd, uri) < 0) {
+		log_err("block", "cannot connect to NBD disk %s: %s", uri, lib.nbd_get_error());
 		goto err;
 	}
 	err = EIO;
@@ -272,7 +318,7 @@ struct block_dev *nbd_open(const char *uri, bool readonly)
 err:
 	if (d) {
 		if (d->nbd)
-			nbd_close(d->nbd);
+			lib.nbd_close(d->nbd);
 		free(d->uri);
 		free(d);
 	}

@@ -7,6 +7,7 @@
 #include "condo/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pwd.h>
@@ -185,6 +186,15 @@ int jail_lockdown(struct jail *j)
 	 * each disk's I/O threads) that came under a filter.  Fix the bound
 	 * now, at glibc's own default (8 per CPU on 64-bit hosts). */
 	mallopt(M_ARENA_MAX, 8 * get_nprocs());
+	/* And the first time a thread's arena gives memory back (a hart's
+	 * translator freed at poweroff), glibc reads
+	 * /proc/sys/vm/overcommit_memory (check_may_shrink_heap): with a trim
+	 * threshold no free reaches, arenas are never shrunk, so never asked.
+	 * Fixing it also stops glibc's dynamic thresholds, and large blocks
+	 * stay in mappings of their own (given back at once) at glibc's
+	 * default 128 KiB. */
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if ((err = jail_filters_prepare(j)))
 		return err;
 	j->active = true;
