@@ -35,23 +35,6 @@ struct backup {
 	char parent_id[CTL_ID_LEN + 1];
 };
 
-int job_advance(struct job_meter *m, uint64_t bytes)
-{
-	double now;
-
-	m->done += bytes;
-	now = m->total ? (double)m->done / (double)m->total : 1;
-	if (m->c->stopping)
-		return -ECANCELED;
-	if (now - m->shown >= 0.01 && now < 1) {
-		m->shown = now;
-		store_lock(m->c);
-		job_update(m->c, m->job, "running", now, NULL);
-		store_unlock(m->c);
-	}
-	return 0;
-}
-
 /* What the image itself holds of [off, off+len): 1 data (read it), 0
  * nothing (all from the backing file), -1 zeros over a backing file
  * (or, without one, nothing either); -errno. */
@@ -472,20 +455,13 @@ static int run_backup(struct backup *b, char *why, size_t whylen)
 static void *backup_thread(void *arg)
 {
 	struct backup *b = arg;
-	struct ctl *c = b->c;
 	char why[4600] = "";
 	int err = run_backup(b, why, sizeof(why));
 
 	if (err)
 		log_err("condod", "%s", why);
 	json_decref(b->parent);
-	store_lock(c);
-	job_update(c, b->m.job, err ? "failed" : "done", err ? b->m.shown : 1,
-		   err ? why : NULL);
-	c->jobs_running--;
-	c->backup_running = false;
-	pthread_cond_broadcast(&c->jobs_done);
-	store_unlock(c);
+	job_end(&b->m, err ? why : NULL);
 	free(b);
 	return NULL;
 }
@@ -500,6 +476,7 @@ int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, con
 		return -ENOMEM;
 	b->c = c;
 	b->m.c = c;
+	b->m.exclusive = true;
 	b->full = full;
 	snprintf(b->nbd, sizeof(b->nbd), "%s", nbd ? nbd : "");
 	snprintf(b->tenant, sizeof(b->tenant), "%s", tenant);

@@ -35,17 +35,6 @@ json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t len
 bool repo_latest(struct repo *r, const char *tenant_name, const char *target,
 		 char id[CTL_ID_LEN + 1]);
 
-/* Progress of a job over a known amount of work. */
-struct job_meter {
-	struct ctl *c;
-	char job[CTL_ID_LEN + 1];
-	uint64_t done, total;
-	double shown;
-};
-/* Count done bytes; write progress each percent.  Non-zero: stop (condod
- * stopping). */
-int job_advance(struct job_meter *m, uint64_t bytes);
-
 /* The chunk list of a disk: [[granule index, hash or "zero"], ...], only
  * granules the image itself holds (with backing: not the backing's).
  * With prev and a bitmap relative to prev's backup, clean granules come

@@ -201,6 +201,20 @@ void api_jobs(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
  * 'importing'): a job; its id to job.  The caller holds the lock. */
 int job_import_image(struct ctl *c, const char *tenant, const char *image, const char *src,
 		     int format, const char *dest, char job[CTL_ID_LEN + 1]);
+/* A running job's progress over a known amount of work. */
+struct job_meter {
+	struct ctl *c;
+	char job[CTL_ID_LEN + 1];
+	uint64_t done, total;
+	double shown;    /* the progress last written */
+	bool exclusive;  /* a backup or restore: clears c->backup_running at the end */
+};
+/* done bytes of total are done: the progress is written each percent,
+ * under the lock for that one update.  -ECANCELED when condod stops. */
+int job_progress(struct job_meter *m, uint64_t done);
+int job_advance(struct job_meter *m, uint64_t bytes);
+/* The job ended: done (why NULL) or failed for why. */
+void job_end(struct job_meter *m, const char *why);
 /* A job's row (state 'running'): 0 or -EIO. */
 int job_create(struct ctl *c, const char *tenant, const char *kind, const char *target,
 	       char id[CTL_ID_LEN + 1]);

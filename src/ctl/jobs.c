@@ -18,11 +18,10 @@
 #include <unistd.h>
 
 struct import {
-	struct ctl *c;
-	char job[CTL_ID_LEN + 1], image[CTL_ID_LEN + 1];
+	struct job_meter m;
+	char image[CTL_ID_LEN + 1];
 	char src[4096], dest[4200];
 	enum block_format format;
-	double shown; /* the progress last written */
 };
 
 void job_update(struct ctl *c, const char *job, const char *state, double progress,
@@ -66,21 +65,47 @@ int job_create(struct ctl *c, const char *tenant, const char *kind, const char *
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-/* Every percent, under the lock only for the one update. */
+int job_progress(struct job_meter *m, uint64_t done)
+{
+	double now = m->total ? (double)done / (double)m->total : 1;
+
+	m->done = done;
+	if (m->c->stopping)
+		return -ECANCELED;
+	if (now - m->shown >= 0.01 && now < 1) {
+		m->shown = now;
+		store_lock(m->c);
+		job_update(m->c, m->job, "running", now, NULL);
+		store_unlock(m->c);
+	}
+	return 0;
+}
+
+int job_advance(struct job_meter *m, uint64_t bytes)
+{
+	return job_progress(m, m->done + bytes);
+}
+
+void job_end(struct job_meter *m, const char *why)
+{
+	struct ctl *c = m->c;
+
+	store_lock(c);
+	job_update(c, m->job, why ? "failed" : "done", why ? m->shown : 1, why);
+	c->jobs_running--;
+	if (m->exclusive)
+		c->backup_running = false;
+	pthread_cond_broadcast(&c->jobs_done);
+	store_unlock(c);
+}
+
+/* block_copy's progress callback: non-zero stops the copy. */
 static int import_progress(void *arg, uint64_t done, uint64_t total)
 {
 	struct import *im = arg;
-	double now = total ? (double)done / (double)total : 1;
 
-	if (im->c->stopping)
-		return 1;
-	if (now - im->shown >= 0.01 && now < 1) {
-		im->shown = now;
-		store_lock(im->c);
-		job_update(im->c, im->job, "running", now, NULL);
-		store_unlock(im->c);
-	}
-	return 0;
+	im->m.total = total;
+	return job_progress(&im->m, done) < 0;
 }
 
 static void drop_image(struct ctl *c, const char *image, const char *path)
@@ -98,8 +123,9 @@ static void drop_image(struct ctl *c, const char *image, const char *path)
 static void *import_thread(void *arg)
 {
 	struct import *im = arg;
-	struct ctl *c = im->c;
+	struct ctl *c = im->m.c;
 	struct block_dev *src = block_open(im->src, im->format, true), *dst = NULL;
+	char why[4400];
 	int err = src ? 0 : -EINVAL;
 
 	if (!err)
@@ -112,11 +138,9 @@ static void *import_thread(void *arg)
 	block_close(src);
 	store_lock(c);
 	if (err) {
-		char why[4400];
 		snprintf(why, sizeof(why), "copying %s into the store failed: %s", im->src,
 			 err == -ECANCELED ? "condod stopped" : strerror(-err));
 		drop_image(c, im->image, im->dest);
-		job_update(c, im->job, "failed", im->shown, why);
 	} else {
 		sqlite3_stmt *st = store_prepare(c, "UPDATE images SET state = 'ready' WHERE id = ?");
 		if (st) {
@@ -124,11 +148,9 @@ static void *import_thread(void *arg)
 			sqlite3_step(st);
 			sqlite3_finalize(st);
 		}
-		job_update(c, im->job, "done", 1, NULL);
 	}
-	c->jobs_running--;
-	pthread_cond_broadcast(&c->jobs_done);
 	store_unlock(c);
+	job_end(&im->m, err ? why : NULL);
 	free(im);
 	return NULL;
 }
@@ -141,17 +163,17 @@ int job_import_image(struct ctl *c, const char *tenant, const char *image, const
 
 	if (!im)
 		return -ENOMEM;
-	*im = (struct import){ .c = c, .format = (enum block_format)format };
+	*im = (struct import){ .m.c = c, .format = (enum block_format)format };
 	snprintf(im->image, sizeof(im->image), "%s", image);
 	snprintf(im->src, sizeof(im->src), "%s", src);
 	snprintf(im->dest, sizeof(im->dest), "%s", dest);
-	err = job_create(c, tenant, "image-import", image, im->job);
+	err = job_create(c, tenant, "image-import", image, im->m.job);
 	if (err) {
 		free(im);
 		return err;
 	}
-	snprintf(job, CTL_ID_LEN + 1, "%s", im->job);
-	err = job_spawn(c, im->job, import_thread, im);
+	snprintf(job, CTL_ID_LEN + 1, "%s", im->m.job);
+	err = job_spawn(c, im->m.job, import_thread, im);
 	if (err)
 		free(im);
 	return err;

@@ -323,7 +323,6 @@ static void undo(struct restore *rs)
 static void *restore_thread(void *arg)
 {
 	struct restore *rs = arg;
-	struct ctl *c = rs->c;
 	char why[4600] = "";
 	int err = run_restore(rs, why, sizeof(why));
 
@@ -333,13 +332,7 @@ static void *restore_thread(void *arg)
 		log_err("condod", "restore of %s: %s", rs->backup, why);
 		undo(rs);
 	}
-	store_lock(c);
-	job_update(c, rs->m.job, err ? "failed" : "done", err ? rs->m.shown : 1,
-		   err ? why : NULL);
-	c->jobs_running--;
-	c->backup_running = false;
-	pthread_cond_broadcast(&c->jobs_done);
-	store_unlock(c);
+	job_end(&rs->m, err ? why : NULL);
 	free(rs);
 	return NULL;
 }
@@ -354,6 +347,7 @@ int job_restore(struct ctl *c, const char *repo_dir, const char *backup, const c
 		return -ENOMEM;
 	rs->c = c;
 	rs->m.c = c;
+	rs->m.exclusive = true;
 	rs->start = start;
 	snprintf(rs->backup, sizeof(rs->backup), "%s", backup);
 	snprintf(rs->tenant, sizeof(rs->tenant), "%s", tenant);

@@ -180,11 +180,5 @@ data=$data_save
 kill "$d2pid"
 
 # --- every exchange against the OpenAPI description ---
-if /usr/bin/python3 -c 'import yaml, jsonschema' 2>/dev/null; then
-	/usr/bin/python3 "$here/api_check.py" "$here/../../docs/api.yaml" exchanges >api.out 2>&1 &&
-		ok "api-description ($(tail -1 api.out))" || bad api-description "$(head -5 api.out | tr '\n' ' ')"
-else
-	skip=$((skip + 1))
-	echo "SKIP: api-description: Debian's python3-yaml and python3-jsonschema are missing"
-fi
+check_api_description
 finish

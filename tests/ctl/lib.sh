@@ -81,3 +81,14 @@ booted() {
 	done
 	return 1
 }
+# Every exchange kept in exchanges/ against docs/api.yaml (needs Debian's
+# python3-yaml and python3-jsonschema; else a counted SKIP).
+check_api_description() {
+	if /usr/bin/python3 -c 'import yaml, jsonschema' 2>/dev/null; then
+		/usr/bin/python3 "$here/api_check.py" "$here/../../docs/api.yaml" exchanges >api.out 2>&1 &&
+			ok "api-description ($(tail -1 api.out))" || bad api-description "$(head -5 api.out | tr '\n' ' ')"
+	else
+		skip=$((skip + 1))
+		echo "SKIP: api-description: Debian's python3-yaml and python3-jsonschema are missing"
+	fi
+}

@@ -315,12 +315,6 @@ assert any(e["status"] == 409 and "quota" in e["detail"] for e in log)
 assert sum(1 for e in log if e["path"] == "/v1/vms" and e["method"] == "POST") >= 52
 EOF
 
-# --- every exchange above against the OpenAPI description ---
-if /usr/bin/python3 -c 'import yaml, jsonschema' 2>/dev/null; then
-	/usr/bin/python3 "$here/api_check.py" "$here/../../docs/api.yaml" exchanges >api.out 2>&1 &&
-		ok "api-description ($(tail -1 api.out))" || bad api-description "$(head -5 api.out | tr '\n' ' ')"
-else
-	skip=$((skip + 1))
-	echo "SKIP: api-description: Debian's python3-yaml and python3-jsonschema are missing"
-fi
+# --- every exchange against the OpenAPI description ---
+check_api_description
 finish
