@@ -116,7 +116,8 @@ static int restore_image(struct restore *rs, json_t *img, char out[CTL_ID_LEN + 
 			*size = (uint64_t)bytes;
 			return 0;
 		}
-	if (!name || bytes <= 0 || rs->nmapped == RESTORE_MAX_MADE) {
+	if (!name || !api_name_ok(name) || bytes <= 0 || bytes > VM_MAX_DISK ||
+	    rs->nmapped == RESTORE_MAX_MADE) {
 		snprintf(why, whylen, "backup %s: a damaged image entry", rs->backup);
 		return -EBADMSG;
 	}

@@ -132,6 +132,33 @@ sed -i 's/"web"/"wxb"/' "$data/backups/backups/$b1/manifest.json"
 expect restore-damaged-manifest 422 "$optok" POST "/v1/backups/$b1/restore" "{\"tenant\":\"$ta\"}"
 expect restore-damaged-manifest-tenant 404 "$admin" POST "/v1/backups/$b1/restore" '{}'
 cp manifest.bak "$data/backups/backups/$b1/manifest.json"
+# a hostile manifest (a repository from elsewhere), checksum and all: a
+# chunk named by a path, a chunk past the disk's end, an image name that
+# is not a name; each restore fails and makes nothing
+forge() { # forge NEW-ID PYTHON-EDIT
+	python3 - "$data/backups" "$b1" "$1" "$2" <<'EOF'
+import hashlib, json, os, sys
+repo, src, new, edit = sys.argv[1:]
+m = json.load(open(f"{repo}/backups/{src}/manifest.json"))
+m["id"] = new
+exec(edit)
+text = json.dumps(m).encode()
+os.makedirs(f"{repo}/backups/{new}", exist_ok=True)
+open(f"{repo}/backups/{new}/manifest.json", "wb").write(text)
+open(f"{repo}/backups/{new}/manifest.sum", "w").write(hashlib.blake2b(text, digest_size=32).hexdigest() + "\n")
+EOF
+}
+n=$(vms_now)
+forge 00000000000000a1 'm["vms"][0]["disk"]["chunks"][0][1] = "../../../../../../etc/passwd"'
+"$condo" ctl --token "$admin" restore 00000000000000a1 --vm web --name evil1 >/dev/null 2>err
+[ $? = 1 ] && grep -q "is damaged" err && [ "$(vms_now)" = "$n" ] && ok restore-forged-chunk-name || bad restore-forged-chunk-name "$(cat err)"
+forge 00000000000000a2 'm["vms"][0]["disk"]["chunks"][0][0] = 1 << 40'
+"$condo" ctl --token "$admin" restore 00000000000000a2 --vm web --name evil2 >/dev/null 2>err
+[ $? = 1 ] && grep -q "outside its disk" err && [ "$(vms_now)" = "$n" ] && ok restore-forged-offset || bad restore-forged-offset "$(cat err)"
+forge 00000000000000a3 'm["images"][0]["id"] = "ffffffffffffffff"; m["vms"][0]["image"]["id"] = "ffffffffffffffff"; m["images"][0]["name"] = "../../x"'
+"$condo" ctl --token "$admin" restore 00000000000000a3 --vm web --name evil3 >/dev/null 2>err
+[ $? = 1 ] && grep -q "damaged image entry" err && [ "$(vms_now)" = "$n" ] && ok restore-forged-image-name || bad restore-forged-image-name "$(cat err)"
+rm -rf "$data/backups/backups/00000000000000a"?
 
 # --- an NBD target: the disk, whole, then only what changed ---
 expect nbd-tenant-refused 403 "$admin" POST /v1/backups '{"vm":"web","nbd":"nbd://127.0.0.1/x"}'
