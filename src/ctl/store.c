@@ -12,7 +12,7 @@
  * (store_lock); store_use() turns it to a tenant's VM database, which has
  * the control database attached, so names it lacks (tenants, images...)
  * still resolve.  In the shared layout both are the one database. */
-#include "ctl/api.h"
+#include "ctl/ctl.h"
 #include "condo/io.h"
 #include "condo/log.h"
 
@@ -251,6 +251,19 @@ static sqlite3 *open_tenant(struct ctl *c, const char *tenant)
 	return db;
 }
 
+static bool tenant_known(struct ctl *c, const char *tenant)
+{
+	sqlite3_stmt *st = store_prepare_in(c->ctl_db, "SELECT 1 FROM tenants WHERE id = ?");
+	bool known;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+	known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return known;
+}
+
 int store_use(struct ctl *c, const char *tenant)
 {
 	struct store_conn *lru = NULL;
@@ -268,7 +281,7 @@ int store_use(struct ctl *c, const char *tenant)
 			lru = k;
 	}
 	/* Made only for a tenant that exists. */
-	if (!store_id_ok(tenant) || !api_tenant_exists(c, tenant))
+	if (!store_id_ok(tenant) || !tenant_known(c, tenant))
 		return -ENOENT;
 	if (lru->db)
 		sqlite3_close(lru->db);
