@@ -41,7 +41,6 @@ void api_vm_set_state(struct ctl *c, const char *id, const char *state);
 bool api_name_ok(const char *name);
 /* Where image id lives in the store: DATA/images/ID.qcow2. */
 void api_image_path(const struct ctl *c, const char *id, char *out, size_t len);
-bool api_tenant_exists(struct ctl *c, const char *id);
 void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u);
 /* How many VMs, of every tenant, lie on image. */
 int64_t api_image_users(struct ctl *c, const char *image);

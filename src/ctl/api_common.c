@@ -12,19 +12,6 @@ bool api_name_ok(const char *name)
 	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == len;
 }
 
-bool api_tenant_exists(struct ctl *c, const char *id)
-{
-	sqlite3_stmt *st = store_prepare(c, "SELECT 1 FROM tenants WHERE id = ?");
-	bool found;
-
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u)
 {
 	sqlite3 *keep = c->db;

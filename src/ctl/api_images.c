@@ -101,7 +101,7 @@ static void import_image(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 	if (path[0] != '/' && !block_is_remote(path, fmt))
 		return reply_error(rep, 400, "bad_request",
 				   "path must be absolute, or an nbd:// or nbd+unix:// URI");
-	if (tenant && !api_tenant_exists(c, tenant))
+	if (tenant && !store_tenant_exists(c, tenant))
 		return reply_error(rep, 404, "not_found", "no tenant %s", tenant);
 	/* The source is looked at now, for a 400 rather than a failed job. */
 	src = block_open(path, fmt, true);

@@ -194,7 +194,7 @@ static void delete_tenant(struct ctl *c, struct ctl_request *r, struct ctl_reply
 	struct tenant_usage u;
 	sqlite3_stmt *st;
 
-	if (!api_tenant_exists(c, id))
+	if (!store_tenant_exists(c, id))
 		return reply_error(rep, 404, "not_found", "no tenant %s", id);
 	api_tenant_usage(c, id, &u);
 	if (u.vms)
@@ -231,7 +231,7 @@ static void create_token(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 	if (strlen(name) > CTL_NAME_MAX)
 		return reply_error(rep, 400, "bad_request", "name is at most %d characters",
 				   CTL_NAME_MAX);
-	if (!api_tenant_exists(c, tenant))
+	if (!store_tenant_exists(c, tenant))
 		return reply_error(rep, 404, "not_found", "no tenant %s", tenant);
 	if (auth_new_token(c, tenant, role, name, secret, sizeof(secret), id) < 0)
 		return reply_error(rep, 500, "store", "the store failed");

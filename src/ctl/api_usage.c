@@ -90,7 +90,7 @@ void api_usage(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		tenant = r->caller.tenant;
 	if (!tenant[0])
 		return reply_error(rep, 400, "bad_request", "tenant= is needed");
-	if (!may_see_tenant(r, tenant) || !api_tenant_exists(c, tenant))
+	if (!may_see_tenant(r, tenant) || !store_tenant_exists(c, tenant))
 		return reply_error(rep, 404, "not_found", "no tenant %s", tenant);
 	if (!query_int(r, "to", now, &to) || !query_int(r, "from", to - 86400, &from) ||
 	    !query_int(r, "step", 3600, &step) || step < 1 || from > to ||

@@ -343,7 +343,7 @@ static void create_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 		return reply_error(rep, 403, "forbidden", "creating VMs needs tenant-user");
 	if (!parse_spec(r, &s, rep))
 		return;
-	if (!api_tenant_exists(c, s.tenant))
+	if (!store_tenant_exists(c, s.tenant))
 		return reply_error(rep, 404, "not_found", "no tenant %s", s.tenant);
 	if (store_use(c, s.tenant) < 0)
 		return reply_error(rep, 500, "store", "the tenant's database cannot be opened");

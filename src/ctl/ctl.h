@@ -114,6 +114,8 @@ void store_tenant_path(const struct ctl *c, const char *tenant, char *out, size_
 sqlite3_stmt *store_prepare(struct ctl *c, const char *sql);
 sqlite3_stmt *store_prepare_in(sqlite3 *db, const char *sql);
 int store_exec(struct ctl *c, const char *sql);
+/* Is there a tenant of this id (in the control database)? */
+bool store_tenant_exists(struct ctl *c, const char *tenant);
 /* Is id one of ours (CTL_ID_LEN lower-case hex characters)? */
 bool store_id_ok(const char *id);
 /* A new random id (CTL_ID_LEN hex characters). */

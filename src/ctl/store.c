@@ -251,7 +251,7 @@ static sqlite3 *open_tenant(struct ctl *c, const char *tenant)
 	return db;
 }
 
-static bool tenant_known(struct ctl *c, const char *tenant)
+bool store_tenant_exists(struct ctl *c, const char *tenant)
 {
 	sqlite3_stmt *st = store_prepare_in(c->ctl_db, "SELECT 1 FROM tenants WHERE id = ?");
 	bool known;
@@ -281,7 +281,7 @@ int store_use(struct ctl *c, const char *tenant)
 			lru = k;
 	}
 	/* Made only for a tenant that exists. */
-	if (!store_id_ok(tenant) || !tenant_known(c, tenant))
+	if (!store_id_ok(tenant) || !store_tenant_exists(c, tenant))
 		return -ENOENT;
 	if (lru->db)
 		sqlite3_close(lru->db);
