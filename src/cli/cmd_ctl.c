@@ -36,7 +36,8 @@ static const char usage[] =
 	"  backup create [--tenant T] [--vm V] [--full] [--repo DIR | --nbd URI]\n"
 	"     back up a tenant's VMs (incremental after the first; --full reads every disk);\n"
 	"     --nbd (operator, with --vm): the disk, whole, into an NBD export\n"
-	"  backup list | show B   [--repo DIR]\n"
+	"  backup list | show B | delete B   [--repo DIR]\n"
+	"     delete: the backup, and the chunks no other backup needs\n"
 	"  restore B [--vm NAME [--name NEW]] [--start] [--tenant T] [--repo DIR]\n"
 	"     bring a backup's VMs (or one) back; --repo: another repository (operator)\n"
 	"  raw METHOD PATH [JSON]   any request, the reply as it comes\n"
@@ -653,13 +654,13 @@ static void repo_query(json_t *body, char *out, size_t len)
 	out[n] = '\0';
 }
 
-/* A job's result: start it with POST path, follow it, then show what it
+/* A job's result: start it with METHOD path, follow it, then show what it
  * made with GET show_path (NULL: nothing). */
-static int run_job(const struct ctl_conn *conn, const char *path, json_t *body,
-		   const char *show_path, const char *const *cols)
+static int run_job(const struct ctl_conn *conn, const char *method, const char *path,
+		   json_t *body, const char *show_path, const char *const *cols)
 {
 	json_t *reply;
-	int st = ctl_call(conn, "POST", path, body, &reply, NULL);
+	int st = ctl_call(conn, method, path, body, &reply, NULL);
 
 	json_decref(body);
 	if (st)
@@ -710,7 +711,13 @@ static int backup_cmd(const struct ctl_conn *conn, const char *res, const char *
 			NEED(1);
 		}
 		snprintf(path, sizeof(path), "/v1/backups/%s/restore", argv[optind]);
-		return run_job(conn, path, body, "/v1/vms", vm_cols);
+		return run_job(conn, "POST", path, body, "/v1/vms", vm_cols);
+	}
+	if (!strcmp(verb, "delete")) {
+		json_decref(body);
+		NEED(1);
+		snprintf(path, sizeof(path), "/v1/backups/%s%s", argv[optind], query);
+		return run_job(conn, "DELETE", path, NULL, NULL, NULL);
 	}
 	json_decref(body);
 	log_err("ctl", "backup %s: unknown verb (see condo ctl --help)", verb);

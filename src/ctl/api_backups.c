@@ -6,6 +6,8 @@
  *                                     repository (?repo=DIR, operator only)
  *   POST /v1/backups/ID/restore       {[vm][, name][, start][, tenant][, repo]}: 202
  *                                     with the job
+ *   DELETE /v1/backups/ID[?repo=DIR]  delete it, and the chunks no other backup names:
+ *                                     202 with the job
  * A tenant's admin backs up and restores its own tenant into the default
  * repository (condod --backup-dir, else DATA/backups).  Only the operator
  * names another repository, a directory of this host, e.g. one copied
@@ -243,6 +245,25 @@ static void start_restore(struct ctl *c, struct ctl_request *r, struct ctl_reply
 	reply_json(rep, 202, json_pack("{s:s}", "job", job));
 }
 
+static void delete_backup(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep,
+			  const char *id)
+{
+	const char *given = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "repo");
+	char dir[4096], job[CTL_ID_LEN + 1];
+	json_t *m;
+
+	if (r->caller.role < ROLE_TENANT_ADMIN)
+		return reply_error(rep, 403, "forbidden", "deleting backups needs tenant-admin");
+	if (!pick_repo(c, r, given, rep, dir, sizeof(dir)) || !(m = load_visible(r, rep, dir, id)))
+		return;
+	json_decref(m);
+	if (c->backup_running)
+		return reply_error(rep, 409, "busy", "a backup or restore is running; retry");
+	if (job_prune(c, r->caller.tenant[0] ? r->caller.tenant : NULL, dir, id, job) < 0)
+		return reply_error(rep, 500, "backup", "cannot delete backup %s", id);
+	reply_json(rep, 202, json_pack("{s:s}", "job", job));
+}
+
 void api_backups(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
 	const char *m = r->method;
@@ -253,6 +274,8 @@ void api_backups(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		return start_backup(c, r, rep);
 	if (r->nseg == 3 && !strcmp(m, "GET"))
 		return get_backup(c, r, rep, r->seg[2]);
+	if (r->nseg == 3 && !strcmp(m, "DELETE"))
+		return delete_backup(c, r, rep, r->seg[2]);
 	if (r->nseg == 4 && !strcmp(m, "POST") && !strcmp(r->seg[3], "restore"))
 		return start_restore(c, r, rep, r->seg[2]);
 	if (r->nseg >= 2 && r->nseg <= 4)

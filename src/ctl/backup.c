@@ -18,6 +18,7 @@
 #include "condo/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,5 +495,62 @@ int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, con
 	c->backup_running = true;
 	snprintf(job, CTL_ID_LEN + 1, "%s", b->m.job);
 	snprintf(backup, CTL_ID_LEN + 1, "%s", b->id);
+	return 0;
+}
+
+struct prune {
+	struct job_meter m;
+	struct repo repo;
+	char backup[CTL_ID_LEN + 1];
+};
+
+/* Delete a backup, then the chunks no other backup names. */
+static void *prune_thread(void *arg)
+{
+	struct prune *p = arg;
+	char why[4600] = "", reason[4096];
+	uint64_t chunks, bytes;
+	int err = repo_delete(&p->repo, p->backup);
+
+	if (err)
+		snprintf(why, sizeof(why), "cannot delete backup %s: %s", p->backup, strerror(-err));
+	else if (repo_gc(&p->repo, &chunks, &bytes, reason, sizeof(reason)) < 0) {
+		/* the backup is gone; its chunks wait for the next collection */
+		snprintf(why, sizeof(why), "backup %s was deleted, but no chunk was removed: %s",
+			 p->backup, reason);
+		err = -EBADMSG;
+	}
+	else
+		log_info("condod", "backup %s deleted: %" PRIu64 " chunks (%" PRIu64
+			 " bytes) no backup needs were removed", p->backup, chunks, bytes);
+	if (err)
+		log_err("condod", "%s", why);
+	job_end(&p->m, err ? why : NULL);
+	free(p);
+	return NULL;
+}
+
+int job_prune(struct ctl *c, const char *tenant, const char *repo_dir, const char *backup,
+	      char job[CTL_ID_LEN + 1])
+{
+	struct prune *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	p->m.c = c;
+	p->m.exclusive = true;
+	snprintf(p->backup, sizeof(p->backup), "%s", backup);
+	err = repo_open(&p->repo, repo_dir, false);
+	if (!err)
+		err = job_create(c, tenant, "backup-delete", backup, p->m.job);
+	if (!err)
+		err = job_spawn(c, p->m.job, prune_thread, p);
+	if (err) {
+		free(p);
+		return err;
+	}
+	c->backup_running = true;
+	snprintf(job, CTL_ID_LEN + 1, "%s", p->m.job);
 	return 0;
 }

@@ -35,6 +35,13 @@ json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t len
 bool repo_latest(struct repo *r, const char *tenant_name, const char *target,
 		 char id[CTL_ID_LEN + 1]);
 
+/* Remove backup id's manifest (at once, as a whole): 0 or -errno. */
+int repo_delete(struct repo *r, const char *id);
+/* Remove the chunks no manifest names, counted into chunks and bytes.
+ * -EBADMSG (with the reason) when a manifest cannot be read: then nothing
+ * is removed.  No backup may run meanwhile. */
+int repo_gc(struct repo *r, uint64_t *chunks, uint64_t *bytes, char *why, size_t len);
+
 /* The chunk list of a disk: [[granule index, hash or "zero"], ...], only
  * granules the image itself holds (with backing: not the backing's).
  * With prev and a bitmap relative to prev's backup, clean granules come
@@ -48,5 +55,10 @@ int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, con
 	       const char *nbd, char job[CTL_ID_LEN + 1], char backup[CTL_ID_LEN + 1]);
 int job_restore(struct ctl *c, const char *repo_dir, const char *backup, const char *tenant,
 		const char *vm, const char *new_name, bool start, char job[CTL_ID_LEN + 1]);
+
+/* Delete backup (a manifest tenant may see, checked by the caller), then
+ * the chunks no backup names any more. */
+int job_prune(struct ctl *c, const char *tenant, const char *repo_dir, const char *backup,
+	      char job[CTL_ID_LEN + 1]);
 
 #endif

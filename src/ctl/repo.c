@@ -8,7 +8,10 @@
  * A chunk is written once, whichever backup or tenant meets it first
  * (deduplication by content), into a temporary name, made durable, then
  * renamed: a chunk file under its name is always whole.  A manifest is
- * written last, so a backup cut short leaves chunks and no manifest. */
+ * written last, so a backup cut short leaves chunks and no manifest.
+ * Deleting a backup removes its manifest; repo_gc then removes the chunks
+ * no manifest names (never while a backup runs: its chunks have no
+ * manifest yet). */
 #define _GNU_SOURCE
 #include "ctl/backup.h"
 #include "condo/io.h"
@@ -305,4 +308,117 @@ bool repo_latest(struct repo *r, const char *tenant_name, const char *target,
 	if (d)
 		closedir(d);
 	return best >= 0;
+}
+
+/* Remove a directory's files, then the directory (one level). */
+static int remove_dir(const char *dir)
+{
+	char path[4700];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	closedir(d);
+	return rmdir(dir) < 0 ? -errno : 0;
+}
+
+int repo_delete(struct repo *r, const char *id)
+{
+	char dir[4300], gone[4400];
+
+	if (!store_id_ok(id))
+		return -EINVAL;
+	backup_dir(r, id, dir, sizeof(dir));
+	snprintf(gone, sizeof(gone), "%s/backups/.deleted-%s", r->dir, id);
+	/* Gone at once, as a whole; the files go after. */
+	if (rename(dir, gone) < 0)
+		return -errno;
+	return remove_dir(gone);
+}
+
+/* Every chunk the manifests name, as the keys of an object; NULL (and the
+ * reason) when a manifest cannot be read: then nothing may be removed. */
+static json_t *named_chunks(struct repo *r, char *why, size_t len)
+{
+	json_t *set = json_object(), *m, *list, *e, *part;
+	char path[4200];
+	struct dirent *de;
+	size_t i, j;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/backups", r->dir);
+	if (!(d = opendir(path))) {
+		snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
+		json_decref(set);
+		return NULL;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!(m = repo_read_manifest(r, de->d_name, why, len))) {
+			json_decref(set);
+			set = NULL;
+			break;
+		}
+		json_t *lists[] = { json_object_get(m, "images"), json_object_get(m, "vms") };
+		for (int k = 0; k < 2; k++) {
+			json_array_foreach(lists[k], i, part) {
+				list = json_object_get(part, "chunks");
+				if (!list)
+					list = json_object_get(json_object_get(part, "disk"), "chunks");
+				json_array_foreach(list, j, e) {
+					const char *h = json_string_value(json_array_get(e, 1));
+					if (h && hash_ok(h))
+						json_object_set_new(set, h, json_true());
+				}
+			}
+		}
+		json_decref(m);
+	}
+	closedir(d);
+	return set;
+}
+
+int repo_gc(struct repo *r, uint64_t *chunks, uint64_t *bytes, char *why, size_t len)
+{
+	json_t *keep = named_chunks(r, why, len);
+	char dir[4300], path[4600];
+	struct dirent *e, *f;
+	struct stat st;
+	DIR *top, *sub;
+
+	*chunks = *bytes = 0;
+	if (!keep)
+		return -EBADMSG;
+	snprintf(dir, sizeof(dir), "%s/chunks", r->dir);
+	top = opendir(dir);
+	while (top && (e = readdir(top))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!(sub = opendir(path)))
+			continue;
+		while ((f = readdir(sub))) {
+			char file[4900];
+			if (f->d_name[0] == '.' || json_object_get(keep, f->d_name))
+				continue;
+			/* an unnamed chunk, or a temporary file a crash left */
+			snprintf(file, sizeof(file), "%s/%s", path, f->d_name);
+			if (stat(file, &st) == 0 && unlink(file) == 0) {
+				(*chunks)++;
+				*bytes += (uint64_t)st.st_size;
+			}
+		}
+		closedir(sub);
+	}
+	if (top)
+		closedir(top);
+	json_decref(keep);
+	return 0;
 }

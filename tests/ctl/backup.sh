@@ -184,6 +184,29 @@ img=$(ctl --output json image show fromnbd | python3 -c 'import json,sys; print(
 "$condo" img convert -O raw "$data/images/$img.qcow2" imported.raw 2>err && cmp -s export.raw imported.raw &&
 	ok nbd-import-same || bad nbd-import-same "the imported image differs from the export: $(cat err)"
 
+# --- deleting a backup, and the chunks no backup names ---
+b3=$(python3 -c "import json; print(json.load(open('b3.json'))['id'])")
+orphan=$data/backups/chunks/00/$(printf '0%.0s' $(seq 64))
+mkdir -p "$(dirname "$orphan")" && echo "left by a backup cut short" >"$orphan"
+expect delete-other 404 "$other" DELETE "/v1/backups/$b3"
+expect delete-user 403 "$user" DELETE "/v1/backups/$b3"
+chunks_before=$(find "$data/backups/chunks" -type f | wc -l)
+bctl backup delete "$b3" 2>err && ok backup-delete || bad backup-delete "$(cat err)"
+expect backup-deleted 404 "$admin" GET "/v1/backups/$b3"
+[ ! -e "$orphan" ] && [ "$(find "$data/backups/chunks" -type f | wc -l)" = $((chunks_before - 1)) ] &&
+	ok backup-delete-collects || bad backup-delete-collects "orphan: $(ls "$orphan" 2>&1), $chunks_before before, $(find "$data/backups/chunks" -type f | wc -l) after"
+# a damaged manifest stops the collection: nothing is removed
+echo "left by a backup cut short" >"$orphan"
+printf 'X' | dd of="$data/backups/backups/$b1/manifest.json" bs=1 seek=5 conv=notrunc 2>/dev/null
+bctl backup delete "$(python3 -c "import json; print(json.load(open('b4.json'))['id'])")" 2>err
+[ $? = 1 ] && grep -q "does not match its checksum" err && [ -e "$orphan" ] && ok backup-delete-damaged-keeps ||
+	bad backup-delete-damaged-keeps "$(cat err)"
+cp manifest.bak "$data/backups/backups/$b1/manifest.json"
+rm -f "$orphan"
+bctl restore "$b1" --vm web --name web-b1 >/dev/null 2>err && ok restore-after-delete || bad restore-after-delete "$(cat err)"
+api "$admin" GET /v1/vms >/dev/null
+expect delete-web-b1 200 "$admin" DELETE "/v1/vms/$(vm_id web-b1)"
+
 # --- on another host: the repository copied, a second condod ---
 data2=$work/data2
 optok2=$("$condod" init --data "$data2" --data-isolation "$isolation" 2>init.err)
