@@ -136,6 +136,10 @@ struct block_dirty *block_dirty_open(const char *path, uint64_t size)
 	snprintf(h->boot, sizeof(h->boot), "%s", boot);
 	h->flags = htole32(le32toh(h->flags) | DIRTY_IN_USE);
 	d->tracking = true;
+	/* The mapping keeps the file; a descriptor would only let a hostile
+	 * VMM truncate it under condod's reading (a SIGBUS there). */
+	close(d->fd);
+	d->fd = -1;
 	return d;
 }
 
@@ -171,7 +175,8 @@ void block_dirty_close(struct block_dirty *d)
 	if (d->tracking)
 		header(d)->flags = htole32(le32toh(header(d)->flags) & ~DIRTY_IN_USE);
 	munmap(d->map, d->map_len);
-	close(d->fd);
+	if (d->fd >= 0)
+		close(d->fd);
 	free(d);
 }
 
