@@ -287,13 +287,18 @@ bench-density: $(CONDO) $(CONDOD) guest
 bench-disk: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-disk.sh
 
+# Network throughput and latency, VM to VM and host to VM, condo next to
+# qemu-system-riscv64 (bench/bench-net.sh).
+bench-net: $(CONDO) guest
+	@CONDO=$(CONDO) bench/bench-net.sh
+
 bench-idle: $(CONDO) guest
 	@CONDO=$(CONDO) bench/idle.sh
 
 bench-guest: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-guest.sh
 
-bench: bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle
+bench: bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle bench-net
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
