@@ -57,7 +57,7 @@ i=0; until ping -c 1 -W 1 10.9.0.1 >/dev/null 2>&1; do i=\$((i+1)); [ \$i -gt 12
 echo bench: ping \$(ping -c 20 -i 0.1 10.9.0.1 | tail -1);
 t=\$(cut -d' ' -f1 /proc/uptime);
 dd if=/dev/zero bs=64k count=$((mib * 16)) 2>/dev/null | nc 10.9.0.1 7000;
-echo bench: sent \$t \$(cut -d' ' -f1 /proc/uptime)
+echo bench: sent \$t \$(cut -d' ' -f1 /proc/uptime); sleep 2
 EOF
 )
 user_script=$(word <<'EOF'

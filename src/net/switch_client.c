@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -68,6 +69,7 @@ static int spawn_switch(const char *name, const char *log_path)
 		if (logfd >= 0)
 			dup2(logfd, 2);
 		close_range(3, ~0u, 0);
+		prctl(PR_SET_NAME, "condo-switch"); /* in ps, not the VM's name */
 		signal(SIGINT, SIG_IGN); /* a ^C for the VM is not for the switch */
 		_exit(net_switch_main(name, true));
 	}

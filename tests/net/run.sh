@@ -51,7 +51,7 @@ if wanted switch; then
 	vm3=$!
 	wait $vm3
 	vm vm2.log --net switch=lan,mac=52:54:00:00:05:02 --meter vm2.meter -- \
-		"$(up 10.5.0.2); $(wait_ping 10.5.0.1); ping -c 3 10.5.0.1 >/dev/null && echo PING ok; wget -q -O /tmp/f http://10.5.0.1/f; echo SUM2 \$(md5sum </tmp/f); nc -w 2 10.5.0.1 7000 </tmp/f; sleep 1; echo bye | nc -w 2 10.5.0.1 7001"
+		"$(up 10.5.0.2); $(wait_ping 10.5.0.1); ping -c 3 10.5.0.1 >/dev/null && echo PING ok; wget -q -O /tmp/f http://10.5.0.1/f; echo SUM2 \$(md5sum </tmp/f); nc -w 2 10.5.0.1 7000 </tmp/f; sleep 1; echo bye | nc -w 2 10.5.0.1 7001; sleep 1"
 	vm2=$!
 	wait $vm2
 	wait $vm1
