@@ -1,11 +1,12 @@
 /* --net user: user-mode NAT through libslirp, as QEMU's "user" network:
  * the guest's network is 10.0.2.0/24, the gateway 10.0.2.2 (which is also
- * the host's loopback, seen from the guest), DNS 10.0.2.3 (forwarded to
- * the host's resolver), DHCP leases from 10.0.2.15.  Outbound TCP and UDP
+ * the host's loopback, seen from the guest), DNS 10.0.2.3 (answered by
+ * the host's resolver through dns.c, not slirp), DHCP leases from 10.0.2.15.  Outbound TCP and UDP
  * become the host's own sockets, made on the NIC's thread; host port
  * forwards (hostfwd=) listen from before the jail.  slirp is driven only
  * from the NIC's thread: its poll set, its timers and its input. */
 #define _GNU_SOURCE
+#include "net/dns.h"
 #include "net/net_internal.h"
 #include "condo/log.h"
 
@@ -29,6 +30,9 @@ struct user {
 	Slirp *slirp;
 	struct pollfd *pfd; /* the NIC's array while filling and dispatching */
 	int npfd, maxpfd;
+	struct net_dns *dns;
+	bool dns_watched; /* pfd[0] of this round is the resolver's socket */
+	uint8_t answer[NET_MAX_FRAME];
 	struct utimer timers[SLIRP_MAX_TIMERS];
 };
 
@@ -146,6 +150,12 @@ static int user_fill(void *be, struct pollfd *pfd, int max, bool want_rx, int *t
 	uint32_t timeout = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
 	int64_t now_ms = (int64_t)(net_now_ns() / 1000000);
 
+	u->dns_watched = want_rx && max > 1 && net_dns_fd(u->dns) >= 0;
+	if (u->dns_watched) {
+		pfd[0] = (struct pollfd){ .fd = net_dns_fd(u->dns), .events = POLLIN };
+		pfd++;
+		max--;
+	}
 	u->pfd = pfd;
 	u->npfd = 0;
 	u->maxpfd = max;
@@ -161,7 +171,7 @@ static int user_fill(void *be, struct pollfd *pfd, int max, bool want_rx, int *t
 		}
 	}
 	*timeout_ms = timeout == UINT32_MAX ? -1 : (int)(timeout > 1000 ? 1000 : timeout);
-	return u->npfd;
+	return u->npfd + u->dns_watched;
 }
 
 static void user_dispatch(void *be, struct pollfd *pfd, int n)
@@ -169,6 +179,18 @@ static void user_dispatch(void *be, struct pollfd *pfd, int n)
 	struct user *u = be;
 	int64_t now_ms = (int64_t)(net_now_ns() / 1000000);
 
+	if (u->dns_watched && n > 0) {
+		if (pfd[0].revents) {
+			int len;
+			/* a bounded batch, as for the other back ends */
+			for (int i = 0; i < 64 && (len = net_dns_answer(u->dns, u->answer,
+									 sizeof(u->answer))) != -EAGAIN;
+			     i++)
+				if (len > 0)
+					net_nic_input(u->nic, u->answer, (size_t)len);
+		}
+		pfd++;
+	}
 	u->pfd = pfd;
 	slirp_pollfds_poll(u->slirp, 0, get_revents, u);
 	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
@@ -184,7 +206,8 @@ static int user_send(void *be, const void *frame, size_t len)
 {
 	struct user *u = be;
 
-	slirp_input(u->slirp, frame, (int)len);
+	if (!net_dns_take(u->dns, frame, len))
+		slirp_input(u->slirp, frame, (int)len);
 	return 0;
 }
 
@@ -194,6 +217,7 @@ static void user_free(void *be)
 
 	if (u->slirp)
 		slirp_cleanup(u->slirp);
+	net_dns_close(u->dns);
 	free(u);
 }
 
@@ -219,9 +243,11 @@ int net_user_open(struct net_nic *nic, const struct net_config *cfg, struct net_
 	inet_pton(AF_INET, "10.0.2.15", &sc.vdhcp_start);
 	inet_pton(AF_INET, "10.0.2.3", &sc.vnameserver);
 	sc.vhostname = "condo";
-	u->slirp = slirp_new(&sc, &user_callbacks, u);
+	u->dns = net_dns_open(sc.vnameserver.s_addr);
+	u->slirp = u->dns ? slirp_new(&sc, &user_callbacks, u) : NULL;
 	if (!u->slirp) {
 		log_err("net", "user: libslirp could not start");
+		net_dns_close(u->dns);
 		free(u);
 		return -ENOMEM;
 	}

@@ -12,6 +12,10 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../block/lib.sh"
 meter=$here/meter.py
 export CONDO_NET_DIR=$work/net # the switches of this run only
+# The user-mode NAT's DNS goes to a server of this test on a loopback
+# address (port 53: root only), never to the host's resolver.
+export CONDO_RESOLV_CONF=$work/resolv.conf
+: >"$CONDO_RESOLV_CONF"
 
 gdir=$("$here/../../scripts/build-guest.sh" --print-dir 2>/dev/null) || gdir=
 if [ -z "$gdir" ] || [ ! -r "$gdir/Image" ]; then
@@ -105,10 +109,16 @@ while True:
     d, a = s.recvfrom(2048)
     s.sendto(d.upper(), a)' "$udp" &
 	usrv=$!
+	dsrv=
+	if [ "$(id -u)" = 0 ]; then
+		python3 "$here/dns_server.py" 127.0.0.77 >dns.log 2>&1 &
+		dsrv=$!
+		echo "nameserver 127.0.0.77" >"$CONDO_RESOLV_CONF"
+	fi
 	until curl -s -o /dev/null "http://127.0.0.1:$http/g"; do sleep 0.1; done
 	vm user.log --jail-dir jaildir --meter user.meter \
 		--net "user,hostfwd=tcp:127.0.0.1:$fwd-:80,hostfwd=tcp:127.0.0.1:$fin-:81" -- \
-		"udhcpc -i eth0 -n -q -t 10 >/dev/null 2>&1; echo ADDR \$(ip -4 addr show eth0 | grep -o 'inet [0-9.]*'); echo DNS \$(cat /etc/resolv.conf); wget -q -O /tmp/g http://10.0.2.2:$http/g; echo NAT \$(md5sum </tmp/g); echo UDP \$(echo udp-hello | nc -u -w 2 10.0.2.2 $udp); mkdir -p /www; echo page-from-guest >/www/index.html; httpd -p 80 -h /www; echo HTTPD; nc -l -p 81 </dev/null >/dev/null"
+		"udhcpc -i eth0 -n -q -t 10 >/dev/null 2>&1; echo ADDR \$(ip -4 addr show eth0 | grep -o 'inet [0-9.]*'); echo DNS \$(cat /etc/resolv.conf); wget -q -O /tmp/g http://10.0.2.2:$http/g; echo NAT \$(md5sum </tmp/g); echo UDP \$(echo udp-hello | nc -u -w 2 10.0.2.2 $udp); echo LOOKUP \$(nslookup condo.test 2>&1 | grep -c 10.1.2.3) \$(nslookup other.test 2>&1 | grep -c NXDOMAIN); mkdir -p /www; echo page-from-guest >/www/index.html; httpd -p 80 -h /www; echo HTTPD; nc -l -p 81 </dev/null >/dev/null"
 	uvm=$!
 	page=
 	for _ in $(seq 120); do
@@ -120,8 +130,16 @@ while True:
 	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5).sendall(b"x")' "$fin" 2>/dev/null
 	wait $uvm
 	ust=$?
-	kill $hsrv $usrv 2>/dev/null
-	wait $hsrv $usrv 2>/dev/null
+	kill $hsrv $usrv $dsrv 2>/dev/null
+	wait $hsrv $usrv $dsrv 2>/dev/null
+	: >"$CONDO_RESOLV_CONF"
+	if [ -z "$dsrv" ]; then
+		skip "user-dns: the test's DNS server needs root (port 53)"
+	elif [[ "$(field user.log LOOKUP)" == "1 "[1-9] ]]; then
+		ok user-dns
+	else
+		bad user-dns "lookups: '$(field user.log LOOKUP)' (want an answer for condo.test, NXDOMAIN for other.test): $(tail -3 dns.log | tr '\n' ' ')"
+	fi
 	if [ "$(field user.log ADDR)" = "inet 10.0.2.15" ]; then ok user-dhcp; else bad user-dhcp "$(field user.log ADDR) $(tail -3 user.log | tr '\n' ' ')"; fi
 	if [ "$(field user.log DNS)" = "nameserver 10.0.2.3" ]; then ok user-dhcp-dns; else bad user-dhcp-dns "resolv.conf: $(field user.log DNS)"; fi
 	if [ "$(field user.log NAT)" = "$gsum -" ]; then ok user-outbound-tcp; else bad user-outbound-tcp "got '$(field user.log NAT)'"; fi
