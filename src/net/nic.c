@@ -254,7 +254,9 @@ void net_nic_attach(struct net_nic *nic, const struct net_device_ops *ops, void 
 static bool buckets_ready(struct net_nic *nic, struct tbucket *bytes, struct tbucket *pkts)
 {
 	uint64_t now = net_now_ns(), wait = 0, w2 = 0;
-	bool ok = tbucket_ready(bytes, now, &wait) & tbucket_ready(pkts, now, &w2);
+	/* both, always: each bucket refills (and says how long) on its own */
+	bool bytes_ok = tbucket_ready(bytes, now, &wait), pkts_ok = tbucket_ready(pkts, now, &w2);
+	bool ok = bytes_ok && pkts_ok;
 
 	if (!ok) {
 		uint64_t at = now + (w2 > wait ? w2 : wait);
