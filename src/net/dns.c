@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define DNS_SLOTS 256
-#define DNS_MAX   1472 /* a query or answer in one 1500-byte IPv4 packet */
+#define DNS_MAX	  1472 /* a query or answer in one 1500-byte IPv4 packet */
 
 struct dns_slot {
 	bool used;
@@ -32,7 +32,7 @@ struct dns_slot {
 };
 
 struct net_dns {
-	int fd; /* connected to the resolver; -1: none known */
+	int fd;		/* connected to the resolver; -1: none known */
 	uint32_t vaddr; /* 10.0.2.3, network order */
 	uint16_t next;
 	struct dns_slot slots[DNS_SLOTS];
@@ -44,7 +44,7 @@ static uint32_t resolver_addr(const char *path)
 {
 	FILE *f = fopen(path, "re");
 	char line[256], word[64], addr[64];
-	struct in_addr a = { 0 };
+	struct in_addr a = {0};
 
 	if (!f)
 		return 0;
@@ -62,7 +62,7 @@ struct net_dns *net_dns_open(uint32_t vaddr)
 {
 	const char *path = getenv("CONDO_RESOLV_CONF");
 	struct net_dns *d = calloc(1, sizeof(*d));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
 
 	if (!d)
 		return NULL;
@@ -70,7 +70,8 @@ struct net_dns *net_dns_open(uint32_t vaddr)
 	d->vaddr = vaddr;
 	sa.sin_addr.s_addr = resolver_addr(path && *path ? path : "/etc/resolv.conf");
 	if (!sa.sin_addr.s_addr) {
-		log_info("net", "user: no IPv4 nameserver in the host's resolv.conf: no DNS for guests");
+		log_info("net",
+			 "user: no IPv4 nameserver in the host's resolv.conf: no DNS for guests");
 		return d;
 	}
 	d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -139,8 +140,11 @@ int net_dns_take(struct net_dns *d, const uint8_t *f, size_t len)
 	 * query was lost or is slow: the guest asks again) */
 	id = d->next++;
 	s = &d->slots[id % DNS_SLOTS];
-	*s = (struct dns_slot){ .used = true, .guest_id = rd16(udp + 8),
-				.guest_port = rd16(udp), };
+	*s = (struct dns_slot){
+	    .used = true,
+	    .guest_id = rd16(udp + 8),
+	    .guest_port = rd16(udp),
+	};
 	memcpy(&s->guest_ip, f + 26, 4);
 	memcpy(s->guest_mac, f + 6, 6);
 	memcpy(d->buf, udp + 8, l4 - 8);

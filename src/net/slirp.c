@@ -152,7 +152,7 @@ static int user_fill(void *be, struct pollfd *pfd, int max, bool want_rx, int *t
 
 	u->dns_watched = want_rx && max > 1 && net_dns_fd(u->dns) >= 0;
 	if (u->dns_watched) {
-		pfd[0] = (struct pollfd){ .fd = net_dns_fd(u->dns), .events = POLLIN };
+		pfd[0] = (struct pollfd){.fd = net_dns_fd(u->dns), .events = POLLIN};
 		pfd++;
 		max--;
 	}
@@ -183,8 +183,9 @@ static void user_dispatch(void *be, struct pollfd *pfd, int n)
 		if (pfd[0].revents) {
 			int len;
 			/* a bounded batch, as for the other back ends */
-			for (int i = 0; i < 64 && (len = net_dns_answer(u->dns, u->answer,
-									 sizeof(u->answer))) != -EAGAIN;
+			for (int i = 0;
+			     i < 64 && (len = net_dns_answer(u->dns, u->answer,
+							     sizeof(u->answer))) != -EAGAIN;
 			     i++)
 				if (len > 0)
 					net_nic_input(u->nic, u->answer, (size_t)len);

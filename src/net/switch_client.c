@@ -70,7 +70,7 @@ static int spawn_switch(const char *name, const char *log_path)
 			dup2(logfd, 2);
 		close_range(3, ~0u, 0);
 		prctl(PR_SET_NAME, "condo-switch"); /* in ps, not the VM's name */
-		signal(SIGINT, SIG_IGN); /* a ^C for the VM is not for the switch */
+		signal(SIGINT, SIG_IGN);	    /* a ^C for the VM is not for the switch */
 		_exit(net_switch_main(name, true));
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
