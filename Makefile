@@ -52,9 +52,8 @@ PKGS     := zlib libzstd liburing
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) libnbd 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
             $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring)
-# libslirp: --net user (src/net/slirp.c).  Linked by name: Debian's slirp.pc
-# asks for glib's .pc, which only glib's -dev package brings.
-LDLIBS   += -lslirp
+# libslirp (--net user) is loaded by the first NAT NIC (dlopen,
+# src/net/slirp.c): only its header is needed, from libslirp-dev.
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
 CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
 CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)

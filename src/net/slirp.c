@@ -11,10 +11,48 @@
 #include "condo/log.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <slirp/libslirp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* libslirp is loaded by the first --net user NIC (dlopen, before the
+ * jail), not linked into condo: with glib under it, it would cost every
+ * VMM private pages, and most VMs use no NAT. */
+#define LIBSLIRP "libslirp.so.0"
+#define LIBSLIRP_CALLS(X)                                                                          \
+	X(slirp_new)                                                                               \
+	X(slirp_cleanup) X(slirp_pollfds_fill) X(slirp_pollfds_poll) X(slirp_input)                \
+	    X(slirp_add_hostfwd)
+
+static struct {
+#define SLOT(f) __typeof__(f) *f;
+	LIBSLIRP_CALLS(SLOT)
+#undef SLOT
+} lib;
+static bool lib_ok;
+
+static void load_libslirp(void)
+{
+	void *h = dlopen(LIBSLIRP, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		log_err("net", "user: cannot load %s (the libslirp0 package): %s", LIBSLIRP,
+			dlerror());
+		return;
+	}
+	/* POSIX: a symbol's address converts to the function's pointer. */
+#define LOAD(f)                                                                                    \
+	if (!(*(void **)&lib.f = dlsym(h, #f))) {                                                  \
+		log_err("net", "user: %s has no %s", LIBSLIRP, #f);                                \
+		return;                                                                            \
+	}
+	LIBSLIRP_CALLS(LOAD)
+#undef LOAD
+	lib_ok = true;
+}
 
 #define SLIRP_MAX_TIMERS 16
 
@@ -159,7 +197,7 @@ static int user_fill(void *be, struct pollfd *pfd, int max, bool want_rx, int *t
 	u->pfd = pfd;
 	u->npfd = 0;
 	u->maxpfd = max;
-	slirp_pollfds_fill(u->slirp, &timeout, add_poll, u);
+	lib.slirp_pollfds_fill(u->slirp, &timeout, add_poll, u);
 	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
 		const struct utimer *t = &u->timers[i];
 		if (t->used && t->armed) {
@@ -193,7 +231,7 @@ static void user_dispatch(void *be, struct pollfd *pfd, int n)
 		pfd++;
 	}
 	u->pfd = pfd;
-	slirp_pollfds_poll(u->slirp, 0, get_revents, u);
+	lib.slirp_pollfds_poll(u->slirp, 0, get_revents, u);
 	for (int i = 0; i < SLIRP_MAX_TIMERS; i++) {
 		struct utimer *t = &u->timers[i];
 		if (t->used && t->armed && t->expire_ms <= now_ms) {
@@ -208,7 +246,7 @@ static int user_send(void *be, const void *frame, size_t len)
 	struct user *u = be;
 
 	if (!net_dns_take(u->dns, frame, len))
-		slirp_input(u->slirp, frame, (int)len);
+		lib.slirp_input(u->slirp, frame, (int)len);
 	return 0;
 }
 
@@ -217,7 +255,7 @@ static void user_free(void *be)
 	struct user *u = be;
 
 	if (u->slirp)
-		slirp_cleanup(u->slirp);
+		lib.slirp_cleanup(u->slirp);
 	net_dns_close(u->dns);
 	free(u);
 }
@@ -235,8 +273,15 @@ int net_user_open(struct net_nic *nic, const struct net_config *cfg, struct net_
 	struct user *u = calloc(1, sizeof(*u));
 	SlirpConfig sc = {.version = 4, .in_enabled = true, .if_mtu = 1500, .if_mru = 1500};
 
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	if (!u)
 		return -ENOMEM;
+	pthread_once(&once, load_libslirp);
+	if (!lib_ok) {
+		free(u);
+		return -ENOENT;
+	}
 	u->nic = nic;
 	inet_pton(AF_INET, "10.0.2.0", &sc.vnetwork);
 	inet_pton(AF_INET, "255.255.255.0", &sc.vnetmask);
@@ -245,7 +290,7 @@ int net_user_open(struct net_nic *nic, const struct net_config *cfg, struct net_
 	inet_pton(AF_INET, "10.0.2.3", &sc.vnameserver);
 	sc.vhostname = "condo";
 	u->dns = net_dns_open(sc.vnameserver.s_addr);
-	u->slirp = u->dns ? slirp_new(&sc, &user_callbacks, u) : NULL;
+	u->slirp = u->dns ? lib.slirp_new(&sc, &user_callbacks, u) : NULL;
 	if (!u->slirp) {
 		log_err("net", "user: libslirp could not start");
 		net_dns_close(u->dns);
@@ -259,8 +304,8 @@ int net_user_open(struct net_nic *nic, const struct net_config *cfg, struct net_
 
 		if (!guest.s_addr)
 			guest = sc.vdhcp_start;
-		if (slirp_add_hostfwd(u->slirp, f->udp, host, f->host_port, guest, f->guest_port) <
-		    0) {
+		if (lib.slirp_add_hostfwd(u->slirp, f->udp, host, f->host_port, guest,
+					  f->guest_port) < 0) {
 			log_err("net", "user: hostfwd=%s:%s:%u: cannot listen there: %s",
 				f->udp ? "udp" : "tcp", inet_ntop(AF_INET, &host, h, sizeof(h)),
 				f->host_port, strerror(errno));
