@@ -52,6 +52,8 @@ PKGS     := zlib libzstd liburing
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) libnbd 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
             $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring)
+# libslirp (--net user) is loaded by the first NAT NIC (dlopen,
+# src/net/slirp.c): only its header is needed, from libslirp-dev.
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
 CTL_PKGS := libmicrohttpd jansson sqlite3 libsodium
 CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)
@@ -86,7 +88,7 @@ CONDO     := $(BUILD)/condo
 CONDOD    := $(BUILD)/condod
 
 .PHONY: all deps check check-layers check-block check-ctl check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines check-fuzz guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz check-net guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench-net bench clean format
 
 all: $(CONDO) $(CONDOD)
 
@@ -132,7 +134,7 @@ $(BUILD)/harness/%: tests/fuzz/%.c $(FUZZ_HELPER_OBJS) $(LIB) $(BUILD)/.deps-ok
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_HELPER_OBJS) $(LIB) $(LDFLAGS) \
 		-fsanitize=fuzzer $(LDLIBS)
 
-check: check-layers check-block check-ctl check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-engines check-fuzz
+check: check-layers check-block check-ctl check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-net check-engines check-fuzz
 	@echo "make check: all suites passed ($(BUILD))"
 
 # condod and condo ctl end to end, with real guests.
@@ -190,6 +192,13 @@ check-jail: $(CONDO)
 
 check-guest: $(CONDO) guest
 	@CONDO=$(CONDO) BUILD=$(BUILD) tests/guest/run.sh
+
+# Guest networking with real guests: VMs on a virtual switch, isolation
+# between networks, user-mode NAT (DHCP, outbound TCP/UDP, hostfwd) in a
+# jail, rate limits, malformed frames, tap; bad --net values (tests/net,
+# docs/net.md).  Traffic stays on this machine.
+check-net: $(CONDO) guest
+	@CONDO=$(CONDO) tests/net/run.sh
 
 # The suites above run the default engine (jit), where only blocks run 256
 # times are compiled.  Here: the interpreter (the reference), the
@@ -277,13 +286,18 @@ bench-density: $(CONDO) $(CONDOD) guest
 bench-disk: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-disk.sh
 
+# Network throughput and latency, VM to VM and host to VM, condo next to
+# qemu-system-riscv64 (bench/bench-net.sh).
+bench-net: $(CONDO) guest
+	@CONDO=$(CONDO) bench/bench-net.sh
+
 bench-idle: $(CONDO) guest
 	@CONDO=$(CONDO) bench/idle.sh
 
 bench-guest: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-guest.sh
 
-bench: bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle
+bench: bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle bench-net
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

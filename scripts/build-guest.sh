@@ -108,8 +108,34 @@ sync
 umount -a -r -t ext2,ext3,ext4 2>/dev/null
 exec /bin/busybox "${0##*/}" -f "$@"
 EOF
+# udhcpc's default script: it applies the lease (address, router, DNS) that
+# the user-mode NAT's DHCP server hands out (docs/net.md).
+dhcp_script=$work/udhcpc.script
+cat >"$dhcp_script" <<'EOF'
+#!/bin/sh
+# udhcpc calls this with deconfig, bound, renew or leasefail.
+case "$1" in
+deconfig)
+	ip addr flush dev "$interface" 2>/dev/null
+	ip link set "$interface" up
+	;;
+bound | renew)
+	ip addr flush dev "$interface" 2>/dev/null
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	if [ -n "$router" ]; then
+		ip route del default 2>/dev/null
+		for r in $router; do
+			ip route add default via "$r" dev "$interface" && break
+		done
+	fi
+	: >/etc/resolv.conf
+	for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done
+	;;
+esac
+exit 0
+EOF
 {
-	for d in bin sbin usr usr/bin usr/sbin dev proc sys tmp root mnt etc run var; do
+	for d in bin sbin usr usr/bin usr/sbin usr/share usr/share/udhcpc dev proc sys tmp root mnt etc run var www; do
 		echo "dir /$d 0755 0 0"
 	done
 	echo "nod /dev/console 0600 0 0 c 5 1"
@@ -117,6 +143,7 @@ EOF
 	echo "file /bin/busybox $busybox 0755 0 0"
 	echo "file /etc/passwd $work/passwd 0644 0 0"
 	echo "file /etc/group $work/group 0644 0 0"
+	echo "file /usr/share/udhcpc/default.script $dhcp_script 0755 0 0"
 	n=0
 	while IFS= read -r link; do
 		case "$link" in
@@ -131,7 +158,7 @@ EOF
 sed -i 's,^dir /tmp 0755,dir /tmp 1777,' "$list"
 echo "root:x:0:0:root:/root:/bin/sh" >"$work/passwd"
 echo "root:x:0:" >"$work/group"
-for applet in mount setsid cttyhack sh poweroff mke2fs; do
+for applet in mount setsid cttyhack sh poweroff mke2fs ip ifconfig route ping nc wget httpd udhcpc; do
 	grep -q "/$applet$" "$bbdir/busybox.links" || die "busybox lacks the $applet applet"
 done
 

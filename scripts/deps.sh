@@ -13,6 +13,9 @@ packages=(
 	# compressed qcow2 clusters; NBD disks (libnbd); io_uring for block I/O
 	# off the vCPU threads
 	zlib1g-dev libzstd-dev libnbd-dev liburing-dev
+	# networking: user-mode NAT (--net user, src/net/slirp.c, which loads
+	# libslirp0 at run time; the -dev package for its header)
+	libslirp-dev
 	# condod, the control plane: HTTP, JSON, its store, tokens; condo ctl: libcurl
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev
 	# tests of condod: curl, and the API description checked with Debian's python

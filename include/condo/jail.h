@@ -33,6 +33,7 @@ enum jail_kind {
 	JAIL_VM_HART, /* condo run's hart threads: translated code, MMIO, SBI */
 	JAIL_APP,     /* every thread of condo app: the host calls that serve the guest */
 	JAIL_VM_BLK,  /* condo run's block I/O threads: a disk's requests (condo/block_aio.h) */
+	JAIL_VM_NET,  /* condo run's NIC threads: a network back end's I/O (condo/net.h) */
 	JAIL_NKINDS
 };
 
@@ -41,7 +42,7 @@ struct jail_config {
 	unsigned kinds;	   /* bit per enum jail_kind whose filter jail_thread may load */
 	const char *user;  /* --jail-user USER|UID[:GID] (when started as root) */
 	const char *dir;   /* --jail-dir DIR (condo run): pivot into DIR */
-	bool keep_net;	   /* keep the host's network (unused: no guest has a network) */
+	bool keep_net;	   /* keep the host's network (--net user: slirp opens host sockets) */
 	bool self_exec;	   /* keep JAIL_EXE_FD open for condo's re-exec (app mode) */
 	bool keep_uid;	   /* root without --jail-user stays uid 0, without capabilities
 			    * (app mode: the program works on the caller's files) */

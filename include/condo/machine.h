@@ -4,10 +4,12 @@
 #define CONDO_MACHINE_H
 
 #include "condo/jail.h"
+#include "condo/net.h"
 #include "condo/types.h"
 
 #define VM_MAX_CPUS   8
 #define VM_MAX_DRIVES 6 /* of the 8 virtio slots; rng and console take two */
+/* Disks and NICs share those 6 slots; at most NET_MAX_NICS NICs. */
 
 /* Exit statuses of condo run besides the guest's own. */
 enum {
@@ -43,6 +45,8 @@ struct vm_config {
 	int cpus;
 	struct vm_drive drives[VM_MAX_DRIVES];
 	int ndrives;
+	struct net_config nets[NET_MAX_NICS]; /* --net, in order: eth0, eth1, ... */
+	int nnets;
 	const char *image_dir; /* --image-dir: backing files only beneath it; NULL: anywhere */
 	const char *meter;     /* --meter FILE: counters for the control plane; NULL: none */
 	uint32_t cpu_mcores;   /* --cpu-limit: host milli-cores for the VM; 0: no limit */

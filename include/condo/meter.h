@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 #define METER_MAGIC "CONDOMTR"
-#define METER_VERSION 1
+#define METER_VERSION 2
+#define METER_MAX_NICS 4
 
 struct meter_record {
 	char magic[8];          /* METER_MAGIC */
@@ -20,8 +21,15 @@ struct meter_record {
 	uint64_t cpu_ns;        /* host CPU time of the VMM process (vCPUs and devices) */
 	uint64_t disk_read_bytes, disk_write_bytes;
 	uint64_t disk_read_ops, disk_write_ops;
-	uint64_t net_rx_bytes, net_tx_bytes; /* 0 until VMs have networks */
+	uint64_t net_rx_bytes, net_tx_bytes; /* all NICs: what the guest received, sent */
 	uint64_t uptime_ns;     /* since the VMM started */
+	/* Version 2: each NIC's counters (condo/net.h, struct net_stats), in
+	 * --net order; the totals above are their sums. */
+	uint32_t nnics, pad;
+	struct meter_nic {
+		uint64_t rx_bytes, rx_packets, rx_drops;
+		uint64_t tx_bytes, tx_packets, tx_drops;
+	} nics[METER_MAX_NICS];
 	uint64_t seq_end;       /* seq again, written last */
 };
 

@@ -16,6 +16,7 @@
 #define VIRTIO_MMIO_SIZE 0x1000
 
 /* Device IDs (virtio 1.2 §5) */
+#define VIRTIO_ID_NET     1
 #define VIRTIO_ID_BLOCK   2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG     4
@@ -24,6 +25,7 @@ struct virtio_mmio;
 struct block_dev;
 struct block_aio;
 struct evloop;
+struct net_nic;
 
 extern const struct dev_ops virtio_mmio_ops;
 
@@ -50,6 +52,11 @@ struct virtio_mmio *virtio_blk_new(struct guest_ram *ram, struct irq_line irq,
  * calling into it until then.  NULL on failure. */
 struct virtio_mmio *virtio_console_new(struct guest_ram *ram, struct irq_line irq,
 				       struct evloop *loop, int in_fd, int out_fd);
+
+/* A network card (virtio 1.2 §5.1) on nic's back end (not owned: close
+ * it after freeing the device, which detaches from it).  NULL on
+ * allocation failure. */
+struct virtio_mmio *virtio_net_new(struct guest_ram *ram, struct irq_line irq, struct net_nic *nic);
 
 /* An entropy source filled from getrandom(2).  NULL on allocation failure. */
 struct virtio_mmio *virtio_rng_new(struct guest_ram *ram, struct irq_line irq);

@@ -3,6 +3,7 @@
 #include "condo/engine.h"
 #include "condo/log.h"
 #include "condo/machine.h"
+#include "condo/net.h"
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -47,6 +48,21 @@ static const char run_usage[] =
 	"                        Requests run on each disk's I/O threads, not the vCPUs'.\n"
 	"                        dirty-bitmap=FILE tracks which 64 KiB granules the guest\n"
 	"                        changes, for incremental backups (docs/backup.md)\n"
+	"  --net user[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...[,OPTS]\n"
+	"  --net switch=NAME[,OPTS]   --net tap=IFNAME[,OPTS]\n"
+	"                        a virtio-net NIC (repeatable: eth0, eth1, ...).  user:\n"
+	"                        NAT through libslirp, no privileges: the guest is\n"
+	"                        10.0.2.15 by DHCP, 10.0.2.2 is the host's loopback,\n"
+	"                        10.0.2.3 DNS; hostfwd= forwards a host port (tcp: or\n"
+	"                        udp:) to the guest's.  switch=NAME: a virtual L2 switch\n"
+	"                        shared with the VMs that name the same network (one\n"
+	"                        isolated segment per name), started by the first and\n"
+	"                        gone with the last (or run as `condo switch NAME`).\n"
+	"                        tap=IFNAME: a host tap (needs CAP_NET_ADMIN).  OPTS:\n"
+	"                        mac=52:54:00:XX:XX:XX, rate=BYTES/s and burst=BYTES,\n"
+	"                        pps=PACKETS/s and pburst=PACKETS (token buckets, each\n"
+	"                        direction on its own; k, M, G multiply by 1000).\n"
+	"                        See docs/net.md\n"
 	"  --image-dir DIR       every backing file of a --drive's chain must lie beneath\n"
 	"                        DIR (symbolic links followed), e.g. the image store a\n"
 	"                        tenant's overlays are made from\n"
@@ -57,7 +73,8 @@ static const char run_usage[] =
 	"  --cpu-limit-file FILE the limit read from FILE every second (a control plane\n"
 	"                        changes it while the VM runs)\n"
 	"  --meter FILE          keep cumulative counters (instructions, CPU time, disk\n"
-	"                        bytes and operations) in FILE, rewritten every second,\n"
+	"                        bytes and operations, each NIC's bytes, packets and\n"
+	"                        drops) in FILE, rewritten every second,\n"
 	"                        for a control plane (condo/meter.h, docs/condod.md)\n"
 	"  --engine E            jit (default: translate hot code to x86-64), interp\n"
 	"                        (interpret only) or lockstep (run both and stop at the\n"
@@ -193,7 +210,7 @@ int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_KERNEL_FORMAT, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
 	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT, OPT_NO_JAIL,
-	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR, OPT_METER, OPT_CPU_LIMIT, OPT_CPU_LIMIT_FILE };
+	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR, OPT_METER, OPT_CPU_LIMIT, OPT_CPU_LIMIT_FILE, OPT_NET };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "kernel-format", required_argument, NULL, OPT_KERNEL_FORMAT },
@@ -215,6 +232,7 @@ int cmd_run(int argc, char **argv)
 		{ "meter", required_argument, NULL, OPT_METER },
 		{ "cpu-limit", required_argument, NULL, OPT_CPU_LIMIT },
 		{ "cpu-limit-file", required_argument, NULL, OPT_CPU_LIMIT_FILE },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -305,6 +323,19 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_CPU_LIMIT_FILE: cfg.cpu_limit_file = optarg; break;
+		case OPT_NET: {
+			char err[200];
+			if (cfg.nnets == NET_MAX_NICS) {
+				log_err("run", "--net %s: at most %d NICs", optarg, NET_MAX_NICS);
+				return CLI_EXIT_USAGE;
+			}
+			if (net_parse_opts(optarg, &cfg.nets[cfg.nnets], err, sizeof(err)) < 0) {
+				log_err("run", "--net %s: %s", optarg, err);
+				return CLI_EXIT_USAGE;
+			}
+			cfg.nnets++;
+			break;
+		}
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;

@@ -12,6 +12,7 @@
 int cmd_app(int argc, char **argv);
 int cmd_img(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_switch(int argc, char **argv);
 
 static const struct command {
 	const char *name;
@@ -22,6 +23,7 @@ static const struct command {
 	{ "img", cmd_img, "create, inspect, check, convert and change disk images" },
 	{ "ctl", cmd_ctl, "talk to condod: tenants, tokens, images and VMs" },
 	{ "run", cmd_run, "boot a RISC-V virtual machine" },
+	{ "switch", cmd_switch, "run the virtual network switch NAME (condo run --net switch=NAME)" },
 };
 
 static void usage(FILE *out)

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
 
@@ -29,7 +30,8 @@
 #define HART (1u << JAIL_VM_HART)
 #define APP  (1u << JAIL_APP)
 #define BLK  (1u << JAIL_VM_BLK)
-#define VM   (VMM | IO | HART | BLK)
+#define NET  (1u << JAIL_VM_NET)
+#define VM   (VMM | IO | HART | BLK | NET)
 #define ALL  (VM | APP)
 
 /* Memory, locks, time, thread start and end: what glibc and condo's own
@@ -109,6 +111,21 @@ static const char *const vm_blk[] = {
 	NULL,
 };
 
+/* condo run's NIC threads (src/net): the back end's frames on a switch
+ * port's socket or a tap (opened before the jail), the eventfd the harts
+ * kick, poll.  The main thread closes them at the end. */
+static const char *const vm_net[] = {
+	"poll", "ppoll", "read", "recvfrom", "recvmsg", "sendto", "sendmsg", NULL,
+};
+
+/* --net user: libslirp makes a host socket for each connection and UDP
+ * flow the guest opens (socket() is in the argument rules: IPv4 and IPv6
+ * only), and accepts on the hostfwd sockets made before the jail. */
+static const char *const vm_slirp[] = {
+	"connect", "bind", "listen", "accept", "accept4", "setsockopt", "getsockopt",
+	"getsockname", "getpeername", "shutdown", "fcntl", NULL,
+};
+
 /* condo app, files: the guest's file system calls, served inside its root
  * (src/app/sys_fs.c, path.c); the dynamic loader of a re-executed condo. */
 static const char *const app_files[] = {
@@ -156,7 +173,8 @@ static const char *const app_ids[] = {
 const struct jail_group jail_groups[] = {
 	{ ALL, runtime },	{ VMM | IO | HART | APP, jit_code }, { VMM, vmm_board }, { VM, vm_signals },
 	{ VM, vm_mem },		{ VMM | IO, vm_io },	{ VMM | IO, vm_meter },
-	{ VMM | HART, vm_hart }, { VMM | BLK, vm_blk }, { VMM | BLK, vm_nbd },	{ APP, app_files },
+	{ VMM | HART, vm_hart }, { VMM | BLK, vm_blk }, { VMM | BLK, vm_nbd },	{ VMM | NET, vm_net },
+	{ VMM | NET, vm_slirp }, { APP, app_files },
 	{ APP, app_wait },	{ APP, app_procs },	{ APP, app_ids },	{ 0, NULL },
 };
 
@@ -186,7 +204,7 @@ const struct jail_cond jail_conds[] = {
 	{ "mprotect", APP, { { 2, PROT_EXEC, 0 } } },
 	/* Threads only (harts, the event loop); app mode also forks, but never
 	 * into new namespaces. */
-	{ "clone", VMM | IO | HART, { { 0, CLONE_THREAD, CLONE_THREAD } } },
+	{ "clone", VMM | IO | HART | NET, { { 0, CLONE_THREAD, CLONE_THREAD } } },
 	{ "clone", APP, { { 0, NS_FLAGS, 0 } } },
 	/* The only exec: condo itself, opened at start (app mode's re-exec on
 	 * a guest execve, src/app/exec.c). */
@@ -204,6 +222,12 @@ const struct jail_cond jail_conds[] = {
 	{ "ioctl", VMM | IO, { { 1, U32, TIOCGWINSZ } } },
 	{ "ioctl", VM, { { 1, U32, FIONBIO } } },
 	{ "ioctl", VMM, { { 1, U32, BLKGETSIZE64 } } },
+	/* libslirp: how much a socket holds (urgent data, soread) */
+	{ "ioctl", VMM | NET, { { 1, U32, FIONREAD } } },
+	/* libslirp's sockets (--net user): the Internet families only, never
+	 * a Unix, netlink or packet socket. */
+	{ "socket", VMM | NET, { { 0, U32, AF_INET } } },
+	{ "socket", VMM | NET, { { 0, U32, AF_INET6 } } },
 	/* App mode's terminal requests (the table in src/app/sys_fs.c);
 	 * never TIOCSTI, which would type into the host's terminal. */
 	{ "ioctl", APP, { { 1, U32, TCGETS } } },

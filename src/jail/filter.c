@@ -49,6 +49,7 @@ static const char *const kind_names[JAIL_NKINDS] = {
     [JAIL_VM_HART] = "hart",
     [JAIL_APP] = "app",
     [JAIL_VM_BLK] = "block-io",
+    [JAIL_VM_NET] = "net-io",
 };
 
 const char *jail_kind_name(enum jail_kind kind)

@@ -12,6 +12,7 @@
 #include "machine/meter.h"
 #include "machine/cpulimit.h"
 #include "condo/log.h"
+#include "condo/net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +91,16 @@ void meter_write(struct meter *m)
 		m->rec.disk_write_bytes += __atomic_load_n(&s->write_bytes, __ATOMIC_RELAXED);
 		m->rec.disk_read_ops += __atomic_load_n(&s->read_ops, __ATOMIC_RELAXED);
 		m->rec.disk_write_ops += __atomic_load_n(&s->write_ops, __ATOMIC_RELAXED);
+	}
+	m->rec.net_rx_bytes = m->rec.net_tx_bytes = 0;
+	m->rec.nnics = (uint32_t)m->nnics;
+	for (int i = 0; i < m->nnics && i < METER_MAX_NICS; i++) {
+		struct net_stats s;
+		net_nic_stats(m->nics[i], &s);
+		m->rec.nics[i] = (struct meter_nic){ s.rx_bytes, s.rx_packets, s.rx_drops,
+						     s.tx_bytes, s.tx_packets, s.tx_drops };
+		m->rec.net_rx_bytes += s.rx_bytes;
+		m->rec.net_tx_bytes += s.tx_bytes;
 	}
 	m->rec.seq++;
 	m->rec.seq_end = m->rec.seq;

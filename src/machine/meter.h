@@ -24,6 +24,8 @@ struct meter {
 	int ncpus;              /* of the boot running now; 0 between boots */
 	struct block_dev *const *disks;
 	int ndisks;
+	struct net_nic *const *nics; /* open for the VMM's life */
+	int nnics;
 };
 
 /* Open FILE (path NULL: no metering), the CPU limit file (NULL: none)

@@ -9,6 +9,7 @@
 #include "condo/engine.h"
 #include "condo/jail.h"
 #include "condo/log.h"
+#include "condo/net.h"
 #include "condo/virtio.h"
 #include "cpu/csr.h"
 #include "cpu/priv.h"
@@ -132,6 +133,7 @@ struct vm_res {
 	struct vm_files files;
 	struct block_dev *disks[VM_MAX_DRIVES];
 	struct block_aio *disk_aio[VM_MAX_DRIVES];
+	struct net_nic *nics[NET_MAX_NICS];
 	struct jail jail;
 	struct meter meter; /* across reboots: the counters only grow */
 	uint32_t cpu_mcores; /* --cpu-limit, or the last read from --cpu-limit-file */
@@ -303,6 +305,28 @@ static int add_disk(struct vm *vm, int i)
 					     vm->disks[i], &opts));
 }
 
+static int net_thread_start(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	if (jail_thread(vm->jail, JAIL_VM_NET) < 0) {
+		vm_shutdown(vm, VM_EXIT_ERROR, false);
+		return -1;
+	}
+	return 0;
+}
+
+/* A NIC: its thread for this boot, then the device. */
+static int add_nic(struct vm *vm, int i)
+{
+	struct net_nic *nic = vm->nics[i];
+
+	if (vm->jail && net_nic_start(nic, net_thread_start, vm) < 0)
+		return -1;
+	return add_virtio(vm, virtio_net_new(&vm->ram, plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
+					     nic));
+}
+
 /* A page became code, or code was written (by a hart or a device): every
  * hart acts on it at its next block boundary. */
 static void code_event(void *ctx, enum code_event what)
@@ -354,6 +378,8 @@ int vm_build_board(struct vm *vm)
 			 sifive_test_new(on_test_exit, vm));
 	for (int i = 0; i < cfg->ndrives && !err; i++)
 		err = add_disk(vm, i);
+	for (int i = 0; i < cfg->nnets && vm->nics && !err; i++)
+		err = add_nic(vm, i);
 	err = err || add_virtio(vm, virtio_rng_new(&vm->ram,
 						   plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio)));
 	err = err || add_virtio(vm, virtio_console_new(&vm->ram,
@@ -388,7 +414,8 @@ static void report_unused_devices(struct vm *vm)
 {
 	for (int i = 0; i < vm->nvirtio; i++) {
 		struct virtio_mmio *d = vm->virtio[i].dev;
-		if (virtio_mmio_device_id(d) == 2 && !virtio_mmio_driver_ok(d))
+		uint32_t id = virtio_mmio_device_id(d);
+		if ((id == VIRTIO_ID_BLOCK || id == VIRTIO_ID_NET) && !virtio_mmio_driver_ok(d))
 			log_warn("the guest never initialised the %s device (is %s enabled in its "
 				 "kernel?)",
 				 virtio_mmio_name(d), virtio_mmio_kconfig(d));
@@ -409,7 +436,7 @@ static void loop_thread_start(void *ctx)
 static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *spent)
 {
 	struct vm vm = { .cfg = cfg, .files = &res->files, .jail = &res->jail, .disks = res->disks,
-			 .disk_aio = res->disk_aio, .ncpus = cfg->cpus, .insns_spent = *spent,
+			 .disk_aio = res->disk_aio, .nics = res->nics, .ncpus = cfg->cpus, .insns_spent = *spent,
 			 .cpu_mcores = &res->cpu_mcores };
 	int status = VM_EXIT_ERROR, started = 0;
 
@@ -460,6 +487,8 @@ out:
 	vm_destroy_board(&vm); /* each disk waits for its requests in flight */
 	for (int i = 0; i < cfg->ndrives; i++)
 		block_aio_stop(res->disk_aio[i]);
+	for (int i = 0; i < cfg->nnets; i++)
+		net_nic_stop(res->nics[i]);
 	console_restore();
 	pthread_cond_destroy(&vm.done_cond);
 	pthread_mutex_destroy(&vm.lock);
@@ -485,7 +514,8 @@ static void jail_limits(const struct vm_config *cfg, struct jail_config *j)
 		j->mem_max = cfg->mem_size + (uint64_t)cfg->cpus * 2 * cache + (512ull << 20);
 	/* each disk's threads, io_uring's kernel workers among them */
 	if (!j->pids_max)
-		j->pids_max = (uint64_t)cfg->cpus + 8 + (uint64_t)cfg->ndrives * BLOCK_AIO_MAX_THREADS;
+		j->pids_max = (uint64_t)cfg->cpus + 8 + (uint64_t)cfg->ndrives * BLOCK_AIO_MAX_THREADS +
+			      (uint64_t)cfg->nnets;
 }
 
 /* cache=none: O_DIRECT where the format can; a qcow2 image (its metadata
@@ -548,14 +578,26 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 		if (!res->disks[i] || track_changes(&cfg->drives[i], &res->disks[i]) < 0)
 			return -1;
 	}
+	/* The NICs' sockets, tap and switch connections, and hostfwd's
+	 * listening sockets: before the jail takes the host's network. */
+	for (int i = 0; i < cfg->nnets; i++) {
+		res->nics[i] = net_nic_open(&cfg->nets[i], i);
+		if (!res->nics[i])
+			return -1;
+		if (cfg->nets[i].kind == NET_USER)
+			jc.keep_net = true; /* slirp's outbound sockets are the host's */
+	}
 	res->cpu_mcores = cfg->cpu_mcores;
 	if (meter_open(&res->meter, cfg->meter, cfg->cpu_limit_file) < 0)
 		return -1;
 	res->meter.cpu_mcores = &res->cpu_mcores;
 	res->meter.disks = res->disks;
 	res->meter.ndisks = cfg->ndrives;
+	res->meter.nics = res->nics;
+	res->meter.nnics = cfg->nnets;
 	jail_limits(in, &jc);
-	jc.kinds = 1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART | 1u << JAIL_VM_BLK;
+	jc.kinds = 1u << JAIL_VMM | 1u << JAIL_VM_IO | 1u << JAIL_VM_HART | 1u << JAIL_VM_BLK |
+		   1u << JAIL_VM_NET;
 	if (jail_enter(&res->jail, &jc, paths, 3) < 0)
 		return -1;
 	if (!in->bios_none)
@@ -591,11 +633,18 @@ int vm_run(const struct vm_config *in)
 		log_err("run", "--cpus %d: must be 1 to %d", in->cpus, VM_MAX_CPUS);
 		return VM_EXIT_ERROR;
 	}
+	if (in->ndrives + in->nnets > VM_MAX_DRIVES) {
+		log_err("run", "%d disks and %d NICs: at most %d together (virtio slots)", in->ndrives,
+			in->nnets, VM_MAX_DRIVES);
+		return VM_EXIT_ERROR;
+	}
 	if (open_and_jail(in, &cfg, &res) == 0) {
 		while ((status = run_once(&cfg, &res, &spent)) == -1)
 			log_info("run", "guest reset: booting again");
 	}
 	meter_close(&res.meter);
+	for (int i = 0; i < NET_MAX_NICS; i++)
+		net_nic_close(res.nics[i]);
 	for (int i = 0; i < VM_MAX_DRIVES; i++) {
 		block_aio_free(res.disk_aio[i]);
 		if (res.disks[i])

@@ -67,6 +67,7 @@ struct vm {
 	/* each disk's engine, started per boot; NULL: requests run on the
 	 * notifying thread (the fuzz harnesses' boards) */
 	struct block_aio *const *disk_aio;
+	struct net_nic *const *nics; /* open for the life of the VM; NULL: none */
 
 	uint64_t insns_spent; /* by earlier boots of this VM (reboots) */
 	uint32_t *cpu_mcores; /* the CPU limit (cpulimit.c), across reboots; 0: none */

@@ -153,6 +153,12 @@ fail:
 	return -1;
 }
 
+void virtq_unpop(struct virtio_mmio *vm, unsigned qi, unsigned n)
+{
+	if (qi < vm->ops->num_queues)
+		vm->queues[qi].last_avail = (uint16_t)(vm->queues[qi].last_avail - n);
+}
+
 void virtq_push(struct virtio_mmio *vm, unsigned qi, const struct virtq_elem *e, uint32_t len)
 {
 	struct virtq *q = &vm->queues[qi];

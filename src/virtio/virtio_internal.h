@@ -133,6 +133,10 @@ void virtio_mmio_fail(struct virtio_mmio *vm, unsigned q, const char *why);
  * (or the queue is not live); -1: the driver broke the queue (already
  * reported through virtio_mmio_fail).  Lock held. */
 int virtq_pop(struct virtio_mmio *vm, unsigned q, struct virtq_elem *e);
+/* Give back the last n chains popped from queue q and not pushed: the
+ * next pops take them again (a device that found too little room for a
+ * frame waits for more buffers instead).  Lock held. */
+void virtq_unpop(struct virtio_mmio *vm, unsigned q, unsigned n);
 /* Return the chain to the driver, len bytes written into it. */
 void virtq_push(struct virtio_mmio *vm, unsigned q, const struct virtq_elem *e, uint32_t len);
 /* Interrupt the driver for used buffers unless it asked not to be. */

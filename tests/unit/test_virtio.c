@@ -2,8 +2,10 @@
  * virtio-mmio registers through virtio_mmio_ops and building split
  * virtqueues in a fake guest RAM.  Covered: identity registers, feature
  * negotiation, reset, queue setup, virtio-blk I/O against a temp file,
- * read-only disks, virtio-rng, virtio-console in both directions, and
- * every malformed-ring case ending in DEVICE_NEEDS_RESET. */
+ * read-only disks, virtio-rng, virtio-console in both directions,
+ * virtio-net over a socketpair (frames both ways, mergeable buffers,
+ * checksum offload, malformed frames dropped and counted), and every
+ * malformed-ring case ending in DEVICE_NEEDS_RESET. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +23,10 @@
 #include "condo/block_aio.h"
 #include "condo/evloop.h"
 #include "condo/mem.h"
+#include "condo/net.h"
 #include "condo/virtio.h"
+
+#include <sys/socket.h>
 
 #define RAM_BASE 0x80000000ull
 #define RAM_SIZE (1ull << 20)
@@ -103,6 +108,8 @@ static struct {
 	struct evloop *loop;
 	char path[64];
 	int in_pipe[2], out_pipe[2];
+	struct net_nic *nic;
+	int peer; /* the other end of the NIC's socketpair: the "network" */
 	struct tq q[2];
 } T;
 
@@ -271,6 +278,7 @@ static int ram_setup(void)
 {
 	memset(&T, 0, sizeof(T));
 	T.in_pipe[0] = T.in_pipe[1] = T.out_pipe[0] = T.out_pipe[1] = -1;
+	T.peer = -1;
 	return ram_init(&T.ram, RAM_BASE, RAM_SIZE);
 }
 
@@ -363,10 +371,31 @@ static int console_setup(void **state)
 	return 0;
 }
 
+/* virtio-net on a NIC whose back end is one end of a socketpair; the
+ * test reads and writes frames at the other (T.peer). */
+static int net_setup(void **state)
+{
+	struct net_config cfg = { .kind = NET_FD };
+	int sp[2];
+
+	if (ram_setup() || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp))
+		return -1;
+	cfg.fd = sp[0];
+	T.peer = sp[1];
+	T.nic = net_nic_open(&cfg, 0);
+	if (!T.nic || net_nic_start(T.nic, NULL, NULL) < 0)
+		return -1;
+	T.dev = virtio_net_new(&T.ram, test_irq(), T.nic);
+	return T.dev ? 0 : -1;
+}
+
 static int teardown(void **state)
 {
 	evloop_free(T.loop); /* stop the loop before freeing what it calls */
 	virtio_mmio_free(T.dev); /* waits for its requests in flight */
+	net_nic_close(T.nic); /* after the device, which detaches from it */
+	if (T.peer >= 0)
+		close(T.peer);
 	block_aio_stop(T.aio);
 	block_aio_free(T.aio);
 	block_close(T.disk);
@@ -1352,9 +1381,238 @@ static void test_hostile_rng_and_console(void **state)
 	assert_int_equal(used_idx(q), 0);
 }
 
+/* ---- virtio-net ---- */
+
+#define F_NET_CSUM       (1ull << 0)
+#define F_NET_GUEST_CSUM (1ull << 1)
+#define F_NET_MTU        (1ull << 3)
+#define F_NET_MAC        (1ull << 5)
+#define F_NET_MRG        (1ull << 15)
+#define F_NET_STATUS     (1ull << 16)
+#define NET_HDR 12
+#define TX_GPA (BUF_BASE + 0x4000)
+#define RX_GPA (BUF_BASE + 0x8000)
+
+/* An IPv4 UDP frame of len bytes (>= 42), its UDP checksum left as the
+ * pseudo-header's sum (what a driver hands over with NEEDS_CSUM). */
+static void udp_frame(uint8_t *f, size_t len)
+{
+	size_t ip_len = len - 14, udp_len = ip_len - 20;
+	uint32_t sum;
+
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x52\x54\x00\x00\x00\x01", 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)(ip_len >> 8), f[17] = (uint8_t)ip_len;
+	f[22] = 64, f[23] = 17;
+	memcpy(f + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	assert_int_equal(net_csum_complete(f, 34, 14, 10), 0); /* IP header checksum */
+	f[34] = 0x30, f[35] = 0x39, f[36] = 0x00, f[37] = 0x35;
+	f[38] = (uint8_t)(udp_len >> 8), f[39] = (uint8_t)udp_len;
+	for (size_t i = 42; i < len; i++)
+		f[i] = (uint8_t)(i * 7);
+	sum = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 17 + (uint32_t)udp_len;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	f[40] = (uint8_t)(sum >> 8), f[41] = (uint8_t)sum;
+}
+
+/* Post one transmit request: the header, then the frame in two pieces. */
+static void net_post_tx(struct tq *tx, uint16_t head, const uint8_t *hdr, const uint8_t *frame,
+			size_t len)
+{
+	uint64_t at = TX_GPA + 0x1000 * head;
+	size_t half = len / 2;
+
+	memcpy(gp(at, NET_HDR), hdr, NET_HDR);
+	memcpy(gp(at + 64, len), frame, len);
+	set_desc(tx, head, at, NET_HDR, D_NEXT, (uint16_t)(head + 1));
+	set_desc(tx, (uint16_t)(head + 1), at + 64, (uint32_t)half, D_NEXT, (uint16_t)(head + 2));
+	set_desc(tx, (uint16_t)(head + 2), at + 64 + half, (uint32_t)(len - half), 0, 0);
+	post(tx, head);
+	kick(tx);
+}
+
+/* A frame from the network, or -1 when none came within a moment. */
+static ssize_t peer_recv(uint8_t *buf, size_t len)
+{
+	struct timeval tv = { 0, 300000 };
+
+	setsockopt(T.peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return recv(T.peer, buf, len, 0);
+}
+
+static void net_post_rx(struct tq *rx, uint16_t i, uint32_t size)
+{
+	set_desc(rx, i, RX_GPA + 0x800 * i, size, D_WRITE, 0);
+	post(rx, i);
+}
+
+static void test_net_config(void **state)
+{
+	uint8_t mac[6];
+
+	assert_int_equal(rd(R_DEVICE_ID), 1);
+	assert_int_equal(driver_init(2, F_VERSION_1 | F_NET_MAC | F_NET_STATUS | F_NET_MTU),
+			 F_VERSION_1 | F_NET_MAC | F_NET_STATUS | F_NET_MTU);
+	net_nic_mac(T.nic, mac);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(rd_config((unsigned)i, 1), mac[i]);
+	assert_int_equal(rd_config(6, 2), 1);    /* VIRTIO_NET_S_LINK_UP */
+	assert_int_equal(rd_config(10, 2), 1500); /* mtu */
+}
+
+static void test_net_tx_and_checksum_offload(void **state)
+{
+	struct tq *tx = &T.q[1];
+	uint8_t hdr[NET_HDR] = { 0 }, f[200], got[300];
+	struct net_stats st;
+
+	driver_init(2, F_VERSION_1 | F_NET_CSUM);
+	udp_frame(f, sizeof(f));
+	assert_false(net_csum_valid(f, sizeof(f))); /* partial until the device completes it */
+	hdr[0] = 1;                                /* NEEDS_CSUM */
+	hdr[6] = 34, hdr[8] = 6;                   /* csum_start, csum_offset */
+	net_post_tx(tx, 0, hdr, f, sizeof(f));
+	assert_true(wait_used(tx, 1));
+	assert_int_equal(peer_recv(got, sizeof(got)), sizeof(f));
+	assert_true(net_csum_valid(got, sizeof(f)));
+	assert_memory_equal(got + 42, f + 42, sizeof(f) - 42);
+	net_nic_stats(T.nic, &st);
+	assert_int_equal(st.tx_packets, 1);
+	assert_int_equal(st.tx_bytes, sizeof(f));
+}
+
+/* Runt, oversize, a checksum outside the frame, segmentation that was
+ * not negotiated, NEEDS_CSUM without CSUM: each dropped, counted and
+ * returned; nothing reaches the network; the device keeps working. */
+static void test_net_tx_malformed_dropped(void **state)
+{
+	struct tq *tx = &T.q[1];
+	uint8_t hdr[NET_HDR] = { 0 }, f[1600], got[2000];
+	struct net_stats st;
+
+	driver_init(2, F_VERSION_1);
+	udp_frame(f, sizeof(f));
+	net_post_tx(tx, 0, hdr, f, 10); /* runt */
+	net_post_tx(tx, 3, hdr, f, sizeof(f)); /* oversize */
+	hdr[1] = 1; /* GSO_TCPV4 */
+	net_post_tx(tx, 6, hdr, f, 100);
+	hdr[1] = 0;
+	hdr[0] = 1, hdr[6] = 0xff, hdr[7] = 0xff; /* NEEDS_CSUM, not negotiated, far out */
+	net_post_tx(tx, 9, hdr, f, 100);
+	assert_true(wait_used(tx, 4));
+	assert_int_equal(peer_recv(got, sizeof(got)), -1);
+	net_nic_stats(T.nic, &st);
+	assert_int_equal(st.tx_drops, 4);
+	assert_int_equal(st.tx_packets, 0);
+	memset(hdr, 0, sizeof(hdr));
+	net_post_tx(tx, 12, hdr, f, 60);
+	assert_true(wait_used(tx, 5));
+	assert_int_equal(peer_recv(got, sizeof(got)), 60);
+	assert_false(rd(R_STATUS) & S_NEEDS_RESET);
+}
+
+static void test_net_tx_csum_outside_frame_dropped(void **state)
+{
+	struct tq *tx = &T.q[1];
+	uint8_t hdr[NET_HDR] = { 1 }, f[100], got[200];
+	struct net_stats st;
+
+	driver_init(2, F_VERSION_1 | F_NET_CSUM);
+	udp_frame(f, sizeof(f));
+	hdr[6] = 98, hdr[8] = 6; /* the checksum field past the end */
+	net_post_tx(tx, 0, hdr, f, sizeof(f));
+	assert_true(wait_used(tx, 1));
+	assert_int_equal(peer_recv(got, sizeof(got)), -1);
+	net_nic_stats(T.nic, &st);
+	assert_int_equal(st.tx_drops, 1);
+}
+
+/* A frame over two 1000-byte buffers: num_buffers 2, the bytes in order;
+ * GUEST_CSUM: a checked checksum is marked DATA_VALID. */
+static void test_net_rx_mergeable(void **state)
+{
+	struct tq *rx = &T.q[0];
+	uint8_t f[1514], all[2 * 1000];
+	uint32_t id, len0, len1;
+
+	driver_init(2, F_VERSION_1 | F_NET_MRG | F_NET_GUEST_CSUM);
+	udp_frame(f, sizeof(f));
+	assert_int_equal(net_csum_complete(f, sizeof(f), 34, 6), 0);
+	net_post_rx(rx, 0, 1000);
+	net_post_rx(rx, 1, 1000);
+	kick(rx);
+	assert_int_equal(send(T.peer, f, sizeof(f), 0), sizeof(f));
+	assert_true(wait_used(rx, 2));
+	used_elem(rx, 0, &id, &len0);
+	assert_int_equal(id, 0);
+	used_elem(rx, 1, &id, &len1);
+	assert_int_equal(id, 1);
+	assert_int_equal(len0 + len1, NET_HDR + sizeof(f));
+	memcpy(all, gp(RX_GPA, len0), len0);
+	memcpy(all + len0, gp(RX_GPA + 0x800, len1), len1);
+	assert_int_equal(all[0], 2);                 /* DATA_VALID */
+	assert_int_equal(all[10] | all[11] << 8, 2); /* num_buffers */
+	assert_memory_equal(all + NET_HDR, f, sizeof(f));
+	assert_true(T.irq.level);
+}
+
+/* Without MRG_RXBUF a buffer too small for the frame: the frame is
+ * dropped and counted, the buffer returned empty; the next frame fits. */
+static void test_net_rx_small_buffer_and_bad_frames(void **state)
+{
+	struct tq *rx = &T.q[0];
+	uint8_t f[1514], runt[5] = { 0 }, big[2000] = { 0 };
+	uint32_t id, len;
+	struct net_stats st;
+
+	driver_init(2, F_VERSION_1);
+	udp_frame(f, sizeof(f));
+	net_post_rx(rx, 0, 100);
+	kick(rx);
+	assert_int_equal(send(T.peer, runt, sizeof(runt), 0), sizeof(runt));
+	assert_int_equal(send(T.peer, big, sizeof(big), 0), sizeof(big));
+	assert_int_equal(send(T.peer, f, sizeof(f), 0), sizeof(f));
+	assert_true(wait_used(rx, 1));
+	used_elem(rx, 0, &id, &len);
+	assert_int_equal(len, 0);
+	net_post_rx(rx, 1, 100);
+	kick(rx);
+	assert_int_equal(send(T.peer, f, 60, 0), 60);
+	assert_true(wait_used(rx, 2));
+	used_elem(rx, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_int_equal(len, NET_HDR + 60);
+	assert_int_equal(*(uint8_t *)gp(RX_GPA + 0x800, 1), 0); /* no GUEST_CSUM: no flags */
+	net_nic_stats(T.nic, &st);
+	assert_int_equal(st.rx_drops, 3); /* runt, oversize, too big for the buffer */
+	assert_int_equal(st.rx_packets, 1);
+}
+
+/* A transmit descriptor outside RAM: NEEDS_RESET, nothing sent. */
+static void test_net_bad_descriptor(void **state)
+{
+	struct tq *tx = &T.q[1];
+	uint8_t got[100];
+
+	driver_init(2, F_VERSION_1);
+	set_desc(tx, 0, RAM_BASE + RAM_SIZE - 8, 64, 0, 0);
+	post(tx, 0);
+	kick(tx);
+	for (int i = 0; i < 2000 && !(rd(R_STATUS) & S_NEEDS_RESET); i++)
+		usleep(1000);
+	assert_true(rd(R_STATUS) & S_NEEDS_RESET);
+	assert_int_equal(used_idx(tx), 0);
+	assert_int_equal(peer_recv(got, sizeof(got)), -1);
+}
+
 int main(void)
 {
 #define BLK(t)  cmocka_unit_test_setup_teardown(t, blk_setup, teardown)
+#define NET(t)  cmocka_unit_test_setup_teardown(t, net_setup, teardown)
 	const struct CMUnitTest tests[] = {
 		BLK(test_identity_registers),
 		BLK(test_features_offer_version_1),
@@ -1395,7 +1653,15 @@ int main(void)
 						console_setup, teardown),
 		BLK(test_hostile_driver_gets_needs_reset),
 		cmocka_unit_test_setup_teardown(test_hostile_rng_and_console, blk_setup, teardown),
+		NET(test_net_config),
+		NET(test_net_tx_and_checksum_offload),
+		NET(test_net_tx_malformed_dropped),
+		NET(test_net_tx_csum_outside_frame_dropped),
+		NET(test_net_rx_mergeable),
+		NET(test_net_rx_small_buffer_and_bad_frames),
+		NET(test_net_bad_descriptor),
 	};
 #undef BLK
+#undef NET
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
