@@ -142,6 +142,7 @@ check-ctl: $(CONDO) $(CONDOD) guest
 	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=shared tests/ctl/run.sh
 	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=per-tenant tests/ctl/run.sh
 	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=per-tenant tests/ctl/backup.sh
+	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=shared tests/ctl/net.sh
 
 # No include cycles between src/ directories; src/cpu knows no translator.
 check-layers:

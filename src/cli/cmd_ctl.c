@@ -33,6 +33,9 @@ static const char usage[] =
 	"     --attach also sends what you type (C-] detaches; the VM runs on)\n"
 	"  vm create NAME --image I [--cpus N] [--mem MIB] [--disk SIZE]\n"
 	"            [--restart never|on-failure|always] [--no-start] [--tenant T]\n"
+	"            [--network N]...   a NIC on each of the tenant's networks named\n"
+	"  network list | show N | delete N\n"
+	"  network create NAME [--tenant T]   an isolated L2 segment of the tenant's\n"
 	"  backup create [--tenant T] [--vm V] [--full] [--repo DIR | --nbd URI]\n"
 	"     back up a tenant's VMs (incremental after the first; --full reads every disk);\n"
 	"     --nbd (operator, with --vm): the disk, whole, into an NBD export\n"
@@ -56,7 +59,7 @@ static const char usage[] =
 enum {
 	O_VMS = 256, O_VCPUS, O_MEMORY, O_DISK, O_SNAPSHOTS, O_CPU_SHARE, O_ROLE, O_NAME,
 	O_FORMAT, O_TENANT, O_IMAGE, O_CPUS, O_MEM, O_RESTART, O_NO_START, O_FOLLOW, O_ATTACH,
-	O_VM, O_FULL, O_REPO, O_START, O_NBD,
+	O_VM, O_FULL, O_REPO, O_START, O_NBD, O_NETWORK,
 };
 
 static const struct option verb_opts[] = {
@@ -82,6 +85,7 @@ static const struct option verb_opts[] = {
 	{ "repo", required_argument, NULL, O_REPO },
 	{ "start", no_argument, NULL, O_START },
 	{ "nbd", required_argument, NULL, O_NBD },
+	{ "network", required_argument, NULL, O_NETWORK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -125,6 +129,13 @@ static int parse_verb_opts(int argc, char **argv, json_t *body, json_t *quota)
 		case O_FULL: json_object_set_new(body, "full", json_true()); continue;
 		case O_START: json_object_set_new(body, "start", json_true()); continue;
 		case O_NBD: json_object_set_new(body, "nbd", json_string(optarg)); continue;
+		case O_NETWORK: { /* repeatable: a NIC on each */
+			json_t *nets = json_object_get(body, "networks");
+			if (!nets)
+				json_object_set_new(body, "networks", nets = json_array());
+			json_array_append_new(nets, json_string(optarg));
+			continue;
+		}
 		case O_REPO: {
 			/* condod resolves it: made absolute here, like image import's path */
 			char *abs = optarg[0] == '/' ? strdup(optarg) : NULL, cwd[4096];
@@ -631,6 +642,44 @@ static int vm_cmd(const struct ctl_conn *conn, const char *res, const char *verb
 	return CLI_EXIT_USAGE;
 }
 
+static const char *const network_cols[] = { "id", "name", "tenant", "created", NULL };
+
+static int network_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
+		       char **argv)
+{
+	char id[64], path[128];
+	json_t *body;
+	int st = verb_body(conn, argc, argv, &body);
+
+	if (st)
+		return st;
+	if (!strcmp(verb, "list")) {
+		json_decref(body);
+		NEED(0);
+		return show(conn, "GET", "/v1/networks", NULL, network_cols);
+	}
+	if (!strcmp(verb, "create")) {
+		if (argc - optind != 1) {
+			json_decref(body);
+			NEED(1);
+		}
+		json_object_set_new(body, "name", json_string(argv[optind]));
+		return show(conn, "POST", "/v1/networks", body, network_cols);
+	}
+	json_decref(body);
+	NEED(1);
+	st = resolve(conn, "network", argv[optind], id, sizeof(id));
+	if (st)
+		return st;
+	snprintf(path, sizeof(path), "/v1/networks/%s", id);
+	if (!strcmp(verb, "show"))
+		return show(conn, "GET", path, NULL, network_cols);
+	if (!strcmp(verb, "delete"))
+		return show(conn, "DELETE", path, NULL, NULL);
+	log_err("ctl", "network %s: unknown verb (see condo ctl --help)", verb);
+	return CLI_EXIT_USAGE;
+}
+
 static const char *const backup_cols[] = { "id", "tenant_name", "created", "kind", "vms",
 					   "stored/chunks", "stored/bytes", NULL };
 
@@ -822,7 +871,9 @@ int cmd_ctl(int argc, char **argv)
 		return vm_cmd(&conn, res, verb, argc, argv);
 	if (!strcmp(res, "backup"))
 		return backup_cmd(&conn, res, verb, argc, argv);
-	log_err("ctl", "unknown resource '%s' (tenant, token, image, vm, backup, restore or raw)",
-		res);
+	if (!strcmp(res, "network"))
+		return network_cmd(&conn, res, verb, argc, argv);
+	log_err("ctl", "unknown resource '%s' (tenant, token, image, vm, network, backup, restore "
+		"or raw)", res);
 	return CLI_EXIT_USAGE;
 }

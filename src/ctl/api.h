@@ -18,6 +18,7 @@ struct tenant_usage {
 #define VM_MIN_MEMORY_MIB 16
 #define VM_MAX_MEMORY_MIB (64 * 1024)
 #define VM_MAX_DISK (1ll << 40)
+#define VM_MAX_NICS 4 /* what a VMM's meter record counts (condo/meter.h) */
 
 /* A VM to create (POST /v1/vms, or a restore). */
 struct vm_spec {
@@ -26,6 +27,8 @@ struct vm_spec {
 	int start;
 	char image_id[CTL_ID_LEN + 1];
 	uint64_t image_size;
+	json_t *nets;  /* the request's "networks" (borrowed), or NULL */
+	char net_ids[VM_MAX_NICS * (CTL_ID_LEN + 1)]; /* "id,id": what the VM joins */
 };
 
 /* api_vms.c: check the quota and insert the VM (state 'creating') in one
@@ -39,6 +42,8 @@ void api_vm_remove(struct ctl *c, const char *tenant, const char *id);
 void api_vm_set_state(struct ctl *c, const char *id, const char *state);
 
 bool api_name_ok(const char *name);
+/* api_networks.c: tenant's network by id or name into id: 0 or -ENOENT. */
+int api_network_id(struct ctl *c, const char *tenant, const char *key, char id[CTL_ID_LEN + 1]);
 /* Where image id lives in the store: DATA/images/ID.qcow2. */
 void api_image_path(const struct ctl *c, const char *id, char *out, size_t len);
 void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u);

@@ -38,16 +38,23 @@ static json_t *vm_json(sqlite3_stmt *st)
 			      "restarts", (json_int_t)sqlite3_column_int64(st, 10), "created",
 			      (json_int_t)sqlite3_column_int64(st, 11));
 
+	const char *nets = (const char *)sqlite3_column_text(st, 12);
+	json_t *list = json_array();
+
 	json_object_set_new(o, "exit_status",
 			    sqlite3_column_type(st, 9) == SQLITE_NULL
 				    ? json_null()
 				    : json_integer(sqlite3_column_int64(st, 9)));
+	/* "a,b": network ids */
+	for (const char *p = nets; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0))
+		json_array_append_new(list, json_stringn(p, strcspn(p, ",")));
+	json_object_set_new(o, "networks", list);
 	return o;
 }
 
 #define VM_COLS                                                                             \
 	"id, tenant_id, name, image_id, vcpus, memory_mib, disk_bytes, state, restart, "   \
-	"exit_status, restarts, created"
+	"exit_status, restarts, created, networks"
 /* The caller's tenant's VMs; the operator's: all. */
 #define VM_VISIBLE "(?1 = '' OR tenant_id = ?1)"
 
@@ -141,16 +148,22 @@ static bool parse_spec(struct ctl_request *r, struct vm_spec *s, struct ctl_repl
 	json_error_t err;
 
 	if (!r->body || json_unpack_ex(r->body, &err, JSON_STRICT,
-				       "{s:s,s:s,s?I,s?I,s?I,s?s,s?b,s?s}", "name", &s->name,
+				       "{s:s,s:s,s?I,s?I,s?I,s?s,s?b,s?s,s?o}", "name", &s->name,
 				       "image", &s->image, "vcpus", &s->vcpus, "memory_mib",
 				       &s->memory_mib, "disk_bytes", &s->disk_bytes, "restart",
-				       &s->restart, "start", &s->start, "tenant", &s->tenant) < 0) {
+				       &s->restart, "start", &s->start, "tenant", &s->tenant,
+				       "networks", &s->nets) < 0) {
 		reply_error(rep, 400, "bad_request", "%s",
 			    r->body ? err.text : "a JSON body with name and image is needed");
 		return false;
 	}
 	if (!api_name_ok(s->name)) {
 		reply_error(rep, 400, "bad_request", API_NAME_RULE);
+		return false;
+	}
+	if (s->nets && (!json_is_array(s->nets) || json_array_size(s->nets) > VM_MAX_NICS)) {
+		reply_error(rep, 400, "bad_request", "networks is a list of at most %d names",
+			    VM_MAX_NICS);
 		return false;
 	}
 	if (s->vcpus < 1 || s->vcpus > VM_MAX_VCPUS || s->memory_mib < VM_MIN_MEMORY_MIB ||
@@ -176,6 +189,36 @@ static bool parse_spec(struct ctl_request *r, struct vm_spec *s, struct ctl_repl
 	}
 	if (!s->tenant)
 		s->tenant = r->caller.tenant;
+	return true;
+}
+
+/* The networks named, each the VM's tenant's (another's is 404, as if
+ * it did not exist), as "id,id" in s->net_ids. */
+static bool network_ids(struct ctl *c, struct vm_spec *s, struct ctl_reply *rep)
+{
+	size_t i, n = 0;
+	json_t *v;
+
+	s->net_ids[0] = '\0';
+	json_array_foreach(s->nets, i, v) {
+		char id[CTL_ID_LEN + 1];
+		const char *key = json_string_value(v);
+
+		if (!key) {
+			reply_error(rep, 400, "bad_request", "networks holds names or ids");
+			return false;
+		}
+		if (api_network_id(c, s->tenant, key, id) < 0) {
+			reply_error(rep, 404, "not_found", "no network %s", key);
+			return false;
+		}
+		if (strstr(s->net_ids, id)) {
+			reply_error(rep, 400, "bad_request", "network %s is named twice", key);
+			return false;
+		}
+		n += (size_t)snprintf(s->net_ids + n, sizeof(s->net_ids) - n, "%s%s", i ? "," : "",
+				      id);
+	}
 	return true;
 }
 
@@ -236,8 +279,8 @@ int api_vm_admit(struct ctl *c, const struct vm_spec *s, const char *id, struct 
 		return -EDQUOT;
 	}
 	st = store_prepare(c, "INSERT INTO vms (id, tenant_id, name, image_id, vcpus, memory_mib, "
-			      "disk_bytes, state, restart, created) VALUES (?, ?, ?, ?, ?, ?, ?, "
-			      "'creating', ?, ?)");
+			      "disk_bytes, state, restart, created, networks) VALUES (?, ?, ?, ?, "
+			      "?, ?, ?, 'creating', ?, ?, ?)");
 	if (st) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, s->tenant, -1, SQLITE_TRANSIENT);
@@ -248,6 +291,7 @@ int api_vm_admit(struct ctl *c, const struct vm_spec *s, const char *id, struct 
 		sqlite3_bind_int64(st, 7, s->disk_bytes);
 		sqlite3_bind_text(st, 8, s->restart, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
+		sqlite3_bind_text(st, 10, s->net_ids, -1, SQLITE_TRANSIENT);
 	}
 	rc = st ? sqlite3_step(st) : SQLITE_ERROR;
 	sqlite3_finalize(st);
@@ -347,6 +391,8 @@ static void create_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 		return reply_error(rep, 404, "not_found", "no tenant %s", s.tenant);
 	if (store_use(c, s.tenant) < 0)
 		return reply_error(rep, 500, "store", "the tenant's database cannot be opened");
+	if (!network_ids(c, &s, rep))
+		return;
 	if (!find_image(c, &s))
 		return reply_error(rep, 404, "not_found", "no image %s", s.image);
 	if (!s.disk_bytes)

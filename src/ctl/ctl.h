@@ -150,6 +150,7 @@ void api_images(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_audit(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_backups(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+void api_networks(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 
 /* vmm.c: the VMM processes. */
 int vmm_start(struct ctl *c, const char *vm_id);

@@ -53,6 +53,9 @@ static const char control_schema[] =
 	"  id TEXT PRIMARY KEY, tenant_id TEXT, kind TEXT NOT NULL, target TEXT NOT NULL,"
 	"  state TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, error TEXT,"
 	"  created INTEGER NOT NULL, finished INTEGER);"
+	"CREATE TABLE IF NOT EXISTS networks ("
+	"  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL, created INTEGER NOT NULL, UNIQUE(tenant_id, name));"
 	"CREATE TABLE IF NOT EXISTS vm_uids (n INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  vm_id TEXT NOT NULL UNIQUE);"
 	"CREATE TABLE IF NOT EXISTS audit ("
@@ -67,7 +70,9 @@ static const char control_schema[] =
 	"  disk_bytes INTEGER NOT NULL, state TEXT NOT NULL, restart TEXT NOT NULL,"        \
 	"  pid INTEGER NOT NULL DEFAULT 0, pid_start INTEGER NOT NULL DEFAULT 0,"          \
 	"  exit_status INTEGER, restarts INTEGER NOT NULL DEFAULT 0,"                      \
-	"  created INTEGER NOT NULL, UNIQUE(tenant_id, name));"
+	"  created INTEGER NOT NULL, networks TEXT NOT NULL DEFAULT '',"                    \
+	"  UNIQUE(tenant_id, name));"
+#define VMS_NETWORKS_COLUMN "ALTER TABLE vms ADD COLUMN networks TEXT NOT NULL DEFAULT ''"
 static const char shared_vms_schema[] =
 	"CREATE TABLE IF NOT EXISTS vms ("
 	"  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id),"
@@ -185,9 +190,11 @@ int store_open(struct ctl *c, int isolation)
 		return -EIO;
 	if (!c->per_tenant && (store_exec(c, shared_vms_schema) < 0 || meter_schema(c) < 0))
 		return -EIO;
-	/* Stores made before images had a state. */
+	/* Stores made before images had a state, VMs networks. */
 	sqlite3_exec(c->db, "ALTER TABLE images ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'",
 		     NULL, NULL, NULL);
+	if (!c->per_tenant)
+		sqlite3_exec(c->db, VMS_NETWORKS_COLUMN, NULL, NULL, NULL);
 	if (c->per_tenant && !(c->conns = calloc(STORE_OPEN_TENANTS, sizeof(*c->conns))))
 		return -ENOMEM;
 	return 0;
@@ -242,6 +249,8 @@ static sqlite3 *open_tenant(struct ctl *c, const char *tenant)
 		 : SQLITE_ERROR;
 	sqlite3_finalize(st);
 	c->db = db;
+	if (err == SQLITE_DONE)
+		sqlite3_exec(db, VMS_NETWORKS_COLUMN, NULL, NULL, NULL); /* older files */
 	if (err != SQLITE_DONE || store_exec(c, tenant_vms_schema) < 0 || meter_schema(c) < 0) {
 		log_err("condod", "tenant %s's database: %s", tenant, sqlite3_errmsg(db));
 		sqlite3_close(db);

@@ -12,7 +12,7 @@
  * the VM's restart policy (never, on-failure, always; at most
  * VMM_MAX_RESTARTS in a row). */
 #define _GNU_SOURCE
-#include "ctl/ctl.h"
+#include "ctl/api.h"
 #include "condo/log.h"
 
 #include <errno.h>
@@ -67,6 +67,7 @@ bool vmm_alive(pid_t pid, uint64_t start)
 
 struct vm_row {
 	char id[CTL_ID_LEN + 1], tenant[CTL_ID_LEN + 1], state[32], restart[16];
+	char networks[VM_MAX_NICS * (CTL_ID_LEN + 1)]; /* "id,id" */
 	int64_t uid_slot, vcpus, memory_mib, restarts;
 	pid_t pid;
 	uint64_t pid_start;
@@ -74,9 +75,9 @@ struct vm_row {
 
 static bool load(struct ctl *c, const char *id, struct vm_row *v)
 {
-	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id, state, restart, 0, vcpus, "
-					    "memory_mib, restarts, pid, pid_start FROM vms WHERE "
-					    "id = ?");
+	sqlite3_stmt *st = store_prepare(c, "SELECT id, tenant_id, state, restart, networks, "
+					    "vcpus, memory_mib, restarts, pid, pid_start FROM vms "
+					    "WHERE id = ?");
 	bool found;
 
 	if (!st)
@@ -88,6 +89,7 @@ static bool load(struct ctl *c, const char *id, struct vm_row *v)
 		snprintf(v->tenant, sizeof(v->tenant), "%s", sqlite3_column_text(st, 1));
 		snprintf(v->state, sizeof(v->state), "%s", sqlite3_column_text(st, 2));
 		snprintf(v->restart, sizeof(v->restart), "%s", sqlite3_column_text(st, 3));
+		snprintf(v->networks, sizeof(v->networks), "%s", sqlite3_column_text(st, 4));
 		v->vcpus = sqlite3_column_int64(st, 5);
 		v->memory_mib = sqlite3_column_int64(st, 6);
 		v->restarts = sqlite3_column_int64(st, 7);
@@ -121,9 +123,11 @@ static void record(struct ctl *c, const char *id, const char *state, pid_t pid, 
 static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir)
 {
 	char mem[32], cpus[16], drive[8600], images[4200], root[4300], log[4300], user[64];
-	char fifo[4300], meter[4300], limit[4300];
-	const char *argv[24];
-	int n = 0, fd;
+	char fifo[4300], meter[4300], limit[4300], netdir[4300];
+	char nets[VM_MAX_NICS][64], *save = NULL, *net;
+	char ids[sizeof(v->networks)];
+	const char *argv[24 + 2 * VM_MAX_NICS];
+	int n = 0, fd, k = 0;
 
 	snprintf(mem, sizeof(mem), "%lldM", (long long)v->memory_mib);
 	snprintf(cpus, sizeof(cpus), "%lld", (long long)v->vcpus);
@@ -151,6 +155,17 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	argv[n++] = meter;
 	argv[n++] = "--cpu-limit-file";
 	argv[n++] = limit;
+	/* Each network: a port on its switch, whose socket lies in the
+	 * tenant's directory, where no other tenant's VM looks. */
+	snprintf(ids, sizeof(ids), "%s", v->networks);
+	for (net = strtok_r(ids, ",", &save); net && k < VM_MAX_NICS;
+	     net = strtok_r(NULL, ",", &save), k++) {
+		snprintf(nets[k], sizeof(nets[k]), "switch=%s", net);
+		argv[n++] = "--net";
+		argv[n++] = nets[k];
+	}
+	snprintf(netdir, sizeof(netdir), "%s/tenants/%s/net", c->data, v->tenant);
+	setenv("CONDO_NET_DIR", netdir, 1);
 	if (geteuid() == 0) {
 		unsigned uid = VMM_UID_BASE + (unsigned)v->uid_slot;
 		snprintf(user, sizeof(user), "%u:%u", uid, uid);
