@@ -444,6 +444,31 @@ static int wait_job(const struct ctl_conn *conn, const char *job)
 	}
 }
 
+/* list, show ID and delete ID of a kind of resource (/v1/KINDs): an exit
+ * status, or -1 for another verb. */
+static int common_verb(const struct ctl_conn *conn, const char *kind, const char *verb,
+		       int argc, char **argv, const char *const *cols)
+{
+	char id[64], path[128];
+	int st;
+
+	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "delete"))
+		return -1;
+	if (argc - optind != (strcmp(verb, "list") ? 1 : 0)) {
+		log_err("ctl", "%s %s: wrong number of arguments (see condo ctl --help)", kind, verb);
+		return CLI_EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "/v1/%ss", kind);
+	if (!strcmp(verb, "list"))
+		return show(conn, "GET", path, NULL, cols);
+	st = resolve(conn, kind, argv[optind], id, sizeof(id));
+	if (st)
+		return st;
+	snprintf(path, sizeof(path), "/v1/%ss/%s", kind, id);
+	return show(conn, strcmp(verb, "show") ? "DELETE" : "GET", path, NULL,
+		    strcmp(verb, "show") ? NULL : cols);
+}
+
 static int image_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
 		     char **argv)
 {
@@ -453,11 +478,6 @@ static int image_cmd(const struct ctl_conn *conn, const char *res, const char *v
 
 	if (st)
 		return st;
-	if (!strcmp(verb, "list")) {
-		json_decref(body);
-		NEED(0);
-		return show(conn, "GET", "/v1/images", NULL, image_cols);
-	}
 	if (!strcmp(verb, "import")) {
 		char abs[4096];
 		if (argc - optind != 2) {
@@ -490,15 +510,8 @@ static int image_cmd(const struct ctl_conn *conn, const char *res, const char *v
 		return show(conn, "GET", path, NULL, image_cols);
 	}
 	json_decref(body);
-	NEED(1);
-	st = resolve(conn, "image", argv[optind], id, sizeof(id));
-	if (st)
+	if ((st = common_verb(conn, "image", verb, argc, argv, image_cols)) >= 0)
 		return st;
-	snprintf(path, sizeof(path), "/v1/images/%s", id);
-	if (!strcmp(verb, "show"))
-		return show(conn, "GET", path, NULL, image_cols);
-	if (!strcmp(verb, "delete"))
-		return show(conn, "DELETE", path, NULL, NULL);
 	log_err("ctl", "image %s: unknown verb (see condo ctl --help)", verb);
 	return CLI_EXIT_USAGE;
 }
@@ -647,17 +660,11 @@ static const char *const network_cols[] = { "id", "name", "tenant", "created", N
 static int network_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
 		       char **argv)
 {
-	char id[64], path[128];
 	json_t *body;
 	int st = verb_body(conn, argc, argv, &body);
 
 	if (st)
 		return st;
-	if (!strcmp(verb, "list")) {
-		json_decref(body);
-		NEED(0);
-		return show(conn, "GET", "/v1/networks", NULL, network_cols);
-	}
 	if (!strcmp(verb, "create")) {
 		if (argc - optind != 1) {
 			json_decref(body);
@@ -667,15 +674,8 @@ static int network_cmd(const struct ctl_conn *conn, const char *res, const char 
 		return show(conn, "POST", "/v1/networks", body, network_cols);
 	}
 	json_decref(body);
-	NEED(1);
-	st = resolve(conn, "network", argv[optind], id, sizeof(id));
-	if (st)
+	if ((st = common_verb(conn, "network", verb, argc, argv, network_cols)) >= 0)
 		return st;
-	snprintf(path, sizeof(path), "/v1/networks/%s", id);
-	if (!strcmp(verb, "show"))
-		return show(conn, "GET", path, NULL, network_cols);
-	if (!strcmp(verb, "delete"))
-		return show(conn, "DELETE", path, NULL, NULL);
 	log_err("ctl", "network %s: unknown verb (see condo ctl --help)", verb);
 	return CLI_EXIT_USAGE;
 }

@@ -26,18 +26,6 @@ other=$(mk_token "$tb" tenant-admin)
 head -c $((8 << 20)) /dev/urandom >base.raw
 ctl image import base base.raw >/dev/null || { bad image-import "$(tail -1 condod.log)"; finish; }
 
-# in_guest TOKEN VM MARK COMMAND: run COMMAND on the console; print what
-# follows MARK- on the line it prints
-in_guest() {
-	api "$1" POST "/v1/vms/$2/console" "$(python3 -c 'import json,sys; print(json.dumps({"input": sys.argv[1] + "\n"}))' "$4")" >/dev/null
-	for _ in $(seq 600); do
-		api "$1" GET "/v1/vms/$2/console" >/dev/null
-		v=$(grep -a "^$3-[0-9a-f]" out | tail -1 | sed "s/^$3-//; s/[^0-9a-f].*//")
-		[ -n "$v" ] && { echo "$v"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
 vm_id() { python3 -c "import json; print([v['id'] for v in json.load(open('out')) if v['name'] == '$1'][0])"; }
 bctl() { "$condo" ctl --token "$admin" "$@"; }
 

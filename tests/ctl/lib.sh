@@ -92,3 +92,15 @@ check_api_description() {
 		echo "SKIP: api-description: Debian's python3-yaml and python3-jsonschema are missing"
 	fi
 }
+# in_guest TOKEN VM MARK COMMAND: type COMMAND on the VM's console; print
+# the word that follows MARK- at the start of a line it prints
+in_guest() {
+	api "$1" POST "/v1/vms/$2/console" "$(python3 -c 'import json,sys; print(json.dumps({"input": sys.argv[1] + "\n"}))' "$4")" >/dev/null
+	for _ in $(seq 600); do
+		api "$1" GET "/v1/vms/$2/console" >/dev/null
+		v=$(grep -a "^$3-[0-9a-z]" out | tail -1 | sed "s/^$3-//; s/[^0-9a-z].*//")
+		[ -n "$v" ] && { echo "$v"; return 0; }
+		sleep 0.2
+	done
+	return 1
+}

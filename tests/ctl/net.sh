@@ -54,17 +54,6 @@ a2=$(field '["id"]')
 b1=$(python3 -c "import json; print(json.load(open('b1.json'))['id'])")
 expect net-in-use 409 "$a_admin" DELETE "/v1/networks/$na"
 
-# in_guest TOKEN VM MARK COMMAND: what follows MARK- on the line it prints
-in_guest() {
-	api "$1" POST "/v1/vms/$2/console" "$(python3 -c 'import json,sys; print(json.dumps({"input": sys.argv[1] + "\n"}))' "$4")" >/dev/null
-	for _ in $(seq 300); do
-		api "$1" GET "/v1/vms/$2/console" >/dev/null
-		v=$(grep -a "^$3-[0-9a-z]" out | tail -1 | sed "s/^$3-//; s/[^0-9a-z].*//")
-		[ -n "$v" ] && { echo "$v"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
 n=1
 for spec in "$a_user $a1" "$a_user $a2" "$b_admin $b1"; do
 	set -- $spec
