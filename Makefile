@@ -139,10 +139,7 @@ check: check-layers check-block check-ctl check-unit check-bad check-app check-i
 
 # condod and condo ctl end to end, with real guests.
 check-ctl: $(CONDO) $(CONDOD) guest
-	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=shared tests/ctl/run.sh
-	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=per-tenant tests/ctl/run.sh
-	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=per-tenant tests/ctl/backup.sh
-	@CONDO=$(CONDO) CONDOD=$(CONDOD) CONDOD_ISOLATION=shared tests/ctl/net.sh
+	@CONDO=$(CONDO) CONDOD=$(CONDOD) tests/ctl/all.sh
 
 # No include cycles between src/ directories; src/cpu knows no translator.
 check-layers:
