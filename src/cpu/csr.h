@@ -52,4 +52,11 @@ static inline bool csr_changes_by_itself(unsigned csr)
 	return csr == CSR_TIME || csr == CSR_MIP || csr == CSR_SIP;
 }
 
+/* fflags, frm and fcsr: their reads and writes touch nothing but the FP
+ * state, so they need not end a block (unpriv 11.2). */
+static inline bool csr_is_fp(unsigned csr)
+{
+	return csr >= CSR_FFLAGS && csr <= CSR_FCSR;
+}
+
 #endif

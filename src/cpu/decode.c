@@ -2,6 +2,7 @@
  * Zbb and Zbs into struct insn (unpriv spec chapters 2-13 and the bitmanip
  * spec v1.0).  Decoding happens once per instruction, when a block is built. */
 #include "cpu/decode.h"
+#include "cpu/csr.h"
 
 #include <string.h>
 
@@ -372,9 +373,11 @@ bool insn_ends_block(const struct insn *insn)
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
 	case OP_ECALL: case OP_EBREAK: case OP_FENCE_I: case OP_ILLEGAL:
 	case OP_MRET: case OP_SRET: case OP_WFI: case OP_SFENCE_VMA:
-	/* CSR writes may enable an interrupt or change translation */
-	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
 		return true;
+	/* CSR writes may enable an interrupt or change translation; the FP
+	 * ones cannot (a float loop saving and restoring fflags stays one block) */
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+		return !csr_is_fp((unsigned)insn->imm);
 	default:
 		return false;
 	}

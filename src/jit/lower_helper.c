@@ -32,6 +32,63 @@ static void tr_fp_rm(struct tr *t)
  * exact for the counters, the budget following a write to minstret, and
  * an exit to the next instruction that is not chained when the write
  * flushed the TLB (the chains' targets may be other code now). */
+/* fflags, frm or fcsr, inline and not the end of the block: old value in
+ * eax, new one in ecx, then the fields (csr_read/csr_write: FS off is
+ * illegal, fcsr is frm << 5 | fflags, writes keep the field's bits).  A
+ * write to frm makes the next dynamic rounding mode be checked again. */
+static void tr_csr_fp(struct tr *t, bool reg_form)
+{
+	const struct insn *ip = t->ip;
+	unsigned csr = (unsigned)ip->imm;
+	bool swap = ip->op == OP_CSRRW || ip->op == OP_CSRRWI;
+	bool set = ip->op == OP_CSRRS || ip->op == OP_CSRRSI;
+	bool do_write = swap || ip->rs1 != 0;
+	int d = NO_REG;
+
+	tr_fp_check(t);
+	if (csr == CSR_FRM) {
+		x86_alu_rm(E, ALU_MOV, false, RAX, RBX, HART_OFF(frm));
+	} else {
+		x86_alu_rm(E, ALU_MOV, false, RAX, RBX, HART_OFF(fflags));
+		if (csr == CSR_FCSR) {
+			x86_alu_rm(E, ALU_MOV, false, RCX, RBX, HART_OFF(frm));
+			x86_shift_ri(E, SH_SHL, false, RCX, 5);
+			x86_alu_rr(E, ALU_OR, false, RAX, RCX);
+		}
+	}
+	if (do_write) {
+		if (reg_form)
+			x86_mov_rr(E, false, RCX, reg_use(t, ip->rs1));
+		else
+			x86_mov_ri(E, RCX, ip->rs1);
+		if (!swap) {
+			if (!set) {
+				x86_unary(E, UN_NOT, false, RCX);
+				x86_alu_rr(E, ALU_AND, false, RCX, RAX);
+			} else {
+				x86_alu_rr(E, ALU_OR, false, RCX, RAX);
+			}
+		}
+		if (csr != CSR_FRM) {
+			x86_mov_rr(E, false, RDX, RCX);
+			x86_alu_ri(E, AI_AND, false, RDX, 0x1f);
+			x86_alu_mr(E, ALU_MOV, false, RBX, HART_OFF(fflags), RDX);
+		}
+		if (csr != CSR_FFLAGS) {
+			if (csr == CSR_FCSR)
+				x86_shift_ri(E, SH_SHR, false, RCX, 5);
+			x86_alu_ri(E, AI_AND, false, RCX, 7);
+			x86_alu_mr(E, ALU_MOV, false, RBX, HART_OFF(frm), RCX);
+			t->frm_ok = false;
+		}
+	}
+	if (ip->rd != REG_SINK) {
+		d = reg_def(t, ip->rd);
+		x86_mov_rr(E, true, d, RAX);
+		reg_written(t, ip->rd);
+	}
+}
+
 void tr_csr(struct tr *t)
 {
 	const struct insn *ip = t->ip;
@@ -40,6 +97,10 @@ void tr_csr(struct tr *t)
 	struct stub *s;
 	int d = NO_REG;
 
+	if (csr_is_fp((unsigned)ip->imm)) {
+		tr_csr_fp(t, reg_form);
+		return;
+	}
 	if (reg_form)
 		reg_use(t, ip->rs1);
 	if (ip->rd != REG_SINK)

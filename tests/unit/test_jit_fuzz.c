@@ -504,6 +504,9 @@ static int one_case(struct hart *hi, struct hart *hj, struct jit *jit, uint64_t 
 		if (e->fmt == F_AMO || e->fmt == F_LR) /* fewer: they often trap */
 			e = &encs[below(ARRAY_SIZE(encs))];
 		code[i] = c ? c : encode(e);
+		if (!below(24)) /* fflags, frm, fcsr: inline, not the end of the block */
+			code[i] = (1 + below(3)) << 20 | (uint32_t)rand_reg() << 15 |
+				  (1 + below(3) + 4 * below(2)) << 12 | (uint32_t)rand_reg() << 7 | 0x73;
 	}
 	switch (below(10)) {
 	case 0: case 1: case 2: case 3: case 4: case 5: case 6:
