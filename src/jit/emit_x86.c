@@ -49,6 +49,8 @@ static int hi(int reg)
 	return reg >= 0 ? (reg >> 3) & 1 : 0;
 }
 
+static void enc_modrm(struct emit *e, int reg, struct rm rm);
+
 /* prefix (0 for none), REX, opcode bytes (1-2, big-endian in opc), ModRM, SIB
  * and displacement.  force_rex makes spl/bpl/sil/dil addressable as bytes. */
 static void enc(struct emit *e, uint8_t prefix, bool w, bool force_rex, uint32_t opc, int reg,
@@ -63,7 +65,11 @@ static void enc(struct emit *e, uint8_t prefix, bool w, bool force_rex, uint32_t
 	if (opc > 0xff)
 		emit_u8(e, (uint8_t)(opc >> 8));
 	emit_u8(e, (uint8_t)opc);
+	enc_modrm(e, reg, rm);
+}
 
+static void enc_modrm(struct emit *e, int reg, struct rm rm)
+{
 	reg &= 7;
 	if (!rm.mem) {
 		emit_u8(e, (uint8_t)(0xc0 | reg << 3 | (rm.base & 7)));
@@ -395,4 +401,44 @@ void x86_jcc_to(struct emit *e, enum x86_cc cc, size_t target)
 void x86_jmp_to(struct emit *e, size_t target)
 {
 	x86_patch_rel32(e, x86_jmp_fwd(e), target);
+}
+
+/* ---- SSE scalar forms (SDM vol. 2: MOVSD/MOVSS, ADDSD, UCOMISD, ...) ----
+ * F2 selects the double form, F3 the single one; 66 the packed-integer
+ * moves and ucomisd. */
+void x86_sse_rm(struct emit *e, enum x86_sse op, bool dbl, int xmm, int base, int32_t disp)
+{
+	enc(e, dbl ? 0xf2 : 0xf3, false, false, 0x0f00 | op, xmm, M(base, NO_REG, 1, disp));
+}
+
+void x86_sse_mr(struct emit *e, bool dbl, int base, int32_t disp, int xmm)
+{
+	enc(e, dbl ? 0xf2 : 0xf3, false, false, 0x0f11, xmm, M(base, NO_REG, 1, disp));
+}
+
+void x86_ucomis_rm(struct emit *e, bool dbl, int xmm, int base, int32_t disp)
+{
+	enc(e, dbl ? 0x66 : 0, false, false, 0x0f2e, xmm, M(base, NO_REG, 1, disp));
+}
+
+void x86_movq_from_xmm(struct emit *e, bool w, int gpr, int xmm)
+{
+	enc(e, 0x66, w, false, 0x0f7e, xmm, R(gpr));
+}
+
+void x86_cvtsi2sd(struct emit *e, int xmm, int gpr)
+{
+	enc(e, 0xf2, true, false, 0x0f2a, xmm, R(gpr));
+}
+
+/* VEX.LIG.66.0F38.W1 (double) / W0 (single): the three-byte VEX prefix
+ * (SDM vol. 2, 2.3.5) with R, X, B and vvvv inverted. */
+void x86_vfma231_rm(struct emit *e, enum x86_fma op, bool dbl, int dst, int src2, int base,
+		    int32_t disp)
+{
+	emit_u8(e, 0xc4);
+	emit_u8(e, (uint8_t)((!hi(dst)) << 7 | 1 << 6 | (!hi(base)) << 5 | 0x02));
+	emit_u8(e, (uint8_t)((dbl ? 0x80 : 0) | (~src2 & 15) << 3 | 0x01));
+	emit_u8(e, (uint8_t)op);
+	enc_modrm(e, dst, M(base, NO_REG, 1, disp));
 }

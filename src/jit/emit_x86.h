@@ -104,6 +104,25 @@ void x86_call_r(struct emit *e, int reg);
 void x86_jmp_r(struct emit *e, int reg);
 void x86_jmp_m(struct emit *e, int base, int32_t disp); /* jmp qword [base + disp] */
 
+/* SSE scalar arithmetic, by the 0F opcode of its F2 (double) / F3 (single)
+ * form. */
+enum x86_sse { SSE_LOAD = 0x10, SSE_SQRT = 0x51, SSE_ADD = 0x58, SSE_MUL = 0x59, SSE_SUB = 0x5c,
+	       SSE_DIV = 0x5e };
+/* FMA3's 231 forms: dst = +-(src2 * m) +- dst, by opcode. */
+enum x86_fma { FMA_MADD = 0xb9, FMA_MSUB = 0xbb, FMA_NMADD = 0xbd, FMA_NMSUB = 0xbf };
+
+/* op xmm, [base + disp] (movsd/movss loads with SSE_LOAD) */
+void x86_sse_rm(struct emit *e, enum x86_sse op, bool dbl, int xmm, int base, int32_t disp);
+/* movsd/movss [base + disp], xmm */
+void x86_sse_mr(struct emit *e, bool dbl, int base, int32_t disp, int xmm);
+void x86_ucomis_rm(struct emit *e, bool dbl, int xmm, int base, int32_t disp);
+/* movq gpr, xmm (w) or movd gpr32, xmm */
+void x86_movq_from_xmm(struct emit *e, bool w, int gpr, int xmm);
+/* cvtsi2sd xmm, gpr64 */
+void x86_cvtsi2sd(struct emit *e, int xmm, int gpr);
+void x86_vfma231_rm(struct emit *e, enum x86_fma op, bool dbl, int dst, int src2, int base,
+		    int32_t disp);
+
 /* Jumps with a 32-bit displacement.  The forward forms return the offset of
  * the displacement for x86_patch_rel32; the _to forms jump to a known offset. */
 size_t x86_jcc_fwd(struct emit *e, enum x86_cc cc);

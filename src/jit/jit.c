@@ -221,6 +221,7 @@ struct jit *jit_new(size_t cache_bytes)
 	*jit->fork_marker = 1;
 	__builtin_cpu_init();
 	jit->has_popcnt = __builtin_cpu_supports("popcnt");
+	jit->has_fma = __builtin_cpu_supports("fma");
 	emit_trampoline(jit);
 	jit->code_pos = jit->code_start;
 	jit->desc_pos = jit->cb.size;

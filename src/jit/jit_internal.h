@@ -66,6 +66,7 @@ struct jit {
 	size_t epilogue;   /* offset of the shared exit path */
 	jit_enter_fn enter;
 	bool has_popcnt;
+	bool has_fma; /* FMA3: F/D fused multiply-adds inline (lower_fp.c) */
 	bool disabled; /* no code memory (after a fork that found none) */
 	bool movable_tlb; /* jit_set_movable_tlb */
 	volatile uint8_t *fork_marker; /* a MADV_WIPEONFORK page: 0 in a fork child */

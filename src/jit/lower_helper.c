@@ -12,9 +12,7 @@ void tr_fp_check(struct tr *t)
 	t->fs_ok = true;
 }
 
-/* The rounding mode into edx: the instruction's, or frm when dynamic, which
- * must be 0-4 (unpriv 11.2). */
-static void tr_fp_rm(struct tr *t)
+void tr_fp_rm(struct tr *t)
 {
 	if (t->ip->rm != 7) {
 		x86_mov_ri(E, RDX, t->ip->rm);
@@ -148,6 +146,8 @@ void tr_fp(struct tr *t, enum kind kind)
 	const struct jit_fp_op *op = &jit_fp_ops[ip->op];
 	int d = NO_REG;
 
+	if (tr_fp_inline(t))
+		return;
 	tr_fp_check(t);
 	if (kind == K_XF)
 		reg_use(t, ip->rs1);

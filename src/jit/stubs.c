@@ -7,6 +7,8 @@ void tr_emit_stub(struct tr *t, struct stub *s)
 	size_t ok;
 
 	x86_bind(E, s->jump);
+	for (int i = 0; i < s->njumps; i++)
+		x86_bind(E, s->more_jumps[i]);
 	/* A direct access that faults comes here too, with the same registers
 	 * as the bound check's jump (jit_fault_resume). */
 	if (s->fault_at && !jit_add_fault_site(t->jit, s->fault_at, E->pos))
@@ -22,6 +24,10 @@ void tr_emit_stub(struct tr *t, struct stub *s)
 		reg_writeback(t, &s->rs);
 		tr_store_pc(t, s->target);
 		tr_exit_to_epilogue(t, s->exit, true);
+		return;
+	}
+	if (s->kind == STUB_FP) {
+		tr_fp_slow_stub(t, s);
 		return;
 	}
 	if (s->kind == STUB_TRAP) {

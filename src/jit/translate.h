@@ -28,7 +28,7 @@ struct regstate {
 	uint16_t dirty;     /* host registers newer than their hart->x slot */
 };
 
-enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE, STUB_SIDE_EXIT, STUB_LEAVE };
+enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE, STUB_SIDE_EXIT, STUB_LEAVE, STUB_FP };
 
 /* Out-of-line code, emitted after the block's straight-line code. */
 struct stub {
@@ -40,6 +40,9 @@ struct stub {
 	int8_t freg;       /* FP store source or FP load destination, or -1 */
 	int idx;           /* instruction index */
 	size_t jump;       /* rel32 of the jump into the stub */
+	size_t more_jumps[5]; /* and of further ones (STUB_FP's checks) */
+	uint8_t njumps;
+	const struct insn *ip; /* STUB_FP: the instruction its helper does */
 	size_t join;       /* where a slow path rejoins the fast path */
 	size_t fault_at;   /* a direct access: the host instruction that may fault (0: none) */
 	uint64_t cause, tval;
@@ -218,6 +221,18 @@ void tr_fp_check(struct tr *t);
 void tr_csr(struct tr *t);
 
 void tr_fp(struct tr *t, enum kind kind);
+
+/* The rounding mode into edx: the instruction's, or frm when dynamic,
+ * which must be 0-4 (unpriv 11.2). */
+void tr_fp_rm(struct tr *t);
+
+/* ---- F/D inline in SSE, the helper as the slow path (lower_fp.c) ---- */
+
+/* Compile the current F/D instruction inline; false: not done here. */
+bool tr_fp_inline(struct tr *t);
+
+/* STUB_FP: the helper call the inline code falls back to. */
+void tr_fp_slow_stub(struct tr *t, struct stub *s);
 
 /* ---- integer operations (lower_alu.c) ---- */
 
