@@ -59,6 +59,7 @@ static const struct fp_inline fp_inline_ops[OP_COUNT] = {
 	FMA(FNMSUB_S, FMA_NMADD, false), FMA(FNMADD_S, FMA_NMSUB, false),
 	/* ucomisd a, b: CF for a < b, ZF for equal */
 	CMP(FEQ_D, CC_E, true), CMP(FLT_D, CC_B, true), CMP(FLE_D, CC_BE, true),
+	CMP(FEQ_S, CC_E, false), CMP(FLT_S, CC_B, false), CMP(FLE_S, CC_BE, false),
 };
 
 /* The helper call the fast path falls back to, with the registers as the
@@ -168,22 +169,32 @@ static bool fp_arith(struct tr *t, const struct fp_inline *fi)
 	return true;
 }
 
-/* feq/flt/fle.d: ordered operands set rd from the x86 flags; unordered
- * ones (a NaN: flags to raise) go to the helper. */
+/* feq/flt/fle: ordered operands set rd from the x86 flags; unordered
+ * ones (a NaN: flags to raise) and singles not NaN-boxed go to the helper. */
 static bool fp_compare(struct tr *t, const struct fp_inline *fi)
 {
 	const struct insn *ip = t->ip;
 	struct stub *s;
 	int d;
 
-	tr_fp_check(t);
 	if (ip->rd == REG_SINK)
 		return false; /* rare: the helper still raises the flags */
+	tr_fp_check(t);
 	d = reg_def(t, ip->rd);
-	x86_sse_rm(E, SSE_LOAD, true, 0, RBX, f_off(ip->rs1));
-	x86_ucomis_rm(E, true, 0, RBX, f_off(ip->rs2));
-	s = slow_stub(t, d);
-	s->jump = x86_jcc_fwd(E, CC_P);
+	if (!fi->dbl) {
+		s = slow_stub(t, d);
+		x86_alu_mi(E, AI_CMP, false, RBX, f_off(ip->rs1) + 4, -1);
+		s->jump = x86_jcc_fwd(E, CC_NE);
+		boxed_or_slow(t, s, ip->rs2);
+	}
+	x86_sse_rm(E, SSE_LOAD, fi->dbl, 0, RBX, f_off(ip->rs1));
+	x86_ucomis_rm(E, fi->dbl, 0, RBX, f_off(ip->rs2));
+	if (fi->dbl) {
+		s = slow_stub(t, d);
+		s->jump = x86_jcc_fwd(E, CC_P);
+	} else {
+		also_jump(t, s, CC_P);
+	}
 	x86_setcc(E, (enum x86_cc)(fi->cmp - 1), RAX);
 	x86_extend_rr(E, 1, false, d, RAX);
 	s->join = E->pos;
