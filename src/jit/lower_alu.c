@@ -14,6 +14,13 @@ static void move(struct tr *t, int g)
 		x86_alu_rr(E, ALU_XOR, false, d, d);
 		return;
 	}
+	if (t->rs.host_of[g] < 0 && g != t->ip->rd) {
+		/* not cached: load it straight into rd rather than evict a
+		 * register for it (moves rotate many registers: sha256) */
+		d = reg_def(t, t->ip->rd);
+		x86_alu_rm(E, ALU_MOV, true, d, RBX, x_off(g));
+		return;
+	}
 	a = reg_use(t, g);
 	d = reg_def(t, t->ip->rd);
 	if (d != a)
@@ -22,7 +29,26 @@ static void move(struct tr *t, int g)
 
 static void alu_rr(struct tr *t, enum x86_alu op, bool commutative)
 {
-	int a = reg_use(t, t->ip->rs1), c = reg_use(t, t->ip->rs2), d = reg_def(t, t->ip->rd);
+	const struct insn *ip = t->ip;
+	int r1 = ip->rs1, r2 = ip->rs2;
+
+	/* An operand that is not cached is used from memory (op r, [rbx +
+	 * slot]) rather than given a register another value must leave; its
+	 * slot is current, also when it is rd.  x0 is never in memory form. */
+	if (commutative && t->rs.host_of[r1] < 0 && t->rs.host_of[r2] >= 0) {
+		r1 = ip->rs2;
+		r2 = ip->rs1;
+	}
+	if (t->rs.host_of[r2] < 0 && r2 != 0 && r2 != r1) {
+		int a = reg_use(t, r1), d = reg_def(t, ip->rd);
+
+		if (d != a)
+			x86_mov_rr(E, true, d, a);
+		x86_alu_rm(E, op, true, d, RBX, x_off(r2));
+		return;
+	}
+
+	int a = reg_use(t, ip->rs1), c = reg_use(t, ip->rs2), d = reg_def(t, ip->rd);
 
 	if (d == a) {
 		x86_alu_rr(E, op, true, d, c);
