@@ -88,7 +88,7 @@ CONDO     := $(BUILD)/condo
 CONDOD    := $(BUILD)/condod
 
 .PHONY: all deps check check-layers check-block check-ctl check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines check-fuzz check-net guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench-net bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz check-net guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench-net bench clean format
 
 all: $(CONDO) $(CONDOD)
 
@@ -272,6 +272,10 @@ bench-app: $(CONDO)
 bench-cpu: $(CONDO)
 	@CONDO=$(CONDO) bench/bench-cpu.sh
 
+# lua and sqlite from Debian's source packages (bench/build-src.sh)
+bench-src: $(CONDO)
+	@CONDO=$(CONDO) bench/bench-src.sh
+
 bench-boot: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-boot.sh
 
@@ -295,7 +299,7 @@ bench-idle: $(CONDO) guest
 bench-guest: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-guest.sh
 
-bench: bench-cpu bench-app bench-boot bench-guest bench-disk bench-idle bench-net
+bench: bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-idle bench-net
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
