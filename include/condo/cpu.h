@@ -77,6 +77,14 @@ struct tlb_set {
 	struct tlb_entry e[3][TLB_ENTRIES]; /* indexed by enum mem_access */
 };
 
+/* System mode keeps the U set of the last few address spaces (satp values:
+ * mode, ASID and root) it ran, so a satp switch between processes keeps
+ * their translations and the chains through them (priv 4.1.11: a write to
+ * satp does not flush; software uses sfence.vma when it reuses an ASID).
+ * Slot 0's set is tlbs[TLB_CTX_U], slot k's tlbs[TLB_CONTEXTS + k - 1]. */
+#define TLB_ASID_SLOTS 4
+#define TLB_SETS       (TLB_CONTEXTS + TLB_ASID_SLOTS - 1)
+
 /* Interrupt numbers and their mip/mie bits (priv 3.1.9) */
 enum { IRQ_S_SOFT = 1, IRQ_M_SOFT = 3, IRQ_S_TIMER = 5, IRQ_M_TIMER = 7, IRQ_S_EXT = 9,
        IRQ_M_EXT = 11 };
@@ -186,6 +194,18 @@ struct hart {
 	/* Bumped by every TLB flush: chained jumps between blocks are trusted
 	 * only within one epoch, since a flush may remap their pcs. */
 	uint64_t tlb_epoch;
+	/* The address spaces whose U sets are kept (TLB_ASID_SLOTS), the one
+	 * in use, and when each was last used.  The S, S_SUM and M sets are
+	 * shared by all: their fetch translations must be global (Linux maps
+	 * the kernel with G), S_SUM's data entries are dropped at a switch,
+	 * and tlb_shared_local notes a non-global entry where only global ones
+	 * may survive a switch (the switch then flushes everything). */
+	uint64_t tlb_slot_satp[TLB_ASID_SLOTS];
+	uint64_t tlb_slot_stamp[TLB_ASID_SLOTS]; /* 0: the slot is free */
+	uint64_t tlb_stamp;
+	int tlb_slot;
+	bool tlb_shared_local;
+	bool walk_global; /* the last mmu_translate's mapping is global (or none) */
 	/* The virtual range that TLB entries taken from superpages cover
 	 * (empty: lo > hi), since the last full flush: flushing one page of a
 	 * superpage must drop all of the superpage's 4 KiB entries. */
@@ -211,7 +231,7 @@ struct hart {
 	 * cpu_set_irq(), which also wakes the hart. */
 	volatile uint64_t mip;
 
-	struct tlb_set tlbs[TLB_CONTEXTS];
+	struct tlb_set tlbs[TLB_SETS];
 };
 
 /* Allocate a hart with zeroed registers and no engine (src/engine runs
@@ -231,6 +251,24 @@ void cpu_tlb_flush_page(struct hart *hart, gva_t va);
 void cpu_code_flush(struct hart *hart);
 /* Empty one TLB set. */
 void cpu_tlb_set_clear(struct tlb_set *set);
+/* satp was written (old: its previous value): switch to the new address
+ * space's U set, keeping what other spaces cached, or flush. */
+void cpu_tlb_satp_written(struct hart *hart, uint64_t old);
+
+/* The U set of the current address space. */
+static inline struct tlb_set *cpu_tlb_u(struct hart *hart)
+{
+	return hart->tlb_slot ? &hart->tlbs[TLB_CONTEXTS + hart->tlb_slot - 1]
+			      : &hart->tlbs[TLB_CTX_U];
+}
+
+/* What a chain between two decoded blocks is valid for: the epoch, and in
+ * U-mode the address space (the fetch translations of S and M are global,
+ * those of U-mode are the process's own). */
+static inline uint64_t cpu_chain_tag(const struct hart *hart)
+{
+	return hart->tlb_epoch * TLB_ASID_SLOTS + (hart->priv == PRV_U ? (unsigned)hart->tlb_slot : 0);
+}
 /* Catch up with what the environment changed while the hart was not
  * running: its generation counters and the code map's log. */
 void cpu_sync_generations(struct hart *hart);

@@ -218,7 +218,7 @@ struct block *block_build(struct hart *hart, gva_t pc, const void *const *handle
 	}
 	b->pc = pc;
 	b->host = host;
-	b->chain_epoch = hart->tlb_epoch;
+	b->chain_epoch = cpu_chain_tag(hart);
 	b->jit_entry = NULL;
 	b->jit_n = 0;
 	b->heat = 0;

@@ -18,8 +18,9 @@ struct block {
 	/* The next block decoded from the same host page (for invalidation). */
 	struct block *page_next;
 	/* Successor cache for chaining: [0] fall-through, [1] taken or jump
-	 * target.  Trusted only while chain_epoch equals the hart's tlb_epoch
-	 * (no TLB flush since), and a user checks ->pc. */
+	 * target.  Trusted only while chain_epoch equals cpu_chain_tag() (no
+	 * TLB flush since, and in U-mode the same address space), and a user
+	 * checks ->pc. */
 	struct block *chain[2];
 	uint64_t chain_epoch;
 	void *jit_entry; /* compiled code (a jit_block_fn), or NULL */

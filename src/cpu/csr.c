@@ -243,8 +243,10 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 			return -1;
 		/* unsupported modes leave satp unchanged (WARL, priv 4.1.11) */
 		if (mode == SATP_MODE_BARE || mode == SATP_MODE_SV39 || mode == SATP_MODE_SV48) {
+			uint64_t old = c->satp;
+
 			c->satp = val; /* 16 ASID bits, 44 PPN bits: all writable */
-			cpu_tlb_flush(hart);
+			cpu_tlb_satp_written(hart, old);
 		}
 		return 0;
 	}

@@ -15,13 +15,51 @@ void cpu_tlb_set_clear(struct tlb_set *set)
 
 void cpu_tlb_flush(struct hart *hart)
 {
-	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
-		cpu_tlb_set_clear(&hart->tlbs[ctx]);
+	for (int set = 0; set < TLB_SETS; set++)
+		cpu_tlb_set_clear(&hart->tlbs[set]);
 	if (hart->tlb_pinned)
 		cpu_tlb_set_clear(hart->tlb);
 	hart->tlb_epoch++;
+	hart->tlb_shared_local = false;
 	hart->super_lo = UINT64_MAX;
 	hart->super_hi = 0;
+}
+
+void cpu_tlb_satp_written(struct hart *hart, uint64_t old)
+{
+	uint64_t satp = hart->csr.satp;
+	int slot = -1, lru = 0;
+
+	/* A change of mode, lockstep's private set, or a non-global
+	 * translation in a shared set: everything goes, as before ASIDs. */
+	if (hart->tlb_pinned || hart->tlb_shared_local || (satp >> 60) != (old >> 60)) {
+		cpu_tlb_flush(hart);
+		hart->tlb_slot_satp[hart->tlb_slot] = satp;
+		return;
+	}
+	for (int k = 0; k < TLB_ASID_SLOTS; k++) {
+		if (hart->tlb_slot_stamp[k] && hart->tlb_slot_satp[k] == satp)
+			slot = k;
+		if (hart->tlb_slot_stamp[k] < hart->tlb_slot_stamp[lru])
+			lru = k;
+	}
+	if (slot < 0) {
+		/* A new address space takes the least recently used slot: its
+		 * set's entries, and the chains and indirect-jump entries made
+		 * through it (the epoch), were the old owner's. */
+		slot = lru;
+		hart->tlb_slot = slot;
+		cpu_tlb_set_clear(cpu_tlb_u(hart));
+		hart->tlb_slot_satp[slot] = satp;
+		hart->tlb_epoch++;
+	}
+	hart->tlb_slot = slot;
+	hart->tlb_slot_stamp[slot] = ++hart->tlb_stamp;
+	/* S_SUM's data entries include the old space's user pages; its fetch
+	 * entries are global, so chains through them stand. */
+	cpu_tlb_set_clear(&hart->tlbs[TLB_CTX_S_SUM]);
+	if (hart->priv == PRV_U)
+		hart->tlb = cpu_tlb_u(hart); /* not reached: satp is written from S or M */
 }
 
 void cpu_tlb_flush_page(struct hart *hart, gva_t va)
@@ -33,9 +71,9 @@ void cpu_tlb_flush_page(struct hart *hart, gva_t va)
 		cpu_tlb_flush(hart);
 		return;
 	}
-	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++) {
+	for (int set = 0; set < TLB_SETS; set++) {
 		for (int acc = 0; acc < 3; acc++) {
-			struct tlb_entry *e = &hart->tlbs[ctx].e[acc][(va >> GUEST_PAGE_SHIFT) &
+			struct tlb_entry *e = &hart->tlbs[set].e[acc][(va >> GUEST_PAGE_SHIFT) &
 								      (TLB_ENTRIES - 1)];
 
 			if (e->page == page) {
@@ -61,9 +99,9 @@ void cpu_code_flush(struct hart *hart)
  * Chains only depend on fetch translations, so the epoch stays. */
 static void drop_write_translations(struct hart *hart)
 {
-	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
+	for (int set = 0; set < TLB_SETS; set++)
 		for (int i = 0; i < TLB_ENTRIES; i++)
-			hart->tlbs[ctx].e[ACC_WRITE][i].page = TLB_INVALID;
+			hart->tlbs[set].e[ACC_WRITE][i].page = TLB_INVALID;
 	if (hart->tlb_pinned)
 		for (int i = 0; i < TLB_ENTRIES; i++)
 			hart->tlb->e[ACC_WRITE][i].page = TLB_INVALID;
@@ -171,6 +209,7 @@ struct hart *hart_new(const struct hart_env_ops *env, void *env_ctx)
 	hart->priv = PRV_U;
 	hart->csr.mstatus = MSTATUS_FS; /* app mode: the FPU is always on */
 	hart->tlb = &hart->tlbs[TLB_CTX_U];
+	hart->tlb_slot_stamp[0] = hart->tlb_stamp = 1; /* slot 0: satp 0 */
 	cpu_tlb_flush(hart);
 	return hart;
 }

@@ -133,14 +133,14 @@ end_block:
 	if (bound) {
 		struct block *nb = b->chain[taken];
 
-		if (unlikely(nb == NULL || nb->pc != next_pc || b->chain_epoch != h->tlb_epoch)) {
+		if (unlikely(nb == NULL || nb->pc != next_pc || b->chain_epoch != cpu_chain_tag(h))) {
 			/* Not chained (an indirect jump to a new target): a block
 			 * already decoded for next_pc will do; decoding is the engine's. */
 			const uint8_t *code = tlb_hit(h, ACC_EXEC, next_pc, 2);
 
 			nb = code ? block_lookup(h->blocks, next_pc, code) : NULL;
 			if (nb)
-				block_chain(b, taken, nb, h->tlb_epoch);
+				block_chain(b, taken, nb, cpu_chain_tag(h));
 		}
 		if (likely(nb != NULL && !(h->stop_request | h->irq_check) && nb->heat + 1 < due &&
 			   limit - h->instret >= nb->n &&

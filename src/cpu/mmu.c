@@ -7,6 +7,7 @@
 #define PTE_W (1ull << 2)
 #define PTE_X (1ull << 3)
 #define PTE_U (1ull << 4)
+#define PTE_G (1ull << 5)
 #define PTE_A (1ull << 6)
 #define PTE_D (1ull << 7)
 #define PTE_PPN_SHIFT 10
@@ -140,6 +141,9 @@ int mmu_translate(struct hart *hart, gva_t va, enum mem_access acc, gpa_t *pa)
 	int levels, va_bits;
 	uint64_t table;
 
+	bool global = false;
+
+	hart->walk_global = true;
 	if (!hart->system || priv == PRV_M || mode == SATP_MODE_BARE) {
 		*pa = va;
 		return 0;
@@ -163,6 +167,8 @@ retry:
 		if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED))
 			return fault(hart, page_fault, acc, va);
 		ppn = (pte >> PTE_PPN_SHIFT) & PTE_PPN_MASK;
+		/* G on a pointer makes everything below it global (priv 4.3.1) */
+		global |= (pte & PTE_G) != 0;
 		if (!(pte & (PTE_R | PTE_X))) {
 			/* pointer to the next level; D, A and U are reserved here */
 			if (level == 0 || (pte & (PTE_D | PTE_A | PTE_U)))
@@ -186,6 +192,7 @@ retry:
 		{
 			uint64_t offset_mask = (1ull << (12 + 9 * level)) - 1;
 			*pa = ((ppn << 12) & ~offset_mask) | (va & offset_mask);
+			hart->walk_global = global;
 			if (level) { /* a superpage: cpu_tlb_flush_page must see it whole */
 				if ((va & ~offset_mask) < hart->super_lo)
 					hart->super_lo = va & ~offset_mask;

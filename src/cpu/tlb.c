@@ -54,6 +54,12 @@ int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len
 	}
 	if (mmu_translate(hart, addr, acc, pa) < 0)
 		return -1;
+	/* Only the U sets are per address space; a shared set may keep a
+	 * non-global translation only in S_SUM's data entries, which a satp
+	 * switch drops (cpu_tlb_satp_written). */
+	if (!hart->walk_global && hart->tlb != cpu_tlb_u(hart) &&
+	    !(hart->tlb == &hart->tlbs[TLB_CTX_S_SUM] && acc != ACC_EXEC))
+		hart->tlb_shared_local = true;
 	priv = mmu_effective_priv(hart, acc);
 	if (!pmp_allows(hart, *pa, len, acc, priv))
 		return set_trap(hart, access_fault_cause, acc, addr);

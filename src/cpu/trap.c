@@ -19,7 +19,7 @@ void trap_update_context(struct hart *hart)
 	if (hart->tlb_pinned)
 		cpu_tlb_set_clear(hart->tlb); /* its entries were made in the old context */
 	else
-		hart->tlb = &hart->tlbs[ctx];
+		hart->tlb = ctx == TLB_CTX_U ? cpu_tlb_u(hart) : &hart->tlbs[ctx];
 }
 
 static uint64_t vector(uint64_t tvec, uint64_t cause)

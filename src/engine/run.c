@@ -46,7 +46,7 @@ lookup:
 	if (!nb)
 		goto trap;
 	if (b && eng->flushes == flushes)
-		block_chain(b, taken, nb, h->tlb_epoch);
+		block_chain(b, taken, nb, cpu_chain_tag(h));
 	b = nb;
 
 enter:
@@ -142,7 +142,7 @@ ended:
 		taken = (int)end; /* the exit was counted (block->exits) */
 		pc = h->pc;
 		nb = b->chain[taken];
-		if (likely(nb != NULL && nb->pc == pc && b->chain_epoch == h->tlb_epoch)) {
+		if (likely(nb != NULL && nb->pc == pc && b->chain_epoch == cpu_chain_tag(h))) {
 			b = nb;
 			goto enter;
 		}

@@ -110,8 +110,8 @@ static void clear_ind(struct jit *jit, int ctx)
 
 static void clear_all_ind(struct jit *jit)
 {
-	for (int ctx = 0; ctx < TLB_CONTEXTS; ctx++)
-		clear_ind(jit, ctx);
+	for (int set = 0; set < TLB_SETS; set++)
+		clear_ind(jit, set);
 }
 
 /* Drop all compiled code.  Blocks still alive (a full cache, a fork) go
@@ -198,7 +198,7 @@ struct jit *jit_new(size_t cache_bytes)
 	if (cache_bytes > JIT_CACHE_MAX)
 		cache_bytes = JIT_CACHE_MAX;
 	cache_bytes = align_up(cache_bytes, 4096);
-	jit->ind = malloc(TLB_CONTEXTS * JIT_IND_SIZE * sizeof(*jit->ind));
+	jit->ind = malloc(TLB_SETS * JIT_IND_SIZE * sizeof(*jit->ind));
 	if (!jit->ind) {
 		free(jit);
 		return NULL;
@@ -409,7 +409,7 @@ void jit_invalidate(struct jit *jit, struct block *b)
 			i++;
 		}
 	}
-	for (size_t i = 0; i < (size_t)TLB_CONTEXTS * JIT_IND_SIZE; i++) {
+	for (size_t i = 0; i < (size_t)TLB_SETS * JIT_IND_SIZE; i++) {
 		if (jit->ind[i].code == code) {
 			jit->ind[i].pc = 1;
 			jit->ind[i].code = NULL;
@@ -457,12 +457,13 @@ static void chain(struct jit *jit, struct hart *hart, struct jit_tb *tb, int k,
 	jit->stats.chains++;
 }
 
-/* The indirect-jump table of the hart's current TLB context. */
+/* The indirect-jump table of the hart's current TLB set (its context, and
+ * for U-mode its address space: cpu_tlb_u). */
 static struct jit_ind *ind_table(struct jit *jit, struct hart *hart)
 {
 	size_t ctx = (size_t)(hart->tlb - hart->tlbs);
 
-	if (ctx >= TLB_CONTEXTS)
+	if (ctx >= TLB_SETS)
 		ctx = 0; /* a private set (lockstep): lookups never go anywhere then */
 	if (jit->ind_epoch[ctx] != hart->tlb_epoch) {
 		if (jit->ind_epoch[ctx] != UINT64_MAX)

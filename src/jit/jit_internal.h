@@ -88,8 +88,8 @@ struct jit {
 	} *chained;
 	size_t nchained, chained_cap;
 	uint64_t chain_epoch;
-	struct jit_ind *ind;              /* TLB_CONTEXTS tables of JIT_IND_SIZE */
-	uint64_t ind_epoch[TLB_CONTEXTS]; /* the epoch each table was filled in */
+	struct jit_ind *ind;          /* TLB_SETS tables of JIT_IND_SIZE */
+	uint64_t ind_epoch[TLB_SETS]; /* the epoch each table was filled in */
 
 	/* Direct guest accesses in the compiled code (app mode, docs/jit.md):
 	 * the buffer offset of each access instruction, which may fault, and
