@@ -27,39 +27,51 @@
  * the helper, which reads it as the canonical NaN. */
 #include "jit/translate.h"
 
-#define SIGN_D 0x8000000000000000ull
-#define INF_D  0x7ff0000000000000ull
-#define SAFE_D 0x0360000000000000ull /* 2^-969 */
-#define INF_S  0x7f800000u
-#define SAFE_S 0x0c800000u /* 2^-102 */
-#define FFLAG_NX_BIT 1u     /* fflags bit 0 (unpriv 11.2) */
+#define SIGN_D	     0x8000000000000000ull
+#define INF_D	     0x7ff0000000000000ull
+#define SAFE_D	     0x0360000000000000ull /* 2^-969 */
+#define INF_S	     0x7f800000u
+#define SAFE_S	     0x0c800000u /* 2^-102 */
+#define FFLAG_NX_BIT 1u		 /* fflags bit 0 (unpriv 11.2) */
 
 struct fp_inline {
-	uint8_t sse;   /* enum x86_sse, or 0 */
-	uint8_t fma;   /* enum x86_fma, or 0 */
+	uint8_t sse; /* enum x86_sse, or 0 */
+	uint8_t fma; /* enum x86_fma, or 0 */
 	bool dbl;
-	bool sum;      /* add/sub: any finite result */
-	uint8_t cmp;   /* comparisons: the x86 condition + 1 */
+	bool sum;    /* add/sub: any finite result */
+	uint8_t cmp; /* comparisons: the x86 condition + 1 */
 };
 
-#define ARITH(o, s, d, is_sum) [OP_##o] = { .sse = (s), .dbl = (d), .sum = (is_sum) }
-#define FMA(o, f, d)           [OP_##o] = { .fma = (f), .dbl = (d) }
-#define CMP(o, cc, d)          [OP_##o] = { .cmp = (cc) + 1, .dbl = (d) }
+#define ARITH(o, s, d, is_sum) [OP_##o] = {.sse = (s), .dbl = (d), .sum = (is_sum)}
+#define FMA(o, f, d)	       [OP_##o] = {.fma = (f), .dbl = (d)}
+#define CMP(o, cc, d)	       [OP_##o] = {.cmp = (cc) + 1, .dbl = (d)}
 static const struct fp_inline fp_inline_ops[OP_COUNT] = {
-	ARITH(FADD_D, SSE_ADD, true, true), ARITH(FSUB_D, SSE_SUB, true, true),
-	ARITH(FMUL_D, SSE_MUL, true, false), ARITH(FDIV_D, SSE_DIV, true, false),
-	ARITH(FSQRT_D, SSE_SQRT, true, false),
-	ARITH(FADD_S, SSE_ADD, false, true), ARITH(FSUB_S, SSE_SUB, false, true),
-	ARITH(FMUL_S, SSE_MUL, false, false), ARITH(FDIV_S, SSE_DIV, false, false),
-	ARITH(FSQRT_S, SSE_SQRT, false, false),
-	/* rd = rs1*rs2 + rs3 etc.; x86's 231 form: xmm0 = +-(xmm1 * m) +- xmm0 */
-	FMA(FMADD_D, FMA_MADD, true), FMA(FMSUB_D, FMA_MSUB, true),
-	FMA(FNMSUB_D, FMA_NMADD, true), FMA(FNMADD_D, FMA_NMSUB, true),
-	FMA(FMADD_S, FMA_MADD, false), FMA(FMSUB_S, FMA_MSUB, false),
-	FMA(FNMSUB_S, FMA_NMADD, false), FMA(FNMADD_S, FMA_NMSUB, false),
-	/* ucomisd a, b: CF for a < b, ZF for equal */
-	CMP(FEQ_D, CC_E, true), CMP(FLT_D, CC_B, true), CMP(FLE_D, CC_BE, true),
-	CMP(FEQ_S, CC_E, false), CMP(FLT_S, CC_B, false), CMP(FLE_S, CC_BE, false),
+    ARITH(FADD_D, SSE_ADD, true, true),
+    ARITH(FSUB_D, SSE_SUB, true, true),
+    ARITH(FMUL_D, SSE_MUL, true, false),
+    ARITH(FDIV_D, SSE_DIV, true, false),
+    ARITH(FSQRT_D, SSE_SQRT, true, false),
+    ARITH(FADD_S, SSE_ADD, false, true),
+    ARITH(FSUB_S, SSE_SUB, false, true),
+    ARITH(FMUL_S, SSE_MUL, false, false),
+    ARITH(FDIV_S, SSE_DIV, false, false),
+    ARITH(FSQRT_S, SSE_SQRT, false, false),
+    /* rd = rs1*rs2 + rs3 etc.; x86's 231 form: xmm0 = +-(xmm1 * m) +- xmm0 */
+    FMA(FMADD_D, FMA_MADD, true),
+    FMA(FMSUB_D, FMA_MSUB, true),
+    FMA(FNMSUB_D, FMA_NMADD, true),
+    FMA(FNMADD_D, FMA_NMSUB, true),
+    FMA(FMADD_S, FMA_MADD, false),
+    FMA(FMSUB_S, FMA_MSUB, false),
+    FMA(FNMSUB_S, FMA_NMADD, false),
+    FMA(FNMADD_S, FMA_NMSUB, false),
+    /* ucomisd a, b: CF for a < b, ZF for equal */
+    CMP(FEQ_D, CC_E, true),
+    CMP(FLT_D, CC_B, true),
+    CMP(FLE_D, CC_BE, true),
+    CMP(FEQ_S, CC_E, false),
+    CMP(FLT_S, CC_B, false),
+    CMP(FLE_S, CC_BE, false),
 };
 
 /* The helper call the fast path falls back to, with the registers as the
@@ -209,7 +221,9 @@ static bool fp_bits(struct tr *t)
 	int op = ip->op, d;
 
 	switch (op) {
-	case OP_FSGNJ_D: case OP_FSGNJN_D: case OP_FSGNJX_D:
+	case OP_FSGNJ_D:
+	case OP_FSGNJN_D:
+	case OP_FSGNJX_D:
 		tr_fp_check(t);
 		x86_alu_rm(E, ALU_MOV, true, RAX, RBX, f_off(ip->rs1));
 		x86_alu_rm(E, ALU_MOV, true, RCX, RBX, f_off(ip->rs2));
@@ -222,7 +236,8 @@ static bool fp_bits(struct tr *t)
 		x86_alu_rr(E, op == OP_FSGNJX_D ? ALU_XOR : ALU_OR, true, RAX, RCX);
 		x86_alu_mr(E, ALU_MOV, true, RBX, f_off(ip->rd), RAX);
 		return true;
-	case OP_FMV_X_D: case OP_FMV_X_W:
+	case OP_FMV_X_D:
+	case OP_FMV_X_W:
 		tr_fp_check(t);
 		if (ip->rd == REG_SINK)
 			return true;
@@ -242,7 +257,8 @@ static bool fp_bits(struct tr *t)
 		x86_store(E, 4, RBX, f_off(ip->rd), reg_use(t, ip->rs1));
 		x86_alu_mi(E, AI_OR, false, RBX, f_off(ip->rd) + 4, -1);
 		return true;
-	case OP_FCVT_D_W: case OP_FCVT_D_WU: /* exact: no flags, any rounding mode */
+	case OP_FCVT_D_W:
+	case OP_FCVT_D_WU: /* exact: no flags, any rounding mode */
 		if (ip->rm > 4 && ip->rm != 7)
 			return false;
 		tr_fp_check(t);

@@ -30,7 +30,7 @@ static uint64_t satp_of(int k)
 /* page i: marker 100 + i at 0, `li a0, i; ret` at CODE_OFF */
 static void fill_page(int i)
 {
-	uint16_t code[2] = { (uint16_t)(0x4501 | (i & 31) << 2), 0x8082 };
+	uint16_t code[2] = {(uint16_t)(0x4501 | (i & 31) << 2), 0x8082};
 
 	for (int j = 0; j < 4096; j++)
 		pages[i][j] = 0;
@@ -116,7 +116,10 @@ int main(void)
 	csr_write(satp, satp_of(1));
 	l0s[0][0] = PTE_LEAF((uintptr_t)pages[NSPACES], RWXAD | PTE_U);
 	fence();
-	__asm__ volatile("sfence.vma zero, %0" : : "r"((uint64_t)1) : "memory"); /* space 0's ASID */
+	__asm__ volatile("sfence.vma zero, %0"
+			 :
+			 : "r"((uint64_t)1)
+			 : "memory"); /* space 0's ASID */
 	bad = 0;
 	for (int r = 0; r < 40; r++) {
 		bad += visit(0, NSPACES);
