@@ -97,6 +97,8 @@ static void note_use(struct jit *jit)
 		jit->desc_hw = jit->cb.size - jit->desc_pos;
 }
 
+#define IND_BYTES ((size_t)TLB_SETS * JIT_IND_SIZE * sizeof(struct jit_ind))
+
 static void clear_ind(struct jit *jit, int ctx)
 {
 	struct jit_ind *t = jit->ind + (size_t)ctx * JIT_IND_SIZE;
@@ -198,8 +200,11 @@ struct jit *jit_new(size_t cache_bytes)
 	if (cache_bytes > JIT_CACHE_MAX)
 		cache_bytes = JIT_CACHE_MAX;
 	cache_bytes = align_up(cache_bytes, 4096);
-	jit->ind = malloc(TLB_SETS * JIT_IND_SIZE * sizeof(*jit->ind));
-	if (!jit->ind) {
+	/* mapped, not from the heap: freeing 112 KiB from a thread's arena
+	 * makes glibc shrink it and read /proc/sys/vm/overcommit_memory,
+	 * which the jail does not allow */
+	jit->ind = mmap(NULL, IND_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (jit->ind == MAP_FAILED) {
 		free(jit);
 		return NULL;
 	}
@@ -207,14 +212,14 @@ struct jit *jit_new(size_t cache_bytes)
 	jit->fork_marker = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 				-1, 0);
 	if (jit->fork_marker == MAP_FAILED) {
-		free(jit->ind);
+		munmap(jit->ind, IND_BYTES);
 		free(jit);
 		return NULL;
 	}
 	if (madvise((void *)jit->fork_marker, 4096, MADV_WIPEONFORK) < 0 ||
 	    codebuf_init(&jit->cb, cache_bytes) < 0) {
 		munmap((void *)jit->fork_marker, 4096);
-		free(jit->ind);
+		munmap(jit->ind, IND_BYTES);
 		free(jit);
 		return NULL;
 	}
@@ -246,7 +251,8 @@ void jit_free(struct jit *jit)
 	free(jit->blocks);
 	free(jit->chained);
 	free(jit->sites);
-	free(jit->ind);
+	munmap(jit->ind, IND_BYTES);
+	jit_translate_free(jit);
 	free(jit);
 }
 

@@ -100,6 +100,7 @@ struct jit {
 	} *sites;
 	size_t nsites, sites_cap;
 
+	struct tr *tr;       /* jit_translate's state, mapped at its first use */
 	uint64_t generation; /* bumped by every flush */
 	struct jit_stats stats;
 	size_t code_hw, desc_hw; /* high-water marks of both ends of the buffer */
@@ -144,6 +145,9 @@ void jit_trace_form(struct jit *jit, struct hart *hart, struct block *head,
  * left to the interpreter. */
 int jit_translate(struct jit *jit, struct hart *hart, struct emit *e,
 		  const struct jit_trace *tr);
+
+/* Unmap jit_translate's state. */
+void jit_translate_free(struct jit *jit);
 
 /* Whether op is a conditional branch. */
 bool jit_op_is_branch(int op);

@@ -24,6 +24,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Translate instructions [0, n) of t->b; inline_exit >= 0: its last one
  * goes on into the trace's next block that way, or with back, to the
@@ -97,9 +98,19 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 	for (int i = 0; i < tr->n; i++)
 		if (!jit_can_compile(jit, tr->b[i]))
 			return -1;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -1;
+	if (!jit->tr) {
+		/* mapped once, not taken from the heap at each translation:
+		 * a thread's arena shrinking after such a free makes glibc read
+		 * /proc/sys/vm/overcommit_memory, which the jail forbids */
+		void *p = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return -1;
+		jit->tr = p;
+	}
+	t = jit->tr;
+	memset(t, 0, sizeof(*t));
 	t->jit = jit;
 	t->system = hart->system;
 	t->fixed_tlb = !hart->system && !jit->movable_tlb &&
@@ -126,6 +137,12 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 		tr_emit_stub(t, &t->stubs[i]);
 	if (t->overflow)
 		ret = -1;
-	free(t);
 	return ret;
+}
+
+void jit_translate_free(struct jit *jit)
+{
+	if (jit->tr)
+		munmap(jit->tr, sizeof(struct tr));
+	jit->tr = NULL;
 }
