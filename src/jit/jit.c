@@ -12,6 +12,7 @@
  * fork(): the code buffer is not inherited (codebuf.c).  A page marked
  * MADV_WIPEONFORK reads as zero in a child, which then drops its compiled
  * code and starts a buffer of its own the first time it calls in. */
+#define _GNU_SOURCE /* mremap */
 #include "jit/jit_internal.h"
 
 #include <stdio.h>
@@ -139,17 +140,36 @@ static void reset(struct jit *jit, bool blocks_alive)
 	jit->generation++;
 }
 
+/* Double an array of *cap elements (at first 1024).  The translator's
+ * growing arrays are mapped, not taken from the heap: a hart thread's
+ * arena that shrinks after a large free makes glibc read
+ * /proc/sys/vm/overcommit_memory, an openat the jail forbids. */
+static bool grow(void *array, size_t *cap, size_t elem)
+{
+	void **p = array;
+	size_t ncap = *cap ? 2 * *cap : 1024;
+	void *q = *cap ? mremap(*p, *cap * elem, ncap * elem, MREMAP_MAYMOVE)
+		       : mmap(NULL, ncap * elem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			      -1, 0);
+
+	if (q == MAP_FAILED)
+		return false;
+	*p = q;
+	*cap = ncap;
+	return true;
+}
+
+static void unmap_array(void *p, size_t cap, size_t elem)
+{
+	if (cap)
+		munmap(p, cap * elem);
+}
+
 static bool remember(struct jit *jit, struct block *b)
 {
-	if (jit->nblocks == jit->blocks_cap) {
-		size_t cap = jit->blocks_cap ? 2 * jit->blocks_cap : 1024;
-		struct block **p = realloc(jit->blocks, cap * sizeof(*p));
-
-		if (!p)
-			return false;
-		jit->blocks = p;
-		jit->blocks_cap = cap;
-	}
+	if (jit->nblocks == jit->blocks_cap &&
+	    !grow(&jit->blocks, &jit->blocks_cap, sizeof(*jit->blocks)))
+		return false;
 	jit->blocks[jit->nblocks++] = b;
 	return true;
 }
@@ -248,9 +268,9 @@ void jit_free(struct jit *jit)
 	else
 		codebuf_destroy(&jit->cb);
 	munmap((void *)jit->fork_marker, 4096);
-	free(jit->blocks);
-	free(jit->chained);
-	free(jit->sites);
+	unmap_array(jit->blocks, jit->blocks_cap, sizeof(*jit->blocks));
+	unmap_array(jit->chained, jit->chained_cap, sizeof(*jit->chained));
+	unmap_array(jit->sites, jit->sites_cap, sizeof(*jit->sites));
 	munmap(jit->ind, IND_BYTES);
 	jit_translate_free(jit);
 	free(jit);
@@ -268,15 +288,8 @@ void jit_flush(struct jit *jit)
 
 bool jit_add_fault_site(struct jit *jit, size_t at, size_t stub)
 {
-	if (jit->nsites == jit->sites_cap) {
-		size_t cap = jit->sites_cap ? 2 * jit->sites_cap : 1024;
-		struct jit_fault_site *p = realloc(jit->sites, cap * sizeof(*p));
-
-		if (!p)
-			return false;
-		jit->sites = p;
-		jit->sites_cap = cap;
-	}
+	if (jit->nsites == jit->sites_cap && !grow(&jit->sites, &jit->sites_cap, sizeof(*jit->sites)))
+		return false;
 	jit->sites[jit->nsites++] = (struct jit_fault_site){ (uint32_t)at, (uint32_t)stub };
 	return true;
 }
@@ -440,15 +453,9 @@ static void chain(struct jit *jit, struct hart *hart, struct jit_tb *tb, int k,
 
 	memcpy(&old, rw + tb->site_jmp[k], 4);
 	if (!old) {
-		if (jit->nchained == jit->chained_cap) {
-			size_t cap = jit->chained_cap ? 2 * jit->chained_cap : 1024;
-			struct jit_chain *p = realloc(jit->chained, cap * sizeof(*p));
-
-			if (!p)
-				return;
-			jit->chained = p;
-			jit->chained_cap = cap;
-		}
+		if (jit->nchained == jit->chained_cap &&
+		    !grow(&jit->chained, &jit->chained_cap, sizeof(*jit->chained)))
+			return;
 		jit->chained[jit->nchained++] = (struct jit_chain){ tb->site_jmp[k], next };
 	} else {
 		/* re-patched (another TLB context): it goes to next now */
