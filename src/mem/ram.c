@@ -56,6 +56,8 @@ int gmem_write(const struct guest_ram *ram, gpa_t gpa, const void *src, uint64_t
 
 	if (!p)
 		return -1;
+	if (!len)
+		return 0; /* src may be NULL (an empty file) */
 	memcpy(p, src, len);
 	gmem_written(ram, p, len);
 	return 0;

@@ -54,8 +54,12 @@ static void load(struct app_mm *mm, struct elf_image *img, const uint8_t *data)
 	if (elf_choose_bias(mm, img, false, &bias, &why) < 0 ||
 	    elf_load(mm, file_fd, img, bias, &why) < 0)
 		return;
+	/* Only readable segments: the host mirrors the guest's protections
+	 * (direct memory access, docs/jit.md), so an unreadable segment is
+	 * unreadable here too. */
 	for (unsigned i = 0; i < img->phnum; i++)
-		if (img->phdr[i].type == PT_LOAD && img->phdr[i].memsz)
+		if (img->phdr[i].type == PT_LOAD && img->phdr[i].memsz &&
+		    (img->phdr[i].flags & PF_R))
 			check_segment(mm, &img->phdr[i], bias, data);
 	/* the same file again as the interpreter, wherever there is room */
 	if (elf_choose_bias(mm, img, true, &bias, &why) == 0)
