@@ -186,7 +186,7 @@ static bool fp_arith(struct tr *t, const struct fp_inline *fi)
 static bool fp_compare(struct tr *t, const struct fp_inline *fi)
 {
 	const struct insn *ip = t->ip;
-	struct stub *s;
+	struct stub *s = NULL; /* made below on either path (gcc -O1 cannot tell) */
 	int d;
 
 	if (ip->rd == REG_SINK)
