@@ -48,49 +48,7 @@ run() {
 	native) "$work/host-$p" </dev/null ;;
 	esac
 }
-runners=(condo qemu native)
-
-for p in "${progs[@]}"; do
-	ref=
-	for runner in "${runners[@]}"; do
-		out=$(run "$runner" "$p" 2>"$work/err") || die "$runner: $p failed: $(head -c 200 "$work/err")"
-		[ -z "$ref" ] && ref=$out
-		[ "$out" = "$ref" ] || die "$runner: $p printed '$out', condo '$ref'"
-	done
-done
-
-declare -A times
-for ((i = 1; i <= runs; i++)); do
-	echo "bench-cpu: round $i/$runs" >&2
-	for p in "${progs[@]}"; do
-		for runner in "${runners[@]}"; do
-			t0=$EPOCHREALTIME
-			run "$runner" "$p" >/dev/null 2>"$work/err" || die "$runner: $p failed"
-			t1=$EPOCHREALTIME
-			times[$p/$runner]+="$(elapsed "$t0" "$t1") "
-		done
-	done
-done
-
-echo
-echo "bench-cpu: $runs timed runs per cell, wall time in seconds (min / median)"
-echo "condo: $condo ${condo_args[*]}"
-printf '%-8s %17s %17s %17s %11s %13s\n' program condo qemu native condo/qemu condo/native
-for p in "${progs[@]}"; do
-	read -r cmin cmed <<<"$(stats "${times[$p/condo]}")"
-	read -r qmin qmed <<<"$(stats "${times[$p/qemu]}")"
-	read -r nmin nmed <<<"$(stats "${times[$p/native]}")"
-	printf '%-8s %8s / %-6s %8s / %-6s %8s / %-6s %11s %13s\n' "$p" "$cmin" "$cmed" "$qmin" \
-		"$qmed" "$nmin" "$nmed" "$(ratio "$cmed" "$qmed")" "$(ratio "$cmed" "$nmed")"
-done
-echo "(ratios are of the medians; below 1.00x means condo is faster)"
-
-echo
-echo "translator (condo app --jit-stats, one run each):"
-for p in "${progs[@]}"; do
-	"$condo" app "${condo_args[@]}" --jit-stats "$work/rv-$p" </dev/null 2>&1 >/dev/null |
-		sed -n "s/^condo: jit: /  $p: /p"
-done
+compare_runs bench-cpu
 
 if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
 	command -v valgrind >/dev/null || die "valgrind is not installed"

@@ -60,47 +60,4 @@ run() {
 		;;
 	esac
 }
-runners=(condo qemu native)
-
-for p in "${progs[@]}"; do
-	ref=
-	for runner in "${runners[@]}"; do
-		out=$(run "$runner" "$p" 2>"$work/err") || die "$runner: $p failed: $(head -c 300 "$work/err")"
-		[ -z "$ref" ] && ref=$out
-		[ "$out" = "$ref" ] || die "$runner: $p printed '$out', condo '$ref'"
-	done
-done
-
-declare -A times
-for ((i = 1; i <= runs; i++)); do
-	echo "bench-src: round $i/$runs" >&2
-	for p in "${progs[@]}"; do
-		for runner in "${runners[@]}"; do
-			t0=$EPOCHREALTIME
-			run "$runner" "$p" >/dev/null 2>"$work/err" || die "$runner: $p failed"
-			t1=$EPOCHREALTIME
-			times[$p/$runner]+="$(elapsed "$t0" "$t1") "
-		done
-	done
-done
-
-echo
-echo "bench-src: $runs timed runs per cell, wall time in seconds (min / median)"
-echo "condo: $condo ${condo_args[*]}"
-printf '%-8s %17s %17s %17s %11s %13s\n' program condo qemu native condo/qemu condo/native
-for p in "${progs[@]}"; do
-	read -r cmin cmed <<<"$(stats "${times[$p/condo]}")"
-	read -r qmin qmed <<<"$(stats "${times[$p/qemu]}")"
-	read -r nmin nmed <<<"$(stats "${times[$p/native]}")"
-	printf '%-8s %8s / %-6s %8s / %-6s %8s / %-6s %11s %13s\n' "$p" "$cmin" "$cmed" "$qmin" \
-		"$qmed" "$nmin" "$nmed" "$(ratio "$cmed" "$qmed")" "$(ratio "$cmed" "$nmed")"
-done
-echo "(ratios are of the medians; below 1.00x means condo is faster)"
-
-echo
-echo "translator (condo app --jit-stats, one run each):"
-for p in "${progs[@]}"; do
-	condo_args+=(--jit-stats)
-	run condo "$p" 2>&1 >/dev/null | sed -n "s/^condo: jit: /  $p: /p"
-	unset 'condo_args[-1]'
-done
+compare_runs bench-src
