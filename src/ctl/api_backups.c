@@ -15,7 +15,6 @@
  * tenant is 404, as everywhere. */
 #include "ctl/backup.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -136,31 +135,32 @@ static bool visible(const struct ctl_request *r, json_t *m)
 	return r->caller.role == ROLE_OPERATOR || (t && !strcmp(t, r->caller.tenant));
 }
 
+struct listing {
+	const struct ctl_request *r;
+	json_t *list;
+};
+
+static int list_one(json_t *m, const char *why, void *arg)
+{
+	struct listing *l = arg;
+
+	if (m && visible(l->r, m))
+		json_array_append_new(l->list, summary(m));
+	return 0;
+}
+
 static void list_backups(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
 	const char *given = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "repo");
-	char dir[4096], path[4200], why[256];
-	json_t *list = json_array(), *m;
+	struct listing l = { r, json_array() };
 	struct repo repo;
-	struct dirent *e;
-	DIR *d;
+	char dir[4096];
 
 	if (!pick_repo(c, r, given, rep, dir, sizeof(dir)))
-		return json_decref(list);
-	if (repo_open(&repo, dir, false) < 0)
-		return reply_json(rep, 200, list); /* none made yet */
-	snprintf(path, sizeof(path), "%s/backups", dir);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || !(m = repo_read_manifest(&repo, e->d_name, why, sizeof(why))))
-			continue;
-		if (visible(r, m))
-			json_array_append_new(list, summary(m));
-		json_decref(m);
-	}
-	if (d)
-		closedir(d);
-	reply_json(rep, 200, list);
+		return json_decref(l.list);
+	if (repo_open(&repo, dir, false) == 0) /* else none made yet */
+		repo_each(&repo, list_one, &l);
+	reply_json(rep, 200, l.list);
 }
 
 /* Backup id's manifest in repository dir, if the caller may see it: NULL

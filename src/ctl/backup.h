@@ -29,6 +29,10 @@ int repo_get(struct repo *r, const char *hash, void *buf, size_t *len);
 int repo_write_manifest(struct repo *r, const char *id, json_t *manifest);
 /* Read and verify a manifest: NULL with a one-line reason in why. */
 json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t len);
+/* Call fn with each backup's manifest (NULL, and why, for one that cannot
+ * be read) until it returns non-zero: that value, 0, or -errno when the
+ * repository cannot be read. */
+int repo_each(struct repo *r, int (*fn)(json_t *m, const char *why, void *arg), void *arg);
 /* The newest backup of tenant (by its name) in the repository, among those
  * into the repository (target NULL) or to NBD export target: false when
  * none. */

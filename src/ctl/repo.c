@@ -270,44 +270,68 @@ json_t *repo_read_manifest(struct repo *r, const char *id, char *why, size_t why
 	free(text);
 	if (!m || !json_is_object(m) ||
 	    strcmp(json_string_value(json_object_get(m, "format")) ?: "", "condo-backup") ||
-	    json_integer_value(json_object_get(m, "version")) != 1) {
-		snprintf(why, whylen, "backup %s: not a condo backup manifest of version 1", id);
+	    json_integer_value(json_object_get(m, "version")) != 1 ||
+	    strcmp(json_string_value(json_object_get(m, "id")) ?: "", id)) {
+		snprintf(why, whylen, "backup %s: not a condo backup manifest of version 1 (of "
+			 "this id)", id);
 		json_decref(m);
 		return NULL;
 	}
 	return m;
 }
 
-bool repo_latest(struct repo *r, const char *tenant_name, const char *target,
-		 char id[CTL_ID_LEN + 1])
+int repo_each(struct repo *r, int (*fn)(json_t *m, const char *why, void *arg), void *arg)
 {
-	char path[4200], why[256];
-	json_int_t best = -1;
+	char path[4200], why[512];
 	struct dirent *e;
+	int stop = 0;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/backups", r->dir);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
+	if (!(d = opendir(path)))
+		return -errno;
+	while (!stop && (e = readdir(d))) {
 		json_t *m;
-		const char *t, *mt;
-		json_int_t when;
 
-		if (e->d_name[0] == '.' || !(m = repo_read_manifest(r, e->d_name, why, sizeof(why))))
+		if (e->d_name[0] == '.')
 			continue;
-		t = json_string_value(json_object_get(json_object_get(m, "tenant"), "name"));
-		when = json_integer_value(json_object_get(m, "sequence"));
-		mt = json_string_value(json_object_get(m, "target"));
-		if (t && !strcmp(t, tenant_name) && when > best &&
-		    (target ? mt && !strcmp(mt, target) : !mt)) {
-			best = when;
-			memcpy(id, e->d_name, CTL_ID_LEN + 1); /* checked: CTL_ID_LEN long */
-		}
+		m = repo_read_manifest(r, e->d_name, why, sizeof(why));
+		stop = fn(m, why, arg);
 		json_decref(m);
 	}
-	if (d)
-		closedir(d);
-	return best >= 0;
+	closedir(d);
+	return stop;
+}
+
+struct latest {
+	const char *tenant, *target;
+	json_int_t best;
+	char *id;
+};
+
+static int newer(json_t *m, const char *why, void *arg)
+{
+	struct latest *l = arg;
+	const char *t = json_string_value(json_object_get(json_object_get(m, "tenant"), "name"));
+	const char *mt = json_string_value(json_object_get(m, "target"));
+	const char *id = json_string_value(json_object_get(m, "id"));
+	json_int_t when = json_integer_value(json_object_get(m, "sequence"));
+
+	if (m && t && id && store_id_ok(id) && !strcmp(t, l->tenant) && when > l->best &&
+	    (l->target ? mt && !strcmp(mt, l->target) : !mt)) {
+		l->best = when;
+		memcpy(l->id, id, CTL_ID_LEN + 1);
+	}
+	return 0; /* unreadable manifests are no one's newest */
+}
+
+bool repo_latest(struct repo *r, const char *tenant_name, const char *target,
+		 char id[CTL_ID_LEN + 1])
+{
+	struct latest l = { tenant_name, target, -1, id };
+
+	repo_each(r, newer, &l);
+	return l.best >= 0;
 }
 
 /* Remove a directory's files, then the directory (one level). */
@@ -342,47 +366,54 @@ int repo_delete(struct repo *r, const char *id)
 	return remove_dir(gone);
 }
 
-/* Every chunk the manifests name, as the keys of an object; NULL (and the
- * reason) when a manifest cannot be read: then nothing may be removed. */
-static json_t *named_chunks(struct repo *r, char *why, size_t len)
-{
-	json_t *set = json_object(), *m, *list, *e, *part;
-	char path[4200];
-	struct dirent *de;
-	size_t i, j;
-	DIR *d;
+struct named {
+	json_t *set;
+	char *why;
+	size_t len;
+};
 
-	snprintf(path, sizeof(path), "%s/backups", r->dir);
-	if (!(d = opendir(path))) {
-		snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
-		json_decref(set);
-		return NULL;
+/* Add the chunks manifest m names to the set; stop at one that cannot be
+ * read: then nothing may be removed. */
+static int add_named(json_t *m, const char *why, void *arg)
+{
+	struct named *n = arg;
+	json_t *list, *e, *part;
+	size_t i, j;
+
+	if (!m) {
+		snprintf(n->why, n->len, "%s", why);
+		return 1;
 	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (!(m = repo_read_manifest(r, de->d_name, why, len))) {
-			json_decref(set);
-			set = NULL;
-			break;
-		}
-		json_t *lists[] = { json_object_get(m, "images"), json_object_get(m, "vms") };
-		for (int k = 0; k < 2; k++) {
-			json_array_foreach(lists[k], i, part) {
-				list = json_object_get(part, "chunks");
-				if (!list)
-					list = json_object_get(json_object_get(part, "disk"), "chunks");
-				json_array_foreach(list, j, e) {
-					const char *h = json_string_value(json_array_get(e, 1));
-					if (h && hash_ok(h))
-						json_object_set_new(set, h, json_true());
-				}
+	json_t *lists[] = { json_object_get(m, "images"), json_object_get(m, "vms") };
+	for (int k = 0; k < 2; k++) {
+		json_array_foreach(lists[k], i, part) {
+			list = json_object_get(part, "chunks");
+			if (!list)
+				list = json_object_get(json_object_get(part, "disk"), "chunks");
+			json_array_foreach(list, j, e) {
+				const char *h = json_string_value(json_array_get(e, 1));
+				if (h && hash_ok(h))
+					json_object_set_new(n->set, h, json_true());
 			}
 		}
-		json_decref(m);
 	}
-	closedir(d);
-	return set;
+	return 0;
+}
+
+/* Every chunk the manifests name, as the keys of an object; NULL (and the
+ * reason) when a manifest cannot be read. */
+static json_t *named_chunks(struct repo *r, char *why, size_t len)
+{
+	struct named n = { json_object(), why, len };
+	int err = repo_each(r, add_named, &n);
+
+	if (err < 0)
+		snprintf(why, len, "cannot read %s/backups: %s", r->dir, strerror(-err));
+	if (err) {
+		json_decref(n.set);
+		return NULL;
+	}
+	return n.set;
 }
 
 int repo_gc(struct repo *r, uint64_t *chunks, uint64_t *bytes, char *why, size_t len)
