@@ -18,6 +18,7 @@
 #include "machine/cpulimit.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -633,6 +634,10 @@ int vm_run(const struct vm_config *in)
 		log_err("run", "--cpus %d: must be 1 to %d", in->cpus, VM_MAX_CPUS);
 		return VM_EXIT_ERROR;
 	}
+	/* A peer that goes away (a host client of a port forward, an NBD
+	 * server, a switch) is an error on that socket, never the VM's end:
+	 * a host client timing out on a hostfwd port killed the VMM. */
+	signal(SIGPIPE, SIG_IGN);
 	if (in->ndrives + in->nnets > VM_MAX_DRIVES) {
 		log_err("run", "%d disks and %d NICs: at most %d together (virtio slots)", in->ndrives,
 			in->nnets, VM_MAX_DRIVES);
