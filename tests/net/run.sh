@@ -118,7 +118,7 @@ while True:
 	until curl -s -o /dev/null "http://127.0.0.1:$http/g"; do sleep 0.1; done
 	vm user.log --jail-dir jaildir --meter user.meter \
 		--net "user,hostfwd=tcp:127.0.0.1:$fwd-:80,hostfwd=tcp:127.0.0.1:$fin-:81" -- \
-		"udhcpc -i eth0 -n -q -t 10 >/dev/null 2>&1; echo ADDR \$(ip -4 addr show eth0 | grep -o 'inet [0-9.]*'); echo DNS \$(cat /etc/resolv.conf); wget -q -O /tmp/g http://10.0.2.2:$http/g; echo NAT \$(md5sum </tmp/g); echo UDP \$(echo udp-hello | nc -u -w 2 10.0.2.2 $udp); echo LOOKUP \$(nslookup condo.test 2>&1 | grep -c 10.1.2.3) \$(nslookup other.test 2>&1 | grep -c NXDOMAIN); mkdir -p /www; echo page-from-guest >/www/index.html; httpd -p 80 -h /www; echo HTTPD; nc -l -p 81 </dev/null >/dev/null"
+		"udhcpc -i eth0 -n -q -t 10 >/dev/null 2>&1; echo ADDR \$(ip -4 addr show eth0 | grep -o 'inet [0-9.]*'); echo DNS \$(cat /etc/resolv.conf); wget -q -O /tmp/g http://10.0.2.2:$http/g; echo NAT \$(md5sum </tmp/g); echo UDP \$(echo udp-hello | nc -u -w 2 10.0.2.2 $udp); echo LOOKUP \$(nslookup condo.test 2>&1 | grep -c 10.1.2.3) \$(nslookup other.test 2>&1 | grep -c NXDOMAIN); mkdir -p /www; echo page-from-guest >/www/index.html; dd if=/dev/zero of=/www/big bs=64k count=64 2>/dev/null; httpd -p 80 -h /www; echo HTTPD; nc -l -p 81 </dev/null >/dev/null"
 	uvm=$!
 	page=
 	for _ in $(seq 120); do
@@ -126,6 +126,20 @@ while True:
 		kill -0 $uvm 2>/dev/null || break
 		sleep 1
 	done
+	# a host client that leaves mid-transfer (a reset, unread data) is an
+	# error on that connection, never the VM's end (SIGPIPE)
+	for _ in 1 2 3; do
+		python3 - "$fwd" <<'EOF' 2>/dev/null
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(b"GET /big HTTP/1.0\r\n\r\n")
+s.recv(100)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+EOF
+	done
+	sleep 1
+	kill -0 $uvm 2>/dev/null && ok user-hostfwd-client-leaves || bad user-hostfwd-client-leaves "the VM ended when a host client left"
 	# tell the guest to end
 	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5).sendall(b"x")' "$fin" 2>/dev/null
 	wait $uvm
