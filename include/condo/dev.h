@@ -7,6 +7,8 @@
 
 #include "condo/types.h"
 
+struct state_buf;
+
 struct dev_ops {
 	const char *name;
 	/* offset is relative to the device's base; len is 1, 2, 4 or 8.
@@ -16,6 +18,16 @@ struct dev_ops {
 	int (*write)(void *dev, uint64_t offset, unsigned len, uint64_t val);
 	void (*reset)(void *dev);
 	void (*free)(void *dev);
+	/* Snapshots and migration (src/snapshot), called with every hart
+	 * parked and no request in flight: save appends the device's
+	 * guest-visible state as plain data (condo/state.h); load reads it
+	 * back into a device built with the same configuration, validates
+	 * every value (a snapshot is untrusted input), re-drives its
+	 * interrupt line from the loaded state, and returns -1 with the
+	 * buffer failed on anything malformed.  NULL: the device has no
+	 * state of its own. */
+	void (*save)(void *dev, struct state_buf *out);
+	int (*load)(void *dev, struct state_buf *in);
 };
 
 /* An interrupt line: a level the device sets, routed to a controller. */
