@@ -48,10 +48,10 @@ LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
 # zlib and zstd: compressed qcow2 clusters; liburing: block I/O off the
 # vCPU threads (src/block).  libnbd (NBD disks) is loaded at run time by
 # the first NBD disk (dlopen, src/block/nbd.c): only its header is needed.
-PKGS     := zlib libzstd liburing
+PKGS     := zlib libzstd liburing jansson
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) libnbd 2>/dev/null)
 LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring)
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring -ljansson)
 # libslirp (--net user) is loaded by the first NAT NIC (dlopen,
 # src/net/slirp.c): only its header is needed, from libslirp-dev.
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
@@ -60,7 +60,7 @@ CFLAGS   += $(shell pkg-config --cflags $(CTL_PKGS) libcurl 2>/dev/null)
 CTL_LIBS := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null || echo -lmicrohttpd -ljansson -lsqlite3 -lsodium)
 # libcurl is loaded by condo ctl at run time (dlopen, src/cli/ctl_client.c),
 # so VMM processes do not carry it: only its headers are needed here.
-CLI_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+# jansson (in PKGS): the control socket, snapshots' manifests, condo ctl.
 
 ifeq ($(V),1)
   Q :=
@@ -111,7 +111,7 @@ $(LIB): $(LIB_OBJS)
 
 $(CONDO): $(CLI_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS) $(CLI_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
 $(CONDOD): $(CTL_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")

@@ -32,6 +32,7 @@ struct vm_drive {
 	bool discard;   /* discard=unmap: guest discards reach the image (default ignore) */
 	int aio;        /* enum block_aio_kind (condo/block_aio.h); 0: auto */
 	const char *dirty_bitmap; /* changed-block tracking file (condo/block_dirty.h) */
+	bool temporary; /* made for this run (a restore's overlay): unlinked once open */
 };
 
 struct vm_config {
@@ -57,6 +58,17 @@ struct vm_config {
 	uint64_t jit_hot;    /* interpreted runs before a block is compiled; 0: the default */
 	bool jit_stats;      /* report the translators' counters at exit */
 	struct jail_config jail; /* --no-jail, --jail-user, --jail-dir; limits 0: from the size */
+	const char *net_specs[NET_MAX_NICS]; /* the --net values, for a snapshot's manifest */
+	const char *control;  /* --control PATH: the control socket (docs/control.md) */
+	const char *console;  /* --console PATH: the guest's console output to this file */
+	const char *restore;  /* --restore DIR: resume a snapshot instead of booting */
+	bool restore_verify;  /* --restore-verify: check the memory file's CRC first */
+	bool engine_given;    /* --engine or --jit-* given: they override a snapshot's */
+	int fork;             /* --fork N: N clones of the snapshot (with --restore) */
+	const char *incoming; /* --incoming tcp:HOST:PORT|unix:PATH: wait for a migration */
+	/* Set by vm_run: the boot files as absolute host paths, for a
+	 * snapshot's manifest (NULL: none, or the default guest). */
+	const char *kernel_path, *initrd_path, *bios_path;
 };
 
 /* Enter the jail (unless cfg->jail.disabled), build the board, boot and run until the guest powers off or resets.
@@ -67,5 +79,15 @@ struct vm_config {
 int cpulimit_parse(const char *s, uint32_t *mcores);
 
 int vm_run(const struct vm_config *cfg);
+/* --restore with --fork N: vm_run for each of N clones, in processes of
+ * their own; the first non-zero status of a clone, or 0. */
+int vm_fork_run(const struct vm_config *cfg);
+/* condo snapshot --check: read and verify every part of the snapshot in
+ * dir.  0, or -1 after a one-line error naming what is wrong. */
+int vm_snapshot_check(const char *dir);
+/* Live migration's addresses, tcp:HOST:PORT (or HOST:PORT) and unix:PATH:
+ * a listening or a connected socket, or -1 after a one-line error. */
+int migrate_listen(const char *uri);
+int migrate_connect(const char *uri);
 
 #endif

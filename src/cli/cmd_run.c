@@ -94,6 +94,28 @@ static const char run_usage[] =
 	"  --jail-dir DIR        make DIR the root, holding only the VM's boot files (a\n"
 	"                        private tmpfs over DIR; the host sees DIR unchanged);\n"
 	"                        disks are opened before and are not in it\n"
+	"  --console FILE        the guest's console output to FILE instead of the\n"
+	"                        terminal (no input); with --fork, %d in FILE is the\n"
+	"                        clone's number\n"
+	"  --control PATH        a control socket (JSON: status, pause, resume, quit,\n"
+	"                        snapshot, migrate; docs/control.md), used by\n"
+	"                        `condo snapshot`, `condo migrate` and `condo control`\n"
+	"  --restore DIR         resume the snapshot in DIR (`condo snapshot`) where it\n"
+	"                        stopped, instead of booting: memory is mapped from the\n"
+	"                        snapshot as the guest touches it.  The board, boot files\n"
+	"                        and disks come from the snapshot; each --drive file=F\n"
+	"                        names the new overlay (which must not exist) the\n"
+	"                        snapshot's disk of that position runs on (default: a\n"
+	"                        temporary one), --net gives the NICs other back ends,\n"
+	"                        --engine/--jit-* override the snapshot's.  See\n"
+	"                        docs/snapshot.md\n"
+	"  --restore-verify      check the snapshot's memory against its CRC first\n"
+	"                        (reads all of it: restoring is no longer lazy)\n"
+	"  --fork N              with --restore: start N clones of the snapshot, each\n"
+	"                        its own process, sharing unchanged memory pages, each\n"
+	"                        with its own overlays, a new MAC and fresh entropy\n"
+	"  --incoming tcp:HOST:PORT|unix:PATH\n"
+	"                        wait there for a VM sent by `condo migrate`, then run it\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Console: the terminal is in raw mode while the guest runs; C-a x quits,\n"
@@ -210,7 +232,8 @@ int cmd_run(int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_KERNEL_FORMAT, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEM, OPT_CPUS, OPT_DRIVE,
 	       OPT_MAX_INSNS, OPT_ENGINE, OPT_JIT_CACHE, OPT_JIT_STATS, OPT_JIT_HOT, OPT_NO_JAIL,
-	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR, OPT_METER, OPT_CPU_LIMIT, OPT_CPU_LIMIT_FILE, OPT_NET };
+	       OPT_JAIL_USER, OPT_JAIL_DIR, OPT_IMAGE_DIR, OPT_METER, OPT_CPU_LIMIT, OPT_CPU_LIMIT_FILE, OPT_NET,
+	       OPT_CONSOLE, OPT_CONTROL, OPT_RESTORE, OPT_RESTORE_VERIFY, OPT_FORK, OPT_INCOMING };
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "kernel-format", required_argument, NULL, OPT_KERNEL_FORMAT },
@@ -233,6 +256,12 @@ int cmd_run(int argc, char **argv)
 		{ "cpu-limit", required_argument, NULL, OPT_CPU_LIMIT },
 		{ "cpu-limit-file", required_argument, NULL, OPT_CPU_LIMIT_FILE },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "restore-verify", no_argument, NULL, OPT_RESTORE_VERIFY },
+		{ "fork", required_argument, NULL, OPT_FORK },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -241,12 +270,13 @@ int cmd_run(int argc, char **argv)
 	char *paths[2 * VM_MAX_DRIVES] = { 0 };
 	uint64_t n;
 	int opt, status;
+	bool board_given = false, boot_given = false;
 
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
 		switch (opt) {
-		case OPT_KERNEL: cfg.kernel = optarg; break;
+		case OPT_KERNEL: cfg.kernel = optarg; boot_given = true; break;
 		case OPT_KERNEL_FORMAT:
 			if (strcmp(optarg, "raw")) {
 				log_err("run", "--kernel-format %s: expected raw", optarg);
@@ -254,9 +284,10 @@ int cmd_run(int argc, char **argv)
 			}
 			cfg.kernel_raw = true;
 			break;
-		case OPT_INITRD: cfg.initrd = optarg; break;
-		case OPT_APPEND: cfg.append = optarg; break;
+		case OPT_INITRD: cfg.initrd = optarg; boot_given = true; break;
+		case OPT_APPEND: cfg.append = optarg; boot_given = true; break;
 		case OPT_BIOS:
+			boot_given = true;
 			if (!strcmp(optarg, "none"))
 				cfg.bios_none = true;
 			else
@@ -268,6 +299,7 @@ int cmd_run(int argc, char **argv)
 				log_err("run", "--mem %s: expected a size from 16M to 64G", optarg);
 				return CLI_EXIT_USAGE;
 			}
+			board_given = true;
 			break;
 		case OPT_CPUS:
 			if (cli_parse_u64(optarg, &n) < 0 || n < 1 || n > VM_MAX_CPUS) {
@@ -275,6 +307,7 @@ int cmd_run(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			}
 			cfg.cpus = (int)n;
+			board_given = true;
 			break;
 		case OPT_DRIVE:
 			if (parse_drive(&cfg, optarg) < 0)
@@ -292,12 +325,14 @@ int cmd_run(int argc, char **argv)
 				log_err("run", "--engine %s: expected interp, jit or lockstep", optarg);
 				return CLI_EXIT_USAGE;
 			}
+			cfg.engine_given = true;
 			break;
 		case OPT_JIT_CACHE:
 			if (cli_parse_jit_cache(optarg, &cfg.jit_cache) < 0) {
 				log_err("run", "--jit-cache %s: expected a size from 256K to 1G", optarg);
 				return CLI_EXIT_USAGE;
 			}
+			cfg.engine_given = true;
 			break;
 		case OPT_JIT_STATS: cfg.jit_stats = true; break;
 		case OPT_JIT_HOT:
@@ -305,6 +340,7 @@ int cmd_run(int argc, char **argv)
 				log_err("run", "--jit-threshold %s: expected 1 to 1000000", optarg);
 				return CLI_EXIT_USAGE;
 			}
+			cfg.engine_given = true;
 			break;
 		case OPT_NO_JAIL: cfg.jail.disabled = true; break;
 		case OPT_JAIL_USER:
@@ -333,9 +369,21 @@ int cmd_run(int argc, char **argv)
 				log_err("run", "--net %s: %s", optarg, err);
 				return CLI_EXIT_USAGE;
 			}
-			cfg.nnets++;
+			cfg.net_specs[cfg.nnets++] = optarg;
 			break;
 		}
+		case OPT_CONSOLE: cfg.console = optarg; break;
+		case OPT_CONTROL: cfg.control = optarg; break;
+		case OPT_RESTORE: cfg.restore = optarg; break;
+		case OPT_RESTORE_VERIFY: cfg.restore_verify = true; break;
+		case OPT_INCOMING: cfg.incoming = optarg; break;
+		case OPT_FORK:
+			if (cli_parse_u64(optarg, &n) < 0 || n < 1 || n > 1024) {
+				log_err("run", "--fork %s: expected 1 to 1024 clones", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			cfg.fork = (int)n;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 0;
@@ -351,6 +399,28 @@ int cmd_run(int argc, char **argv)
 	if (cfg.jail.disabled && (cfg.jail.user || cfg.jail.dir)) {
 		log_err("run", "--no-jail: --jail-user and --jail-dir need the jail");
 		return CLI_EXIT_USAGE;
+	}
+	if ((cfg.restore || cfg.incoming) && (board_given || boot_given)) {
+		log_err("run", "--%s: the board and boot files come from the VM sent; drop --mem, "
+			"--cpus, --kernel, --initrd, --append and --bios",
+			cfg.restore ? "restore" : "incoming");
+		return CLI_EXIT_USAGE;
+	}
+	if (cfg.restore && cfg.incoming) {
+		log_err("run", "--restore and --incoming: choose one");
+		return CLI_EXIT_USAGE;
+	}
+	if ((cfg.fork || cfg.restore_verify) && !cfg.restore) {
+		log_err("run", "--%s needs --restore", cfg.fork ? "fork" : "restore-verify");
+		return CLI_EXIT_USAGE;
+	}
+	if (cfg.restore || cfg.incoming) {
+		status = terminate_drive_paths(&cfg, paths) < 0 ? VM_EXIT_ERROR
+			 : cfg.fork	? vm_fork_run(&cfg)
+					: vm_run(&cfg);
+		for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+			free(paths[i]);
+		return status;
 	}
 	if (cfg.bios_none && !cfg.kernel) {
 		log_err("run", "--bios none needs --kernel");

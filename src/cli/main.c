@@ -13,6 +13,9 @@ int cmd_app(int argc, char **argv);
 int cmd_img(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_switch(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_control(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 static const struct command {
 	const char *name;
@@ -20,9 +23,12 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "app", cmd_app, "run a RISC-V Linux program in a sandbox (app mode)" },
+	{ "control", cmd_control, "status, pause, resume or quit a VM through its control socket" },
 	{ "img", cmd_img, "create, inspect, check, convert and change disk images" },
 	{ "ctl", cmd_ctl, "talk to condod: tenants, tokens, images and VMs" },
+	{ "migrate", cmd_migrate, "move a running VM to another condo (condo run --incoming)" },
 	{ "run", cmd_run, "boot a RISC-V virtual machine" },
+	{ "snapshot", cmd_snapshot, "save a running VM to a directory, to restore or fork it" },
 	{ "switch", cmd_switch, "run the virtual network switch NAME (condo run --net switch=NAME)" },
 };
 

@@ -85,6 +85,15 @@ static const char *const vm_meter[] = {
 	"pwrite64", "pread64", NULL,
 };
 
+/* condo run --control: the event loop accepts the client, reads its
+ * requests and the descriptors sent with them, and watches it
+ * (src/machine/control.c); the main thread writes snapshots and
+ * migration streams into those descriptors and makes sure a snapshot's
+ * files are on disk (src/machine/snapshot.c, migrate.c). */
+static const char *const vm_control[] = {
+	"accept4", "recvmsg", "epoll_ctl", "sendmsg", "sendto", "fsync", "fdatasync", NULL,
+};
+
 /* condo run's harts: the UART and the virtio console writing to stdout,
  * timers sleeping.  A hart only queues disk requests (it writes the
  * engine's eventfd), so it makes no disk I/O call. */
@@ -172,7 +181,7 @@ static const char *const app_ids[] = {
 
 const struct jail_group jail_groups[] = {
 	{ ALL, runtime },	{ VMM | IO | HART | APP, jit_code }, { VMM, vmm_board }, { VM, vm_signals },
-	{ VM, vm_mem },		{ VMM | IO, vm_io },	{ VMM | IO, vm_meter },
+	{ VM, vm_mem },		{ VMM | IO, vm_io },	{ VMM | IO, vm_meter }, { VMM | IO, vm_control },
 	{ VMM | HART, vm_hart }, { VMM | BLK, vm_blk }, { VMM | BLK, vm_nbd },	{ VMM | NET, vm_net },
 	{ VMM | NET, vm_slirp }, { APP, app_files },
 	{ APP, app_wait },	{ APP, app_procs },	{ APP, app_ids },	{ 0, NULL },

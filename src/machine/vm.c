@@ -16,8 +16,11 @@
 #include "machine/vm.h"
 #include "machine/meter.h"
 #include "machine/cpulimit.h"
+#include "machine/restore.h"
+#include "machine/snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,35 +141,13 @@ struct vm_res {
 	struct jail jail;
 	struct meter meter; /* across reboots: the counters only grow */
 	uint32_t cpu_mcores; /* --cpu-limit, or the last read from --cpu-limit-file */
+	struct control *control; /* --control */
+	struct vm_restore restore; /* --restore: what the first boot resumes (state NULL: none) */
+	int incoming; /* --incoming: the migration stream the first boot resumes (-1: none) */
+	char *paths[3 + VM_MAX_DRIVES]; /* absolute paths made for the manifest */
 };
 
 /* ---- hart threads ---- */
-
-/* A stopped hart waits here for an SBI hart_start (or the end of the VM). */
-static bool wait_for_start(struct vm_hart *vh)
-{
-	struct vm *vm = vh->vm;
-	struct hart *h = vh->hart;
-
-	pthread_mutex_lock(&vm->lock);
-	while (vh->state == HART_STOPPED && !vm->done)
-		pthread_cond_wait(&vm->done_cond, &vm->lock);
-	if (vh->state == HART_START_PENDING) {
-		vh->state = HART_STARTED;
-		h->priv = PRV_S;
-		h->pc = vh->start_addr;
-		h->x[10] = h->hartid;
-		h->x[11] = vh->start_arg;
-		h->csr.satp = 0;
-		h->csr.mstatus &= ~MSTATUS_SIE;
-		trap_update_context(h);
-		cpu_tlb_flush(h);
-		cpu_code_flush(h);
-		h->stop_request = 0;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	return !vm->done;
-}
 
 static void *hart_main(void *arg)
 {
@@ -184,7 +165,7 @@ static void *hart_main(void *arg)
 	}
 	cpulimit_start(&bucket);
 	while (!vm->done) {
-		if (vh->state != HART_STARTED && !wait_for_start(vh))
+		if ((vh->state != HART_STARTED || vm->pause_req) && !vm_hart_wait(vh))
 			break;
 		/* The hart runs in slices, so it sees a new CPU limit soon even
 		 * in a guest that makes no SBI calls (Sstc timers); under a
@@ -317,15 +298,18 @@ static int net_thread_start(void *ctx)
 	return 0;
 }
 
+int vm_nic_start(struct vm *vm, int i)
+{
+	return vm->jail ? net_nic_start(vm->nics[i], net_thread_start, vm) : 0;
+}
+
 /* A NIC: its thread for this boot, then the device. */
 static int add_nic(struct vm *vm, int i)
 {
-	struct net_nic *nic = vm->nics[i];
-
-	if (vm->jail && net_nic_start(nic, net_thread_start, vm) < 0)
+	if (vm_nic_start(vm, i) < 0)
 		return -1;
 	return add_virtio(vm, virtio_net_new(&vm->ram, plic_line(vm, VIRT_VIRTIO_IRQ + vm->nvirtio),
-					     nic));
+					     vm->nics[i]));
 }
 
 /* A page became code, or code was written (by a hart or a device): every
@@ -446,9 +430,26 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 	vm.loop = evloop_new();
 	if (vm.loop)
 		evloop_on_start(vm.loop, loop_thread_start, &vm);
-	if (!vm.loop || vm_build_board(&vm) < 0 || boot_load(&vm) < 0)
+	if (!vm.loop || vm_build_board(&vm) < 0)
 		goto out;
-	if (console_init(&vm) < 0 || meter_attach(&res->meter, vm.loop, vm.hart_ptrs, vm.ncpus) < 0 ||
+	if (res->restore.state) {
+		int r = vm_restore_apply(&vm, &res->restore);
+
+		/* Only the first boot resumes; a guest reset boots afresh. */
+		vm_restore_close(&res->restore);
+		if (r < 0)
+			goto out;
+	} else if (res->incoming >= 0) {
+		int r = vm_incoming_apply(&vm, res->incoming);
+
+		close(res->incoming);
+		res->incoming = -1;
+		if (r < 0)
+			goto out;
+	} else if (boot_load(&vm) < 0) {
+		goto out;
+	}
+	if (control_attach(res->control, &vm) < 0 || console_init(&vm) < 0 || meter_attach(&res->meter, vm.loop, vm.hart_ptrs, vm.ncpus) < 0 ||
 	    evloop_start(vm.loop) < 0) {
 		log_err("run", "cannot start the console");
 		goto out;
@@ -461,8 +462,12 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 		}
 	}
 	pthread_mutex_lock(&vm.lock);
-	while (!vm.done)
-		pthread_cond_wait(&vm.done_cond, &vm.lock);
+	while (!vm.done) {
+		if (vm.control_req && !vm.control_req->taken)
+			vm_control_run(&vm);
+		else
+			pthread_cond_wait(&vm.done_cond, &vm.lock);
+	}
 	pthread_mutex_unlock(&vm.lock);
 	for (int i = 0; i < started; i++)
 		pthread_join(vm.harts[i].thread, NULL);
@@ -576,6 +581,8 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 		res->disks[i] = block_open_in(cfg->drives[i].file,
 					      (enum block_format)cfg->drives[i].format,
 					      cfg->drives[i].readonly, cfg->image_dir);
+		if (cfg->drives[i].temporary)
+			unlink(cfg->drives[i].file);
 		if (!res->disks[i] || track_changes(&cfg->drives[i], &res->disks[i]) < 0)
 			return -1;
 	}
@@ -588,6 +595,10 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 		if (cfg->nets[i].kind == NET_USER)
 			jc.keep_net = true; /* slirp's outbound sockets are the host's */
 	}
+	if (cfg->control && !(res->control = control_open(cfg->control)))
+		return -1;
+	if (cfg->console && redirect_console(cfg->console) < 0)
+		return -1;
 	res->cpu_mcores = cfg->cpu_mcores;
 	if (meter_open(&res->meter, cfg->meter, cfg->cpu_limit_file) < 0)
 		return -1;
@@ -623,10 +634,41 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 	return 0;
 }
 
+/* --console FILE: the guest's console (the UART, the virtio console, the
+ * SBI's) goes to FILE instead of the terminal, and takes no input. */
+static int redirect_console(const char *path)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (out < 0 || in < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(in, STDIN_FILENO) < 0) {
+		log_err("run", "--console %s: %s", path, strerror(errno));
+		if (out >= 0)
+			close(out);
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	close(out);
+	close(in);
+	return 0;
+}
+
+/* A host path as an absolute one, for the manifest of a snapshot taken
+ * later (the jail may have moved the root by then); kept in res. */
+static const char *absolute(struct vm_res *res, int slot, const char *path)
+{
+	if (!path || block_is_remote(path, BLOCK_FORMAT_AUTO))
+		return path;
+	res->paths[slot] = realpath(path, NULL);
+	return res->paths[slot] ? res->paths[slot] : path;
+}
+
 int vm_run(const struct vm_config *in)
 {
-	struct vm_res res = { .files = { -1, -1, -1 }, .meter = { .fd = -1, .timer = -1 } };
-	struct vm_config cfg;
+	struct vm_res res = { .files = { -1, -1, -1 }, .meter = { .fd = -1, .timer = -1 },
+			      .restore = { .mem_fd = -1 }, .incoming = -1 };
+	struct vm_config base = *in, cfg;
 	uint64_t spent = 0;
 	int status = VM_EXIT_ERROR;
 
@@ -638,15 +680,31 @@ int vm_run(const struct vm_config *in)
 	 * server, a switch) is an error on that socket, never the VM's end:
 	 * a host client timing out on a hostfwd port killed the VMM. */
 	signal(SIGPIPE, SIG_IGN);
-	if (in->ndrives + in->nnets > VM_MAX_DRIVES) {
+	if (!in->restore && in->ndrives + in->nnets > VM_MAX_DRIVES) {
 		log_err("run", "%d disks and %d NICs: at most %d together (virtio slots)", in->ndrives,
 			in->nnets, VM_MAX_DRIVES);
 		return VM_EXIT_ERROR;
 	}
-	if (open_and_jail(in, &cfg, &res) == 0) {
+	if (in->restore && vm_restore_open(in->restore, &base, &res.restore) < 0)
+		goto out;
+	if (in->incoming && (res.incoming = vm_incoming_open(in->incoming, &base)) < 0)
+		goto out;
+	base.kernel_path = absolute(&res, 0, base.kernel);
+	base.initrd_path = absolute(&res, 1, base.initrd);
+	base.bios_path = base.bios_none ? NULL : absolute(&res, 2, base.bios);
+	for (int i = 0; i < base.ndrives; i++)
+		base.drives[i].file = absolute(&res, 3 + i, base.drives[i].file);
+	if (open_and_jail(&base, &cfg, &res) == 0) {
 		while ((status = run_once(&cfg, &res, &spent)) == -1)
 			log_info("run", "guest reset: booting again");
 	}
+out:
+	vm_restore_close(&res.restore);
+	if (res.incoming >= 0)
+		close(res.incoming);
+	control_close(res.control);
+	for (size_t i = 0; i < sizeof(res.paths) / sizeof(res.paths[0]); i++)
+		free(res.paths[i]);
 	meter_close(&res.meter);
 	for (int i = 0; i < NET_MAX_NICS; i++)
 		net_nic_close(res.nics[i]);

@@ -34,6 +34,9 @@ struct vm_hart {
 	pthread_t thread;
 	volatile int state;      /* enum hart_state, for SBI HSM */
 	uint64_t start_addr, start_arg;
+	/* Waiting in hart_wait (stopped or paused) and running no guest
+	 * code: a remote fence need not wait for it (it flushes on waking). */
+	volatile bool parked;
 };
 
 struct vm_virtio_slot {
@@ -77,11 +80,66 @@ struct vm {
 
 	/* Set once by whoever ends the VM (poweroff, reset, a limit, Ctrl-A x). */
 	pthread_mutex_t lock;
-	pthread_cond_t done_cond;
+	pthread_cond_t done_cond; /* also: harts parking and waking, control requests */
 	bool done;
 	int exit_status;
 	bool reboot;
+
+	/* Pausing (pause.c): while pause_req holds, every hart parks at its
+	 * next block boundary; parked counts those that did. */
+	volatile bool pause_req;
+	int parked;
+	bool paused;     /* vm_pause completed and no vm_resume yet */
+
+	/* The control socket (control.c): a request handed from the event
+	 * loop to the main thread, which runs it (vm_control_run). */
+	struct control *control;
+	struct control_req *control_req;
 };
+
+/* Start NIC i's thread (each boot, and on resuming from a pause). */
+int vm_nic_start(struct vm *vm, int i);
+
+/* ---- pause.c ---- */
+
+/* Park every hart at a block boundary, then hold the devices still: each
+ * disk's requests in flight complete and the NICs stop delivering.  On
+ * return the VM's state and memory change no more until vm_resume.  Main
+ * thread only.  0, or -1 when the VM ended meanwhile. */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* Only the harts, briefly (a migration round): parked at a block
+ * boundary, devices running.  0, or -1 when the VM ended meanwhile. */
+int vm_park_harts(struct vm *vm);
+void vm_unpark_harts(struct vm *vm);
+/* A hart waits here while stopped (SBI HSM) or while the VM is paused.
+ * False when the VM ended. */
+bool vm_hart_wait(struct vm_hart *vh);
+
+/* ---- control.c, control_cmds.c ---- */
+
+/* A request off the control socket: its JSON, the descriptors sent with
+ * it (SCM_RIGHTS), and the reply the main thread fills in. */
+#define CONTROL_MAX_FDS 4
+struct control_req {
+	const char *cmd;
+	void *args;      /* json_t *, the whole request */
+	int fds[CONTROL_MAX_FDS];
+	int nfds;        /* the command takes those it keeps (sets them -1) */
+	void *reply;     /* json_t *: {"ok": true, ...} or {"ok": false, "error": "..."} */
+	bool taken, done; /* by the main thread */
+	bool holds_pause; /* in and out: the VM is paused for this client */
+};
+
+/* Listen on path (a Unix socket, made before the jail).  NULL after a
+ * one-line error. */
+struct control *control_open(const char *path);
+void control_close(struct control *ctl);
+/* Serve the socket on vm's event loop (each boot). */
+int control_attach(struct control *ctl, struct vm *vm);
+/* Main thread: run vm->control_req, if any (with vm->lock held; the
+ * lock is dropped while the command runs). */
+void vm_control_run(struct vm *vm);
 
 /* The board of vm->cfg: RAM, harts (not running) and every device on the
  * bus; vm->loop may be NULL (no console input).  On failure -1 with the

@@ -127,9 +127,10 @@ static struct sbiret remote_fence(struct vm *vm, struct hart *self, uint64_t mas
 	}
 	for (int i = 0; i < vm->ncpus; i++) {
 		struct vm_hart *vh = &vm->harts[i];
-		/* a stopped hart flushes when it starts: its TLB is emptied then */
+		/* A stopped hart flushes when it starts: its TLB is emptied
+		 * then; a parked one (a pause) before it runs guest code. */
 		while (__atomic_load_n(&vh->hart->flush_req, __ATOMIC_SEQ_CST) &&
-		       vh->state == HART_STARTED && !vm->done) {
+		       vh->state == HART_STARTED && !vh->parked && !vm->done) {
 			cpu_flush_requests(self, __atomic_exchange_n(&self->flush_req, 0,
 								     __ATOMIC_SEQ_CST));
 			sched_yield();
