@@ -1753,6 +1753,29 @@ static void test_blk_state_quiesce_engine(void **state)
 		expect_sector_pattern(gp(DATA_GPA + 512 * i, 512), 40 + i);
 }
 
+/* Requests held in flight (the engine stopped, so they wait in its queue):
+ * a save fails cleanly, saying why; once they can complete, quiesce and
+ * the save work. */
+static void test_blk_state_refused_in_flight(void **state)
+{
+	struct tq *q = &T.q[0];
+	struct state_buf st = { 0 };
+
+	driver_init(1, F_VERSION_1);
+	block_aio_stop(T.aio);
+	post_reads(q, 10);
+	kick(q);
+	virtio_mmio_ops.save(T.dev, &st);
+	assert_int_equal(state_status(&st), -1);
+	assert_string_equal(st.why, "virtio-blk: requests in flight at save (quiesce first)");
+	assert_int_equal(used_idx(q), 0);
+	state_free(&st);
+	assert_int_equal(block_aio_start(T.aio, NULL, NULL), 0);
+	snapshot(&st);
+	assert_int_equal(used_idx(q), NREQ);
+	state_free(&st);
+}
+
 /* Byte offsets in a transport's state: tag, device id, queue count,
  * driver features, four selectors, status, interrupt status, config
  * generation, ever-DRIVER_OK, then per queue size, ready, broken, three
@@ -2007,6 +2030,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_blk_state_quiesce_engine, blk_uring_setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_blk_state_refused_in_flight,
+						blk_threads_setup, teardown),
 		BLK(test_state_bad_transport_values),
 		BLK(test_state_checked_at_use),
 		BLK(test_state_of_another_device_type),
