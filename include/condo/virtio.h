@@ -75,4 +75,17 @@ uint32_t virtio_mmio_device_id(const struct virtio_mmio *vm);
 /* Whether the device is in DEVICE_NEEDS_RESET after a driver error. */
 bool virtio_mmio_needs_reset(const struct virtio_mmio *vm);
 
+/* Snapshots: before virtio_mmio_ops.save, with every hart parked, wait
+ * until the device has no request in flight.  Requests in flight complete
+ * as usual (into the used ring, raising the interrupt), and so do those a
+ * disk held back at its in-flight bound; with the harts parked no new
+ * ones come.  Only virtio-blk ever has requests in flight; the others
+ * return at once.  A virtio-blk save without it fails cleanly when a
+ * request is still in flight.
+ *
+ * virtio_mmio_ops.load expects guest RAM to hold the snapshot's memory
+ * already: a loaded virtio-net's NIC resumes its work on the rings at
+ * once (frames the back end holds, transmit buffers the guest posted). */
+void virtio_mmio_quiesce(struct virtio_mmio *vm);
+
 #endif

@@ -89,6 +89,9 @@ const struct dev_ops aclint_ops = {
 	.read = aclint_read,
 	.write = aclint_write,
 	.free = aclint_free,
+	/* No save/load: the ACLINT has no state of its own.  mtimecmp lives
+	 * in struct hart and MSIP in the hart's mip, both saved with the
+	 * harts; mtime is the harts' clock. */
 };
 
 struct aclint *aclint_new(struct hart **harts, int nharts)

@@ -9,6 +9,7 @@
  * there is no host timer behind it (see docs/devices.md). */
 #include "condo/devices.h"
 #include "condo/log.h"
+#include "condo/state.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -169,6 +170,59 @@ static void rtc_reset(void *dev)
 	pthread_mutex_unlock(&rtc->lock);
 }
 
+/* Snapshots: the guest's offset from the host's wall clock (not the time
+ * it read), so a restored guest still sees host time plus its offset: its
+ * clock jumps forward by however long the snapshot lay, as a laptop's RTC
+ * does across a suspend, and a clone on another host follows that host's
+ * clock.  Also the TIME_HIGH latch, the alarm and the interrupt state.
+ * An alarm whose time passed meanwhile fires at the next access, as any
+ * alarm does here. */
+static void rtc_save(void *dev, struct state_buf *out)
+{
+	struct goldfish_rtc *rtc = dev;
+
+	pthread_mutex_lock(&rtc->lock);
+	state_put_tag(out, "GRTC");
+	state_put_u64(out, rtc->offset_ns);
+	state_put_u32(out, rtc->time_high);
+	state_put_u64(out, rtc->alarm_ns);
+	state_put_bool(out, rtc->alarm_running);
+	state_put_bool(out, rtc->irq_enabled);
+	state_put_bool(out, rtc->irq_pending);
+	pthread_mutex_unlock(&rtc->lock);
+}
+
+/* Every value is one a guest can set, so only the flags are checked
+ * (state_get_bool). */
+static int rtc_load(void *dev, struct state_buf *in)
+{
+	struct goldfish_rtc *rtc = dev;
+	uint64_t offset_ns, alarm_ns;
+	uint32_t time_high;
+	bool alarm_running, irq_enabled, irq_pending;
+
+	state_expect(in, "GRTC");
+	offset_ns = state_get_u64(in);
+	time_high = state_get_u32(in);
+	alarm_ns = state_get_u64(in);
+	alarm_running = state_get_bool(in);
+	irq_enabled = state_get_bool(in);
+	irq_pending = state_get_bool(in);
+	if (state_status(in) < 0)
+		return -1;
+	pthread_mutex_lock(&rtc->lock);
+	rtc->offset_ns = offset_ns;
+	rtc->time_high = time_high;
+	rtc->alarm_ns = alarm_ns;
+	rtc->alarm_running = alarm_running;
+	rtc->irq_enabled = irq_enabled;
+	rtc->irq_pending = irq_pending;
+	rtc->irq_level = irq_pending && irq_enabled;
+	irq_set(&rtc->irq, rtc->irq_level);
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
 static void rtc_free(void *dev)
 {
 	struct goldfish_rtc *rtc = dev;
@@ -185,6 +239,8 @@ const struct dev_ops goldfish_rtc_ops = {
 	.write = rtc_write,
 	.reset = rtc_reset,
 	.free = rtc_free,
+	.save = rtc_save,
+	.load = rtc_load,
 };
 
 struct goldfish_rtc *goldfish_rtc_new(struct irq_line irq)

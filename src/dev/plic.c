@@ -11,9 +11,11 @@
 #include "condo/devices.h"
 #include "condo/cpu.h"
 #include "condo/log.h"
+#include "condo/state.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define WORDS ((PLIC_NUM_SOURCES + 31) / 32) /* 32-bit words of source bits */
 
@@ -256,6 +258,111 @@ static void plic_reset(void *dev)
 	pthread_mutex_unlock(&plic->lock);
 }
 
+/* Snapshots: every source's priority, input level, pending and in-service
+ * bit, and every context's enables and threshold.  The contexts' output
+ * levels are not saved: load drives them afresh from the rest. */
+static void put_words(struct state_buf *out, const uint32_t *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		state_put_u32(out, w[i]);
+}
+
+static void get_words(struct state_buf *in, uint32_t *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		w[i] = state_get_u32(in);
+}
+
+static void plic_save(void *dev, struct state_buf *out)
+{
+	struct plic *plic = dev;
+
+	pthread_mutex_lock(&plic->lock);
+	state_put_tag(out, "PLIC");
+	state_put_u32(out, (uint32_t)plic->nharts);
+	put_words(out, plic->priority, PLIC_NUM_SOURCES);
+	put_words(out, plic->line, WORDS);
+	put_words(out, plic->pending, WORDS);
+	put_words(out, plic->claimed, WORDS);
+	for (int c = 0; c < num_contexts(plic); c++) {
+		put_words(out, plic->ctx[c].enable, WORDS);
+		state_put_u32(out, plic->ctx[c].threshold);
+	}
+	pthread_mutex_unlock(&plic->lock);
+}
+
+/* The state a guest and its sources can reach: 3-bit priorities and
+ * thresholds, nothing about source 0, and a gateway that pends only
+ * while its line is high and never while the source is in service. */
+static const char *plic_sources_invalid(const uint32_t *prio, const uint32_t *line,
+					const uint32_t *pending, const uint32_t *claimed)
+{
+	if (prio[0])
+		return "plic: source 0 has a priority";
+	for (unsigned i = 1; i < PLIC_NUM_SOURCES; i++)
+		if (prio[i] > PLIC_PRIO_MASK)
+			return "plic: priority out of range";
+	if ((line[0] | pending[0] | claimed[0]) & 1)
+		return "plic: source 0 is pending or in service";
+	for (unsigned w = 0; w < WORDS; w++) {
+		if (pending[w] & ~line[w])
+			return "plic: a source pends with its line low";
+		if (pending[w] & claimed[w])
+			return "plic: a source pends while in service";
+	}
+	return NULL;
+}
+
+static const char *plic_context_invalid(const struct plic_context *ctx)
+{
+	if (ctx->enable[0] & 1)
+		return "plic: source 0 enabled";
+	if (ctx->threshold > PLIC_PRIO_MASK)
+		return "plic: threshold out of range";
+	return NULL;
+}
+
+static int plic_load(void *dev, struct state_buf *in)
+{
+	struct plic *plic = dev;
+	uint32_t prio[PLIC_NUM_SOURCES], line[WORDS], pending[WORDS], claimed[WORDS];
+	struct plic_context *ctx = calloc(2 * (size_t)plic->nharts, sizeof(*ctx));
+	const char *bad;
+
+	if (!ctx)
+		return state_fail(in, "plic: out of memory");
+	state_expect(in, "PLIC");
+	if (state_get_u32(in) != (uint32_t)plic->nharts && state_status(in) == 0)
+		state_fail(in, "plic: saved for another number of harts");
+	get_words(in, prio, PLIC_NUM_SOURCES);
+	get_words(in, line, WORDS);
+	get_words(in, pending, WORDS);
+	get_words(in, claimed, WORDS);
+	bad = plic_sources_invalid(prio, line, pending, claimed);
+	for (int c = 0; c < num_contexts(plic); c++) {
+		get_words(in, ctx[c].enable, WORDS);
+		ctx[c].threshold = state_get_u32(in);
+		if (!bad)
+			bad = plic_context_invalid(&ctx[c]);
+	}
+	if (bad)
+		state_fail(in, bad);
+	if (state_status(in) < 0) {
+		free(ctx);
+		return -1;
+	}
+	pthread_mutex_lock(&plic->lock);
+	memcpy(plic->priority, prio, sizeof(prio));
+	memcpy(plic->line, line, sizeof(line));
+	memcpy(plic->pending, pending, sizeof(pending));
+	memcpy(plic->claimed, claimed, sizeof(claimed));
+	memcpy(plic->ctx, ctx, 2 * (size_t)plic->nharts * sizeof(*ctx));
+	update(plic, true);
+	pthread_mutex_unlock(&plic->lock);
+	free(ctx);
+	return 0;
+}
+
 static void plic_free(void *dev)
 {
 	struct plic *plic = dev;
@@ -274,6 +381,8 @@ const struct dev_ops plic_ops = {
 	.write = plic_write,
 	.reset = plic_reset,
 	.free = plic_free,
+	.save = plic_save,
+	.load = plic_load,
 };
 
 struct plic *plic_new(struct hart **harts, int nharts)

@@ -10,11 +10,13 @@
  * IIR and is re-evaluated after every access and every input. */
 #include "condo/devices.h"
 #include "condo/log.h"
+#include "condo/state.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 enum {
@@ -402,6 +404,90 @@ static void uart_reset(void *dev)
 	pthread_mutex_unlock(&uart->lock);
 }
 
+/* Snapshots: every register, the latched LSR errors and MSR deltas, the
+ * THRE condition, and every received byte not yet read (the chip's FIFO
+ * and the host-side queue behind it: at most 64 KiB, so a restored guest
+ * loses no typed or pasted input).  Not saved: out_fd and whether it
+ * broke (the host's), and the line's level (recomputed at load). */
+enum { S_IER, S_FCR, S_LCR, S_MCR, S_SCR, S_DLL, S_DLM, S_LSR_ERRORS, S_MSR_DELTA, S_NREGS };
+
+static void uart_save(void *dev, struct state_buf *out)
+{
+	struct uart16550 *uart = dev;
+	uint8_t r[S_NREGS];
+
+	pthread_mutex_lock(&uart->lock);
+	r[S_IER] = uart->ier, r[S_FCR] = uart->fcr, r[S_LCR] = uart->lcr;
+	r[S_MCR] = uart->mcr, r[S_SCR] = uart->scr, r[S_DLL] = uart->dll;
+	r[S_DLM] = uart->dlm, r[S_LSR_ERRORS] = uart->lsr_errors;
+	r[S_MSR_DELTA] = uart->msr_delta;
+	state_put_tag(out, "UART");
+	state_put(out, r, sizeof(r));
+	state_put_bool(out, uart->thre_pending);
+	state_put_u32(out, uart->rx_count);
+	for (uint32_t i = 0; i < uart->rx_count; i++)
+		state_put_u8(out, uart->rx[(uart->rx_head + i) % RX_BUF_SIZE]);
+	pthread_mutex_unlock(&uart->lock);
+}
+
+/* Only values a guest can put in the registers (the write masks above). */
+static const char *uart_regs_invalid(const uint8_t *r, uint32_t rx_count)
+{
+	if (r[S_IER] & ~IER_MASK)
+		return "uart16550: IER has reserved bits set";
+	if ((r[S_FCR] & ~FCR_KEEP) || (r[S_FCR] && !(r[S_FCR] & FCR_ENABLE)))
+		return "uart16550: FCR holds a value the chip cannot";
+	if (r[S_MCR] & ~MCR_MASK)
+		return "uart16550: MCR has reserved bits set";
+	if (r[S_LSR_ERRORS] & ~LSR_ERRORS)
+		return "uart16550: latched LSR bits are not error bits";
+	if (r[S_MSR_DELTA] & ~(MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD))
+		return "uart16550: latched MSR bits are not delta bits";
+	if (rx_count > RX_BUF_SIZE)
+		return "uart16550: more received bytes than the buffer holds";
+	return NULL;
+}
+
+static int uart_load(void *dev, struct state_buf *in)
+{
+	struct uart16550 *uart = dev;
+	uint8_t r[S_NREGS];
+	uint8_t *rx = NULL;
+	uint32_t rx_count;
+	const char *bad;
+	bool thre;
+
+	state_expect(in, "UART");
+	state_get(in, r, sizeof(r));
+	thre = state_get_bool(in);
+	rx_count = state_get_u32(in);
+	bad = uart_regs_invalid(r, rx_count);
+	if (bad)
+		return state_fail(in, bad);
+	rx = malloc(rx_count ? rx_count : 1);
+	if (!rx)
+		return state_fail(in, "uart16550: out of memory");
+	if (state_get(in, rx, rx_count) < 0) {
+		free(rx);
+		return -1;
+	}
+	pthread_mutex_lock(&uart->lock);
+	uart->ier = r[S_IER], uart->fcr = r[S_FCR], uart->lcr = r[S_LCR];
+	uart->mcr = r[S_MCR], uart->scr = r[S_SCR], uart->dll = r[S_DLL];
+	uart->dlm = r[S_DLM], uart->lsr_errors = r[S_LSR_ERRORS];
+	uart->msr_delta = r[S_MSR_DELTA];
+	uart->thre_pending = thre;
+	uart->rx_head = 0;
+	uart->rx_count = rx_count;
+	memcpy(uart->rx, rx, rx_count);
+	/* Drive the line whatever it was: the controller may be fresh too. */
+	uart->irq_level = interrupt_id(uart) != IIR_NO_INT;
+	irq_set(&uart->irq, uart->irq_level);
+	pthread_mutex_unlock(&uart->lock);
+	free(rx);
+	return 0;
+}
+
 static void uart_free(void *dev)
 {
 	struct uart16550 *uart = dev;
@@ -419,6 +505,8 @@ const struct dev_ops uart16550_ops = {
 	.write = uart_write,
 	.reset = uart_reset,
 	.free = uart_free,
+	.save = uart_save,
+	.load = uart_load,
 };
 
 struct uart16550 *uart16550_new(struct irq_line irq, int out_fd)

@@ -8,6 +8,7 @@
 #include "virtio/virtio_internal.h"
 #include "condo/block_aio.h"
 #include "condo/log.h"
+#include "condo/state.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -327,6 +328,25 @@ static void blk_drain_locked(struct virtio_blk *blk)
 		pthread_cond_wait(&blk->idle, &blk->vm->lock);
 }
 
+/* Snapshots: the transport saves the queue, the disk saves itself and the
+ * host's options decide the config space, so the device type has nothing
+ * of its own, provided nothing is in flight (virtio_mmio_quiesce). */
+static void blk_quiesce(void *dev)
+{
+	struct virtio_blk *blk = dev;
+
+	while (blk->inflight)
+		pthread_cond_wait(&blk->idle, &blk->vm->lock);
+}
+
+static void blk_save(void *dev, struct state_buf *out)
+{
+	struct virtio_blk *blk = dev;
+
+	if (blk->inflight || blk->stalled)
+		state_fail(out, "virtio-blk: requests in flight at save (quiesce first)");
+}
+
 static void blk_reset(void *dev)
 {
 	blk_drain_locked(dev);
@@ -358,6 +378,8 @@ static const struct virtio_dev_ops blk_ops = {
 	.notify = { blk_notify },
 	.reset = blk_reset,
 	.free = blk_free,
+	.save = blk_save,
+	.quiesce = blk_quiesce,
 };
 
 struct virtio_mmio *virtio_blk_new(struct guest_ram *ram, struct irq_line irq,

@@ -382,6 +382,8 @@ const struct dev_ops virtio_mmio_ops = {
 	.write = mmio_write,
 	.reset = mmio_reset,
 	.free = mmio_free,
+	.save = virtio_mmio_save,
+	.load = virtio_mmio_load,
 };
 
 struct virtio_mmio *virtio_mmio_new(struct guest_ram *ram, struct irq_line irq,

@@ -216,6 +216,22 @@ static void net_config_read(void *dev, unsigned offset, void *buf, unsigned len)
 	memcpy(buf, n->config + offset, len);
 }
 
+/* Snapshots: the queue positions are the transport's.  Under the lock the
+ * device holds no chain between pops and pushes (net_tx pushes before it
+ * lets go, take_rx_buffers pushes or gives back what it took), so there
+ * is nothing in flight to save; frames the back end still queues are the
+ * host's and go with it (a network may drop frames).  The MAC and link
+ * state come from the host's configuration: a clone gets its own.
+ * Loading wakes the NIC's thread, since a kick the guest gave before the
+ * save may not have been served yet. */
+static int net_load(void *dev, struct state_buf *in)
+{
+	struct virtio_net *n = dev;
+
+	net_nic_kick(n->nic);
+	return 0;
+}
+
 static void net_free(void *dev)
 {
 	struct virtio_net *n = dev;
@@ -234,6 +250,7 @@ static const struct virtio_dev_ops net_ops = {
     .config_read = net_config_read,
     .notify = {net_notify, net_notify},
     .free = net_free,
+    .load = net_load,
 };
 
 struct virtio_mmio *virtio_net_new(struct guest_ram *ram, struct irq_line irq, struct net_nic *nic)

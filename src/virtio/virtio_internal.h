@@ -72,6 +72,8 @@ static inline struct iovec *virtq_elem_in(struct virtq_elem *e)
 	return e->iov + e->n_out;
 }
 
+struct state_buf;
+
 typedef void (*virtio_notify_fn)(void *dev, unsigned queue);
 
 /* What makes a device type: the transport calls these with the device lock
@@ -91,6 +93,17 @@ struct virtio_dev_ops {
 	/* The driver reset the device: forget in-flight state. */
 	void (*reset)(void *dev);
 	void (*free)(void *dev);
+	/* Snapshots (mmio_state.c), lock held.  save appends the device
+	 * type's own state after the transport's; load reads it back after
+	 * the transport's part is read and checked, before it is applied,
+	 * and fails the buffer (returning -1) on anything malformed, having
+	 * changed nothing.  Both NULL: nothing beyond the queues. */
+	void (*save)(void *dev, struct state_buf *out);
+	int (*load)(void *dev, struct state_buf *in);
+	/* Wait until no request is in flight, lock held (a condition wait
+	 * may drop it meanwhile), requests completing as usual.  NULL:
+	 * the device finishes every request within one locked section. */
+	void (*quiesce)(void *dev);
 };
 
 struct virtio_mmio {
@@ -115,6 +128,10 @@ struct virtio_mmio {
  * VERSION_1 and INDIRECT_DESC are added here.  NULL on failure. */
 struct virtio_mmio *virtio_mmio_new(struct guest_ram *ram, struct irq_line irq,
 				    const struct virtio_dev_ops *ops, void *dev, uint64_t features);
+
+/* virtio_mmio_ops' save and load (mmio_state.c). */
+void virtio_mmio_save(void *vm, struct state_buf *out);
+int virtio_mmio_load(void *vm, struct state_buf *in);
 
 /* For device work started outside a register access (the event loop). */
 void virtio_mmio_lock(struct virtio_mmio *vm);

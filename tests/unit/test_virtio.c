@@ -24,7 +24,9 @@
 #include "condo/evloop.h"
 #include "condo/mem.h"
 #include "condo/net.h"
+#include "condo/state.h"
 #include "condo/virtio.h"
+#include "test_state_common.h"
 
 #include <sys/socket.h>
 
@@ -1609,6 +1611,369 @@ static void test_net_bad_descriptor(void **state)
 	assert_int_equal(peer_recv(got, sizeof(got)), -1);
 }
 
+/* ---- snapshots ---- */
+
+/* The device rebuilt as the board would on restore: the same constructor
+ * with the same arguments. */
+static struct virtio_mmio *remake_blk(void)
+{
+	struct virtio_blk_opts opts = { .discard_unmap = true, .aio = T.aio };
+
+	return virtio_blk_new(&T.ram, test_irq(), T.disk, &opts);
+}
+
+static struct virtio_mmio *remake_rng(void)
+{
+	return virtio_rng_new(&T.ram, test_irq());
+}
+
+static struct virtio_mmio *remake_net(void)
+{
+	return virtio_net_new(&T.ram, test_irq(), T.nic);
+}
+
+static struct virtio_mmio *remake_console(void)
+{
+	struct virtio_mmio *dev;
+
+	T.loop = evloop_new();
+	assert_non_null(T.loop);
+	dev = virtio_console_new(&T.ram, test_irq(), T.loop, T.in_pipe[0], T.out_pipe[1]);
+	assert_int_equal(evloop_start(T.loop), 0);
+	return dev;
+}
+
+/* Save T.dev as a snapshot does: no request in flight, then the state. */
+static void snapshot(struct state_buf *st)
+{
+	*st = (struct state_buf){ 0 };
+	virtio_mmio_quiesce(T.dev);
+	virtio_mmio_ops.save(T.dev, st);
+	assert_int_equal(state_status(st), 0);
+}
+
+/* Replace T.dev by a fresh device loaded from st (guest RAM stays: it is
+ * what the snapshot's memory would restore).  Every truncation of st
+ * fails first, leaving the fresh device untouched. */
+static void restore(struct virtio_mmio *(*remake)(void), const struct state_buf *st)
+{
+	evloop_free(T.loop); /* stop the loop before freeing what it calls */
+	T.loop = NULL;
+	virtio_mmio_free(T.dev);
+	T.irq = (struct fake_irq){ 0 };
+	T.dev = remake();
+	assert_non_null(T.dev);
+	expect_prefixes_fail(&virtio_mmio_ops, T.dev, st);
+	assert_int_equal(rd(R_STATUS), 0);
+	assert_int_equal(T.irq.raises, 0);
+	load_ok(&virtio_mmio_ops, T.dev, st);
+}
+
+static void save_restore(struct virtio_mmio *(*remake)(void))
+{
+	struct state_buf st;
+
+	snapshot(&st);
+	restore(remake, &st);
+	state_free(&st);
+}
+
+/* The registers a driver reads back, queue by queue. */
+#define NREGS 12
+static void read_regs(unsigned nqueues, uint32_t *regs)
+{
+	static const uint32_t per_queue[] = { R_QUEUE_NUM, R_QUEUE_READY, R_DESC_LO,
+					      R_DRIVER_LO, R_DEVICE_LO };
+	unsigned k = 0;
+
+	regs[k++] = rd(R_STATUS);
+	regs[k++] = rd(R_INT_STATUS);
+	for (unsigned q = 0; q < nqueues; q++) {
+		wr(R_QUEUE_SEL, q);
+		for (unsigned i = 0; i < 5; i++)
+			regs[k++] = rd(per_queue[i]);
+	}
+	while (k < NREGS)
+		regs[k++] = 0;
+}
+
+/* Three reads done, the interrupt not yet acknowledged: the restored
+ * device reads the same, has its line up, and the next request completes
+ * into used slot 3. */
+static void test_blk_state_continues_queue(void **state)
+{
+	struct tq *q = &T.q[0];
+	uint32_t before[NREGS], after[NREGS], id, len;
+
+	driver_init(1, F_VERSION_1 | F_BLK_FLUSH);
+	for (unsigned i = 0; i < 3; i++)
+		blk_simple(0, 1 + i, 512, true);
+	assert_int_equal(used_idx(q), 3);
+	read_regs(1, before);
+	save_restore(remake_blk);
+	assert_true(T.irq.level);
+	read_regs(1, after);
+	assert_memory_equal(before, after, sizeof(before));
+	assert_true(virtio_mmio_driver_ok(T.dev));
+	blk_simple(0, 7, 512, true);
+	assert_int_equal(used_idx(q), 4);
+	used_elem(q, 3, &id, &len);
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 513);
+	assert_int_equal(*status_byte(), 0);
+	expect_sector_pattern(gp(DATA_GPA, 512), 7);
+	/* and a write, through the flush the driver negotiated */
+	blk_simple(1, 9, 512, false);
+	blk_simple(4, 0, 0, false);
+	assert_int_equal(used_idx(q), 6);
+	assert_int_equal(*status_byte(), 0);
+}
+
+/* On an engine, requests complete off the notifying thread: quiesce
+ * returns only when every one is in the used ring, then the save works
+ * and the restored device goes on with the engine. */
+static void test_blk_state_quiesce_engine(void **state)
+{
+	struct tq *q = &T.q[0];
+
+	if (!T.dev)
+		skip();
+	driver_init(1, F_VERSION_1);
+	post_reads(q, 20);
+	kick(q);
+	virtio_mmio_quiesce(T.dev);
+	assert_int_equal(used_idx(q), NREQ); /* no waiting: quiesce did */
+	for (unsigned i = 0; i < NREQ; i++)
+		expect_sector_pattern(gp(DATA_GPA + 512 * i, 512), 20 + i);
+	save_restore(remake_blk);
+	post_reads(q, 40);
+	kick(q);
+	assert_true(wait_used(q, 2 * NREQ));
+	for (unsigned i = 0; i < NREQ; i++)
+		expect_sector_pattern(gp(DATA_GPA + 512 * i, 512), 40 + i);
+}
+
+/* Requests held in flight (the engine stopped, so they wait in its queue):
+ * a save fails cleanly, saying why; once they can complete, quiesce and
+ * the save work. */
+static void test_blk_state_refused_in_flight(void **state)
+{
+	struct tq *q = &T.q[0];
+	struct state_buf st = { 0 };
+
+	driver_init(1, F_VERSION_1);
+	block_aio_stop(T.aio);
+	post_reads(q, 10);
+	kick(q);
+	virtio_mmio_ops.save(T.dev, &st);
+	assert_int_equal(state_status(&st), -1);
+	assert_string_equal(st.why, "virtio-blk: requests in flight at save (quiesce first)");
+	assert_int_equal(used_idx(q), 0);
+	state_free(&st);
+	assert_int_equal(block_aio_start(T.aio, NULL, NULL), 0);
+	snapshot(&st);
+	assert_int_equal(used_idx(q), NREQ);
+	state_free(&st);
+}
+
+/* Byte offsets in a transport's state: tag, device id, queue count,
+ * driver features, four selectors, status, interrupt status, config
+ * generation, ever-DRIVER_OK, then per queue size, ready, broken, three
+ * ring addresses and the two positions. */
+enum { ST_DEVICE_ID = 4, ST_FEATURES = 12, ST_STATUS = 36, ST_INT_STATUS = 40,
+       ST_EVER_OK = 48, ST_Q0_NUM = 49, ST_Q0_READY = 53, ST_Q0_BROKEN = 54, ST_Q0_DESC = 55,
+       ST_Q0_END = 83 };
+
+static void expect_load_refused(const struct state_buf *st, size_t offset, uint8_t val,
+				const char *why)
+{
+	struct virtio_mmio *fresh = remake_blk();
+
+	assert_non_null(fresh);
+	assert_string_equal(load_patched(&virtio_mmio_ops, fresh, st, offset, val), why);
+	virtio_mmio_free(fresh);
+}
+
+static void test_state_bad_transport_values(void **state)
+{
+	struct state_buf st;
+
+	driver_init(1, F_VERSION_1);
+	snapshot(&st);
+	assert_int_equal(st.len, ST_Q0_END);
+	expect_load_refused(&st, 1, 'x', "a section's tag is wrong");
+	expect_load_refused(&st, ST_DEVICE_ID, 4, "virtio: the state is of another device type");
+	expect_load_refused(&st, 8, 2, "virtio: the state has another number of queues");
+	expect_load_refused(&st, ST_FEATURES + 7, 0x80,
+			    "virtio: accepted features this device does not offer");
+	expect_load_refused(&st, ST_STATUS + 1, 1, "virtio: device status out of range");
+	expect_load_refused(&st, ST_INT_STATUS, 4, "virtio: interrupt status has unknown bits");
+	expect_load_refused(&st, ST_EVER_OK, 0, "virtio: DRIVER_OK set but never seen");
+	expect_load_refused(&st, ST_EVER_OK, 2, "a flag is neither 0 nor 1");
+	expect_load_refused(&st, ST_Q0_NUM, 3,
+			    "virtio: a ready queue's size is not a power of 2 up to QueueNumMax");
+	expect_load_refused(&st, ST_Q0_NUM, 0,
+			    "virtio: a ready queue's size is not a power of 2 up to QueueNumMax");
+	expect_load_refused(&st, ST_Q0_NUM + 1, 2, /* 512 + 16 */
+			    "virtio: a ready queue's size is not a power of 2 up to QueueNumMax");
+	expect_load_refused(&st, ST_Q0_READY, 7, "a flag is neither 0 nor 1");
+	expect_load_refused(&st, ST_Q0_BROKEN, 1,
+			    "virtio: a queue is broken but the device does not need a reset");
+	state_free(&st);
+}
+
+/* Values the registers can hold are accepted, and checked where they are
+ * used, as for any guest: a queue not ready may have any size (QueueReady
+ * refuses it), a ring may be anywhere (the first use finds it outside RAM). */
+static void test_state_checked_at_use(void **state)
+{
+	struct tq *q = &T.q[0];
+	struct state_buf st;
+
+	driver_init(1, F_VERSION_1);
+	snapshot(&st);
+	st.data[ST_Q0_READY] = 0;
+	st.data[ST_Q0_NUM] = 3;
+	restore(remake_blk, &st);
+	wr(R_QUEUE_SEL, 0);
+	assert_int_equal(rd(R_QUEUE_NUM), 3);
+	wr(R_QUEUE_READY, 1);
+	assert_int_equal(rd(R_QUEUE_READY), 0);
+	assert_true(rd(R_STATUS) & S_NEEDS_RESET);
+
+	driver_init(1, F_VERSION_1);
+	state_free(&st);
+	snapshot(&st);
+	st.data[ST_Q0_DESC + 7] = 0x7f; /* the descriptor table far outside RAM */
+	restore(remake_blk, &st);
+	assert_false(rd(R_STATUS) & S_NEEDS_RESET);
+	blk_simple(0, 1, 512, true);
+	assert_true(rd(R_STATUS) & S_NEEDS_RESET);
+	assert_int_equal(used_idx(q), 0);
+	state_free(&st);
+}
+
+/* A disk's state given to an entropy device, and the other way round. */
+static void test_state_of_another_device_type(void **state)
+{
+	struct virtio_mmio *rng = virtio_rng_new(&T.ram, test_irq());
+	struct state_buf blk_st, rng_st, in;
+
+	assert_non_null(rng);
+	driver_init(1, F_VERSION_1);
+	snapshot(&blk_st);
+	in = state_reader(blk_st.data, blk_st.len);
+	assert_int_equal(virtio_mmio_ops.load(rng, &in), -1);
+	assert_string_equal(in.why, "virtio: the state is of another device type");
+	rng_st = (struct state_buf){ 0 };
+	virtio_mmio_ops.save(rng, &rng_st);
+	in = state_reader(rng_st.data, rng_st.len);
+	assert_int_equal(virtio_mmio_ops.load(T.dev, &in), -1);
+	assert_string_equal(in.why, "virtio: the state is of another device type");
+	assert_true(rd(R_STATUS) & S_DRIVER_OK); /* T.dev unchanged */
+	state_free(&blk_st);
+	state_free(&rng_st);
+	virtio_mmio_free(rng);
+}
+
+/* A restored entropy device goes on filling buffers from getrandom, in
+ * the next used slot: nothing of what it gave is kept to be replayed. */
+static void test_rng_state(void **state)
+{
+	struct tq *q = &T.q[0];
+	uint8_t first[64];
+	uint32_t id, len;
+
+	driver_init(1, F_VERSION_1);
+	set_desc(q, 0, DATA_GPA, 64, D_WRITE, 0);
+	post(q, 0);
+	kick(q);
+	memcpy(first, gp(DATA_GPA, 64), 64);
+	save_restore(remake_rng);
+	set_desc(q, 1, DATA_GPA + 64, 64, D_WRITE, 0);
+	post(q, 1);
+	kick(q);
+	assert_int_equal(used_idx(q), 2);
+	used_elem(q, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_int_equal(len, 64);
+	assert_memory_not_equal(first, gp(DATA_GPA + 64, 64), 64);
+}
+
+/* The console goes on in both directions after a restore. */
+static void test_console_state(void **state)
+{
+	struct tq *rx = &T.q[0], *tx = &T.q[1];
+	char out[16] = { 0 };
+	uint32_t id, len;
+
+	driver_init(2, F_VERSION_1);
+	memcpy(gp(DATA_GPA, 6), "hello ", 6);
+	set_desc(tx, 0, DATA_GPA, 6, 0, 0);
+	post(tx, 0);
+	kick(tx);
+	assert_int_equal(read(T.out_pipe[0], out, sizeof(out) - 1), 6);
+	set_desc(rx, 0, DATA_GPA + 0x100, 32, D_WRITE, 0);
+	post(rx, 0);
+	kick(rx);
+	save_restore(remake_console);
+	memcpy(gp(DATA_GPA + 64, 5), "world", 5);
+	set_desc(tx, 1, DATA_GPA + 64, 5, 0, 0);
+	post(tx, 1);
+	kick(tx);
+	assert_int_equal(used_idx(tx), 2);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(read(T.out_pipe[0], out, sizeof(out) - 1), 5);
+	assert_string_equal(out, "world");
+	/* the receive buffer posted before the save takes the next input */
+	assert_int_equal(write(T.in_pipe[1], "ok", 2), 2);
+	assert_true(wait_used(rx, 1));
+	used_elem(rx, 0, &id, &len);
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(gp(DATA_GPA + 0x100, 2), "ok", 2);
+}
+
+/* A NIC restored mid-stream: the receive buffer posted before the save
+ * takes the next frame, transmission goes on in the next slot, and the
+ * MAC is the one the host configuration gives. */
+static void test_net_state(void **state)
+{
+	struct tq *rx = &T.q[0], *tx = &T.q[1];
+	uint8_t hdr[NET_HDR] = { 0 }, f[100], got[200], mac[6];
+	uint32_t id, len;
+
+	driver_init(2, F_VERSION_1 | F_NET_MAC);
+	udp_frame(f, sizeof(f));
+	net_post_rx(rx, 0, 1600);
+	kick(rx);
+	assert_int_equal(send(T.peer, f, sizeof(f), 0), sizeof(f));
+	assert_true(wait_used(rx, 1));
+	net_post_rx(rx, 1, 1600);
+	kick(rx);
+	net_post_tx(tx, 0, hdr, f, sizeof(f));
+	assert_true(wait_used(tx, 1));
+	assert_int_equal(peer_recv(got, sizeof(got)), sizeof(f));
+
+	save_restore(remake_net);
+	net_nic_mac(T.nic, mac);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(rd_config((unsigned)i, 1), mac[i]);
+	f[60] ^= 0x55;
+	assert_int_equal(send(T.peer, f, sizeof(f), 0), sizeof(f));
+	assert_true(wait_used(rx, 2));
+	used_elem(rx, 1, &id, &len);
+	assert_int_equal(id, 1);
+	assert_int_equal(len, NET_HDR + sizeof(f));
+	assert_memory_equal(gp(RX_GPA + 0x800 + NET_HDR, sizeof(f)), f, sizeof(f));
+	net_post_tx(tx, 3, hdr, f, sizeof(f));
+	assert_true(wait_used(tx, 2));
+	used_elem(tx, 1, &id, &len);
+	assert_int_equal(id, 3);
+	assert_int_equal(peer_recv(got, sizeof(got)), sizeof(f));
+	assert_memory_equal(got, f, sizeof(f));
+}
+
 int main(void)
 {
 #define BLK(t)  cmocka_unit_test_setup_teardown(t, blk_setup, teardown)
@@ -1660,6 +2025,19 @@ int main(void)
 		NET(test_net_rx_mergeable),
 		NET(test_net_rx_small_buffer_and_bad_frames),
 		NET(test_net_bad_descriptor),
+		BLK(test_blk_state_continues_queue),
+		cmocka_unit_test_setup_teardown(test_blk_state_quiesce_engine, blk_threads_setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_blk_state_quiesce_engine, blk_uring_setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_blk_state_refused_in_flight,
+						blk_threads_setup, teardown),
+		BLK(test_state_bad_transport_values),
+		BLK(test_state_checked_at_use),
+		BLK(test_state_of_another_device_type),
+		cmocka_unit_test_setup_teardown(test_rng_state, rng_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_console_state, console_setup, teardown),
+		NET(test_net_state),
 	};
 #undef BLK
 #undef NET
