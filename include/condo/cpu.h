@@ -168,6 +168,10 @@ struct hart {
 	 * code_seen is how far into its invalidation log this hart has acted. */
 	struct code_map *code_map;
 	uint64_t code_seen;
+	/* The dirty-page log of the memory this hart writes (NULL: none, app
+	 * mode): a page is marked as a write to it is translated, before the
+	 * translation is cached (include/condo/dirtylog.h). */
+	struct dirty_log *dirty_log;
 
 	struct block_cache *blocks;
 	/* The engine that runs this hart (src/engine, opaque here; NULL: none
@@ -289,6 +293,9 @@ void cpu_flush_requests(struct hart *hart, uint32_t what);
 void cpu_code_event(struct hart *hart, enum code_event what);
 /* Run from map's memory (NULL: none), starting at its log's present end. */
 void cpu_set_code_map(struct hart *hart, struct code_map *map);
+/* Mark the pages this hart writes in log (NULL: none).  Write translations
+ * cached before are dropped, so every page written from now on is marked. */
+void cpu_set_dirty_log(struct hart *hart, struct dirty_log *log);
 
 /* Make a hart re-check interrupts and stop requests now: wakes it from wfi. */
 void cpu_kick(struct hart *hart);
@@ -308,6 +315,19 @@ static inline uint32_t cpu_fcsr(const struct hart *hart)
 {
 	return hart->fflags | (hart->frm << 5);
 }
+
+struct state_buf;
+/* A system-mode hart's architectural state, for a snapshot or a migration
+ * stream (src/cpu/hart_state.c; docs/snapshot.md): registers, FP state,
+ * pc, instret, the LR reservation, privilege, every CSR, the timer
+ * comparators and the pending interrupts.  Not the VM clock's offset
+ * (the board saves it once), the hartid (the board checks it) nor caches. */
+void hart_save(const struct hart *hart, struct state_buf *out);
+/* Load what hart_save wrote into a hart made by hart_new and
+ * cpu_reset_system with the same hartid.  Every value is checked (a
+ * snapshot is untrusted): 0, or -1 with the buffer failed and the hart
+ * partly loaded (the caller discards it). */
+int hart_load(struct hart *hart, struct state_buf *in);
 
 /* Name of a trap cause, for reports ("illegal instruction"). */
 const char *cpu_cause_name(uint64_t cause);

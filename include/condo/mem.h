@@ -6,6 +6,7 @@
 
 #include "condo/codemap.h"
 #include "condo/dev.h"
+#include "condo/dirtylog.h"
 #include "condo/types.h"
 
 struct guest_ram {
@@ -14,6 +15,9 @@ struct guest_ram {
 	uint8_t *host; /* MAP_NORESERVE: pages cost host memory once touched */
 	/* Pages harts decoded code from; devices report their writes here. */
 	struct code_map *code;
+	/* Pages written, by harts and everything else: what snapshots store
+	 * and migration sends (include/condo/dirtylog.h). */
+	struct dirty_log *dirty;
 };
 
 int ram_init(struct guest_ram *ram, gpa_t base, uint64_t size);
@@ -35,9 +39,11 @@ static inline void *gmem_ptr(const struct guest_ram *ram, gpa_t gpa, uint64_t le
 int gmem_read(const struct guest_ram *ram, gpa_t gpa, void *dst, uint64_t len);
 int gmem_write(const struct guest_ram *ram, gpa_t gpa, const void *src, uint64_t len);
 /* Report that [p, p + len) of RAM (a gmem_ptr() result) was written by
- * something other than a hart's store: DMA, firmware calls. */
+ * something other than a hart's store: DMA, firmware calls, loading. */
 static inline void gmem_written(const struct guest_ram *ram, const void *p, uint64_t len)
 {
+	if (ram->dirty)
+		dirty_log_mark(ram->dirty, p, len);
 	if (ram->code)
 		code_map_written(ram->code, p, len);
 }

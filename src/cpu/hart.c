@@ -186,6 +186,12 @@ void cpu_set_code_map(struct hart *hart, struct code_map *map)
 	hart->code_seen = map ? code_map_seq(map) : 0;
 }
 
+void cpu_set_dirty_log(struct hart *hart, struct dirty_log *log)
+{
+	hart->dirty_log = log;
+	drop_write_translations(hart); /* they were cached unmarked */
+}
+
 void cpu_code_mark(struct hart *hart, const void *host)
 {
 	if (hart->code_map && code_map_mark(hart->code_map, host))

@@ -1,5 +1,6 @@
 /* Sv39/Sv48 address translation with hardware A/D updates (priv 4.3-4.5)
  * and physical memory protection (priv 3.7). */
+#include "condo/dirtylog.h"
 #include "cpu/priv.h"
 
 #define PTE_V (1ull << 0)
@@ -183,6 +184,10 @@ retry:
 			return fault(hart, page_fault, acc, va);
 		if (!(pte & PTE_A) || (acc == ACC_WRITE && !(pte & PTE_D))) {
 			uint64_t want = pte | PTE_A | (acc == ACC_WRITE ? PTE_D : 0);
+			/* The page table's page is written: it goes into the next
+			 * snapshot or migration round (marked before the write). */
+			if (hart->dirty_log)
+				dirty_log_mark(hart->dirty_log, ptep, sizeof(*ptep));
 			/* Set A/D atomically; if the PTE changed under us, walk again
 			 * (priv 4.3.2 step 7: the update is atomic with the check). */
 			if (!__atomic_compare_exchange_n(ptep, &pte, want, false, __ATOMIC_ACQ_REL,

@@ -1,6 +1,7 @@
 /* Software TLB slow paths: translation (the environment's fill callback in
  * app mode; the MMU, PMP and then the fill callback in system mode), device
  * accesses, and accesses that straddle two pages. */
+#include "condo/dirtylog.h"
 #include "cpu/priv.h"
 #include "cpu/tlb.h"
 
@@ -21,6 +22,16 @@ static int set_trap(struct hart *hart, const enum cpu_cause *causes, enum mem_ac
 	hart->trap_cause = causes[acc];
 	hart->trap_tval = addr;
 	return -1;
+}
+
+/* A write to page_host's page was translated: mark it in the dirty log
+ * before the translation is cached and before the data lands, whether it
+ * is cached or not (code pages and partly-PMP pages come back here on every
+ * store), so that a cached write translation always means "marked". */
+static void mark_written(struct hart *hart, enum mem_access acc, uint8_t *page_host)
+{
+	if (acc == ACC_WRITE && hart->dirty_log)
+		dirty_log_mark(hart->dirty_log, page_host, GUEST_PAGE_SIZE);
 }
 
 /* Cache the page for acc.  A write to a page holding decoded code is
@@ -48,6 +59,7 @@ int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len
 	if (!hart->system) {
 		if (hart->env->fill(hart, addr & GUEST_PAGE_MASK, acc, &page_host) < 0)
 			return set_trap(hart, page_fault_cause, acc, addr);
+		mark_written(hart, acc, page_host);
 		tlb_insert(hart, acc, addr, page_host, len);
 		*host = page_host + (addr & (GUEST_PAGE_SIZE - 1));
 		return 0;
@@ -68,6 +80,7 @@ int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len
 		return set_trap(hart, access_fault_cause, acc, addr);
 	if (r == FILL_MMIO)
 		return FILL_MMIO;
+	mark_written(hart, acc, page_host);
 	/* Cache only pages PMP treats alike throughout. */
 	if (pmp_allows(hart, *pa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE, acc, priv))
 		tlb_insert(hart, acc, addr, page_host, len);

@@ -18,11 +18,10 @@ int ram_init(struct guest_ram *ram, gpa_t base, uint64_t size)
 	ram->size = size;
 	ram->host = p;
 	ram->code = calloc(1, sizeof(*ram->code));
-	if (!ram->code || code_map_init(ram->code, p, size) < 0) {
-		free(ram->code);
-		ram->code = NULL;
-		munmap(p, size);
-		ram->host = NULL;
+	ram->dirty = calloc(1, sizeof(*ram->dirty));
+	if (!ram->code || code_map_init(ram->code, p, size) < 0 || !ram->dirty ||
+	    dirty_log_init(ram->dirty, p, size) < 0) {
+		ram_free(ram);
 		return -ENOMEM;
 	}
 	return 0;
@@ -37,6 +36,11 @@ void ram_free(struct guest_ram *ram)
 		code_map_free(ram->code);
 		free(ram->code);
 		ram->code = NULL;
+	}
+	if (ram->dirty) {
+		dirty_log_free(ram->dirty);
+		free(ram->dirty);
+		ram->dirty = NULL;
 	}
 }
 
