@@ -49,7 +49,8 @@ static inline void ram_setup(const uint8_t *code, size_t len)
 		ram_free(&ram);
 	if (ram_init(&ram, RAM_BASE, RAM_SIZE) < 0)
 		abort();
-	memcpy(ram.host, code, len);
+	if (len)
+		memcpy(ram.host, code, len);
 }
 
 /* A system-mode hart at RAM_BASE in M-mode, run by engine kind (the
