@@ -18,6 +18,7 @@
 /* The CSRs kept in struct csr_state that load through csr_write, in the
  * order they are saved.  pmpaddr comes before pmpcfg: a locked entry
  * would ignore the write of its address (priv 3.7.1). */
+/* clang-format off */
 static const struct {
 	uint16_t csr;
 	uint16_t off; /* offsetof(struct csr_state, ...) */
@@ -42,6 +43,7 @@ static const struct {
 	F(CSR_PMPCFG0, pmpcfg[0]),   F(CSR_PMPCFG2, pmpcfg[1]),
 #undef F
 };
+/* clang-format on */
 
 /* The interrupt-pending bits a hart has (priv 3.1.9). */
 #define MIP_ALL (MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP)

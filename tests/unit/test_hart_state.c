@@ -231,7 +231,7 @@ static void test_bad_fields_are_refused(void **state)
 	assert_false(loads_with(OFF_X, 8, 1, "x0"));
 	assert_false(loads_with(OFF_PC, 8, RAM_BASE + 1, "pc"));
 	for (uint64_t frm = 0; frm <= 7; frm++)
-		assert_true(loads_with(OFF_FRM, 1, frm, NULL)); /* 5 and 6 reserved, 7 dyn: storable */
+		assert_true(loads_with(OFF_FRM, 1, frm, NULL)); /* 5, 6 reserved, 7 dyn: storable */
 	assert_false(loads_with(OFF_FRM, 1, 8, "frm"));
 	assert_false(loads_with(OFF_FRM, 1, 0xff, "frm"));
 	assert_true(loads_with(OFF_FFLAGS, 1, 31, NULL));
@@ -243,7 +243,8 @@ static void test_bad_fields_are_refused(void **state)
 	assert_false(loads_with(OFF_SATP, 8, (satp & ~(15ull << 60)) | (10ull << 60), "satp"));
 	assert_false(loads_with(OFF_SATP, 8, (satp & ~(15ull << 60)) | (1ull << 60), "satp"));
 	/* mstatus: a reserved MPP, a bit the hart lacks (SPELP, 23), UXL changed */
-	assert_false(loads_with(OFF_MSTATUS, 8, (mstatus & ~MSTATUS_MPP) | (2ull << 11), "mstatus"));
+	assert_false(loads_with(OFF_MSTATUS, 8, (mstatus & ~MSTATUS_MPP) | (2ull << 11),
+				"mstatus"));
 	assert_false(loads_with(OFF_MSTATUS, 8, mstatus | (1ull << 23), "mstatus"));
 	assert_false(loads_with(OFF_MSTATUS, 8, mstatus & ~MSTATUS_UXL, "mstatus"));
 	assert_true(loads_with(OFF_MSTATUS, 8, mstatus | MSTATUS_TSR, NULL));

@@ -77,9 +77,10 @@ static inline enum cpu_exit sys_run(struct hart *h, uint64_t n)
 
 /* M-mode: PMP entry 0 grants S and U everything, mtvec, FP on, FP
  * registers and frm, CSRs, satp = Sv39 with its root table at 0x80010000
- * (the test writes the PTE), then mret to S-mode (SUM set), which takes an LR on 0x80020000, loops 1000 times storing
- * integers and doubles (6 instructions per iteration), ends with an SC and
- * an ecall to M, whose handler spins.  Assembled from:
+ * (the test writes the PTE), then mret to S-mode (SUM set), which takes
+ * an LR on 0x80020000, loops 1000 times storing integers and doubles (6
+ * instructions per iteration), ends with an SC and an ecall to M, whose
+ * handler spins.  Assembled from:
  *	li t0, -1; srli t0, t0, 10; csrw pmpaddr0, t0; li t0, 0x1f; csrw pmpcfg0, t0
  *	lla t0, m_trap; csrw mtvec, t0; li t0, 0x2000; csrs mstatus, t0
  *	li t1, 0x400921fb54442d18; fmv.d.x f1, t1; li t1, 3; fcvt.d.l f2, t1
