@@ -12,6 +12,7 @@
 #include "cpu/priv.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #define STATE_TAG "HART"
 
@@ -48,14 +49,17 @@ static const struct {
 /* The interrupt-pending bits a hart has (priv 3.1.9). */
 #define MIP_ALL (MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP)
 
-static uint64_t *csr_field(struct csr_state *c, unsigned i)
+static uint64_t csr_field(const struct csr_state *c, unsigned i)
 {
-	return (uint64_t *)(void *)((char *)c + csr_fields[i].off);
+	uint64_t v;
+
+	memcpy(&v, (const char *)c + csr_fields[i].off, sizeof(v));
+	return v;
 }
 
 void hart_save(const struct hart *h, struct state_buf *out)
 {
-	struct csr_state *c = (struct csr_state *)&h->csr;
+	const struct csr_state *c = &h->csr;
 
 	state_put_tag(out, STATE_TAG);
 	for (int i = 0; i < 32; i++)
@@ -73,7 +77,7 @@ void hart_save(const struct hart *h, struct state_buf *out)
 	state_put_u64(out, c->misa);
 	state_put_u64(out, c->cycle_offset);
 	for (unsigned i = 0; i < ARRAY_SIZE(csr_fields); i++)
-		state_put_u64(out, *csr_field(c, i));
+		state_put_u64(out, csr_field(c, i));
 	state_put_u64(out, c->seip_sw);
 	state_put_u64(out, h->mtimecmp);
 	state_put_u64(out, h->sbi_timecmp);
@@ -127,7 +131,7 @@ static void load_csrs(struct hart *h, struct state_buf *in)
 
 		if (in->failed)
 			break;
-		if (csr_write(h, csr_fields[i].csr, v) < 0 || *csr_field(&h->csr, i) != v)
+		if (csr_write(h, csr_fields[i].csr, v) < 0 || csr_field(&h->csr, i) != v)
 			state_fail(in, csr_fields[i].why);
 	}
 }
