@@ -301,6 +301,10 @@ void cpu_set_dirty_log(struct hart *hart, struct dirty_log *log);
 void cpu_kick(struct hart *hart);
 /* The VM's clock as the time CSR and mtime read it. */
 uint64_t cpu_time(const struct hart *hart);
+/* The host's monotonic clock at the board's 10 MHz timebase: a VM's clock
+ * is this minus each hart's time_offset (a restore sets the offset so the
+ * clock goes on from the tick it was saved at). */
+uint64_t csr_time_now(void);
 /* Re-evaluate MTIP/STIP from the timer comparators (after one changed). */
 void cpu_timer_poll(struct hart *hart);
 

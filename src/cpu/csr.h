@@ -42,8 +42,6 @@ struct insn;
  * before it.  0 with *old the value for rd; -1 when illegal. */
 int csr_insn(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *old);
 
-/* The time CSR: host monotonic time at the board's 10 MHz timebase. */
-uint64_t csr_time_now(void);
 
 /* CSRs whose value changes by themselves (the host clock, interrupt lines
  * raised by devices): two runs of the same code read different values. */
