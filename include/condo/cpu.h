@@ -324,7 +324,8 @@ struct state_buf;
 /* A system-mode hart's architectural state, for a snapshot or a migration
  * stream (src/cpu/hart_state.c; docs/snapshot.md): registers, FP state,
  * pc, instret, the LR reservation, privilege, every CSR, the timer
- * comparators and the pending interrupts.  Not the VM clock's offset
+ * comparators, the pending interrupts, and whether M-mode is the host's
+ * (sbi_in_host: the paravirtual boot).  Not the VM clock's offset
  * (the board saves it once), the hartid (the board checks it) nor caches. */
 void hart_save(const struct hart *hart, struct state_buf *out);
 /* Load what hart_save wrote into a hart made by hart_new and

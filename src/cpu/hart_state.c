@@ -83,6 +83,8 @@ void hart_save(const struct hart *h, struct state_buf *out)
 	state_put_u64(out, h->sbi_timecmp);
 	state_put_bool(out, h->sbi_timer_armed);
 	state_put_u64(out, __atomic_load_n(&h->mip, __ATOMIC_SEQ_CST));
+	/* M-mode is the host's (paravirtual SBI): S-mode ecalls exit to it. */
+	state_put_bool(out, h->sbi_in_host);
 }
 
 /* Read a u64 and fail the buffer unless ok(value). */
@@ -176,6 +178,7 @@ int hart_load(struct hart *h, struct state_buf *in)
 	h->sbi_timecmp = state_get_u64(in);
 	h->sbi_timer_armed = state_get_bool(in);
 	mip = get_checked(in, mip_ok, "hart: mip out of range");
+	h->sbi_in_host = state_get_bool(in);
 	if (in->failed)
 		return -1;
 	h->priv = priv;

@@ -19,7 +19,7 @@ enum {
 	OFF_PRIV = 551, OFF_MISA = 552, OFF_CYCLE_OFFSET = 560, OFF_MSTATUS = 568,
 	OFF_MEDELEG = 576, OFF_MIDELEG = 584, OFF_MIE = 592, OFF_SATP = 712,
 	OFF_PMPCFG0 = 856, OFF_SEIP_SW = 872, OFF_SBI_ARMED = 896, OFF_MIP = 897,
-	STATE_LEN = 905,
+	OFF_SBI_IN_HOST = 905, STATE_LEN = 906,
 };
 
 /* The saved state after running paged_prog 2000 instructions: in the
@@ -59,6 +59,7 @@ static void assert_same_hart(const struct hart *a, const struct hart *b)
 	assert_int_equal(a->sbi_timecmp, b->sbi_timecmp);
 	assert_int_equal(a->sbi_timer_armed, b->sbi_timer_armed);
 	assert_int_equal(a->mip, b->mip);
+	assert_int_equal(a->sbi_in_host, b->sbi_in_host);
 }
 
 /* Run paged_prog to the middle of its loop on an engine, save it and the
@@ -259,6 +260,8 @@ static void test_bad_fields_are_refused(void **state)
 	assert_false(loads_with(OFF_SBI_ARMED, 1, 7, NULL));
 	assert_false(loads_with(OFF_MIP, 8, 1ull << 4, "mip"));
 	assert_true(loads_with(OFF_MIP, 8, MIP_STIP | MIP_SEIP, NULL));
+	assert_true(loads_with(OFF_SBI_IN_HOST, 1, 1, NULL));
+	assert_false(loads_with(OFF_SBI_IN_HOST, 1, 2, NULL));
 	hart_free(ref);
 }
 
