@@ -3,6 +3,7 @@
 #include "cli/control_client.h"
 #include "condo/log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

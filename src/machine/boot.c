@@ -216,6 +216,7 @@ static int load_elf(struct vm *vm, const char *what, const char *path, const str
 		}
 		memcpy(dst, img->data + ph[i].p_offset, ph[i].p_filesz);
 		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+		gmem_written(&vm->ram, dst, ph[i].p_memsz);
 	}
 	*entry = eh->e_entry + shift;
 	if (!gmem_ptr(&vm->ram, *entry, 2))
@@ -394,6 +395,7 @@ int boot_load(struct vm *vm)
 		log_err("boot", "cannot build the device tree");
 		return -1;
 	}
+	gmem_written(&vm->ram, fdt, FDT_MAX_SIZE);
 
 	for (int i = 0; i < vm->ncpus; i++) {
 		struct hart *h = vm->harts[i].hart;

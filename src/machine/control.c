@@ -66,6 +66,9 @@ struct control *control_open(const char *path)
 	}
 	ctl->listen_fd = fd;
 	ctl->client_fd = -1;
+	/* jansson seeds its hash tables from /dev/urandom on first use: now,
+	 * before the jail, not in the event loop's filter */
+	json_object_seed(0);
 	return ctl;
 }
 

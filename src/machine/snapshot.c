@@ -4,6 +4,7 @@
 #include "condo/block.h"
 #include "condo/dirtylog.h"
 #include "condo/engine.h"
+#include "condo/io.h"
 #include "condo/log.h"
 #include "condo/snapshot.h"
 #include "machine/snapshot.h"

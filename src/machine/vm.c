@@ -343,6 +343,7 @@ int vm_build_board(struct vm *vm)
 			return -1;
 		}
 		cpu_set_code_map(h, vm->ram.code);
+		cpu_set_dirty_log(h, vm->ram.dirty);
 		cpu_reset_system(h, (uint64_t)i, VIRT_RAM_BASE);
 		h->time_offset = time_offset;
 		if (cfg->max_insns)
@@ -565,6 +566,26 @@ static int track_changes(const struct vm_drive *d, struct block_dev **disk)
 	return *disk ? 0 : -1;
 }
 
+/* --console FILE: the guest's console (the UART, the virtio console, the
+ * SBI's) goes to FILE instead of the terminal, and takes no input. */
+static int redirect_console(const char *path)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (out < 0 || in < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(in, STDIN_FILENO) < 0) {
+		log_err("run", "--console %s: %s", path, strerror(errno));
+		if (out >= 0)
+			close(out);
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	close(out);
+	close(in);
+	return 0;
+}
+
 /* Open the disks, with their backing chains, then enter the jail:
  * namespaces (and --jail-dir, where the boot files are then found), open
  * the boot files, lock down, and filter this thread; the harts and the
@@ -631,26 +652,6 @@ static int open_and_jail(const struct vm_config *in, struct vm_config *cfg, stru
 	}
 	if (jail_lockdown(&res->jail) < 0 || jail_thread(&res->jail, JAIL_VMM) < 0)
 		return -1;
-	return 0;
-}
-
-/* --console FILE: the guest's console (the UART, the virtio console, the
- * SBI's) goes to FILE instead of the terminal, and takes no input. */
-static int redirect_console(const char *path)
-{
-	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (out < 0 || in < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(in, STDIN_FILENO) < 0) {
-		log_err("run", "--console %s: %s", path, strerror(errno));
-		if (out >= 0)
-			close(out);
-		if (in >= 0)
-			close(in);
-		return -1;
-	}
-	close(out);
-	close(in);
 	return 0;
 }
 

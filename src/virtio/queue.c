@@ -185,9 +185,11 @@ void virtq_push(struct virtio_mmio *vm, unsigned qi, const struct virtq_elem *e,
 	put_le32(elem, e->head);
 	put_le32(elem + 4, len);
 	memcpy(r.used + 4 + 8 * (size_t)(q->used_idx % q->num), elem, sizeof(elem));
+	gmem_written(vm->ram, r.used + 4 + 8 * (size_t)(q->used_idx % q->num), sizeof(elem));
 	q->used_idx++;
 	/* release: the element (and the data) are visible before the index */
 	__atomic_store_n((uint16_t *)(void *)(r.used + 2), q->used_idx, __ATOMIC_RELEASE);
+	gmem_written(vm->ram, r.used + 2, 2); /* the dirty-page log: migration sends it */
 }
 
 void virtq_notify_guest(struct virtio_mmio *vm, unsigned qi)
