@@ -88,7 +88,7 @@ CONDO     := $(BUILD)/condo
 CONDOD    := $(BUILD)/condod
 
 .PHONY: all deps check check-layers check-block check-ctl check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines check-fuzz check-net guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench-net bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz check-net check-snapshot guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench-net bench clean format
 
 all: $(CONDO) $(CONDOD)
 
@@ -134,7 +134,7 @@ $(BUILD)/harness/%: tests/fuzz/%.c $(FUZZ_HELPER_OBJS) $(LIB) $(BUILD)/.deps-ok
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_HELPER_OBJS) $(LIB) $(LDFLAGS) \
 		-fsanitize=fuzzer $(LDLIBS)
 
-check: check-layers check-block check-ctl check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-net check-engines check-fuzz
+check: check-layers check-block check-ctl check-unit check-bad check-app check-isa check-diff check-programs check-priv check-vmbad check-jail check-guest check-net check-snapshot check-engines check-fuzz
 	@echo "make check: all suites passed ($(BUILD))"
 
 # condod and condo ctl end to end, with real guests.
@@ -197,6 +197,14 @@ check-guest: $(CONDO) guest
 # docs/net.md).  Traffic stays on this machine.
 check-net: $(CONDO) guest
 	@CONDO=$(CONDO) tests/net/run.sh
+
+# Snapshots, restore, fork and live migration with real guests: a checksum
+# workload snapshotted mid-run and restored (1 hart; 4 harts writing a
+# disk; compressed), migrated between two processes (Unix socket, TCP),
+# forked into 8 clones; bad snapshots, streams and control requests
+# (tests/snapshot, docs/snapshot.md, docs/migration.md).
+check-snapshot: $(CONDO) guest
+	@CONDO=$(CONDO) tests/snapshot/run.sh
 
 # The suites above run the default engine (jit), where only blocks run 256
 # times are compiled.  Here: the interpreter (the reference), the

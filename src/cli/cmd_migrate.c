@@ -58,12 +58,13 @@ int cmd_migrate(int argc, char **argv)
 						 : "--control SOCKET and --to ADDRESS are needed");
 		return CLI_EXIT_USAGE;
 	}
-	sock = control_connect("migrate", sock_path);
-	if (sock < 0)
-		return 1;
+	/* the destination first, as it is the likelier to be mistyped */
 	peer = migrate_connect(to);
-	if (peer < 0) {
-		close(sock);
+	if (peer < 0)
+		return 1;
+	sock = control_connect("migrate", sock_path);
+	if (sock < 0) {
+		close(peer);
 		return 1;
 	}
 	req = json_pack("{s:s,s:b}", "cmd", "migrate", "shared_disks", shared);
