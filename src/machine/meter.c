@@ -144,7 +144,9 @@ int meter_attach(struct meter *m, struct evloop *loop, struct hart *const *harts
 	m->ncpus = ncpus;
 	for (int i = 0; i < ncpus; i++) {
 		m->harts[i] = harts[i];
-		m->last[i] = 0; /* a new boot: its harts count from 0 */
+		/* from where the hart is: 0 at a boot, the saved count after a
+		 * restore or a migration (those instructions ran elsewhere) */
+		m->last[i] = harts[i]->instret;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return evloop_add_fd(loop, m->timer, on_tick, m);

@@ -23,7 +23,6 @@ void vm_state_save(struct vm *vm, struct state_buf *cpu, struct state_buf *devs)
 	state_put_u64(cpu, vm->cfg->mem_size);
 	/* The VM's clock: a restore goes on from this tick (docs/snapshot.md). */
 	state_put_u64(cpu, cpu_time(vm->harts[0].hart));
-	state_put_u64(cpu, vm->insns_spent);
 	for (int i = 0; i < vm->ncpus; i++) {
 		const struct vm_hart *vh = &vm->harts[i];
 
@@ -63,7 +62,6 @@ static int load_harts(struct vm *vm, struct state_buf *cpu)
 	if (state_get_u64(cpu) != vm->cfg->mem_size)
 		return state_fail(cpu, "the snapshot's board has another memory size");
 	clock = state_get_u64(cpu);
-	vm->insns_spent = state_get_u64(cpu);
 	now = csr_time_now();
 	for (int i = 0; i < vm->ncpus && !cpu->failed; i++) {
 		struct vm_hart *vh = &vm->harts[i];
@@ -81,6 +79,9 @@ static int load_harts(struct vm *vm, struct state_buf *cpu)
 		/* Guest time goes on from the tick it was saved at. */
 		vh->hart->time_offset = now - clock;
 		cpu_timer_poll(vh->hart);
+		/* --max-insns counts what runs here, from the saved count on */
+		if (vm->cfg->max_insns)
+			vh->hart->insn_limit = vh->hart->instret + vm->cfg->max_insns;
 	}
 	return state_status(cpu);
 }

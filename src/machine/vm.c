@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void vm_shutdown(struct vm *vm, int status, bool reboot)
@@ -164,6 +165,13 @@ static void *hart_main(void *arg)
 		return NULL;
 	}
 	cpulimit_start(&bucket);
+	if (log_enabled(LOG_DEBUG)) { /* for bench-snapshot: the start-up latency */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		log_debug("run", "hart %llu runs at %lld.%09ld (monotonic)",
+			  (unsigned long long)h->hartid, (long long)ts.tv_sec, ts.tv_nsec);
+	}
 	while (!vm->done) {
 		if ((vh->state != HART_STARTED || vm->pause_req) && !vm_hart_wait(vh))
 			break;
@@ -425,6 +433,7 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 			 .disk_aio = res->disk_aio, .nics = res->nics, .ncpus = cfg->cpus, .insns_spent = *spent,
 			 .cpu_mcores = &res->cpu_mcores };
 	int status = VM_EXIT_ERROR, started = 0;
+	uint64_t instret0[VM_MAX_CPUS] = { 0 }; /* non-zero after a restore */
 
 	pthread_mutex_init(&vm.lock, NULL);
 	pthread_cond_init(&vm.done_cond, NULL);
@@ -455,6 +464,8 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 		log_err("run", "cannot start the console");
 		goto out;
 	}
+	for (int i = 0; i < vm.ncpus; i++)
+		instret0[i] = vm.harts[i].hart->instret;
 	for (started = 0; started < vm.ncpus; started++) {
 		if (pthread_create(&vm.harts[started].thread, NULL, hart_main, &vm.harts[started])) {
 			log_err("run", "cannot start a thread for hart %d", started);
@@ -477,8 +488,8 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 	{
 		uint64_t most = 0; /* the limit is per hart: charge the busiest */
 		for (int i = 0; i < vm.ncpus; i++)
-			if (vm.harts[i].hart->instret > most)
-				most = vm.harts[i].hart->instret;
+			if (vm.harts[i].hart->instret - instret0[i] > most)
+				most = vm.harts[i].hart->instret - instret0[i];
 		*spent += most + 1; /* + 1: even a boot that retires nothing counts */
 	}
 	report_unused_devices(&vm);
