@@ -30,6 +30,9 @@
 /* CRC-32 (zlib's) of a buffer, continuing from crc (0 to start). */
 uint32_t snapshot_crc(uint32_t crc, const void *p, size_t len);
 
+/* Whether the 4 KiB page at p reads as zeros. */
+bool snapshot_page_is_zero(const uint8_t *p);
+
 /* Guest RAM out: the pages whose bit is set in stored (a bitmap of
  * bytes / 4096 bits; those that read as zeros are left out and their bits
  * cleared) into fd, sparse at their offsets (compress false), or as zstd

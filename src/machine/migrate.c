@@ -9,6 +9,7 @@
  * that many bytes.
  *   HEAD  the configuration (JSON, as a snapshot's manifest has it)
  *   PAGE  u64 first page, then the pages
+ *   ZERO  u64 first page, u64 count: pages that read as zeros
  *   CPU_  DEVS  the state sections
  *   DISK  u32 disk, u64 offset, then the bytes (guest view, top layer's)
  *   END_  nothing: all sent
@@ -17,6 +18,7 @@
 #include "condo/dirtylog.h"
 #include "condo/io.h"
 #include "condo/log.h"
+#include "condo/snapshot.h"
 #include "machine/migrate.h"
 #include "machine/snapshot.h"
 
@@ -102,33 +104,45 @@ struct source {
 	uint64_t sent_pages;
 };
 
+/* A run of pages that read as zeros goes as ZERO (first, count): the
+ * destination has nothing to copy (freed pages, tmpfs full of zeros). */
+static int send_run(struct source *s, uint64_t first, uint64_t n, bool zero)
+{
+	uint64_t hdr[2] = { first, n };
+	int err;
+
+	if (zero)
+		return send_record(s->fd, "ZERO", hdr, sizeof(hdr));
+	err = send_head(s->fd, "PAGE", 8 + n * GUEST_PAGE_SIZE);
+	err = err ? err : write_all(s->fd, &hdr[0], 8);
+	err = err ? err : write_all(s->fd, s->vm->ram.host + first * GUEST_PAGE_SIZE,
+				    n * GUEST_PAGE_SIZE);
+	if (!err)
+		s->sent_pages += n;
+	return err;
+}
+
 static int send_pages(struct source *s, const uint64_t *set)
 {
-	uint64_t npages = s->vm->ram.size / GUEST_PAGE_SIZE;
+	uint64_t npages = s->vm->ram.size / GUEST_PAGE_SIZE, first = 0, n = 0;
+	bool zero = false;
+	int err = 0;
 
-	for (uint64_t pg = 0; pg < npages;) {
-		uint64_t first, n = 0, hdr;
-		int err;
+	for (uint64_t pg = 0; pg <= npages && !err; pg++) {
+		bool in = pg < npages && (set[pg / 64] >> (pg % 64) & 1);
+		bool z = in && snapshot_page_is_zero(s->vm->ram.host + pg * GUEST_PAGE_SIZE);
 
-		if (!(set[pg / 64] >> (pg % 64) & 1)) {
-			pg++;
+		if (in && n && z == zero && first + n == pg && n < RUN_PAGES) {
+			n++;
 			continue;
 		}
+		if (n)
+			err = send_run(s, first, n, zero);
 		first = pg;
-		while (pg < npages && n < RUN_PAGES && set[pg / 64] >> (pg % 64) & 1) {
-			n++;
-			pg++;
-		}
-		hdr = first;
-		err = send_head(s->fd, "PAGE", 8 + n * GUEST_PAGE_SIZE);
-		err = err ? err : write_all(s->fd, &hdr, 8);
-		err = err ? err : write_all(s->fd, s->vm->ram.host + first * GUEST_PAGE_SIZE,
-					    n * GUEST_PAGE_SIZE);
-		if (err)
-			return err;
-		s->sent_pages += n;
+		n = in;
+		zero = z;
 	}
-	return 0;
+	return err;
 }
 
 /* With the harts parked: take the dirty set, and make every hart's next
@@ -257,12 +271,16 @@ json_t *vm_migrate_command(struct vm *vm, struct control_req *r)
 		memcpy(s.set, vm->ram.dirty->touched, s.words * 8);
 		vm_unpark_harts(vm);
 		err = send_pages(&s, s.set);
+		log_debug("migrate", "round 0 sent at %.1f ms: %llu pages", now_ms() - t0,
+			  (unsigned long long)s.sent_pages);
 		for (round = 1; !err && round < ROUNDS_MAX; round++) {
 			if (vm_park_harts(vm) < 0) {
 				err = -ECANCELED;
 				break;
 			}
 			n = take_dirty(&s, s.set);
+			log_debug("migrate", "round %d at %.1f ms: %llu dirty pages", round,
+				  now_ms() - t0, (unsigned long long)n);
 			if (n <= FINAL_PAGES)
 				break; /* harts stay parked: the last round is paused */
 			vm_unpark_harts(vm);

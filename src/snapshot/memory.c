@@ -22,7 +22,7 @@ static bool bit(const uint64_t *map, uint64_t page)
 	return map[page / 64] >> (page % 64) & 1;
 }
 
-static bool page_is_zero(const uint8_t *p)
+bool snapshot_page_is_zero(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)(const void *)p;
 
@@ -118,7 +118,7 @@ int snapshot_memory_write(int fd, const uint8_t *ram, uint64_t bytes, uint64_t *
 		return -errno;
 	}
 	for (uint64_t pg = 0; pg <= npages && !err; pg++) {
-		bool keep = pg < npages && bit(stored, pg) && !page_is_zero(ram + pg * PAGE);
+		bool keep = pg < npages && bit(stored, pg) && !snapshot_page_is_zero(ram + pg * PAGE);
 
 		if (pg < npages && bit(stored, pg) && !keep)
 			stored[pg / 64] &= ~(1ull << (pg % 64));
