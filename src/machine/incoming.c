@@ -93,20 +93,27 @@ static int take_zeros(struct vm *vm, int fd, uint64_t len)
 		       MADV_DONTNEED);
 }
 
-static int take_disk(struct vm *vm, int fd, uint64_t len, uint8_t *buf)
+/* DISK (the bytes) and DSKZ (zeros): within a writable disk only. */
+static int take_disk(struct vm *vm, int fd, uint64_t len, uint8_t *buf, bool zeros)
 {
 	uint32_t i;
-	uint64_t off;
+	uint64_t off, n;
 	struct iovec iov;
 
-	if (len < 12 || len - 12 > DISK_MAX || migrate_read(fd, buf, len) < 0)
+	if ((zeros ? len != 20 : len < 12 || len - 12 > DISK_MAX) || migrate_read(fd, buf, len) < 0)
 		return -1;
 	memcpy(&i, buf, 4);
 	memcpy(&off, buf + 4, 8);
+	if (zeros)
+		memcpy(&n, buf + 12, 8);
+	else
+		n = len - 12;
 	if (i >= (uint32_t)vm->cfg->ndrives || vm->cfg->drives[i].readonly ||
-	    off > vm->disks[i]->size || len - 12 > vm->disks[i]->size - off)
+	    off > vm->disks[i]->size || n > vm->disks[i]->size - off)
 		return -1;
-	iov = (struct iovec){ buf + 12, len - 12 };
+	if (zeros)
+		return block_write_zeroes(vm->disks[i], off, n) < 0 ? -1 : 0;
+	iov = (struct iovec){ buf + 12, n };
 	return block_pwritev(vm->disks[i], &iov, 1, off) < 0 ? -1 : 0;
 }
 
@@ -129,8 +136,8 @@ int vm_incoming_apply(struct vm *vm, int fd)
 		} else if (!memcmp(tag, "ZERO", 4)) {
 			if (take_zeros(vm, fd, len) < 0)
 				break;
-		} else if (!memcmp(tag, "DISK", 4)) {
-			if (take_disk(vm, fd, len, disk) < 0)
+		} else if (!memcmp(tag, "DISK", 4) || !memcmp(tag, "DSKZ", 4)) {
+			if (take_disk(vm, fd, len, disk, tag[1] == 'S') < 0)
 				break;
 		} else if (!memcmp(tag, "CPU_", 4) || !memcmp(tag, "DEVS", 4)) {
 			struct state_buf *b = tag[0] == 'C' ? &cpu : &devs;

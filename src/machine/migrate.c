@@ -12,6 +12,7 @@
  *   ZERO  u64 first page, u64 count: pages that read as zeros
  *   CPU_  DEVS  the state sections
  *   DISK  u32 disk, u64 offset, then the bytes (guest view, top layer's)
+ *   DSKZ  u32 disk, u64 offset, u64 length: zeros over the backing file
  *   END_  nothing: all sent
  * and the destination answers one byte, 'K', once it has loaded it all. */
 #include "condo/block.h"
@@ -157,35 +158,38 @@ static uint64_t take_dirty(struct source *s, uint64_t *set)
 }
 
 /* A disk's data, as the guest sees it, where its top image holds some
- * (the rest comes from backing files both hosts share, or is zeros). */
+ * (the rest comes from backing files both hosts share, or is zeros):
+ * DISK records with the bytes; DSKZ (disk, offset, length) where the top
+ * image says zeros over a backing file. */
 static int send_disk(struct source *s, int i)
 {
 	struct block_dev *bd = s->vm->disks[i];
+	struct block_info info = { 0 };
 	uint8_t *buf = malloc(DISK_CHUNK + 12);
 	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
+	if (bd->ops->info)
+		bd->ops->info(bd, &info);
 	for (uint64_t off = 0; off < bd->size && !err;) {
 		uint64_t len = bd->size - off > DISK_CHUNK ? DISK_CHUNK : bd->size - off, host;
 		enum block_extent kind = BLOCK_EXTENT_DATA;
+		uint32_t idx = (uint32_t)i;
 		struct iovec iov;
 
 		if (bd->ops->status && bd->ops->status(bd, off, &len, &host, &kind) < 0)
 			kind = BLOCK_EXTENT_DATA;
 		if (!len)
 			break;
-		if (kind == BLOCK_EXTENT_DATA || kind == BLOCK_EXTENT_COMPRESSED ||
-		    kind == BLOCK_EXTENT_ZERO) {
-			uint32_t idx = (uint32_t)i;
-
+		memcpy(buf, &idx, 4);
+		memcpy(buf + 4, &off, 8);
+		if (kind == BLOCK_EXTENT_ZERO && info.backing_path) {
+			memcpy(buf + 12, &len, 8);
+			err = send_record(s->fd, "DSKZ", buf, 20);
+		} else if (kind == BLOCK_EXTENT_DATA || kind == BLOCK_EXTENT_COMPRESSED) {
 			iov = (struct iovec){ buf + 12, len };
-			memcpy(buf, &idx, 4);
-			memcpy(buf + 4, &off, 8);
-			if (kind == BLOCK_EXTENT_ZERO)
-				memset(buf + 12, 0, len);
-			else
-				err = block_preadv(bd, &iov, 1, off);
+			err = block_preadv(bd, &iov, 1, off);
 			err = err ? err : send_record(s->fd, "DISK", buf, 12 + len);
 		}
 		off += len;
