@@ -38,6 +38,8 @@ struct control *control_open(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct control *ctl;
+	mode_t mask;
+	bool bound;
 	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -52,13 +54,17 @@ struct control *control_open(const char *path)
 			unlink(path);
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4) < 0) {
+	/* The control of a VM is its owner's: the socket is made 0600, with
+	 * no moment at which it is anything else. */
+	mask = umask(077);
+	bound = fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	umask(mask);
+	if (!bound || listen(fd, 4) < 0) {
 		log_err("run", "--control %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
-	chmod(path, 0600); /* the control of a VM is its owner's */
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl) {
 		close(fd);

@@ -116,14 +116,31 @@ static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, b
 		if (!file || !fmt || block_format_parse(fmt, &format) < 0 || size <= 0 ||
 		    (bfmt && block_format_parse(bfmt, &backing_format) < 0))
 			return bad(where, "the drives are malformed");
-		*d = (struct vm_drive){ .file = incoming ? strdup(file) : resolve(where, file),
+		/* The VM's owner names every host file the VM opens: a snapshot
+		 * (or a migration's source) names only files in the snapshot; a
+		 * read-only disk it names elsewhere, or a shared disk of a
+		 * migration, is given again with --drive (docs/snapshot.md). */
+		bool ro = json_is_true(json_object_get(dj, "readonly"));
+		bool opened = !incoming || ro || shared;
+		bool named_here = given[i] && (ro || (incoming && shared));
+		bool inside = !incoming && !strchr(file, '/') && strcmp(file, "..") && strcmp(file, ".");
+
+		if (opened && !named_here && !inside) {
+			log_err("restore", "%s: disk %zu (%s) is %s: name it with --drive file=PATH "
+				"to use it", where, i, file,
+				incoming ? "a file of the source's" : "outside the snapshot");
+			return -1;
+		}
+		*d = (struct vm_drive){ .file = named_here ? strdup(given[i])
+					: incoming ? strdup(file)
+						   : resolve(where, file),
 					.format = (int)format,
-					.readonly = json_is_true(json_object_get(dj, "readonly")),
+					.readonly = ro,
 					.cache = (int)json_integer_value(json_object_get(dj, "cache")),
 					.discard = json_is_true(json_object_get(dj, "discard")) };
 		if (d->cache < VM_CACHE_WRITEBACK || d->cache > VM_CACHE_UNSAFE)
 			d->cache = VM_CACHE_WRITEBACK;
-		if (d->readonly || (incoming && shared))
+		if (named_here || d->readonly)
 			continue;
 		if (!incoming && make_top(where, d, d->file, format, 0, given[i]) < 0)
 			return -1;

@@ -129,6 +129,10 @@ if wanted restore-4cpu-disk; then
 		else
 			bad restore-4cpu-disk "status $st2, result '$(result c2.con)' disk '$(diskres c2.con)' (want $wantdisk): $(head -3 c2.err)"
 		fi
+		# a manifest naming a host file as a disk is refused
+		rm -rf s3-path && cp -r s3 s3-path
+		sed -i 's|"disk0.qcow2"|"/etc/passwd"|' s3-path/manifest.json
+		run restore-disk-outside 1 "outside the snapshot" run --restore s3-path
 		# the overlay exists now: a second restore into it is refused, nothing lost
 		sum=$(md5sum <c-after.qcow2)
 		run restore-overlay-exists 1 "exists" run --restore s3 --drive file=c-after.qcow2
