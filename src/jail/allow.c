@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -231,6 +232,12 @@ const struct jail_cond jail_conds[] = {
 	{ "ioctl", VMM | IO, { { 1, U32, TIOCGWINSZ } } },
 	{ "ioctl", VM, { { 1, U32, FIONBIO } } },
 	{ "ioctl", VMM, { { 1, U32, BLKGETSIZE64 } } },
+	/* a lazy restore (src/snapshot/lazy.c): the main thread registers
+	 * guest RAM with the userfaultfd made before the jail, the page
+	 * server (an event-loop kind) fills it */
+	{ "ioctl", VMM, { { 1, U32, UFFDIO_REGISTER } } },
+	{ "ioctl", VMM | IO, { { 1, U32, UFFDIO_COPY } } },
+	{ "ioctl", VMM | IO, { { 1, U32, UFFDIO_ZEROPAGE } } },
 	/* libslirp: how much a socket holds (urgent data, soread) */
 	{ "ioctl", VMM | NET, { { 1, U32, FIONREAD } } },
 	/* libslirp's sockets (--net user): the Internet families only, never

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "condo/block.h"
 #include "condo/dirtylog.h"
+#include "condo/jail.h"
 #include "condo/log.h"
 #include "condo/snapshot.h"
 #include "machine/restore.h"
@@ -210,9 +211,9 @@ static int take_state(const char *dir, json_t *sections, struct vm_restore *rs, 
 	char *path = resolve(dir, SNAPSHOT_STATE);
 	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	struct stat st;
-	size_t *offs[] = { &rs->cpu_off, &rs->devs_off, NULL };
-	size_t *lens[] = { &rs->cpu_len, &rs->devs_len, NULL };
-	static const char *const names[] = { "cpu", "devices", "memory-map" };
+	size_t *offs[] = { &rs->cpu_off, &rs->devs_off, NULL, &rs->index_off };
+	size_t *lens[] = { &rs->cpu_len, &rs->devs_len, NULL, &rs->index_len };
+	static const char *const names[] = { "cpu", "devices", "memory-map", "memory-index" };
 	ssize_t n;
 
 	free(path);
@@ -224,9 +225,9 @@ static int take_state(const char *dir, json_t *sections, struct vm_restore *rs, 
 		return bad(dir, SNAPSHOT_STATE " is unreadable or too large");
 	}
 	close(fd);
-	if (!json_is_array(sections) || json_array_size(sections) != 3)
+	if (!json_is_array(sections) || json_array_size(sections) != 4)
 		return bad(dir, "the manifest's sections are malformed");
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		json_t *s = json_array_get(sections, (size_t)i);
 		json_int_t off = json_integer_value(json_object_get(s, "offset"));
 		json_int_t len = json_integer_value(json_object_get(s, "size"));
@@ -277,6 +278,13 @@ static int take_memory(const char *dir, json_t *mem, const struct vm_config *cfg
 		return bad(dir, "cannot open the memory file");
 	if (!rs->compressed && (uint64_t)st.st_size != cfg->mem_size)
 		return bad(dir, "the memory file is truncated (its size is not the guest's RAM)");
+	if (rs->compressed) {
+		struct state_buf b = state_reader(rs->state + rs->index_off, rs->index_len);
+
+		if (snapshot_index_read(&b, cfg->mem_size, rs->map, (uint64_t)st.st_size, &rs->runs,
+					&rs->nruns) < 0)
+			return bad(dir, b.why);
+	}
 	return 0;
 }
 
@@ -293,7 +301,7 @@ int vm_restore_open(const char *given, struct vm_config *cfg, struct vm_restore 
 	int r = -1;
 
 	free(path);
-	*rs = (struct vm_restore){ .mem_fd = -1, .verify = cfg->restore_verify };
+	*rs = (struct vm_restore){ .mem_fd = -1, .uffd = -1, .verify = cfg->restore_verify };
 	if (!m) {
 		log_err("restore", "%s: no readable %s (%s)", dir, SNAPSHOT_MANIFEST,
 			access(dir, F_OK) ? strerror(errno) : jerr.text);
@@ -310,6 +318,9 @@ int vm_restore_open(const char *given, struct vm_config *cfg, struct vm_restore 
 			    (cfg->mem_size / GUEST_PAGE_SIZE + 63) / 64) == 0 &&
 		 take_memory(dir, json_object_get(m, "memory"), cfg, rs) == 0)
 		r = 0;
+	if (r == 0 && rs->compressed && !rs->verify && (rs->uffd = snapshot_uffd_open()) < 0)
+		log_info("restore", "no userfaultfd on this host: the compressed memory is read in "
+			 "at once");
 	json_decref(m);
 	free(abs);
 	return r;
@@ -319,23 +330,54 @@ void vm_restore_close(struct vm_restore *rs)
 {
 	if (rs->mem_fd >= 0)
 		close(rs->mem_fd);
+	if (rs->uffd >= 0)
+		close(rs->uffd);
 	free(rs->state);
 	free(rs->map);
-	*rs = (struct vm_restore){ .mem_fd = -1 };
+	free(rs->runs);
+	*rs = (struct vm_restore){ .mem_fd = -1, .uffd = -1 };
+}
+
+static void lazy_thread_start(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	if (jail_thread(vm->jail, JAIL_VM_IO) < 0)
+		vm_shutdown(vm, VM_EXIT_ERROR, false);
+}
+
+static void lazy_error(void *ctx, const char *why)
+{
+	log_err("restore", "%s: the VM ends", why);
+	vm_shutdown(ctx, VM_EXIT_ERROR, false);
 }
 
 /* Guest RAM from the memory file: mapped copy-on-write over the board's
  * reservation (pages come in as the guest touches them, and clones share
- * the ones none has written), or decompressed. */
+ * the ones none has written); compressed, served run by run as the guest
+ * touches them (userfaultfd), or decompressed up front. */
 static int restore_memory(struct vm *vm, const struct vm_restore *rs)
 {
 	uint32_t crc;
-	const char *why;
 
-	if (rs->compressed) {
-		if (snapshot_memory_read_zstd(rs->mem_fd, vm->ram.host, vm->ram.size, rs->map, &crc,
-					      &why) < 0) {
-			log_err("restore", "%s", why);
+	if (rs->compressed && rs->uffd >= 0) {
+		int err = snapshot_uffd_register(rs->uffd, vm->ram.host, vm->ram.size);
+
+		vm->lazy = err ? NULL
+			       : snapshot_lazy_start(rs->uffd, rs->mem_fd, vm->ram.host, vm->ram.size,
+						     rs->runs, rs->nruns,
+						     vm->jail ? lazy_thread_start : NULL, lazy_error,
+						     vm);
+		if (!vm->lazy) {
+			log_err("restore", "cannot serve the memory lazily: %s",
+				strerror(err ? -err : ENOMEM));
+			return -1;
+		}
+		crc = rs->mem_crc; /* each frame is checked as it is read */
+	} else if (rs->compressed) {
+		if (snapshot_memory_read_zstd(rs->mem_fd, vm->ram.host, rs->runs, rs->nruns, &crc) <
+		    0) {
+			log_err("restore", "the compressed memory is truncated or corrupt");
 			return -1;
 		}
 	} else {
@@ -378,7 +420,7 @@ int vm_restore_apply(struct vm *vm, const struct vm_restore *rs)
 int vm_snapshot_check(const char *dir)
 {
 	struct vm_config cfg = { 0 };
-	struct vm_restore rs = { .mem_fd = -1 };
+	struct vm_restore rs = { .mem_fd = -1, .uffd = -1 };
 	char *path = resolve(dir, SNAPSHOT_MANIFEST);
 	json_error_t jerr;
 	json_t *m = path ? json_load_file(path, 0, &jerr) : NULL, *c, *drives, *d;
@@ -412,8 +454,9 @@ int vm_snapshot_check(const char *dir)
 		ram = mmap(NULL, cfg.mem_size, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (ram == MAP_FAILED ||
-		    snapshot_memory_read_zstd(rs.mem_fd, ram, cfg.mem_size, rs.map, &crc, &why) < 0) {
-			bad(dir, why ? why : "out of memory");
+		    snapshot_memory_read_zstd(rs.mem_fd, ram, rs.runs, rs.nruns, &crc) < 0) {
+			bad(dir, ram == MAP_FAILED ? "out of memory"
+						   : "the compressed memory is truncated or corrupt");
 			goto out;
 		}
 	} else if (snapshot_memory_crc(rs.mem_fd, cfg.mem_size, rs.map, &crc) < 0) {

@@ -181,7 +181,7 @@ static int write_sections(int fd, struct state_buf *const *b, int n)
 json_t *vm_snapshot_command(struct vm *vm, struct control_req *r)
 {
 	bool compress = json_is_true(json_object_get(r->args, "compress"));
-	struct state_buf cpu = { 0 }, devs = { 0 }, map = { 0 };
+	struct state_buf cpu = { 0 }, devs = { 0 }, map = { 0 }, index = { 0 };
 	uint64_t words = (vm->ram.size / GUEST_PAGE_SIZE + 63) / 64, pages = 0;
 	uint64_t *stored = NULL;
 	uint32_t crc = 0;
@@ -201,8 +201,8 @@ json_t *vm_snapshot_command(struct vm *vm, struct control_req *r)
 		goto out;
 	}
 	memcpy(stored, vm->ram.dirty->touched, words * 8);
-	err = snapshot_memory_write(r->fds[1], vm->ram.host, vm->ram.size, stored, compress, &crc,
-				    &pages);
+	err = snapshot_memory_write(r->fds[1], vm->ram.host, vm->ram.size, stored,
+				    compress ? &index : NULL, &crc, &pages);
 	if (err < 0) {
 		why = "cannot write the memory file";
 		log_err("snapshot", "writing the memory file: %s", strerror(-err));
@@ -210,11 +210,11 @@ json_t *vm_snapshot_command(struct vm *vm, struct control_req *r)
 	}
 	for (uint64_t i = 0; i < words; i++)
 		state_put_u64(&map, stored[i]);
-	if (cpu.failed || devs.failed || map.failed) {
-		why = cpu.why ? cpu.why : devs.why ? devs.why : map.why;
+	if (cpu.failed || devs.failed || map.failed || index.failed) {
+		why = cpu.why ? cpu.why : devs.why ? devs.why : map.why ? map.why : index.why;
 		goto out;
 	}
-	err = write_sections(r->fds[0], (struct state_buf *const[]){ &cpu, &devs, &map }, 3);
+	err = write_sections(r->fds[0], (struct state_buf *const[]){ &cpu, &devs, &map, &index }, 4);
 	for (int i = 0; i < vm->cfg->ndrives && !err; i++)
 		if (!vm->cfg->drives[i].readonly)
 			err = block_flush(vm->disks[i]);
@@ -223,8 +223,10 @@ json_t *vm_snapshot_command(struct vm *vm, struct control_req *r)
 		log_err("snapshot", "%s: %s", why, strerror(-err));
 		goto out;
 	}
-	sections = json_pack("[o,o,o]", section("cpu", 0, &cpu), section("devices", cpu.len, &devs),
-			     section("memory-map", cpu.len + devs.len, &map));
+	sections = json_pack("[o,o,o,o]", section("cpu", 0, &cpu),
+			     section("devices", cpu.len, &devs),
+			     section("memory-map", cpu.len + devs.len, &map),
+			     section("memory-index", cpu.len + devs.len + map.len, &index));
 	reply = json_pack("{s:b,s:o,s:{s:s,s:b,s:I,s:I},s:o}", "ok", true, "sections", sections,
 			  "memory", "file", compress ? SNAPSHOT_MEMORY_Z : SNAPSHOT_MEMORY,
 			  "compressed", compress, "pages", (json_int_t)pages, "crc32",
@@ -234,5 +236,6 @@ out:
 	state_free(&cpu);
 	state_free(&devs);
 	state_free(&map);
+	state_free(&index);
 	return reply ? reply : control_error(why ? why : "snapshot failed");
 }

@@ -5,6 +5,7 @@
 #ifndef MACHINE_SNAPSHOT_H
 #define MACHINE_SNAPSHOT_H
 
+#include "condo/snapshot.h"
 #include "condo/state.h"
 #include "machine/vm.h"
 
@@ -33,10 +34,14 @@ struct vm_restore {
 	int mem_fd;          /* memory.raw or memory.zst */
 	bool compressed;
 	uint8_t *state;      /* state.bin, whole, checked against the manifest */
-	size_t cpu_off, cpu_len, devs_off, devs_len;
+	size_t cpu_off, cpu_len, devs_off, devs_len, index_off, index_len;
 	uint64_t *map;       /* pages the memory file holds */
+	struct snapshot_run *runs; /* compressed: where each run's frame lies */
+	size_t nruns;
 	uint32_t mem_crc;
 	bool verify;         /* read and check the whole memory file first */
+	int uffd;            /* compressed: a userfaultfd to restore lazily (-1: none) */
+	bool applied;        /* the first boot has resumed it */
 };
 
 /* Put the restored memory and state into a built board (instead of

@@ -400,6 +400,9 @@ void vm_destroy_board(struct vm *vm)
 		hart_free(vm->harts[i].hart);
 		vm->harts[i].hart = NULL;
 	}
+	/* After the devices: a disk's last requests may touch pages it serves. */
+	snapshot_lazy_stop(vm->lazy);
+	vm->lazy = NULL;
 	ram_free(&vm->ram);
 }
 
@@ -442,12 +445,10 @@ static int run_once(const struct vm_config *cfg, struct vm_res *res, uint64_t *s
 		evloop_on_start(vm.loop, loop_thread_start, &vm);
 	if (!vm.loop || vm_build_board(&vm) < 0)
 		goto out;
-	if (res->restore.state) {
-		int r = vm_restore_apply(&vm, &res->restore);
-
+	if (res->restore.state && !res->restore.applied) {
 		/* Only the first boot resumes; a guest reset boots afresh. */
-		vm_restore_close(&res->restore);
-		if (r < 0)
+		res->restore.applied = true;
+		if (vm_restore_apply(&vm, &res->restore) < 0)
 			goto out;
 	} else if (res->incoming >= 0) {
 		int r = vm_incoming_apply(&vm, res->incoming);
@@ -679,7 +680,7 @@ static const char *absolute(struct vm_res *res, int slot, const char *path)
 int vm_run(const struct vm_config *in)
 {
 	struct vm_res res = { .files = { -1, -1, -1 }, .meter = { .fd = -1, .timer = -1 },
-			      .restore = { .mem_fd = -1 }, .incoming = -1 };
+			      .restore = { .mem_fd = -1, .uffd = -1 }, .incoming = -1 };
 	struct vm_config base = *in, cfg;
 	uint64_t spent = 0;
 	int status = VM_EXIT_ERROR;

@@ -95,6 +95,10 @@ struct vm {
 	 * loop to the main thread, which runs it (vm_control_run). */
 	struct control *control;
 	struct control_req *control_req;
+
+	/* A lazy restore's page server (condo/snapshot.h), stopped before
+	 * the RAM it serves goes; NULL: none. */
+	struct snapshot_lazy *lazy;
 };
 
 /* Start NIC i's thread (each boot, and on resuming from a pause). */

@@ -1,6 +1,7 @@
 /* Guest RAM in a snapshot: sparse, untouched and zero pages left out. */
 #include "condo/snapshot.h"
 #include "condo/io.h"
+#include "condo/state.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -60,60 +61,56 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* zstd out: a run's header (first page, count; little-endian u64s) and
- * pages, through one stream. */
+/* Compressed: each run is a zstd frame of its own (with zstd's content
+ * checksum), and the index names each run's pages and where its frame
+ * lies, so a restore can decompress any run alone, when the guest first
+ * touches one of its pages. */
 struct zout {
 	ZSTD_CCtx *cctx;
 	int fd;
 	uint8_t *buf;
 	size_t cap;
+	uint64_t off; /* where the next frame goes */
+	struct state_buf *index;
 };
-
-static int zout_put(struct zout *z, const void *p, size_t len, ZSTD_EndDirective end)
-{
-	ZSTD_inBuffer in = { p, len, 0 };
-
-	for (;;) {
-		ZSTD_outBuffer out = { z->buf, z->cap, 0 };
-		size_t left = ZSTD_compressStream2(z->cctx, &out, &in, end);
-		int err;
-
-		if (ZSTD_isError(left))
-			return -EIO;
-		err = write_all(z->fd, z->buf, out.pos);
-		if (err < 0)
-			return err;
-		if (end == ZSTD_e_end ? left == 0 : in.pos == in.size)
-			return 0;
-	}
-}
 
 static int zout_run(struct zout *z, uint64_t first, const uint8_t *p, uint64_t count)
 {
-	uint64_t hdr[2] = { first, count };
-	int err = zout_put(z, hdr, sizeof(hdr), ZSTD_e_continue);
+	size_t n = ZSTD_compress2(z->cctx, z->buf, z->cap, p, count * PAGE);
+	int err;
 
-	return err ? err : zout_put(z, p, count * PAGE, ZSTD_e_continue);
+	if (ZSTD_isError(n))
+		return -EIO;
+	err = pwrite_all(z->fd, z->buf, n, z->off);
+	if (err)
+		return err;
+	state_put_u64(z->index, first);
+	state_put_u32(z->index, (uint32_t)count);
+	state_put_u64(z->index, z->off);
+	state_put_u32(z->index, (uint32_t)n);
+	z->off += n;
+	return z->index->failed ? -ENOMEM : 0;
 }
 
 int snapshot_memory_write(int fd, const uint8_t *ram, uint64_t bytes, uint64_t *stored,
-			  bool compress, uint32_t *crc, uint64_t *pages)
+			  struct state_buf *index, uint32_t *crc, uint64_t *pages)
 {
 	uint64_t npages = bytes / PAGE, first = 0, count = 0;
-	struct zout z = { .fd = fd };
+	struct zout z = { .fd = fd, .index = index };
 	int err = 0;
 
 	*crc = 0;
 	*pages = 0;
-	if (compress) {
+	if (index) {
 		z.cctx = ZSTD_createCCtx();
-		z.cap = ZSTD_CStreamOutSize();
+		z.cap = ZSTD_compressBound(RUN_PAGES * PAGE);
 		z.buf = malloc(z.cap);
 		if (!z.cctx || !z.buf) {
 			err = -ENOMEM;
 			goto out;
 		}
 		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_compressionLevel, 3);
+		ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_checksumFlag, 1);
 	} else if (ftruncate(fd, (off_t)bytes) < 0) {
 		return -errno;
 	}
@@ -131,15 +128,11 @@ int snapshot_memory_write(int fd, const uint8_t *ram, uint64_t bytes, uint64_t *
 		if (count) { /* the run ends here: out with it */
 			*crc = crc_run(*crc, first, ram + first * PAGE, count);
 			*pages += count;
-			err = compress ? zout_run(&z, first, ram + first * PAGE, count)
-				       : pwrite_all(fd, ram + first * PAGE, count * PAGE, first * PAGE);
+			err = index ? zout_run(&z, first, ram + first * PAGE, count)
+				    : pwrite_all(fd, ram + first * PAGE, count * PAGE, first * PAGE);
 		}
 		first = pg;
 		count = keep;
-	}
-	if (!err && compress) {
-		uint64_t end[2] = { 0, 0 };
-		err = zout_put(&z, end, sizeof(end), ZSTD_e_end);
 	}
 out:
 	ZSTD_freeCCtx(z.cctx);
@@ -147,84 +140,71 @@ out:
 	return err;
 }
 
-/* zstd in: exactly len bytes of the stream into p. */
-struct zin {
-	ZSTD_DCtx *dctx;
-	int fd;
-	uint8_t *buf;
-	size_t cap;
-	ZSTD_inBuffer in;
-	bool eof;
-};
-
-static int zin_get(struct zin *z, void *p, size_t len)
+int snapshot_index_read(struct state_buf *b, uint64_t bytes, const uint64_t *map,
+			uint64_t file_size, struct snapshot_run **runs, size_t *nruns)
 {
-	ZSTD_outBuffer out = { p, len, 0 };
+	uint64_t npages = bytes / PAGE, next = 0;
+	size_t n = b->len / 24;
+	struct snapshot_run *r;
 
-	while (out.pos < out.size) {
-		size_t before = out.pos, r;
-
-		if (z->in.pos == z->in.size && !z->eof) {
-			ssize_t n = read(z->fd, z->buf, z->cap);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -1;
-			z->eof = n == 0;
-			z->in = (ZSTD_inBuffer){ z->buf, (size_t)n, 0 };
-			continue;
+	*runs = NULL;
+	*nruns = 0;
+	if (b->len % 24)
+		return state_fail(b, "the memory index is malformed");
+	r = calloc(n ? n : 1, sizeof(*r));
+	if (!r)
+		return state_fail(b, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		r[i].first = state_get_u64(b);
+		r[i].count = state_get_u32(b);
+		r[i].offset = state_get_u64(b);
+		r[i].size = state_get_u32(b);
+		/* in order, within RAM, named by the map, within the file */
+		if (r[i].first < next || r[i].first >= npages || !r[i].count ||
+		    r[i].count > RUN_PAGES || r[i].count > npages - r[i].first ||
+		    r[i].offset > file_size || r[i].size > file_size - r[i].offset) {
+			free(r);
+			return state_fail(b, "a run of the memory index lies outside RAM or the file");
 		}
-		r = ZSTD_decompressStream(z->dctx, &out, &z->in);
-		if (ZSTD_isError(r))
-			return -1;
-		/* the file ended and nothing more comes out: truncated */
-		if (z->eof && z->in.pos == z->in.size && out.pos == before)
-			return -1;
+		for (uint64_t pg = r[i].first; pg < r[i].first + r[i].count; pg++) {
+			if (!bit(map, pg)) {
+				free(r);
+				return state_fail(b, "the memory index names a page the map does not");
+			}
+		}
+		next = r[i].first + r[i].count;
 	}
+	*runs = r;
+	*nruns = n;
 	return 0;
 }
 
-int snapshot_memory_read_zstd(int fd, uint8_t *ram, uint64_t bytes, const uint64_t *map,
-			      uint32_t *crc, const char **why)
+int snapshot_run_read(int fd, const struct snapshot_run *r, uint8_t *dst, void **scratch)
 {
-	struct zin z = { .fd = fd };
-	uint64_t npages = bytes / PAGE;
-	int r = -1;
+	uint8_t *buf = *scratch;
+	size_t n;
+
+	if (!buf && !(buf = *scratch = malloc(ZSTD_compressBound(RUN_PAGES * PAGE))))
+		return -1;
+	if (pread(fd, buf, r->size, (off_t)r->offset) != (ssize_t)r->size)
+		return -1;
+	n = ZSTD_decompress(dst, r->count * PAGE, buf, r->size);
+	return ZSTD_isError(n) || n != r->count * PAGE ? -1 : 0;
+}
+
+int snapshot_memory_read_zstd(int fd, uint8_t *ram, const struct snapshot_run *runs, size_t nruns,
+			      uint32_t *crc)
+{
+	void *scratch = NULL;
+	int r = 0;
 
 	*crc = 0;
-	*why = "the compressed memory is truncated or corrupt";
-	z.dctx = ZSTD_createDCtx();
-	z.cap = ZSTD_DStreamInSize();
-	z.buf = malloc(z.cap);
-	if (!z.dctx || !z.buf) {
-		*why = "out of memory";
-		goto out;
+	for (size_t i = 0; i < nruns && !r; i++) {
+		r = snapshot_run_read(fd, &runs[i], ram + runs[i].first * PAGE, &scratch);
+		if (!r)
+			*crc = crc_run(*crc, runs[i].first, ram + runs[i].first * PAGE, runs[i].count);
 	}
-	for (;;) {
-		uint64_t hdr[2];
-
-		if (zin_get(&z, hdr, sizeof(hdr)) < 0)
-			goto out;
-		if (!hdr[1])
-			break;
-		if (hdr[0] >= npages || hdr[1] > npages - hdr[0] || hdr[1] > RUN_PAGES) {
-			*why = "a run of the compressed memory lies outside the guest's RAM";
-			goto out;
-		}
-		for (uint64_t pg = hdr[0]; pg < hdr[0] + hdr[1]; pg++) {
-			if (!bit(map, pg)) {
-				*why = "the compressed memory holds a page its map does not name";
-				goto out;
-			}
-		}
-		if (zin_get(&z, ram + hdr[0] * PAGE, hdr[1] * PAGE) < 0)
-			goto out;
-		*crc = crc_run(*crc, hdr[0], ram + hdr[0] * PAGE, hdr[1]);
-	}
-	r = 0;
-out:
-	ZSTD_freeDCtx(z.dctx);
-	free(z.buf);
+	free(scratch);
 	return r;
 }
 

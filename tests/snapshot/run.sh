@@ -102,6 +102,11 @@ if wanted restore-compressed; then
 		if [ $st = 0 ] && [ "$(result b.con)" = "$want" ] && [ $st2 = 0 ] &&
 			[ "$(result b2.con)" = "$want" ] && [ -e s2/memory.zst ]; then
 			ok restore-compressed
+			# a damaged frame: the check and a verified restore see it
+			rm -rf s2-bad && cp -r s2 s2-bad
+			python3 -c "import sys; p='s2-bad/memory.zst'; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0xff; open(p,'wb').write(b)"
+			run restore-compressed-corrupt-check 1 "corrupt" snapshot --check s2-bad
+			run restore-compressed-corrupt-verify 1 "corrupt" run --restore s2-bad --restore-verify
 		else
 			bad restore-compressed "statuses $st/$st2, results '$(result b.con)' '$(result b2.con)': $(head -3 b2.err)"
 		fi
