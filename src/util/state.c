@@ -13,7 +13,7 @@ void state_free(struct state_buf *b)
 
 void state_put(struct state_buf *b, const void *p, size_t n)
 {
-	if (b->failed)
+	if (b->failed || !n)
 		return;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
