@@ -88,7 +88,7 @@ CONDO     := $(BUILD)/condo
 CONDOD    := $(BUILD)/condod
 
 .PHONY: all deps check check-layers check-block check-ctl check-unit check-app check-isa check-diff check-programs check-bad check-priv \
-        check-vmbad check-jail check-guest check-engines check-fuzz check-net check-snapshot guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench-net bench clean format
+        check-vmbad check-jail check-guest check-engines check-fuzz check-net check-snapshot guest run run-app fuzz fuzz-bins fuzz-isa fuzz-jit bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-density bench-api bench-idle bench-net bench-snapshot bench clean format
 
 all: $(CONDO) $(CONDOD)
 
@@ -301,13 +301,18 @@ bench-disk: $(CONDO) guest
 bench-net: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-net.sh
 
+# Snapshot, restore (to the first instruction, to the console's answer),
+# fork density and live migration, against qemu-system-riscv64.
+bench-snapshot: $(CONDO) guest
+	@CONDO=$(CONDO) bench/snapshot.py
+
 bench-idle: $(CONDO) guest
 	@CONDO=$(CONDO) bench/idle.sh
 
 bench-guest: $(CONDO) guest
 	@CONDO=$(CONDO) bench/bench-guest.sh
 
-bench: bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-idle bench-net
+bench: bench-cpu bench-src bench-app bench-boot bench-guest bench-disk bench-idle bench-net bench-snapshot
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
