@@ -24,7 +24,7 @@
 #define STATE_MAX (64u << 20)
 #define DISK_MAX  (1u << 20)
 
-int vm_incoming_open(const char *uri, struct vm_config *cfg)
+int vm_incoming_open(const char *uri, struct vm_config *cfg, struct vm_strings *keep)
 {
 	int lfd = migrate_listen(uri), fd;
 	char tag[4], *text = NULL;
@@ -51,7 +51,7 @@ int vm_incoming_open(const char *uri, struct vm_config *cfg)
 		return -1;
 	}
 	free(text);
-	if (vm_config_take(uri, c, cfg, true) < 0) {
+	if (vm_config_take(uri, c, cfg, true, keep) < 0) {
 		json_decref(c);
 		close(fd);
 		return -1;

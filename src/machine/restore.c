@@ -42,11 +42,30 @@ static char *resolve(const char *dir, const char *path)
 	return asprintf(&p, "%s/%s", dir, path) < 0 ? NULL : p;
 }
 
-static const char *str_or_null(json_t *o, const char *key)
+/* s (malloc'd, or NULL) kept in the pool for the VM's life. */
+static char *own(struct vm_strings *keep, char *s)
+{
+	if (s && keep->n == VM_STRINGS_MAX) {
+		free(s);
+		return NULL;
+	}
+	if (s)
+		keep->s[keep->n++] = s;
+	return s;
+}
+
+void vm_strings_free(struct vm_strings *p)
+{
+	for (int i = 0; i < p->n; i++)
+		free(p->s[i]);
+	p->n = 0;
+}
+
+static const char *str_or_null(struct vm_strings *keep, json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
-	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+	return json_is_string(v) ? own(keep, strdup(json_string_value(v))) : NULL;
 }
 
 /* A writable disk runs on a new top image: at the path the user gave
@@ -54,7 +73,8 @@ static const char *str_or_null(json_t *o, const char *key)
  * is gone with the VM.  Over backing when there is one (a restore's
  * frozen disk, a migrated overlay's shared image), else empty of size. */
 static int make_top(const char *where, struct vm_drive *d, const char *backing,
-		    enum block_format backing_format, uint64_t size, const char *given)
+		    enum block_format backing_format, uint64_t size, const char *given,
+		    struct vm_strings *keep)
 {
 	char tmpl[PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
@@ -66,7 +86,7 @@ static int make_top(const char *where, struct vm_drive *d, const char *backing,
 				"new image; remove it or name another)", given);
 			return -1;
 		}
-		d->file = strdup(given);
+		d->file = own(keep, strdup(given));
 	} else {
 		int fd;
 
@@ -79,10 +99,10 @@ static int make_top(const char *where, struct vm_drive *d, const char *backing,
 		}
 		close(fd);
 		unlink(tmpl);
-		d->file = strdup(tmpl);
+		d->file = own(keep, strdup(tmpl));
 		d->temporary = true;
 	}
-	if (block_create(d->file, format, backing ? 0 : size, backing, backing_format) < 0)
+	if (!d->file || block_create(d->file, format, backing ? 0 : size, backing, backing_format) < 0)
 		return bad(where, "cannot make a disk image for the VM");
 	d->format = (int)format;
 	return 0;
@@ -91,7 +111,8 @@ static int make_top(const char *where, struct vm_drive *d, const char *backing,
 /* Where each disk comes from: a restore's frozen copies (paths relative
  * to the snapshot), or a migration's source (its top image's data comes
  * down the stream, over the same backing file; or the same file, shared). */
-static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, bool incoming)
+static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, bool incoming,
+		       struct vm_strings *keep)
 {
 	json_t *drives = json_object_get(cfgj, "drives");
 	bool shared = json_is_true(json_object_get(cfgj, "shared_disks"));
@@ -132,9 +153,9 @@ static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, b
 				incoming ? "a file of the source's" : "outside the snapshot");
 			return -1;
 		}
-		*d = (struct vm_drive){ .file = named_here ? strdup(given[i])
-					: incoming ? strdup(file)
-						   : resolve(where, file),
+		*d = (struct vm_drive){ .file = own(keep, named_here ? strdup(given[i])
+							  : incoming ? strdup(file)
+								     : resolve(where, file)),
 					.format = (int)format,
 					.readonly = ro,
 					.cache = (int)json_integer_value(json_object_get(dj, "cache")),
@@ -143,17 +164,20 @@ static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, b
 			d->cache = VM_CACHE_WRITEBACK;
 		if (named_here || d->readonly)
 			continue;
-		if (!incoming && make_top(where, d, d->file, format, 0, given[i]) < 0)
+		if (!d->file)
+			return bad(where, "out of memory");
+		if (!incoming && make_top(where, d, d->file, format, 0, given[i], keep) < 0)
 			return -1;
 		if (incoming && make_top(where, d, backing, backing_format, (uint64_t)size,
-					 given[i]) < 0)
+					 given[i], keep) < 0)
 			return -1;
 	}
 	cfg->ndrives = (int)json_array_size(drives);
 	return 0;
 }
 
-static int take_nets(const char *dir, json_t *cfgj, struct vm_config *cfg)
+static int take_nets(const char *dir, json_t *cfgj, struct vm_config *cfg,
+		     struct vm_strings *keep)
 {
 	json_t *nets = json_object_get(cfgj, "nets");
 	size_t n = json_array_size(nets);
@@ -167,7 +191,10 @@ static int take_nets(const char *dir, json_t *cfgj, struct vm_config *cfg)
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *spec = json_string_value(json_array_get(nets, i));
+		/* kept: the parsed option points into its text */
+		const char *spec = own(keep, json_is_string(json_array_get(nets, i))
+						     ? strdup(json_string_value(json_array_get(nets, i)))
+						     : NULL);
 
 		if (!spec || net_parse_opts(spec, &cfg->nets[i], err, sizeof(err)) < 0) {
 			log_err("restore", "%s: the snapshot's NIC %zu: %s", dir, i,
@@ -180,7 +207,8 @@ static int take_nets(const char *dir, json_t *cfgj, struct vm_config *cfg)
 	return 0;
 }
 
-int vm_config_take(const char *dir, void *json, struct vm_config *cfg, bool incoming)
+int vm_config_take(const char *dir, void *json, struct vm_config *cfg, bool incoming,
+		   struct vm_strings *keep)
 {
 	json_t *c = json;
 	json_int_t mem = json_integer_value(json_object_get(c, "mem"));
@@ -191,10 +219,10 @@ int vm_config_take(const char *dir, void *json, struct vm_config *cfg, bool inco
 		return bad(dir, "the manifest's board is malformed (memory size or harts)");
 	cfg->mem_size = (uint64_t)mem;
 	cfg->cpus = (int)cpus;
-	cfg->kernel = str_or_null(c, "kernel");
-	cfg->initrd = str_or_null(c, "initrd");
-	cfg->append = str_or_null(c, "append");
-	cfg->bios = str_or_null(c, "bios");
+	cfg->kernel = str_or_null(keep, c, "kernel");
+	cfg->initrd = str_or_null(keep, c, "initrd");
+	cfg->append = str_or_null(keep, c, "append");
+	cfg->bios = str_or_null(keep, c, "bios");
 	cfg->bios_none = json_is_true(json_object_get(c, "bios_none"));
 	cfg->kernel_raw = json_is_true(json_object_get(c, "kernel_raw"));
 	if (!cfg->engine_given) {
@@ -202,7 +230,7 @@ int vm_config_take(const char *dir, void *json, struct vm_config *cfg, bool inco
 		cfg->jit_cache = (uint64_t)json_integer_value(json_object_get(c, "jit_cache"));
 		cfg->jit_hot = (uint64_t)json_integer_value(json_object_get(c, "jit_threshold"));
 	}
-	return take_drives(dir, c, cfg, incoming) || take_nets(dir, c, cfg) ? -1 : 0;
+	return take_drives(dir, c, cfg, incoming, keep) || take_nets(dir, c, cfg, keep) ? -1 : 0;
 }
 
 /* The state file, whole, each section checked against the manifest. */
@@ -288,7 +316,8 @@ static int take_memory(const char *dir, json_t *mem, const struct vm_config *cfg
 	return 0;
 }
 
-int vm_restore_open(const char *given, struct vm_config *cfg, struct vm_restore *rs)
+int vm_restore_open(const char *given, struct vm_config *cfg, struct vm_restore *rs,
+		    struct vm_strings *keep)
 {
 	/* Absolute: the new overlays name their frozen images by it. */
 	char *abs = realpath(given, NULL);
@@ -313,7 +342,7 @@ int vm_restore_open(const char *given, struct vm_config *cfg, struct vm_restore 
 	else if (version != SNAPSHOT_VERSION)
 		log_err("restore", "%s: snapshot version %lld; this condo reads version %d", dir,
 			(long long)version, SNAPSHOT_VERSION);
-	else if (vm_config_take(dir, json_object_get(m, "config"), cfg, false) == 0 &&
+	else if (vm_config_take(dir, json_object_get(m, "config"), cfg, false, keep) == 0 &&
 		 take_state(dir, json_object_get(m, "sections"), rs,
 			    (cfg->mem_size / GUEST_PAGE_SIZE + 63) / 64) == 0 &&
 		 take_memory(dir, json_object_get(m, "memory"), cfg, rs) == 0)

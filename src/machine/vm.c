@@ -146,6 +146,7 @@ struct vm_res {
 	struct vm_restore restore; /* --restore: what the first boot resumes (state NULL: none) */
 	int incoming; /* --incoming: the migration stream the first boot resumes (-1: none) */
 	char *paths[3 + VM_MAX_DRIVES]; /* absolute paths made for the manifest */
+	struct vm_strings strings; /* what a restore or a migration configured */
 };
 
 /* ---- hart threads ---- */
@@ -698,9 +699,9 @@ int vm_run(const struct vm_config *in)
 			in->nnets, VM_MAX_DRIVES);
 		return VM_EXIT_ERROR;
 	}
-	if (in->restore && vm_restore_open(in->restore, &base, &res.restore) < 0)
+	if (in->restore && vm_restore_open(in->restore, &base, &res.restore, &res.strings) < 0)
 		goto out;
-	if (in->incoming && (res.incoming = vm_incoming_open(in->incoming, &base)) < 0)
+	if (in->incoming && (res.incoming = vm_incoming_open(in->incoming, &base, &res.strings)) < 0)
 		goto out;
 	base.kernel_path = absolute(&res, 0, base.kernel);
 	base.initrd_path = absolute(&res, 1, base.initrd);
@@ -727,5 +728,6 @@ out:
 			block_close(res.disks[i]);
 	}
 	boot_close_files(&res.files);
+	vm_strings_free(&res.strings);
 	return status;
 }

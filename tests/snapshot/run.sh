@@ -65,23 +65,34 @@ diskres() { sed -n 's/^DISK=//p' "$1" | tr -d '\r' | head -1; }
 N=240000
 want=$(lcg $N)
 
-# ---- snapshot mid-run, restore, finish ----
+# ---- snapshot mid-run, restore, snapshot the restored VM, restore, finish ----
 if wanted restore-1cpu; then
-	vm a.log --console a.con --control a.sock -- "$(workload $N)"
+	vm a.log --net user --console a.con --control a.sock -- "$(workload $N)"
 	pid=$!
 	if wait_for a.con "^STEP $((N / 6))" && "$condo" snapshot --control a.sock --stop s1 2>snap.err; then
 		wait $pid
 		st=$?
-		timeout 120 "$condo" run --restore s1 --console a2.con 2>a2.err </dev/null
-		st2=$?
-		if [ $st = 0 ] && [ $st2 = 0 ] && [ "$(result a2.con)" = "$want" ] && ! grep -q "^RESULT" a.con; then
-			ok restore-1cpu
+		timeout 120 "$condo" run --restore s1 --console a2.con --control a2.sock 2>a2.err </dev/null &
+		pid=$!
+		if wait_for a2.con "^STEP $((3 * N / 6))" &&
+			"$condo" snapshot --control a2.sock --stop s1b 2>snap2.err; then
+			wait $pid
+			st2=$?
+			timeout 120 "$condo" run --restore s1b --console a3.con 2>a3.err </dev/null
+			st3=$?
+			if [ $st = 0 ] && [ $st2 = 0 ] && [ $st3 = 0 ] && [ "$(result a3.con)" = "$want" ] &&
+				! grep -q "^RESULT" a.con a2.con; then
+				ok restore-1cpu-twice
+			else
+				bad restore-1cpu-twice "statuses $st/$st2/$st3, result '$(result a3.con)', want $want: $(head -3 a3.err)"
+			fi
 		else
-			bad restore-1cpu "statuses $st/$st2, result '$(result a2.con)', want $want: $(cat a2.err | head -3)"
+			kill $pid 2>/dev/null
+			bad restore-1cpu-twice "no second snapshot: $(head -3 snap2.err a2.err)"
 		fi
 	else
 		kill $pid 2>/dev/null
-		bad restore-1cpu "no snapshot: $(cat snap.err a.log.err | head -3)"
+		bad restore-1cpu-twice "no snapshot: $(cat snap.err a.log.err | head -3)"
 	fi
 	# sparse: the memory file stores far less than the guest's 256 MiB
 	used=$(du -k s1/memory.raw | cut -f1)
