@@ -62,7 +62,7 @@ wait_for() {
 result() { sed -n 's/^RESULT=//p' "$1" | tr -d '\r' | head -1; }
 diskres() { sed -n 's/^DISK=//p' "$1" | tr -d '\r' | head -1; }
 
-N=240000
+N=150000
 want=$(lcg $N)
 
 # ---- snapshot mid-run, restore, snapshot the restored VM, restore, finish ----
@@ -198,7 +198,7 @@ migrate_test migrate-tcp "tcp:127.0.0.1:$port"
 
 # ---- fork: 8 clones of one snapshot ----
 if wanted fork; then
-	F=120000
+	F=60000
 	fwant=$(lcg $F)
 	vm f.log --console f.con --control f.sock -- "$(workload $F); echo ID=\$(head -c 65536 /dev/hwrng | md5sum | cut -c1-16)"
 	pid=$!
