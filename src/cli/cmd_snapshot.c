@@ -185,6 +185,7 @@ static int save(const char *sock_path, const char *dir, bool compress, bool stop
 	json_t *req, *reply, *config, *drives, *d, *m;
 	int fds[2] = { -1, -1 }, sock = -1, r = 1;
 	double t0 = now_ms(), t_paused = 0, t_state = 0;
+	bool was_paused = false;
 	size_t i;
 
 	if (mkdir(dir, 0755) < 0) {
@@ -211,7 +212,9 @@ static int save(const char *sock_path, const char *dir, bool compress, bool stop
 		json_decref(reply);
 		goto out;
 	}
-	/* The VM is paused for us: its disks can be frozen. */
+	/* The VM is paused for us: its disks can be frozen.  One paused
+	 * before stays paused. */
+	was_paused = json_is_true(json_object_get(reply, "was_paused"));
 	config = json_object_get(reply, "config");
 	drives = json_object_get(config, "drives");
 	json_array_foreach(drives, i, d) {
@@ -242,7 +245,7 @@ out:
 			close(fds[k]);
 	if (r)
 		remove_snapshot(dir);
-	if (sock >= 0) {
+	if (sock >= 0 && (!was_paused || (stop && !r))) {
 		/* Done or not, the VM runs on, or ends when asked to. */
 		json_t *last = json_pack("{s:s}", "cmd", stop && !r ? "quit" : "resume");
 		json_t *ok = control_call("snapshot", sock, last, NULL, 0);
@@ -251,12 +254,12 @@ out:
 			r = 1;
 		json_decref(last);
 		json_decref(ok);
-		close(sock);
 	}
+	if (sock >= 0)
+		close(sock);
 	if (!r)
-		log_info("snapshot", "%s: written in %.1f ms (state and memory %.1f ms; the VM was "
-			 "paused %.1f ms)", dir, now_ms() - t0, t_state - t_paused,
-			 now_ms() - t_paused);
+		printf("snapshot %s written in %.1f ms (state and memory %.1f ms, the VM paused "
+		       "%.1f ms)\n", dir, now_ms() - t0, t_state - t_paused, now_ms() - t_paused);
 	return r;
 }
 

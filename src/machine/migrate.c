@@ -223,16 +223,21 @@ static json_t *migrate_config(struct vm *vm, bool shared)
 	 * image over the same backing file (images are shared), or opens the
 	 * same file (shared disks) */
 	for (int i = 0; i < vm->cfg->ndrives; i++) {
+		const char *image = vm->cfg->drives[i].host_path;
 		struct block_info info = { 0 };
 		json_t *d = json_array_get(drives, (size_t)i);
+		char path[4096];
 
 		if (vm->disks[i]->ops->info)
 			vm->disks[i]->ops->info(vm->disks[i], &info);
-		if (info.backing_path)
-			json_object_set_new(d, "backing", json_string(info.backing_path));
-		if (info.backing_path)
-			json_object_set_new(d, "backing_format",
-					    json_string(block_format_name(info.backing_format)));
+		if (!info.backing_file)
+			continue;
+		/* absolute: against the image's absolute path, not our cwd */
+		if (!image || block_resolve_backing(image, info.backing_file, path, sizeof(path)) < 0)
+			snprintf(path, sizeof(path), "%s", info.backing_path);
+		json_object_set_new(d, "backing", json_string(path));
+		json_object_set_new(d, "backing_format",
+				    json_string(block_format_name(info.backing_format)));
 	}
 	json_object_set_new(c, "shared_disks", json_boolean(shared));
 	return c;

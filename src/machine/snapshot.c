@@ -139,7 +139,8 @@ json_t *vm_config_json(const struct vm *vm)
 	for (int i = 0; i < cfg->ndrives; i++) {
 		const struct vm_drive *d = &cfg->drives[i];
 
-		json_array_append_new(drives, json_pack("{s:s,s:s,s:b,s:I,s:i,s:b}", "file", d->file,
+		json_array_append_new(drives, json_pack("{s:s,s:s,s:b,s:I,s:i,s:b}", "file",
+							d->host_path ? d->host_path : d->file,
 							"format",
 							block_format_name(vm->disks[i]->format),
 							"readonly", d->readonly, "size",
@@ -187,13 +188,16 @@ json_t *vm_snapshot_command(struct vm *vm, struct control_req *r)
 	uint32_t crc = 0;
 	json_t *reply = NULL, *sections;
 	const char *why = NULL;
+	bool was_paused;
 	int err;
 
 	if (r->nfds != 2)
 		return control_error("snapshot: send the state and memory files with the request");
+	/* A VM paused before (condo control pause) stays paused after. */
+	was_paused = vm->paused;
 	if (vm_pause(vm) < 0)
 		return control_error("the VM is shutting down");
-	r->holds_pause = true;
+	r->holds_pause = !was_paused;
 	vm_state_save(vm, &cpu, &devs);
 	stored = malloc(words * 8);
 	if (!stored) {
@@ -227,7 +231,8 @@ json_t *vm_snapshot_command(struct vm *vm, struct control_req *r)
 			     section("devices", cpu.len, &devs),
 			     section("memory-map", cpu.len + devs.len, &map),
 			     section("memory-index", cpu.len + devs.len + map.len, &index));
-	reply = json_pack("{s:b,s:o,s:{s:s,s:b,s:I,s:I},s:o}", "ok", true, "sections", sections,
+	reply = json_pack("{s:b,s:b,s:o,s:{s:s,s:b,s:I,s:I},s:o}", "ok", true, "was_paused",
+			  was_paused, "sections", sections,
 			  "memory", "file", compress ? SNAPSHOT_MEMORY_Z : SNAPSHOT_MEMORY,
 			  "compressed", compress, "pages", (json_int_t)pages, "crc32",
 			  (json_int_t)crc, "config", vm_config_json(vm));

@@ -707,7 +707,7 @@ int vm_run(const struct vm_config *in)
 	base.initrd_path = absolute(&res, 1, base.initrd);
 	base.bios_path = base.bios_none ? NULL : absolute(&res, 2, base.bios);
 	for (int i = 0; i < base.ndrives; i++)
-		base.drives[i].file = absolute(&res, 3 + i, base.drives[i].file);
+		base.drives[i].host_path = absolute(&res, 3 + i, base.drives[i].file);
 	if (open_and_jail(&base, &cfg, &res) == 0) {
 		while ((status = run_once(&cfg, &res, &spent)) == -1)
 			log_info("run", "guest reset: booting again");
