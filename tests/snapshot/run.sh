@@ -132,7 +132,7 @@ B=96
 wantdisk=$(disk_md5 $B)
 if wanted restore-4cpu-disk; then
 	"$condo" img create -f qcow2 d.qcow2 16M >/dev/null 2>&1
-	vm c.log --cpus 4 --drive file=d.qcow2 --console c.con --control c.sock -- "$(workload $N $B 3)"
+	vm c.log --cpus 4 --drive file=d.qcow2 --console c.con --control c.sock -- "$(workload $N $B 1)"
 	pid=$!
 	if wait_for c.con "^STEP $((N / 3))" && "$condo" snapshot --control c.sock --stop s3 2>snap.err; then
 		wait $pid
