@@ -13,12 +13,15 @@
 #include "condo/log.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -165,10 +168,50 @@ static scmp_filter_ctx build(enum jail_kind kind, pid_t self)
 	return ctx;
 }
 
+/* Generate kind's program and keep it in j: libseccomp writes it to a
+ * descriptor (seccomp_export_bpf), here a memfd read back at once.  Done
+ * once per kind, before any filter holds: generating it in each thread, as
+ * seccomp_load does, cost every hart thread a malloc arena and a fraction
+ * of a millisecond before its first instruction. */
+static int compile(struct jail *j, enum jail_kind kind, int fd, pid_t self)
+{
+	scmp_filter_ctx ctx = build(kind, self);
+	off_t start = lseek(fd, 0, SEEK_CUR), end;
+	struct sock_filter *prog = NULL;
+	int err = -EINVAL;
+
+	if (!ctx || start < 0)
+		goto out;
+	if ((err = seccomp_export_bpf(ctx, fd)))
+		goto out;
+	end = lseek(fd, 0, SEEK_CUR);
+	err = -EINVAL;
+	if (end <= start || (end - start) % sizeof(*prog) ||
+	    (end - start) / sizeof(*prog) > BPF_MAXINSNS)
+		goto out;
+	prog = malloc((size_t)(end - start));
+	if (!prog) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, prog, (size_t)(end - start), start) != end - start) {
+		free(prog);
+		goto out;
+	}
+	j->filter[kind] = prog;
+	j->filter_len[kind] = (unsigned short)((end - start) / sizeof(*prog));
+	err = 0;
+out:
+	if (ctx)
+		seccomp_release(ctx);
+	return err;
+}
+
 int jail_filters_prepare(struct jail *j)
 {
 	struct sigaction sa;
 	pid_t self = getpid();
+	int fd;
 
 	/* Resolve every name now: the handler may not allocate. */
 	for (int nr = 0; nr < NAMES; nr++)
@@ -178,16 +221,24 @@ int jail_filters_prepare(struct jail *j)
 		}
 	/* libseccomp probes the kernel's API on first use; do it unfiltered. */
 	seccomp_api_get();
+	fd = memfd_create("condo-seccomp", MFD_CLOEXEC);
+	if (fd < 0) {
+		log_err("jail", "cannot build the seccomp filters: memfd_create: %s",
+			strerror(errno));
+		return -errno;
+	}
 	for (int k = 0; k < JAIL_NKINDS; k++) {
 		if (!(j->cfg.kinds & (1u << k)))
 			continue;
-		j->filter[k] = build((enum jail_kind)k, self);
-		if (!j->filter[k]) {
-			log_err("jail", "cannot build the %s threads' seccomp filter",
-				kind_names[k]);
-			return -EINVAL;
+		int err = compile(j, (enum jail_kind)k, fd, self);
+		if (err) {
+			close(fd);
+			log_err("jail", "cannot build the %s threads' seccomp filter: %s",
+				kind_names[k], strerror(-err));
+			return err;
 		}
 	}
+	close(fd);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigsys;
 	sa.sa_flags = SA_SIGINFO;
@@ -202,7 +253,7 @@ int jail_filters_prepare(struct jail *j)
 
 int jail_thread(struct jail *j, enum jail_kind kind)
 {
-	int err;
+	struct sock_fprog prog;
 
 	if (!j || !j->active || j->inherited)
 		return 0;
@@ -210,16 +261,16 @@ int jail_thread(struct jail *j, enum jail_kind kind)
 		log_err("jail", "no seccomp filter prepared for %s threads", kind_names[kind]);
 		return -EINVAL;
 	}
-	/* libseccomp generates the program into the filter context on load
-	 * and caches it there: two harts starting at once corrupted each
-	 * other's filter (random calls refused).  One load at a time. */
-	static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
-	pthread_mutex_lock(&load_lock);
-	err = seccomp_load(j->filter[kind]);
-	pthread_mutex_unlock(&load_lock);
-	if (err) {
+	/* The calls seccomp_load makes: no_new_privs (already inherited from
+	 * the lockdown; a filter needs it without CAP_SYS_ADMIN), then the
+	 * program, read-only here, so threads may install it at once. */
+	prog.len = j->filter_len[kind];
+	prog.filter = j->filter[kind];
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		int err = -errno;
 		log_err("jail", "cannot load the %s threads' seccomp filter: %s", kind_names[kind],
-			strerror(-err));
+			strerror(errno));
 		return err;
 	}
 	thread_kind = kind;
