@@ -111,17 +111,19 @@ static void clear_ind(struct jit *jit, int ctx)
 	jit->ind_epoch[ctx] = UINT64_MAX; /* cleared: valid in any epoch */
 }
 
-static void clear_all_ind(struct jit *jit)
-{
-	for (int set = 0; set < TLB_SETS; set++)
-		clear_ind(jit, set);
-}
-
 /* A new translator's tables are fresh zero pages, not yet valid (pc 0 is
  * a real pc): each is cleared when its context first runs compiled code
  * (ind_table), so a hart does not fault in every context's table before
- * its first instruction. */
+ * its first instruction.  Until then nothing has written it, and a reset
+ * (a restore flushes the new harts' code) leaves it so. */
 #define IND_UNCLEARED (UINT64_MAX - 1)
+
+static void clear_all_ind(struct jit *jit)
+{
+	for (int set = 0; set < TLB_SETS; set++)
+		if (jit->ind_epoch[set] != IND_UNCLEARED)
+			clear_ind(jit, set);
+}
 
 static void defer_clear_all_ind(struct jit *jit)
 {
