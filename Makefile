@@ -50,8 +50,13 @@ LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
 # the first NBD disk (dlopen, src/block/nbd.c): only its header is needed.
 PKGS     := zlib libzstd liburing jansson
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) libnbd 2>/dev/null)
-LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring -ljansson)
+# Linked from their static archives (Debian ships them in the -dev packages
+# above): each shared library costs every condo process a mapping, symbol
+# lookups and relocations at start, 0.2 ms apiece on a VM host
+# (bench/restore-latency.py).  glibc stays shared (NSS, dlopen).
+LDLIBS   := -lm -Wl,-Bstatic -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring -ljansson) \
+            -Wl,-Bdynamic
 # libslirp (--net user) is loaded by the first NAT NIC (dlopen,
 # src/net/slirp.c): only its header is needed, from libslirp-dev.
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
