@@ -82,6 +82,11 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_HELPER_SRCS := $(filter-out $(FUZZ_SRCS),$(sort $(wildcard tests/fuzz/*.c)))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The seccomp programs of src/jail, generated from its allow-lists by
+# libseccomp at build time (src/jail/gen): condo installs them as they are.
+GEN_FILTERS := $(BUILD)/gen/jail_filters.c
+GEN_FILTERS_TOOL := $(BUILD)/gen/gen-filters
+LIB_OBJS  += $(GEN_FILTERS:%.c=%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -107,6 +112,19 @@ $(BUILD)/.deps-ok: scripts/deps.sh
 
 $(BUILD)/%.o: %.c $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(GEN_FILTERS_TOOL): src/jail/gen/gen_filters.c $(BUILD)/src/jail/rules.o $(BUILD)/src/jail/allow.o
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(GEN_FILTERS): $(GEN_FILTERS_TOOL)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(GEN_FILTERS_TOOL) >$@.tmp && mv $@.tmp $@
+
+$(GEN_FILTERS:%.c=%.o): $(GEN_FILTERS)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
