@@ -5,7 +5,7 @@ takes to start a trivial C program (the floor no process start can beat).
 
 Makes a snapshot of the default guest sitting at its shell prompt, then runs
 `condo run --restore DIR --max-insns 1` N times with CONDO_LOG=debug and reads
-the hart's "run: hart 0 runs at SEC.NSEC (monotonic)" line; the C program
+the hart's "hart 0 runs at SEC.NSEC (monotonic)" debug line; the C program
 prints CLOCK_MONOTONIC first thing in main.  Both are compared to
 CLOCK_MONOTONIC read just before posix_spawn.
 
@@ -148,9 +148,9 @@ def main():
         fl = measure("floor: C main()", args.runs, [floor], dict(os.environ), FLOOR_LINE)
         rows.append(fl)
         print("%d runs, guest %s; milliseconds from posix_spawn" % (args.runs, args.mem))
-        print("%-22s %8s %8s %12s" % ("", "min", "median", "min-floor"))
+        print("%-22s %8s %8s %10s %13s" % ("", "min", "median", "min-floor", "median-floor"))
         for label, mn, med in rows:
-            print("%-22s %8.2f %8.2f %12.2f" % (label, mn, med, mn - fl[1]))
+            print("%-22s %8.2f %8.2f %10.2f %13.2f" % (label, mn, med, mn - fl[1], med - fl[2]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
