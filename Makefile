@@ -50,8 +50,13 @@ LDFLAGS  := $(SANFLAGS) -pthread $(EXTRA_LDFLAGS)
 # the first NBD disk (dlopen, src/block/nbd.c): only its header is needed.
 PKGS     := zlib libzstd liburing jansson
 CFLAGS   += $(shell pkg-config --cflags $(PKGS) libnbd 2>/dev/null)
-LDLIBS   := -lm -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
-            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring -ljansson)
+# Linked from their static archives (Debian ships them in the -dev packages
+# above): each shared library costs every condo process a mapping, symbol
+# lookups and relocations at start, 0.2 ms apiece on a VM host
+# (bench/restore-latency.py).  glibc stays shared (NSS, dlopen).
+LDLIBS   := -lm -Wl,-Bstatic -lfdt $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lzstd -luring -ljansson) \
+            -Wl,-Bdynamic
 # libslirp (--net user) is loaded by the first NAT NIC (dlopen,
 # src/net/slirp.c): only its header is needed, from libslirp-dev.
 # condod (src/ctl): HTTP, JSON, SQLite, libsodium; condo ctl: libcurl and JSON.
@@ -77,6 +82,11 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_HELPER_SRCS := $(filter-out $(FUZZ_SRCS),$(sort $(wildcard tests/fuzz/*.c)))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The seccomp programs of src/jail, generated from its allow-lists by
+# libseccomp at build time (src/jail/gen): condo installs them as they are.
+GEN_FILTERS := $(BUILD)/gen/jail_filters.c
+GEN_FILTERS_TOOL := $(BUILD)/gen/gen-filters
+LIB_OBJS  += $(GEN_FILTERS:%.c=%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -102,6 +112,19 @@ $(BUILD)/.deps-ok: scripts/deps.sh
 
 $(BUILD)/%.o: %.c $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(GEN_FILTERS_TOOL): src/jail/gen/gen_filters.c $(BUILD)/src/jail/rules.o $(BUILD)/src/jail/allow.o
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(GEN_FILTERS): $(GEN_FILTERS_TOOL)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(GEN_FILTERS_TOOL) >$@.tmp && mv $@.tmp $@
+
+$(GEN_FILTERS:%.c=%.o): $(GEN_FILTERS)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 

@@ -74,7 +74,10 @@ struct jail {
 	char files[JAIL_MAX_FILES][32]; /* paths inside the jail directory */
 	int nfiles;
 	char skipped[512];	   /* layers the host did not allow, for the report */
-	void *filter[JAIL_NKINDS]; /* libseccomp contexts, built at lockdown */
+	/* Each kind's seccomp program (struct sock_filter[]), built once at
+	 * lockdown: a thread only installs it. */
+	void *filter[JAIL_NKINDS];
+	unsigned short filter_len[JAIL_NKINDS]; /* its instructions */
 };
 
 /* Parse --jail-user: a user name, or UID[:GID].  0 or -EINVAL. */

@@ -64,37 +64,51 @@ static void vec_free(struct strvec *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Copy a NULL-terminated guest array of strings. */
+/* Copy a NULL-terminated guest array of strings.  The bounce buffer is
+ * taken per exec, not a thread-local array: 128 KiB of TLS is zeroed for
+ * every thread of every condo process (hart threads included), 32 page
+ * faults each before the thread runs. */
 static int copy_strings(struct app_mm *mm, gva_t array, struct strvec *out, size_t *total)
 {
-	static __thread char buf[ARG_MAX_STRLEN];
-	int err;
+	char *buf;
+	int err = 0;
 
 	if (!array)
 		return 0; /* NULL argv or envp: empty, as Linux accepts */
+	buf = malloc(ARG_MAX_STRLEN);
+	if (!buf)
+		return -ENOMEM;
 	for (size_t i = 0;; i++) {
 		uint64_t ptr;
-		if (i >= ARG_MAX_COUNT)
-			return -E2BIG;
-		if ((err = mm_read(mm, &ptr, array + i * 8, 8)))
-			return err;
-		if (!ptr)
-			return 0;
-		err = mm_strcpy(mm, buf, ptr, sizeof(buf));
-		if (err)
-			return err == -ENAMETOOLONG ? -E2BIG : err;
+		if (i >= ARG_MAX_COUNT) {
+			err = -E2BIG;
+			break;
+		}
+		if ((err = mm_read(mm, &ptr, array + i * 8, 8)) || !ptr)
+			break;
+		err = mm_strcpy(mm, buf, ptr, ARG_MAX_STRLEN);
+		if (err) {
+			err = err == -ENAMETOOLONG ? -E2BIG : err;
+			break;
+		}
 		size_t len = strlen(buf) + 1;
 		*total += len;
-		if (*total > ARG_MAX_TOTAL)
-			return -E2BIG;
+		if (*total > ARG_MAX_TOTAL) {
+			err = -E2BIG;
+			break;
+		}
 		char *s = strdup(buf);
-		if (!s)
-			return -ENOMEM;
+		if (!s) {
+			err = -ENOMEM;
+			break;
+		}
 		if ((err = vec_push(out, s))) {
 			free(s);
-			return err;
+			break;
 		}
 	}
+	free(buf);
+	return err;
 }
 
 /* Parse "#!interp [arg]" from the first line; false when not a script. */

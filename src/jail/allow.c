@@ -284,7 +284,7 @@ const struct jail_cond jail_conds[] = {
 	{ "ioctl", APP, { { 1, U32, TIOCMSET } } },
 	{ "ioctl", APP, { { 1, U32, FS_IOC_GETFLAGS } } },
 	{ "ioctl", APP, { { 1, U32, BLKGETSIZE64 } } },
-	/* libseccomp sets no_new_privs again when a thread loads its filter. */
+	/* jail_thread sets no_new_privs again when a thread installs its filter. */
 	{ "prctl", VMM, { { 0, U32, PR_SET_NO_NEW_PRIVS } } },
 	/* The prctl options app mode serves (src/app/sys_proc.c), and the
 	 * re-executed condo asking whether it is jailed already. */

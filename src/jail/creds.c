@@ -116,11 +116,14 @@ int jail_drop_bounding(struct jail *j)
 {
 	bool bounded = true;
 
+	/* One call per capability: EINVAL is past the last one the kernel
+	 * knows, anything else (EPERM) a drop refused. */
 	for (int cap = 0; cap < 64; cap++) {
-		if (prctl(PR_CAPBSET_READ, cap) < 0)
-			break; /* past the last capability the kernel knows */
-		if (prctl(PR_CAPBSET_DROP, cap) < 0)
-			bounded = false;
+		if (prctl(PR_CAPBSET_DROP, cap) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;
+		bounded = false;
 	}
 	if (!bounded)
 		jail_skip(j, "bounding set (no CAP_SETPCAP)");

@@ -1,33 +1,32 @@
-/* The seccomp-bpf filters (libseccomp), one per thread kind, and the report
- * of a violation.  A call outside the allow-list traps (SCMP_ACT_TRAP): the
- * kernel does not run it and sends SIGSYS to the thread, whose handler
- * writes one line naming the call and the thread kind and ends the whole
- * process with status 159 (128 + SIGSYS).  TRAP rather than KILL_PROCESS
- * because the process itself can then say which call it was, with no
- * supervising parent; the call is refused either way, and whatever the
- * handler does cannot undo that.  If SIGSYS is blocked or ignored when it
- * comes, the kernel kills the process by SIGSYS (status 159 in a shell),
- * without the line. */
+/* The seccomp-bpf filters, one per thread kind, and the report of a
+ * violation.  Each kind's program is generated from the allow-lists
+ * (allow.c) by libseccomp when condo is built (rules.c, gen/gen_filters.c)
+ * and built into the binary: a condo only puts its own pid into the
+ * comparisons that need it and installs them, which saves every start a
+ * millisecond of libseccomp work.  A call outside the allow-list traps
+ * (SCMP_ACT_TRAP): the kernel does not run it and sends SIGSYS to the
+ * thread, whose handler writes one line naming the call and the thread kind
+ * and ends the whole process with status 159 (128 + SIGSYS).  TRAP rather
+ * than KILL_PROCESS because the process itself can then say which call it
+ * was, with no supervising parent; the call is refused either way, and
+ * whatever the handler does cannot undo that.  If SIGSYS is blocked or
+ * ignored when it comes, the kernel kills the process by SIGSYS (status 159
+ * in a shell), without the line. */
 #define _GNU_SOURCE
 #include "jail/jail_internal.h"
 #include "condo/log.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <seccomp.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* x86-64 has about 460 calls; a little room for newer ones. */
-#define NAMES 512
-
-/* The SIGSYS handler has no context argument: these are written once,
- * before any filter is installed, and only read afterwards. */
-static const char *call_names[NAMES];
+/* The SIGSYS handler has no context argument: the thread's kind. */
 static __thread int thread_kind = -1;
 
 #if JAIL_SANITIZED
@@ -83,7 +82,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	char line[200];
 	size_t n = 0;
 	int nr = si->si_syscall;
-	const char *name = nr >= 0 && nr < NAMES && call_names[nr] ? call_names[nr] : "?";
+	const char *name =
+	    nr >= 0 && nr < JAIL_NAMES && jail_call_names[nr] ? jail_call_names[nr] : "?";
 
 	(void)sig;
 	(void)uc;
@@ -105,88 +105,37 @@ void jail_on_sigsys(int sig, siginfo_t *si, void *uc)
 	on_sigsys(sig, si, uc);
 }
 
-static int add_group(scmp_filter_ctx ctx, const struct jail_group *g, unsigned bit)
+int jail_prog_for(enum jail_kind kind, uint32_t self, struct sock_filter **prog,
+		  unsigned short *len)
 {
-	if (!(g->kinds & bit))
-		return 0;
-	for (const char *const *name = g->names; *name; name++) {
-		int nr = seccomp_syscall_resolve_name(*name);
-		if (nr == __NR_SCMP_ERROR)
-			continue; /* not a call on this architecture */
-		int err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-		if (err && err != -EEXIST)
-			return err;
-	}
+	const struct jail_prog *p = &jail_progs[kind];
+	size_t size = p->len * sizeof(**prog);
+
+	if (!p->len || !(*prog = malloc(size)))
+		return -ENOMEM;
+	memcpy(*prog, p->insns, size);
+	for (unsigned i = 0; i < p->nself; i++)
+		(*prog)[p->self_at[i]].k = self;
+	*len = p->len;
 	return 0;
-}
-
-static int add_cond(scmp_filter_ctx ctx, const struct jail_cond *c, pid_t self)
-{
-	struct scmp_arg_cmp cmp[2];
-	unsigned n = 0;
-	int nr = seccomp_syscall_resolve_name(c->name);
-
-	if (nr == __NR_SCMP_ERROR)
-		return 0;
-	for (unsigned i = 0; i < 2 && c->cmp[i].mask; i++) {
-		uint64_t value =
-		    c->cmp[i].value == JAIL_COND_SELF ? (uint64_t)self : c->cmp[i].value;
-		cmp[n++] = (struct scmp_arg_cmp){.arg = c->cmp[i].arg,
-						 .op = SCMP_CMP_MASKED_EQ,
-						 .datum_a = c->cmp[i].mask,
-						 .datum_b = value};
-	}
-	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp);
-}
-
-static scmp_filter_ctx build(enum jail_kind kind, pid_t self)
-{
-	unsigned bit = 1u << kind;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	int err = 0;
-
-	if (!ctx)
-		return NULL;
-	for (const struct jail_group *g = jail_groups; g->names && !err; g++)
-		err = add_group(ctx, g, bit);
-	if (!err && JAIL_SANITIZED)
-		err = add_group(ctx, &jail_sanitizer_group, bit);
-	for (const struct jail_cond *c = jail_conds; c->name && !err; c++)
-		if (c->kinds & bit)
-			err = add_cond(ctx, c, self);
-	/* clone3 takes its flags in memory, out of a filter's sight: answer
-	 * ENOSYS and glibc falls back to clone, whose flags are checked. */
-	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	if (err) {
-		seccomp_release(ctx);
-		return NULL;
-	}
-	return ctx;
 }
 
 int jail_filters_prepare(struct jail *j)
 {
 	struct sigaction sa;
-	pid_t self = getpid();
+	uint32_t self = (uint32_t)getpid();
 
-	/* Resolve every name now: the handler may not allocate. */
-	for (int nr = 0; nr < NAMES; nr++)
-		if (!call_names[nr]) {
-			char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-			call_names[nr] = name; /* kept for the life of the process */
-		}
-	/* libseccomp probes the kernel's API on first use; do it unfiltered. */
-	seccomp_api_get();
 	for (int k = 0; k < JAIL_NKINDS; k++) {
 		if (!(j->cfg.kinds & (1u << k)))
 			continue;
-		j->filter[k] = build((enum jail_kind)k, self);
-		if (!j->filter[k]) {
-			log_err("jail", "cannot build the %s threads' seccomp filter",
-				kind_names[k]);
-			return -EINVAL;
+		struct sock_filter *prog;
+		int err = jail_prog_for((enum jail_kind)k, self, &prog, &j->filter_len[k]);
+		if (err) {
+			log_err("jail", "cannot prepare the %s threads' seccomp filter: %s",
+				kind_names[k], strerror(-err));
+			return err;
 		}
+		j->filter[k] = prog;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigsys;
@@ -202,7 +151,7 @@ int jail_filters_prepare(struct jail *j)
 
 int jail_thread(struct jail *j, enum jail_kind kind)
 {
-	int err;
+	struct sock_fprog prog;
 
 	if (!j || !j->active || j->inherited)
 		return 0;
@@ -210,16 +159,17 @@ int jail_thread(struct jail *j, enum jail_kind kind)
 		log_err("jail", "no seccomp filter prepared for %s threads", kind_names[kind]);
 		return -EINVAL;
 	}
-	/* libseccomp generates the program into the filter context on load
-	 * and caches it there: two harts starting at once corrupted each
-	 * other's filter (random calls refused).  One load at a time. */
-	static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
-	pthread_mutex_lock(&load_lock);
-	err = seccomp_load(j->filter[kind]);
-	pthread_mutex_unlock(&load_lock);
-	if (err) {
+	/* The calls libseccomp's seccomp_load made: no_new_privs (inherited
+	 * from the lockdown already; a filter needs it without CAP_SYS_ADMIN),
+	 * then the program, only read here, so threads may install theirs at
+	 * once. */
+	prog.len = j->filter_len[kind];
+	prog.filter = j->filter[kind];
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		int err = -errno;
 		log_err("jail", "cannot load the %s threads' seccomp filter: %s", kind_names[kind],
-			strerror(-err));
+			strerror(errno));
 		return err;
 	}
 	thread_kind = kind;

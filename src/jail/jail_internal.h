@@ -5,6 +5,7 @@
 
 #include "condo/jail.h"
 
+#include <linux/filter.h>
 #include <stdint.h>
 
 /* A list of calls allowed without conditions on some thread kinds. */
@@ -58,7 +59,34 @@ int jail_clear_caps(void);
 /* limits.c: rlimits and the cgroup leaf. */
 int jail_cgroup(struct jail *j);
 int jail_rlimits(struct jail *j);
-/* filter.c: build every kind's filter, install the SIGSYS report. */
+/* filter.c: every kind's program for this process, the SIGSYS report. */
 int jail_filters_prepare(struct jail *j);
+/* Kind's program with self as the pid (malloc'd), from jail_progs. */
+int jail_prog_for(enum jail_kind kind, uint32_t self, struct sock_filter **prog,
+		  unsigned short *len);
+
+/* rules.c (libseccomp; the build and the tests only): generate kind's
+ * program with self as the pid (malloc'd), and a call's name (malloc'd,
+ * NULL if none). */
+int jail_rules_generate(enum jail_kind kind, uint32_t self, struct sock_filter **prog,
+			unsigned short *len);
+char *jail_rules_call_name(int nr);
+
+/* Generated at build time ($(BUILD)/gen/jail_filters.c, by
+ * src/jail/gen/gen_filters.c from rules.c): each kind's program made with
+ * JAIL_SELF_MARK for the pid, and where the mark is. */
+#define JAIL_SELF_MARK 0x3fffc0deu /* above any pid (pid_max <= 2^22) */
+#define JAIL_NAMES     512	    /* x86-64 has about 460 calls; room for newer ones */
+
+struct jail_prog {
+	const struct sock_filter *insns;
+	unsigned short len;
+	const unsigned short *self_at; /* the instructions comparing with the pid */
+	unsigned short nself;
+};
+
+extern const struct jail_prog jail_progs[JAIL_NKINDS];
+/* Every call's name, for the SIGSYS report (which may not allocate). */
+extern const char *const jail_call_names[JAIL_NAMES];
 
 #endif

@@ -111,10 +111,24 @@ static void clear_ind(struct jit *jit, int ctx)
 	jit->ind_epoch[ctx] = UINT64_MAX; /* cleared: valid in any epoch */
 }
 
+/* A new translator's tables are fresh zero pages, not yet valid (pc 0 is
+ * a real pc): each is cleared when its context first runs compiled code
+ * (ind_table), so a hart does not fault in every context's table before
+ * its first instruction.  Until then nothing has written it, and a reset
+ * (a restore flushes the new harts' code) leaves it so. */
+#define IND_UNCLEARED (UINT64_MAX - 1)
+
 static void clear_all_ind(struct jit *jit)
 {
 	for (int set = 0; set < TLB_SETS; set++)
-		clear_ind(jit, set);
+		if (jit->ind_epoch[set] != IND_UNCLEARED)
+			clear_ind(jit, set);
+}
+
+static void defer_clear_all_ind(struct jit *jit)
+{
+	for (int set = 0; set < TLB_SETS; set++)
+		jit->ind_epoch[set] = IND_UNCLEARED;
 }
 
 /* Drop all compiled code.  Blocks still alive (a full cache, a fork) go
@@ -228,7 +242,7 @@ struct jit *jit_new(size_t cache_bytes)
 		free(jit);
 		return NULL;
 	}
-	clear_all_ind(jit);
+	defer_clear_all_ind(jit);
 	jit->fork_marker = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 				-1, 0);
 	if (jit->fork_marker == MAP_FAILED) {
@@ -478,7 +492,7 @@ static struct jit_ind *ind_table(struct jit *jit, struct hart *hart)
 
 	if (ctx >= TLB_SETS)
 		ctx = 0; /* a private set (lockstep): lookups never go anywhere then */
-	if (jit->ind_epoch[ctx] != hart->tlb_epoch) {
+	if (jit->ind_epoch[ctx] != hart->tlb_epoch || jit->ind_epoch[ctx] == IND_UNCLEARED) {
 		if (jit->ind_epoch[ctx] != UINT64_MAX)
 			clear_ind(jit, (int)ctx);
 		jit->ind_epoch[ctx] = hart->tlb_epoch;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "condo/jail.h"
+#include "jail/jail_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -414,6 +415,36 @@ static void test_parse_user(void **state)
 	assert_int_equal(jail_parse_user("no-such-user-here", &uid, &gid), -EINVAL);
 }
 
+/* The programs built into condo (generated when it was built, the pid put
+ * in at start) are what libseccomp makes from the rules for that pid. */
+static void test_builtin_programs_match_the_rules(void **state)
+{
+	const uint32_t pids[] = { (uint32_t)getpid(), 2, 4194303 };
+	(void)state;
+	for (int k = 0; k < JAIL_NKINDS; k++) {
+		for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++) {
+			struct sock_filter *built, *fresh;
+			unsigned short nbuilt, nfresh;
+			assert_int_equal(jail_prog_for((enum jail_kind)k, pids[i], &built, &nbuilt), 0);
+			assert_int_equal(jail_rules_generate((enum jail_kind)k, pids[i], &fresh, &nfresh),
+					 0);
+			assert_int_equal(nbuilt, nfresh);
+			assert_memory_equal(built, fresh, nbuilt * sizeof(*built));
+			free(built);
+			free(fresh);
+		}
+	}
+	for (int nr = 0; nr < JAIL_NAMES; nr++) {
+		char *name = jail_rules_call_name(nr);
+		if (name)
+			assert_string_equal(jail_call_names[nr], name);
+		else
+			assert_null(jail_call_names[nr]);
+		free(name);
+	}
+	assert_string_equal(jail_call_names[SYS_mount], "mount");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(test_rlimits_are_applied),
 	    cmocka_unit_test(test_no_jail_changes_nothing),
 	    cmocka_unit_test(test_parse_user),
+	    cmocka_unit_test(test_builtin_programs_match_the_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
