@@ -327,6 +327,7 @@ bench-net: $(CONDO) guest
 # Snapshot, restore (to the first instruction, to the console's answer),
 # fork density and live migration, against qemu-system-riscv64.
 bench-snapshot: $(CONDO) guest
+	@CONDO=$(CONDO) bench/restore-latency.py
 	@CONDO=$(CONDO) bench/snapshot.py
 
 bench-idle: $(CONDO) guest

@@ -16,6 +16,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +26,24 @@
 #define HEAD_MAX  (1u << 20)
 #define STATE_MAX (64u << 20)
 #define DISK_MAX  (1u << 20)
+
+/* tcp:HOST:0 listens on a port the kernel picks: say which, the one
+ * line a caller (a script, a control plane) reads to point the source
+ * at it. */
+static void announce_port(int fd, const char *uri)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	size_t n = strlen(uri);
+	uint16_t port;
+
+	if (n < 2 || strcmp(uri + n - 2, ":0") || !strncmp(uri, "unix:", 5) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+					: ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	fprintf(stderr, "condo: --incoming: listening on %.*s:%u\n", (int)(n - 2), uri, port);
+}
 
 int vm_incoming_open(const char *uri, struct vm_config *cfg, struct vm_strings *keep)
 {
@@ -34,6 +55,7 @@ int vm_incoming_open(const char *uri, struct vm_config *cfg, struct vm_strings *
 
 	if (lfd < 0)
 		return -1;
+	announce_port(lfd, uri);
 	log_info("run", "waiting for a VM on %s", uri);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	close(lfd);
