@@ -64,6 +64,10 @@ enter:
 			cpu_flush_requests(h, __atomic_exchange_n(&h->flush_req, 0, __ATOMIC_SEQ_CST));
 			pc = h->pc;
 			b = NULL; /* it may be gone: look it up again */
+			/* and look at interrupts there: one pending already (a level,
+			 * as after a restore) raises no new kick, and was lost when
+			 * a flush came with the kick that announced it */
+			__atomic_store_n(&h->irq_check, 1, __ATOMIC_SEQ_CST);
 			goto lookup;
 		}
 		if (h->system) {
