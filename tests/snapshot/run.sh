@@ -127,14 +127,15 @@ if wanted restore-compressed; then
 	fi
 fi
 
-# ---- 4 harts busy, a disk being written ----
+# ---- 4 harts, a disk being written; compressed, so its memory is served
+# lazily (userfaultfd) to harts and disk reads faulting at once ----
 B=96
 wantdisk=$(disk_md5 $B)
 if wanted restore-4cpu-disk; then
 	"$condo" img create -f qcow2 d.qcow2 16M >/dev/null 2>&1
 	vm c.log --cpus 4 --drive file=d.qcow2 --console c.con --control c.sock -- "$(workload $N $B 1)"
 	pid=$!
-	if wait_for c.con "^STEP $((N / 3))" && "$condo" snapshot --control c.sock --stop s3 2>snap.err; then
+	if wait_for c.con "^STEP $((N / 3))" && "$condo" snapshot --control c.sock --stop --compress s3 2>snap.err; then
 		wait $pid
 		timeout 150 "$condo" run --restore s3 --drive file=c-after.qcow2 --console c2.con \
 			2>c2.err </dev/null
