@@ -316,36 +316,45 @@ static int take_memory(const char *dir, json_t *mem, const struct vm_config *cfg
 	return 0;
 }
 
+/* dir's manifest, read and of this format: magic and version.  NULL
+ * after a one-line error. */
+static json_t *manifest_load(const char *dir)
+{
+	char *path = resolve(dir, SNAPSHOT_MANIFEST);
+	json_error_t jerr;
+	json_t *m = path ? json_load_file(path, 0, &jerr) : NULL;
+	const char *magic = json_string_value(json_object_get(m, "magic"));
+	json_int_t version = json_integer_value(json_object_get(m, "version"));
+
+	free(path);
+	if (!m)
+		log_err("restore", "%s: no readable %s (%s)", dir, SNAPSHOT_MANIFEST,
+			access(dir, F_OK) ? strerror(errno) : jerr.text);
+	else if (!magic || strcmp(magic, SNAPSHOT_MAGIC))
+		bad(dir, "not a condo snapshot (wrong magic)");
+	else if (version != SNAPSHOT_VERSION)
+		log_err("restore", "%s: snapshot version %lld; this condo reads version %d", dir,
+			(long long)version, SNAPSHOT_VERSION);
+	else
+		return m;
+	json_decref(m);
+	return NULL;
+}
+
 int vm_restore_open(const char *given, struct vm_config *cfg, struct vm_restore *rs,
 		    struct vm_strings *keep)
 {
 	/* Absolute: the new overlays name their frozen images by it. */
 	char *abs = realpath(given, NULL);
 	const char *dir = abs ? abs : given;
-	char *path = resolve(dir, SNAPSHOT_MANIFEST);
-	json_error_t jerr;
-	json_t *m = path ? json_load_file(path, 0, &jerr) : NULL;
-	const char *magic = json_string_value(json_object_get(m, "magic"));
-	json_int_t version = json_integer_value(json_object_get(m, "version"));
+	json_t *m = manifest_load(dir);
 	int r = -1;
 
-	free(path);
 	*rs = (struct vm_restore){ .mem_fd = -1, .uffd = -1, .verify = cfg->restore_verify };
-	if (!m) {
-		log_err("restore", "%s: no readable %s (%s)", dir, SNAPSHOT_MANIFEST,
-			access(dir, F_OK) ? strerror(errno) : jerr.text);
-		free(abs);
-		return -1;
-	}
-	if (!magic || strcmp(magic, SNAPSHOT_MAGIC))
-		bad(dir, "not a condo snapshot (wrong magic)");
-	else if (version != SNAPSHOT_VERSION)
-		log_err("restore", "%s: snapshot version %lld; this condo reads version %d", dir,
-			(long long)version, SNAPSHOT_VERSION);
-	else if (vm_config_take(dir, json_object_get(m, "config"), cfg, false, keep) == 0 &&
-		 take_state(dir, json_object_get(m, "sections"), rs,
-			    (cfg->mem_size / GUEST_PAGE_SIZE + 63) / 64) == 0 &&
-		 take_memory(dir, json_object_get(m, "memory"), cfg, rs) == 0)
+	if (m && vm_config_take(dir, json_object_get(m, "config"), cfg, false, keep) == 0 &&
+	    take_state(dir, json_object_get(m, "sections"), rs,
+		       (cfg->mem_size / GUEST_PAGE_SIZE + 63) / 64) == 0 &&
+	    take_memory(dir, json_object_get(m, "memory"), cfg, rs) == 0)
 		r = 0;
 	if (r == 0 && rs->compressed && !rs->verify && (rs->uffd = snapshot_uffd_open()) < 0)
 		log_info("restore", "no userfaultfd on this host: the compressed memory is read in "
@@ -450,29 +459,18 @@ int vm_snapshot_check(const char *dir)
 {
 	struct vm_config cfg = { 0 };
 	struct vm_restore rs = { .mem_fd = -1, .uffd = -1 };
-	char *path = resolve(dir, SNAPSHOT_MANIFEST);
-	json_error_t jerr;
-	json_t *m = path ? json_load_file(path, 0, &jerr) : NULL, *c, *drives, *d;
-	const char *magic = json_string_value(json_object_get(m, "magic"));
+	json_t *m = manifest_load(dir), *c, *drives, *d;
 	uint8_t *ram = MAP_FAILED;
 	uint32_t crc;
-	const char *why = NULL;
 	size_t i;
 	int r = -1;
 
-	free(path);
 	c = json_object_get(m, "config");
 	cfg.mem_size = (uint64_t)json_integer_value(json_object_get(c, "mem"));
 	if (!m)
-		why = "no readable " SNAPSHOT_MANIFEST;
-	else if (!magic || strcmp(magic, SNAPSHOT_MAGIC))
-		why = "not a condo snapshot (wrong magic)";
-	else if (json_integer_value(json_object_get(m, "version")) != SNAPSHOT_VERSION)
-		why = "a snapshot version this condo does not read";
-	else if (!cfg.mem_size || cfg.mem_size % GUEST_PAGE_SIZE || cfg.mem_size > (64ull << 30))
-		why = "the manifest's board is malformed";
-	if (why) {
-		bad(dir, why);
+		goto out;
+	if (!cfg.mem_size || cfg.mem_size % GUEST_PAGE_SIZE || cfg.mem_size > (64ull << 30)) {
+		bad(dir, "the manifest's board is malformed");
 		goto out;
 	}
 	if (take_state(dir, json_object_get(m, "sections"), &rs,

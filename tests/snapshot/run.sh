@@ -227,7 +227,9 @@ if wanted fork; then
 fi
 
 # ---- bad snapshots: a clear error, and the snapshot itself untouched ----
-if wanted bad-snapshot && [ -d s1 ]; then
+if wanted bad-snapshot && [ ! -d s1 ]; then
+	skip "bad-snapshot: no snapshot to damage (restore-1cpu made none)"
+elif wanted bad-snapshot; then
 	mk() { rm -rf "$1"; cp -r s1 "$1"; }
 	mk s-state
 	python3 -c "import sys; p='s-state/state.bin'; b=bytearray(open(p,'rb').read()); b[100]^=0xff; open(p,'wb').write(b)"
