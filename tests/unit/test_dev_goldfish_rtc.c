@@ -12,20 +12,13 @@
 #include <time.h>
 
 #include "condo/devices.h"
+#include "test_fake_irq.h"
 
 enum { TIME_LOW = 0x00, TIME_HIGH = 0x04, ALARM_LOW = 0x08, ALARM_HIGH = 0x0c,
        IRQ_ENABLED = 0x10, CLEAR_ALARM = 0x14, ALARM_STATUS = 0x18, CLEAR_INTERRUPT = 0x1c };
 
 #define NS_PER_S 1000000000ull
 
-struct fake_irq {
-	bool level;
-};
-
-static void fake_set(void *ctrl, unsigned irq, bool level)
-{
-	((struct fake_irq *)ctrl)->level = level;
-}
 
 struct fixture {
 	struct goldfish_rtc *rtc;
@@ -37,7 +30,7 @@ static int setup(void **state)
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
-	fx->rtc = goldfish_rtc_new((struct irq_line){ fake_set, &fx->irq, 11 });
+	fx->rtc = goldfish_rtc_new((struct irq_line){ fake_irq_set, &fx->irq, 11 });
 	assert_non_null(fx->rtc);
 	*state = fx;
 	return 0;

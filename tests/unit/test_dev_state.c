@@ -18,19 +18,7 @@
 #include "condo/devices.h"
 #include "condo/state.h"
 #include "test_state_common.h"
-
-struct fake_irq {
-	bool level;
-	int sets;
-};
-
-static void fake_set(void *ctrl, unsigned irq, bool level)
-{
-	struct fake_irq *f = ctrl;
-
-	f->level = level;
-	f->sets++;
-}
+#include "test_fake_irq.h"
 
 static uint64_t rd(const struct dev_ops *ops, void *dev, uint64_t off, unsigned len)
 {
@@ -92,8 +80,8 @@ static void uart_read_all(struct uart16550 *u, uint8_t *regs, size_t n)
 static void test_uart_state_round_trip(void **state)
 {
 	struct fake_irq ia = { 0 }, ib = { 0 };
-	struct uart16550 *a = uart16550_new((struct irq_line){ fake_set, &ia, 10 }, -1);
-	struct uart16550 *b = uart16550_new((struct irq_line){ fake_set, &ib, 10 }, -1);
+	struct uart16550 *a = uart16550_new((struct irq_line){ fake_irq_set, &ia, 10 }, -1);
+	struct uart16550 *b = uart16550_new((struct irq_line){ fake_irq_set, &ib, 10 }, -1);
 	uint8_t ra[40], rb[40];
 	struct state_buf st;
 
@@ -135,8 +123,8 @@ static void test_uart_state_round_trip(void **state)
 static void test_uart_state_bad_values(void **state)
 {
 	struct fake_irq ia = { 0 }, ib = { 0 };
-	struct uart16550 *a = uart16550_new((struct irq_line){ fake_set, &ia, 10 }, -1);
-	struct uart16550 *b = uart16550_new((struct irq_line){ fake_set, &ib, 10 }, -1);
+	struct uart16550 *a = uart16550_new((struct irq_line){ fake_irq_set, &ia, 10 }, -1);
+	struct uart16550 *b = uart16550_new((struct irq_line){ fake_irq_set, &ib, 10 }, -1);
 	struct state_buf st;
 
 	assert_non_null(a);
@@ -363,8 +351,8 @@ static uint64_t rtc_time(struct goldfish_rtc *r)
 static void test_rtc_state_round_trip(void **state)
 {
 	struct fake_irq ia = { 0 }, ib = { 0 };
-	struct goldfish_rtc *a = goldfish_rtc_new((struct irq_line){ fake_set, &ia, 11 });
-	struct goldfish_rtc *b = goldfish_rtc_new((struct irq_line){ fake_set, &ib, 11 });
+	struct goldfish_rtc *a = goldfish_rtc_new((struct irq_line){ fake_irq_set, &ia, 11 });
+	struct goldfish_rtc *b = goldfish_rtc_new((struct irq_line){ fake_irq_set, &ib, 11 });
 	uint64_t t = host_ns() + DAY_NS, alarm = t + 365 * DAY_NS, got;
 	struct state_buf st;
 
@@ -397,8 +385,8 @@ static void test_rtc_state_round_trip(void **state)
 static void test_rtc_state_pending_alarm(void **state)
 {
 	struct fake_irq ia = { 0 }, ib = { 0 };
-	struct goldfish_rtc *a = goldfish_rtc_new((struct irq_line){ fake_set, &ia, 11 });
-	struct goldfish_rtc *b = goldfish_rtc_new((struct irq_line){ fake_set, &ib, 11 });
+	struct goldfish_rtc *a = goldfish_rtc_new((struct irq_line){ fake_irq_set, &ia, 11 });
+	struct goldfish_rtc *b = goldfish_rtc_new((struct irq_line){ fake_irq_set, &ib, 11 });
 	struct state_buf st;
 
 	assert_non_null(a);
@@ -426,8 +414,8 @@ static void test_rtc_state_pending_alarm(void **state)
 static void test_state_of_another_device(void **state)
 {
 	struct fake_irq ia = { 0 };
-	struct goldfish_rtc *rtc = goldfish_rtc_new((struct irq_line){ fake_set, &ia, 11 });
-	struct uart16550 *uart = uart16550_new((struct irq_line){ fake_set, &ia, 10 }, -1);
+	struct goldfish_rtc *rtc = goldfish_rtc_new((struct irq_line){ fake_irq_set, &ia, 11 });
+	struct uart16550 *uart = uart16550_new((struct irq_line){ fake_irq_set, &ia, 10 }, -1);
 	struct state_buf st, in;
 
 	assert_non_null(rtc);

@@ -16,23 +16,10 @@
 #include <unistd.h>
 
 #include "condo/devices.h"
+#include "test_fake_irq.h"
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4,
        LSR = 5, MSR = 6, SCR = 7 };
-
-/* An interrupt line that records its level and how often it was set. */
-struct fake_irq {
-	bool level;
-	int sets;
-};
-
-static void fake_set(void *ctrl, unsigned irq, bool level)
-{
-	struct fake_irq *f = ctrl;
-
-	f->level = level;
-	f->sets++;
-}
 
 struct fixture {
 	struct uart16550 *uart;
@@ -47,7 +34,7 @@ static int setup(void **state)
 	assert_non_null(fx);
 	assert_int_equal(pipe(fx->out), 0);
 	assert_int_equal(fcntl(fx->out[0], F_SETFL, O_NONBLOCK), 0);
-	fx->uart = uart16550_new((struct irq_line){ fake_set, &fx->irq, 10 }, fx->out[1]);
+	fx->uart = uart16550_new((struct irq_line){ fake_irq_set, &fx->irq, 10 }, fx->out[1]);
 	assert_non_null(fx->uart);
 	*state = fx;
 	return 0;
@@ -360,7 +347,7 @@ static void test_uart_garbage_at_every_offset_and_width_is_harmless(void **state
 	int devnull = open("/dev/null", O_WRONLY);
 
 	assert_true(devnull >= 0);
-	u = uart16550_new((struct irq_line){ fake_set, &fx->irq, 10 }, devnull);
+	u = uart16550_new((struct irq_line){ fake_irq_set, &fx->irq, 10 }, devnull);
 	assert_non_null(u);
 	for (int round = 0; round < 8; round++) {
 		for (uint64_t off = 0; off < UART16550_SIZE; off++) {
@@ -429,7 +416,7 @@ static void test_uart_full_nonblocking_out_fd_waits_instead_of_dropping(void **s
 		}
 		filled += (size_t)n;
 	}
-	u = uart16550_new((struct irq_line){ fake_set, &irq, 10 }, p[1]);
+	u = uart16550_new((struct irq_line){ fake_irq_set, &irq, 10 }, p[1]);
 	assert_non_null(u);
 	d.fd = p[0];
 	assert_int_equal(pthread_create(&thread, NULL, drain, &d), 0);

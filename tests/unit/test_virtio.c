@@ -27,6 +27,7 @@
 #include "condo/state.h"
 #include "condo/virtio.h"
 #include "test_state_common.h"
+#include "test_fake_irq.h"
 
 #include <sys/socket.h>
 
@@ -79,19 +80,6 @@
 
 #define DISK_SECTORS 64
 
-struct fake_irq {
-	bool level;
-	int raises;
-};
-
-static void fake_irq_set(void *ctrl, unsigned irq, bool level)
-{
-	struct fake_irq *f = ctrl;
-
-	f->level = level;
-	if (level)
-		f->raises++;
-}
 
 /* A virtqueue as the driver sees it. */
 struct tq {
