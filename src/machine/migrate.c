@@ -33,7 +33,6 @@
 #define FINAL_PAGES 256 /* 1 MiB: few enough to send with the guest paused */
 #define RUN_PAGES   64
 #define DISK_CHUNK  (1u << 20)
-#define HEAD_MAX    (1u << 20)
 
 static double now_ms(void)
 {

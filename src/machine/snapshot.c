@@ -3,7 +3,6 @@
  * guest RAM into the files the client sent (docs/snapshot.md). */
 #include "condo/block.h"
 #include "condo/dirtylog.h"
-#include "condo/engine.h"
 #include "condo/io.h"
 #include "condo/log.h"
 #include "condo/snapshot.h"
