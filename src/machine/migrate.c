@@ -61,7 +61,7 @@ static int send_record(int fd, const char tag[4], const void *p, uint64_t len)
 	return err ? err : write_all(fd, p, len);
 }
 
-static int read_full(int fd, void *buf, size_t len)
+int migrate_read(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -81,18 +81,13 @@ int migrate_read_head(int fd, char tag[4], uint64_t *len)
 {
 	uint8_t h[12];
 
-	if (read_full(fd, h, sizeof(h)) < 0)
+	if (migrate_read(fd, h, sizeof(h)) < 0)
 		return -1;
 	memcpy(tag, h, 4);
 	*len = 0;
 	for (int i = 0; i < 8; i++)
 		*len |= (uint64_t)h[4 + i] << (8 * i);
 	return 0;
-}
-
-int migrate_read(int fd, void *buf, size_t len)
-{
-	return read_full(fd, buf, len);
 }
 
 /* ---- the source ---- */
@@ -246,7 +241,7 @@ json_t *vm_migrate_command(struct vm *vm, struct control_req *r)
 {
 	bool shared = json_is_true(json_object_get(r->args, "shared_disks"));
 	struct source s = { .vm = vm, .fd = r->nfds == 1 ? r->fds[0] : -1 };
-	double t0 = now_ms(), t_pause = 0;
+	double t0 = now_ms(), t_pause = 0, t_end;
 	uint64_t n = 0, *tmp;
 	int round = 0, err = 0;
 	char *head;
@@ -308,7 +303,7 @@ json_t *vm_migrate_command(struct vm *vm, struct control_req *r)
 		err = err ? err : send_pages(&s, s.set);
 		err = err ? err : send_state(&s, shared);
 		err = err ? err : send_record(s.fd, "END_", NULL, 0);
-		if (!err && (read_full(s.fd, &ack, 1) < 0 || ack != 'K'))
+		if (!err && (migrate_read(s.fd, &ack, 1) < 0 || ack != 'K'))
 			err = -EPROTO;
 	}
 	free(s.set);
@@ -324,13 +319,10 @@ json_t *vm_migrate_command(struct vm *vm, struct control_req *r)
 		return control_error(err == -EPROTO ? "the destination did not take the VM"
 						    : "the migration stream broke; the VM runs on here");
 	}
+	t_end = now_ms();
 	log_info("migrate", "sent in %.1f ms, %d rounds, %llu pages; the guest was paused %.1f ms",
-		 now_ms() - t0, round + 1, (unsigned long long)s.sent_pages, now_ms() - t_pause);
-	{
-		json_t *reply = json_pack("{s:b,s:f,s:f,s:i,s:I}", "ok", true, "total_ms",
-					  now_ms() - t0, "downtime_ms", now_ms() - t_pause, "rounds",
-					  round + 1, "pages", (json_int_t)s.sent_pages);
-		vm_shutdown(vm, 0, false); /* the guest lives on at the destination */
-		return reply;
-	}
+		 t_end - t0, round + 1, (unsigned long long)s.sent_pages, t_end - t_pause);
+	vm_shutdown(vm, 0, false); /* the guest lives on at the destination */
+	return json_pack("{s:b,s:f,s:f,s:i,s:I}", "ok", true, "total_ms", t_end - t0, "downtime_ms",
+			 t_end - t_pause, "rounds", round + 1, "pages", (json_int_t)s.sent_pages);
 }
