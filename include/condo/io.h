@@ -12,4 +12,9 @@ int write_all(int fd, const void *buf, size_t len);
 /* mkdir -p: path and its missing parents with mode; 0 or -errno. */
 int mkdir_all(const char *path, mode_t mode);
 
+/* Copy what src holds into dst (made src's length): data extents only,
+ * holes stay holes, with copy_file_range, which reflinks where the file
+ * system can.  0 or -errno. */
+int copy_sparse(int src, int dst);
+
 #endif

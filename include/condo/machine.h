@@ -33,6 +33,7 @@ struct vm_drive {
 	int aio;        /* enum block_aio_kind (condo/block_aio.h); 0: auto */
 	const char *dirty_bitmap; /* changed-block tracking file (condo/block_dirty.h) */
 	bool temporary; /* made for this run (a restore's overlay): unlinked once open */
+	bool copy;      /* copy=on (--restore): file becomes a whole copy of the frozen disk */
 	const char *host_path; /* set by vm_run: file as an absolute path, for a manifest */
 };
 

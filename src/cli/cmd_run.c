@@ -34,7 +34,7 @@ static const char run_usage[] =
 	"  --mem SIZE            guest RAM, with K, M or G suffix (default 256M)\n"
 	"  --cpus N              harts, 1 to 8, one host thread each (default 1)\n"
 	"  --drive file=F[,format=raw|qcow2|composite|nbd][,readonly=on][,cache=C]\n"
-	"        [,discard=D][,aio=A][,dirty-bitmap=FILE]\n"
+	"        [,discard=D][,aio=A][,dirty-bitmap=FILE][,copy=on]\n"
 	"                        a disk image as a virtio-blk device (repeatable); the\n"
 	"                        format is probed when not given (qcow2 and composite by\n"
 	"                        their magic, nbd:// and nbd+unix:// URIs).\n"
@@ -106,7 +106,10 @@ static const char run_usage[] =
 	"                        and disks come from the snapshot; each --drive file=F\n"
 	"                        names the new overlay (which must not exist) the\n"
 	"                        snapshot's disk of that position runs on (default: a\n"
-	"                        temporary one), --net gives the NICs other back ends,\n"
+	"                        temporary one; with copy=on F is a whole copy of the\n"
+	"                        frozen disk instead, on the frozen disk's own backing\n"
+	"                        file, so the snapshot can go), --net gives the NICs\n"
+	"                        other back ends,\n"
 	"                        --engine/--jit-* override the snapshot's.  See\n"
 	"                        docs/snapshot.md\n"
 	"  --restore-verify      check the snapshot's memory against its CRC first\n"
@@ -158,6 +161,8 @@ static int parse_drive(struct vm_config *cfg, const char *spec)
 				return -1;
 			}
 			d.format = (int)f;
+		} else if (!strcmp(item, "copy=on")) {
+			d.copy = true;
 		} else if (!strcmp(item, "readonly=on")) {
 			d.readonly = true;
 		} else if (!strcmp(item, "readonly=off")) {
@@ -409,6 +414,12 @@ int cmd_run(int argc, char **argv)
 	if (cfg.restore && cfg.incoming) {
 		log_err("run", "--restore and --incoming: choose one");
 		return CLI_EXIT_USAGE;
+	}
+	for (int i = 0; i < cfg.ndrives; i++) {
+		if (cfg.drives[i].copy && !cfg.restore) {
+			log_err("run", "--drive %s: copy=on needs --restore", cfg.drives[i].file);
+			return CLI_EXIT_USAGE;
+		}
 	}
 	if ((cfg.fork || cfg.restore_verify) && !cfg.restore) {
 		log_err("run", "--%s needs --restore", cfg.fork ? "fork" : "restore-verify");

@@ -56,31 +56,6 @@ static int open_new(const char *dir, const char *name)
 	return open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 }
 
-/* Copy what src holds into dst: data extents only (holes stay holes),
- * with copy_file_range, which reflinks where the file system can. */
-static int copy_sparse(int src, int dst)
-{
-	struct stat st;
-	off_t data = 0, hole;
-
-	if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
-		return -errno;
-	while ((data = lseek(src, data, SEEK_DATA)) >= 0) {
-		hole = lseek(src, data, SEEK_HOLE);
-		if (hole < 0)
-			return -errno;
-		for (off_t in = data, out = data; in < hole;) {
-			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
-		}
-		data = hole;
-	}
-	return errno == ENXIO ? 0 : -errno;
-}
-
 /* Freeze one writable disk: a copy in the snapshot.  A qcow2 overlay's
  * backing file is named there by its absolute path, as the copy lies
  * elsewhere. */

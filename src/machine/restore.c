@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "condo/block.h"
 #include "condo/dirtylog.h"
+#include "condo/io.h"
 #include "condo/jail.h"
 #include "condo/log.h"
 #include "condo/snapshot.h"
@@ -108,6 +109,35 @@ static int make_top(const char *where, struct vm_drive *d, const char *backing,
 	return 0;
 }
 
+/* copy=on: the disk goes on in a whole copy of the frozen one at the
+ * path the user gave (which must not exist), on the frozen disk's own
+ * backing file, so nothing of the VM's needs the snapshot afterwards. */
+static int make_copy(const char *where, struct vm_drive *d, const char *given,
+		     struct vm_strings *keep)
+{
+	int src = open(d->file, O_RDONLY | O_CLOEXEC), dst = -1, err;
+
+	if (src >= 0)
+		dst = open(given, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	err = src < 0 || dst < 0 ? -errno : copy_sparse(src, dst);
+	if (!err && fdatasync(dst) < 0)
+		err = -errno;
+	if (src >= 0)
+		close(src);
+	if (dst >= 0)
+		close(dst);
+	if (err) {
+		if (dst >= 0)
+			unlink(given);
+		log_err("restore", "--drive %s,copy=on: %s", given,
+			err == -EEXIST ? "the file exists (remove it or name another)"
+				       : strerror(-err));
+		return -1;
+	}
+	d->file = own(keep, strdup(given));
+	return d->file ? 0 : bad(where, "out of memory");
+}
+
 /* Where each disk comes from: a restore's frozen copies (paths relative
  * to the snapshot), or a migration's source (its top image's data comes
  * down the stream, over the same backing file; or the same file, shared). */
@@ -117,6 +147,7 @@ static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, b
 	json_t *drives = json_object_get(cfgj, "drives");
 	bool shared = json_is_true(json_object_get(cfgj, "shared_disks"));
 	const char *given[VM_MAX_DRIVES] = { 0 };
+	struct vm_drive asked[VM_MAX_DRIVES] = { 0 }; /* what --drive said */
 	size_t i;
 	json_t *dj;
 
@@ -124,8 +155,10 @@ static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, b
 		return bad(where, "the drives are malformed");
 	if (cfg->ndrives > (int)json_array_size(drives))
 		return bad(where, "more --drive options than the VM has disks");
-	for (int k = 0; k < cfg->ndrives; k++)
+	for (int k = 0; k < cfg->ndrives; k++) {
 		given[k] = cfg->drives[k].file;
+		asked[k] = cfg->drives[k];
+	}
 	json_array_foreach(drives, i, dj) {
 		struct vm_drive *d = &cfg->drives[i];
 		const char *file = json_string_value(json_object_get(dj, "file"));
@@ -162,10 +195,22 @@ static int take_drives(const char *where, json_t *cfgj, struct vm_config *cfg, b
 					.discard = json_is_true(json_object_get(dj, "discard")) };
 		if (d->cache < VM_CACHE_WRITEBACK || d->cache > VM_CACHE_UNSAFE)
 			d->cache = VM_CACHE_WRITEBACK;
+		if (given[i]) /* change tracking is the new host's business */
+			d->dirty_bitmap = asked[i].dirty_bitmap;
+		if (asked[i].copy && (incoming || d->readonly)) {
+			log_err("restore", "--drive %s: copy=on is for a restore's writable disk",
+				given[i]);
+			return -1;
+		}
 		if (named_here || d->readonly)
 			continue;
 		if (!d->file)
 			return bad(where, "out of memory");
+		if (asked[i].copy) {
+			if (make_copy(where, d, given[i], keep) < 0)
+				return -1;
+			continue;
+		}
 		if (!incoming && make_top(where, d, d->file, format, 0, given[i], keep) < 0)
 			return -1;
 		if (incoming && make_top(where, d, backing, backing_format, (uint64_t)size,

@@ -1,4 +1,5 @@
 /* Host I/O helpers: see include/condo/io.h. */
+#define _GNU_SOURCE
 #include "condo/io.h"
 
 #include <errno.h>
@@ -41,4 +42,27 @@ int mkdir_all(const char *path, mode_t mode)
 		*p = '/';
 	}
 	return mkdir(copy, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int copy_sparse(int src, int dst)
+{
+	struct stat st;
+	off_t data = 0, hole;
+
+	if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
+		return -errno;
+	while ((data = lseek(src, data, SEEK_DATA)) >= 0) {
+		hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		for (off_t in = data, out = data; in < hole;) {
+			ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+		}
+		data = hole;
+	}
+	return errno == ENXIO ? 0 : -errno;
 }

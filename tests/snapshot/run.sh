@@ -155,6 +155,21 @@ if wanted restore-4cpu-disk; then
 		run restore-overlay-exists 1 "exists" run --restore s3 --drive file=c-after.qcow2
 		[ "$(md5sum <c-after.qcow2)" = "$sum" ] && ok restore-overlay-kept ||
 			bad restore-overlay-kept "the existing overlay changed"
+		run restore-copy-exists 1 "exists" run --restore s3 --drive file=c-after.qcow2,copy=on
+		[ "$(md5sum <c-after.qcow2)" = "$sum" ] && ok restore-copy-exists-kept ||
+			bad restore-copy-exists-kept "the existing file changed"
+		# copy=on: the disk goes on in a whole copy, which needs nothing of the snapshot
+		frozen=$(md5sum <s3/disk0.qcow2)
+		timeout 150 "$condo" run --restore s3 --drive file=c-copy.qcow2,copy=on --console c3.con \
+			2>c3.err </dev/null
+		st3=$?
+		if [ $st3 = 0 ] && [ "$(result c3.con)" = "$want" ] && [ "$(diskres c3.con)" = "$wantdisk" ] &&
+			"$condo" img info --output json c-copy.qcow2 >c3.info 2>&1 && ! grep -q backing c3.info &&
+			[ "$(md5sum <s3/disk0.qcow2)" = "$frozen" ]; then
+			ok restore-copy
+		else
+			bad restore-copy "status $st3, result '$(result c3.con)' disk '$(diskres c3.con)': $(head -3 c3.err c3.info)"
+		fi
 	else
 		kill $pid 2>/dev/null
 		bad restore-4cpu-disk "no snapshot: $(head -3 snap.err c.log.err)"
@@ -274,6 +289,7 @@ PY
 	[ ! -e s-none ] && ok snapshot-no-vm-nothing-left || bad snapshot-no-vm-nothing-left "s-none left behind"
 fi
 run usage-fork-needs-restore 2 "needs --restore" run --fork 2
+run usage-copy-needs-restore 2 "copy=on needs --restore" run --drive file=x.qcow2,copy=on
 run usage-restore-board 2 "board and boot files" run --restore s1 --mem 512M
 run usage-snapshot-no-control 2 "--control" snapshot s-x
 run usage-migrate-no-to 2 "--to" migrate --control x.sock
