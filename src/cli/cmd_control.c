@@ -1,6 +1,6 @@
 /* condo control SOCKET COMMAND: one request to a VM's control socket. */
 #include "cli/cli.h"
-#include "cli/control_client.h"
+#include "condo/control_client.h"
 #include "condo/log.h"
 
 #include <stdbool.h>

@@ -34,6 +34,9 @@ static const char usage[] =
 	"  vm create NAME --image I [--cpus N] [--mem MIB] [--disk SIZE]\n"
 	"            [--restart never|on-failure|always] [--no-start] [--tenant T]\n"
 	"            [--network N]...   a NIC on each of the tenant's networks named\n"
+	"  snapshot list [--vm V] | show S | delete S | restore S\n"
+	"  snapshot create V NAME   save the running or paused VM V (memory, devices,\n"
+	"     disk); restore takes V back to it, resuming where it was\n"
 	"  network list | show N | delete N\n"
 	"  network create NAME [--tenant T]   an isolated L2 segment of the tenant's\n"
 	"  backup create [--tenant T] [--vm V] [--full] [--repo DIR | --nbd URI]\n"
@@ -773,6 +776,58 @@ static int backup_cmd(const struct ctl_conn *conn, const char *res, const char *
 	return CLI_EXIT_USAGE;
 }
 
+static const char *const snapshot_cols[] = { "id", "name", "vm", "state", "bytes", "created",
+					     NULL };
+
+static int snapshot_cmd(const struct ctl_conn *conn, const char *res, const char *verb, int argc,
+			char **argv)
+{
+	char vm[64], id[64], path[200];
+	json_t *body, *reply;
+	int st = verb_body(conn, argc, argv, &body);
+
+	if (st)
+		return st;
+	if (!strcmp(verb, "create")) {
+		json_decref(body);
+		NEED(2);
+		if ((st = resolve(conn, "vm", argv[optind], vm, sizeof(vm))))
+			return st;
+		snprintf(path, sizeof(path), "/v1/vms/%s/snapshots", vm);
+		body = json_pack("{s:s}", "name", argv[optind + 1]);
+		st = ctl_call(conn, "POST", path, body, &reply, NULL);
+		json_decref(body);
+		if (st)
+			return st;
+		snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(reply, "snapshot")) ?: "");
+		st = wait_job(conn, json_string_value(json_object_get(reply, "job")) ?: "");
+		json_decref(reply);
+		snprintf(path, sizeof(path), "/v1/snapshots/%s", id);
+		return st ? st : show(conn, "GET", path, NULL, snapshot_cols);
+	}
+	if (!strcmp(verb, "list") && json_object_get(body, "vm")) {
+		st = resolve(conn, "vm", json_string_value(json_object_get(body, "vm")), vm, sizeof(vm));
+		json_decref(body);
+		NEED(0);
+		if (st)
+			return st;
+		snprintf(path, sizeof(path), "/v1/vms/%s/snapshots", vm);
+		return show(conn, "GET", path, NULL, snapshot_cols);
+	}
+	json_decref(body);
+	if (!strcmp(verb, "restore")) {
+		NEED(1);
+		if ((st = resolve(conn, "snapshot", argv[optind], id, sizeof(id))))
+			return st;
+		snprintf(path, sizeof(path), "/v1/snapshots/%s/restore", id);
+		return show(conn, "POST", path, NULL, snapshot_cols);
+	}
+	if ((st = common_verb(conn, "snapshot", verb, argc, argv, snapshot_cols)) >= 0)
+		return st;
+	log_err("ctl", "snapshot %s: unknown verb (see condo ctl --help)", verb);
+	return CLI_EXIT_USAGE;
+}
+
 static int raw_cmd(const struct ctl_conn *conn, int argc, char **argv)
 {
 	json_t *body = NULL, *reply;
@@ -873,7 +928,9 @@ int cmd_ctl(int argc, char **argv)
 		return backup_cmd(&conn, res, verb, argc, argv);
 	if (!strcmp(res, "network"))
 		return network_cmd(&conn, res, verb, argc, argv);
-	log_err("ctl", "unknown resource '%s' (tenant, token, image, vm, network, backup, restore "
-		"or raw)", res);
+	if (!strcmp(res, "snapshot"))
+		return snapshot_cmd(&conn, res, verb, argc, argv);
+	log_err("ctl", "unknown resource '%s' (tenant, token, image, vm, snapshot, network, backup, "
+		"restore or raw)", res);
 	return CLI_EXIT_USAGE;
 }

@@ -1,6 +1,6 @@
 /* condo migrate: move a running VM to a condo run --incoming (docs/migration.md). */
 #include "cli/cli.h"
-#include "cli/control_client.h"
+#include "condo/control_client.h"
 #include "condo/log.h"
 #include "condo/machine.h"
 

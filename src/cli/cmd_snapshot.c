@@ -2,7 +2,7 @@
  * snapshot directory, or check one (docs/snapshot.md). */
 #define _GNU_SOURCE
 #include "cli/cli.h"
-#include "cli/control_client.h"
+#include "condo/control_client.h"
 #include "condo/block.h"
 #include "condo/io.h"
 #include "condo/log.h"

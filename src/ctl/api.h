@@ -11,7 +11,7 @@
 
 /* What a tenant's VMs hold now. */
 struct tenant_usage {
-	int64_t vms, vcpus, memory_mib, disk_bytes;
+	int64_t vms, vcpus, memory_mib, disk_bytes, snapshots;
 };
 
 #define VM_MAX_VCPUS 8
@@ -42,6 +42,15 @@ void api_vm_remove(struct ctl *c, const char *tenant, const char *id);
 void api_vm_set_state(struct ctl *c, const char *id, const char *state);
 
 bool api_name_ok(const char *name);
+
+/* api_snapshots.c: GET and POST /v1/vms/ID/snapshots. */
+void api_vm_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep,
+		      const char *vm, const char *tenant, const char *state);
+/* A VM's snapshots (files and rows), as the VM is deleted. */
+void api_vm_drop_snapshots(struct ctl *c, const char *vm);
+/* Where snapshot id of tenant lies: DATA/tenants/T/snapshots/ID. */
+void api_snapshot_dir(const struct ctl *c, const char *tenant, const char *id, char *out,
+		      size_t len);
 /* api_networks.c: tenant's network by id or name into id: 0 or -ENOENT. */
 int api_network_id(struct ctl *c, const char *tenant, const char *key, char id[CTL_ID_LEN + 1]);
 /* Where image id lives in the store: DATA/images/ID.qcow2. */

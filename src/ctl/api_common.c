@@ -20,8 +20,9 @@ void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u)
 	memset(u, 0, sizeof(*u));
 	if (store_use(c, tenant) == 0)
 		st = store_prepare(c, "SELECT count(*), ifnull(sum(vcpus), 0), "
-				      "ifnull(sum(memory_mib), 0), ifnull(sum(disk_bytes), 0) "
-				      "FROM vms WHERE tenant_id = ?");
+				      "ifnull(sum(memory_mib), 0), ifnull(sum(disk_bytes), 0), "
+				      "(SELECT count(*) FROM snapshots WHERE tenant_id = ?1) "
+				      "FROM vms WHERE tenant_id = ?1");
 	c->db = keep;
 	if (!st)
 		return;
@@ -31,6 +32,7 @@ void api_tenant_usage(struct ctl *c, const char *tenant, struct tenant_usage *u)
 		u->vcpus = sqlite3_column_int64(st, 1);
 		u->memory_mib = sqlite3_column_int64(st, 2);
 		u->disk_bytes = sqlite3_column_int64(st, 3);
+		u->snapshots = sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
 }

@@ -27,7 +27,8 @@ static json_t *tenant_json(struct ctl *c, sqlite3_stmt *st)
 	struct tenant_usage u;
 
 	api_tenant_usage(c, id, &u);
-	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:{s:I,s:I,s:I,s:I}}", "id", id,
+	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:{s:I,s:I,s:I,s:I,s:I}}", "id",
+			 id,
 			 "name", sqlite3_column_text(st, 1), "created",
 			 (json_int_t)sqlite3_column_int64(st, 2), "quota", "vms",
 			 (json_int_t)sqlite3_column_int64(st, 3), "vcpus",
@@ -37,7 +38,7 @@ static json_t *tenant_json(struct ctl *c, sqlite3_stmt *st)
 			 (json_int_t)sqlite3_column_int64(st, 7), "cpu_share",
 			 (json_int_t)sqlite3_column_int64(st, 8), "usage", "vms", (json_int_t)u.vms,
 			 "vcpus", (json_int_t)u.vcpus, "memory_mib", (json_int_t)u.memory_mib,
-			 "disk_bytes", (json_int_t)u.disk_bytes);
+			 "disk_bytes", (json_int_t)u.disk_bytes, "snapshots", (json_int_t)u.snapshots);
 }
 
 #define TENANT_COLS                                                                         \

@@ -375,6 +375,7 @@ void api_vm_remove(struct ctl *c, const char *tenant, const char *id)
 
 	vmm_dir(c, tenant, id, dir, sizeof(dir));
 	remove_vm_files(dir);
+	api_vm_drop_snapshots(c, id);
 	delete_row(c, id);
 }
 
@@ -443,6 +444,8 @@ static void action(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, 
 		if (pause ? !running : !paused)
 			return reply_error(rep, 409, "bad_state", "VM %s is %s", id, state);
 		err = vmm_signal(c, id, pause);
+		if (err == -EBUSY)
+			return reply_error(rep, 409, "busy", "VM %s is being snapshotted; retry", id);
 	} else {
 		return reply_error(rep, 404, "not_found", "no action %s", act);
 	}
@@ -468,6 +471,8 @@ void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		return get_vm(c, r, rep, r->seg[2], 200);
 	if (r->nseg == 4 && !strcmp(m, "GET") && !strcmp(r->seg[3], "console"))
 		return console_get(c, r, rep, r->seg[2], tenant);
+	if (r->nseg == 4 && !strcmp(r->seg[3], "snapshots"))
+		return api_vm_snapshots(c, r, rep, r->seg[2], tenant, state);
 	if (r->caller.role < ROLE_TENANT_USER)
 		return reply_error(rep, 403, "forbidden", "changing VMs needs tenant-user");
 	if (r->nseg == 4 && !strcmp(m, "POST") && !strcmp(r->seg[3], "console"))

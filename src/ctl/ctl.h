@@ -151,11 +151,25 @@ void api_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_audit(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_backups(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
 void api_networks(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+void api_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep);
+/* At start: snapshots a stop or crash cut short are deleted. */
+void api_snapshots_recover(struct ctl *c);
 
 /* vmm.c: the VMM processes. */
 int vmm_start(struct ctl *c, const char *vm_id);
+/* Start the VM's VMM, resuming the snapshot in directory restore (NULL:
+ * booting): its disk becomes a whole copy of the snapshot's. */
+int vmm_launch(struct ctl *c, const char *vm_id, const char *restore);
+/* Wait up to ms for the VM's VMM to answer on its control socket: 0,
+ * -ESRCH when it ended, -ETIMEDOUT. */
+int vmm_ready(struct ctl *c, const char *vm_id, int ms);
+/* DATA/tenants/T/vms/V/control.sock into out: false when the path is too
+ * long for a socket (the VMM then runs without one). */
+bool vmm_control_path(const struct ctl *c, const char *tenant, const char *vm, char *out,
+		      size_t len);
 int vmm_stop(struct ctl *c, const char *vm_id, bool force);
-/* Pause (SIGSTOP) or resume (SIGCONT) a VM's VMM. */
+/* Pause or resume a VM: through its control socket, or (a VMM without
+ * one) SIGSTOP and SIGCONT. */
 int vmm_signal(struct ctl *c, const char *vm_id, bool pause);
 /* Is the VMM recorded for vm still the same running process? */
 bool vmm_alive(pid_t pid, uint64_t start_time);

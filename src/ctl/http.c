@@ -99,6 +99,8 @@ static void route(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 		api_backups(c, r, rep);
 	else if (!strcmp(r->seg[1], "networks"))
 		api_networks(c, r, rep);
+	else if (!strcmp(r->seg[1], "snapshots"))
+		api_snapshots(c, r, rep);
 	else
 		reply_error(rep, 404, "not_found", "no such resource: %s", r->path);
 }

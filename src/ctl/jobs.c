@@ -210,6 +210,7 @@ void jobs_recover(struct ctl *c)
 	store_exec(c, "DELETE FROM images WHERE state != 'ready';"
 		      "UPDATE jobs SET state = 'failed', error = 'condod stopped during the job', "
 		      "finished = strftime('%s', 'now') WHERE state = 'running';");
+	api_snapshots_recover(c);
 }
 
 void jobs_wait(struct ctl *c)

@@ -81,6 +81,13 @@ static const char tenant_vms_schema[] =
 	"CREATE TABLE IF NOT EXISTS vms ("
 	"  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, image_id TEXT NOT NULL," VMS_COLUMNS;
 
+/* A VM's snapshots lie where its VM's row does (docs/condod.md, "Snapshots"). */
+static const char snapshots_schema[] =
+	"CREATE TABLE IF NOT EXISTS snapshots ("
+	"  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, vm_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL, state TEXT NOT NULL, created INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL DEFAULT 0, UNIQUE(vm_id, name));";
+
 int store_exec(struct ctl *c, const char *sql)
 {
 	char *msg = NULL;
@@ -188,7 +195,8 @@ int store_open(struct ctl *c, int isolation)
 	c->ctl_db = c->db = open_db(path);
 	if (!c->db || store_exec(c, control_schema) < 0 || store_layout(c, isolation) < 0)
 		return -EIO;
-	if (!c->per_tenant && (store_exec(c, shared_vms_schema) < 0 || meter_schema(c) < 0))
+	if (!c->per_tenant && (store_exec(c, shared_vms_schema) < 0 ||
+			       store_exec(c, snapshots_schema) < 0 || meter_schema(c) < 0))
 		return -EIO;
 	/* Stores made before images had a state, VMs networks. */
 	sqlite3_exec(c->db, "ALTER TABLE images ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'",
@@ -251,7 +259,8 @@ static sqlite3 *open_tenant(struct ctl *c, const char *tenant)
 	c->db = db;
 	if (err == SQLITE_DONE)
 		sqlite3_exec(db, VMS_NETWORKS_COLUMN, NULL, NULL, NULL); /* older files */
-	if (err != SQLITE_DONE || store_exec(c, tenant_vms_schema) < 0 || meter_schema(c) < 0) {
+	if (err != SQLITE_DONE || store_exec(c, tenant_vms_schema) < 0 ||
+	    store_exec(c, snapshots_schema) < 0 || meter_schema(c) < 0) {
 		log_err("condod", "tenant %s's database: %s", tenant, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		db = NULL;

@@ -13,6 +13,7 @@
  * VMM_MAX_RESTARTS in a row). */
 #define _GNU_SOURCE
 #include "ctl/api.h"
+#include "condo/control_client.h"
 #include "condo/log.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,20 +122,34 @@ static void record(struct ctl *c, const char *id, const char *state, pid_t pid, 
 	sqlite3_finalize(st);
 }
 
-static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir)
+bool vmm_control_path(const struct ctl *c, const char *tenant, const char *vm, char *out,
+		      size_t len)
+{
+	char dir[4200];
+
+	vmm_dir(c, tenant, vm, dir, sizeof(dir));
+	snprintf(out, len, "%s/control.sock", dir);
+	return strlen(out) < sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
+/* `condo run` for the VM: booting from its disk, or (restore) resuming a
+ * snapshot of it, its disk made a whole copy of the snapshot's. */
+static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *dir,
+		     const char *restore)
 {
 	char mem[32], cpus[16], drive[8600], images[4200], root[4300], log[4300], user[64];
-	char fifo[4300], meter[4300], limit[4300], netdir[4300];
+	char fifo[4300], meter[4300], limit[4300], netdir[4300], control[4300];
 	char nets[VM_MAX_NICS][64], *save = NULL, *net;
 	char ids[sizeof(v->networks)];
-	const char *argv[24 + 2 * VM_MAX_NICS];
+	const char *argv[28 + 2 * VM_MAX_NICS];
 	int n = 0, fd, k = 0;
 
 	snprintf(mem, sizeof(mem), "%lldM", (long long)v->memory_mib);
 	snprintf(cpus, sizeof(cpus), "%lld", (long long)v->vcpus);
 	snprintf(drive, sizeof(drive),
-		 "file=%s/disk.qcow2,format=qcow2,discard=unmap,dirty-bitmap=%s/disk.dirty", dir,
-		 dir);
+		 restore ? "file=%s/disk.qcow2,copy=on,dirty-bitmap=%s/disk.dirty"
+			 : "file=%s/disk.qcow2,format=qcow2,discard=unmap,dirty-bitmap=%s/disk.dirty",
+		 dir, dir);
 	snprintf(images, sizeof(images), "%s/images", c->data);
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(log, sizeof(log), "%s/console.log", dir);
@@ -141,10 +157,20 @@ static void exec_vmm(const struct ctl *c, const struct vm_row *v, const char *di
 	snprintf(limit, sizeof(limit), "%s/cpu-limit", dir);
 	argv[n++] = c->condo;
 	argv[n++] = "run";
-	argv[n++] = "--mem";
-	argv[n++] = mem;
-	argv[n++] = "--cpus";
-	argv[n++] = cpus;
+	if (restore) { /* the board comes from the snapshot */
+		argv[n++] = "--restore";
+		argv[n++] = restore;
+	} else {
+		argv[n++] = "--mem";
+		argv[n++] = mem;
+		argv[n++] = "--cpus";
+		argv[n++] = cpus;
+	}
+	/* pause, resume and snapshots go through it (docs/control.md) */
+	if (vmm_control_path(c, v->tenant, v->id, control, sizeof(control))) {
+		argv[n++] = "--control";
+		argv[n++] = control;
+	}
 	argv[n++] = "--drive";
 	argv[n++] = drive;
 	argv[n++] = "--image-dir";
@@ -277,7 +303,7 @@ static int64_t uid_slot(struct ctl *c, const char *vm)
 	return n;
 }
 
-static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts)
+static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts, const char *restore)
 {
 	char dir[4200];
 	pid_t pid;
@@ -291,13 +317,13 @@ static int start_row(struct ctl *c, struct vm_row *v, int64_t restarts)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		exec_vmm(c, v, dir);
+		exec_vmm(c, v, dir, restore);
 	record(c, v->id, "running", pid, start_time(pid), NULL, restarts);
 	log_info("condod", "VM %s started (pid %d)", v->id, (int)pid);
 	return 0;
 }
 
-int vmm_start(struct ctl *c, const char *vm_id)
+int vmm_launch(struct ctl *c, const char *vm_id, const char *restore)
 {
 	struct vm_row v;
 
@@ -305,7 +331,12 @@ int vmm_start(struct ctl *c, const char *vm_id)
 		return -ENOENT;
 	if (vmm_alive(v.pid, v.pid_start))
 		return -EBUSY;
-	return start_row(c, &v, 0);
+	return start_row(c, &v, 0, restore);
+}
+
+int vmm_start(struct ctl *c, const char *vm_id)
+{
+	return vmm_launch(c, vm_id, NULL);
 }
 
 /* Wait up to ms for the VMM to go (reaping it when it is our child). */
@@ -350,16 +381,63 @@ bool vmm_process(struct ctl *c, const char *vm_id, pid_t *pid, uint64_t *start)
 	return true;
 }
 
+/* Ask the VMM through its control socket: 0, -ENOENT when it has none
+ * (started by an older condod), or another -errno. */
+static int control(const struct ctl *c, const struct vm_row *v, const char *cmd)
+{
+	char path[4300];
+	json_t *req, *reply;
+	int sock, err;
+
+	if (!vmm_control_path(c, v->tenant, v->id, path, sizeof(path)) || access(path, F_OK) < 0)
+		return -ENOENT;
+	sock = control_connect("condod", path);
+	if (sock < 0)
+		return -ECONNREFUSED;
+	req = json_pack("{s:s}", "cmd", cmd);
+	reply = req ? control_call("condod", sock, req, NULL, 0) : NULL;
+	err = control_check("condod", reply) < 0 ? -EBUSY : 0;
+	json_decref(req);
+	json_decref(reply);
+	close(sock);
+	return err;
+}
+
 int vmm_signal(struct ctl *c, const char *vm_id, bool pause)
 {
 	struct vm_row v;
+	int err;
 
 	if (!load(c, vm_id, &v) || !vmm_alive(v.pid, v.pid_start))
 		return -ESRCH;
-	if (kill(v.pid, pause ? SIGSTOP : SIGCONT) < 0)
-		return -errno;
+	/* Through the control socket the guest's clock does not jump, and
+	 * a paused VM can still be snapshotted; else (an older VMM) stop
+	 * its threads. */
+	err = control(c, &v, pause ? "pause" : "resume");
+	if (err == -ENOENT && kill(v.pid, pause ? SIGSTOP : SIGCONT) < 0)
+		err = -errno;
+	else if (err == -ENOENT)
+		err = 0;
+	if (err)
+		return err;
 	record(c, v.id, pause ? "paused" : "running", v.pid, v.pid_start, NULL, v.restarts);
 	return 0;
+}
+
+int vmm_ready(struct ctl *c, const char *vm_id, int ms)
+{
+	struct vm_row v;
+
+	for (int waited = 0; waited <= ms; waited += 20) {
+		if (!load(c, vm_id, &v))
+			return -ENOENT;
+		if (waitpid(v.pid, NULL, WNOHANG) == v.pid || !vmm_alive(v.pid, v.pid_start))
+			return -ESRCH;
+		if (control(c, &v, "status") == 0)
+			return 0;
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
 }
 
 /* A VMM that went away by itself: record how, then restart it if its
@@ -379,7 +457,7 @@ static void gone(struct ctl *c, struct vm_row *v, int status)
 	meter_sample(c, v->id, v->pid, v->pid_start); /* its last counts */
 	record(c, v->id, failed ? "crashed" : "stopped", 0, 0, &code, v->restarts);
 	if (again && v->restarts < VMM_MAX_RESTARTS && !c->stopping)
-		start_row(c, v, v->restarts + 1);
+		start_row(c, v, v->restarts + 1, NULL);
 }
 
 void vmm_reap(struct ctl *c)
@@ -390,16 +468,16 @@ void vmm_reap(struct ctl *c)
 	int status;
 	pid_t pid;
 
-	/* Our children first: their exit status is known. */
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (vms[i].pid != pid)
-				continue;
-			if (store_use(c, vms[i].tenant) == 0 && load(c, vms[i].id, &v))
-				gone(c, &v, status);
-			vms[i].pid = 0; /* done with */
-			break;
-		}
+	/* Our children first: their exit status is known.  Each VMM's own pid
+	 * is waited for, never any child: a job's child (condo snapshot) is
+	 * its thread's to reap. */
+	for (size_t i = 0; i < n; i++) {
+		pid = vms[i].pid > 0 ? waitpid(vms[i].pid, &status, WNOHANG) : 0;
+		if (pid != vms[i].pid)
+			continue;
+		if (store_use(c, vms[i].tenant) == 0 && load(c, vms[i].id, &v))
+			gone(c, &v, status);
+		vms[i].pid = 0; /* done with */
 	}
 	/* Then VMMs of an earlier condod (not our children): alive or not. */
 	for (size_t i = 0; i < n; i++) {

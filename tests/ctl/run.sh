@@ -194,11 +194,91 @@ else
 fi
 for v in "$s1" "$s2"; do api "$s_user" DELETE "/v1/vms/$v" >/dev/null; done
 
-# --- pause and resume ---
+# --- pause and resume (through the VMM's control socket): input typed
+# while paused is answered only after the resume ---
+# console_wait TOKEN VM PATTERN [TRIES]: until the console shows PATTERN
+console_wait() {
+	for _ in $(seq "${4:-150}"); do
+		api "$1" GET "/v1/vms/$2/console" >/dev/null
+		grep -q "$3" out && return 0
+		sleep 0.2
+	done
+	return 1
+}
 expect pause 200 "$a_user" POST "/v1/vms/$a1/pause"
-grep -q '^State:.*stopped' "/proc/$(pid_of "$a1")/status" && ok pause-stopped || bad pause-stopped "$(grep State "/proc/$(pid_of "$a1")/status")"
 expect pause-again 409 "$a_user" POST "/v1/vms/$a1/pause"
+api "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo woke-$((6*7))\n"}' >/dev/null
+! console_wait "$a_user" "$a1" "^woke-42" 10 && ok pause-holds || bad pause-holds "the paused guest answered"
 expect resume 200 "$a_user" POST "/v1/vms/$a1/resume"
+console_wait "$a_user" "$a1" "^woke-42" && ok resume-runs || bad resume-runs "$(tail -c 200 out)"
+
+# --- snapshots: save a1, change its memory and disk, restore: both as
+# they were; the snapshot quota; another tenant sees none of it ---
+snapjob() { # TOKEN: wait for the job in out to end; its state
+	local job
+	job=$(field '["job"]')
+	for _ in $(seq 300); do
+		api "$1" GET "/v1/jobs/$job" >/dev/null
+		[ "$(field '["state"]')" != running ] && break
+		sleep 0.2
+	done
+	field '["state"]'
+}
+api "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo one >/tmp/f; echo disk-A | dd of=/dev/vda bs=512 seek=100 conv=sync,notrunc 2>/dev/null; sync; echo marked-$((1+0))\n"}' >/dev/null
+console_wait "$a_user" "$a1" "^marked-1" || bad snap-marked "$(tail -c 200 out)"
+expect snap-create 202 "$a_user" POST "/v1/vms/$a1/snapshots" '{"name":"s1"}'
+snap=$(field '["snapshot"]')
+[ "$(snapjob "$a_user")" = done ] && ok snap-job-done || bad snap-job-done "$(head -c 300 out)"
+expect snap-get 200 "$a_user" GET "/v1/snapshots/$snap"
+[ "$(field '["state"]')" = ready ] && [ "$(field '["bytes"]')" -gt 0 ] && [ "$(field '["vm"]')" = "$a1" ] &&
+	ok snap-ready || bad snap-ready "$(head -c 300 out)"
+[ -f "$data/tenants/$ta/snapshots/$snap/manifest.json" ] && ok snap-in-tenant-dir || bad snap-in-tenant-dir "no manifest"
+expect snap-dup 409 "$a_user" POST "/v1/vms/$a1/snapshots" '{"name":"s1"}'
+expect snap-bad-name 400 "$a_user" POST "/v1/vms/$a1/snapshots" '{"name":"../x"}'
+expect snap-bad-type 400 "$a_user" POST "/v1/vms/$a1/snapshots" '{"name":7}'
+expect snap-bad-field 400 "$a_user" POST "/v1/vms/$a1/snapshots" '{"name":"x","when":"now"}'
+expect snap-ro 403 "$a_ro" POST "/v1/vms/$a1/snapshots" '{"name":"x"}'
+expect snap-ro-list 200 "$a_ro" GET "/v1/vms/$a1/snapshots"
+expect snap-other-create 404 "$b_admin" POST "/v1/vms/$a1/snapshots" '{"name":"x"}'
+expect snap-other-get 404 "$b_admin" GET "/v1/snapshots/$snap"
+expect snap-other-restore 404 "$b_admin" POST "/v1/snapshots/$snap/restore"
+expect snap-other-delete 404 "$b_admin" DELETE "/v1/snapshots/$snap"
+expect snap-other-list 200 "$b_admin" GET /v1/snapshots
+[ "$(cat out)" = "[]" ] && ok snap-other-list-empty || bad snap-other-list-empty "$(head -c 200 out)"
+# the quota: one snapshot in use of one allowed
+expect snap-quota-set 200 "$optok" PATCH "/v1/tenants/$ta" '{"quota":{"snapshots":1}}'
+expect snap-quota 409 "$a_user" POST "/v1/vms/$a1/snapshots" '{"name":"s2"}'
+expect snap-quota-back 200 "$optok" PATCH "/v1/tenants/$ta" '{"quota":{"snapshots":20}}'
+[ "$(field '["usage"]["snapshots"]')" = 1 ] && ok snap-usage || bad snap-usage "$(head -c 300 out)"
+# change the guest's memory and disk, then go back
+api "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo two >/tmp/f; echo disk-B | dd of=/dev/vda bs=512 seek=100 conv=sync,notrunc 2>/dev/null; sync; echo marked-$((1+1))\n"}' >/dev/null
+console_wait "$a_user" "$a1" "^marked-2" || bad snap-marked-2 "$(tail -c 200 out)"
+oldpid=$(pid_of "$a1")
+expect snap-restore 200 "$a_user" POST "/v1/snapshots/$snap/restore"
+[ "$(pid_of "$a1")" != "$oldpid" ] && ok snap-restore-new-vmm || bad snap-restore-new-vmm "the same VMM runs"
+api "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo mem=$(cat /tmp/f) disk=$(dd if=/dev/vda bs=512 skip=100 count=1 iflag=direct 2>/dev/null | head -c 6)\n"}' >/dev/null
+console_wait "$a_user" "$a1" "^mem=one disk=disk-A" && ok snap-restored-state || bad snap-restored-state "$(tail -c 300 out)"
+backing_of() { # the backing file a qcow2 header names (the VMM holds the image's lock)
+	python3 -c "import struct,sys; f=open(sys.argv[1],'rb'); h=f.read(20); o,n=struct.unpack('>QI',h[8:20]); f.seek(o); print(f.read(n).decode())" "$1"
+}
+b=$(backing_of "$data/tenants/$ta/vms/$a1/disk.qcow2")
+[[ $b == "$data/images/"* ]] && ok snap-disk-own || bad snap-disk-own "backing file '$b'"
+# the snapshot can go: the VM's disk is its own
+expect snap-delete 200 "$a_user" DELETE "/v1/snapshots/$snap"
+[ ! -e "$data/tenants/$ta/snapshots/$snap" ] && ok snap-delete-files || bad snap-delete-files "its directory remains"
+expect snap-gone 404 "$a_user" GET "/v1/snapshots/$snap"
+# condo ctl: create (a job with its progress), list, restore, delete
+"$condo" ctl --token "$a_user" snapshot create a1 s3 >ctl.out 2>&1 && grep -q "ready" ctl.out &&
+	ok ctl-snapshot-create || bad ctl-snapshot-create "$(cat ctl.out)"
+"$condo" ctl --token "$a_user" snapshot list --vm a1 >ctl.out 2>&1 && grep -q "s3" ctl.out &&
+	ok ctl-snapshot-list || bad ctl-snapshot-list "$(cat ctl.out)"
+"$condo" ctl --token "$a_user" snapshot restore s3 >ctl.out 2>&1 && ok ctl-snapshot-restore || bad ctl-snapshot-restore "$(cat ctl.out)"
+"$condo" ctl --token "$b_admin" snapshot show s3 >/dev/null 2>err
+[ $? = 3 ] && ok ctl-snapshot-other-3 || bad ctl-snapshot-other-3 "$(cat err)"
+"$condo" ctl --token "$a_user" snapshot create a1 2>err
+[ $? = 2 ] && ok ctl-snapshot-usage || bad ctl-snapshot-usage "$(cat err)"
+api "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo again-$(cat /tmp/f)\n"}' >/dev/null
+console_wait "$a_user" "$a1" "^again-one" && ok snap-restored-again || bad snap-restored-again "$(tail -c 300 out)"
 
 # --- a VMM crash: on-failure restarts it, never records it ---
 old=$(pid_of "$a1")
@@ -297,6 +377,7 @@ expect console-input-stopped 409 "$a_user" POST "/v1/vms/$a1/console" '{"input":
 kill -0 "$a1pid" 2>/dev/null && bad stopped-gone "the VMM still runs" || ok stopped-gone
 expect delete 200 "$a_user" DELETE "/v1/vms/$a1"
 [ ! -e "$data/tenants/$ta/vms/$a1" ] && ok delete-files || bad delete-files "the VM's directory remains"
+[ -z "$(ls "$data/tenants/$ta/snapshots" 2>/dev/null)" ] && ok delete-snapshots || bad delete-snapshots "$(ls "$data/tenants/$ta/snapshots")"
 
 # a follower started before the crash, the restarts and the daemon restart
 # ends when its VMM went (the crash), having seen the output up to then

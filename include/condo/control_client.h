@@ -1,6 +1,6 @@
 /* A client of a VM's control socket (condo run --control; docs/control.md). */
-#ifndef CLI_CONTROL_CLIENT_H
-#define CLI_CONTROL_CLIENT_H
+#ifndef CONDO_CONTROL_CLIENT_H
+#define CONDO_CONTROL_CLIENT_H
 
 #include <jansson.h>
 

@@ -1,5 +1,5 @@
 /* The client end of the control socket (docs/control.md). */
-#include "cli/control_client.h"
+#include "condo/control_client.h"
 #include "condo/io.h"
 #include "condo/log.h"
 
