@@ -4,7 +4,8 @@
 # imported image), isolation between them (another tenant's VM is 404 for
 # every verb), roles, the quota race (50 concurrent creates at a quota of
 # 10 leave exactly 10 VMs), bad requests (each its 4xx, the store
-# unchanged), the failed-authentication limit, pause and resume, a VMM
+# unchanged), the failed-authentication limit, pause and resume,
+# snapshots (taken, restored, the quota, isolation), a VMM
 # crash and the restart policies, a daemon restart with the VMs kept, and
 # the audit log.
 #   CONDO=build/condo CONDOD=build/condod tests/ctl/run.sh [NAME-PATTERN]
