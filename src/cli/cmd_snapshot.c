@@ -185,6 +185,8 @@ static int save(const char *sock_path, const char *dir, bool compress, bool stop
 	json_decref(req);
 	if (control_check("snapshot", reply) < 0) {
 		json_decref(reply);
+		close(sock); /* refused: nothing of ours to undo in the VM */
+		sock = -1;
 		goto out;
 	}
 	/* The VM is paused for us: its disks can be frozen.  One paused

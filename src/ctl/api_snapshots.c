@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #define RESTORE_WAIT_MS 60000 /* a restore copies the disk: allow for a large one */
+#define SNAPSHOT_TRIES 300    /* 200 ms apart: a minute for the control socket to be free */
 
 #define SNAP_COLS "id, tenant_id, vm_id, name, state, created, bytes"
 #define SNAP_VISIBLE "(?1 = '' OR tenant_id = ?1)"
@@ -161,17 +162,20 @@ static void get_snapshot(struct ctl *c, struct ctl_reply *rep, const char *id, i
 	sqlite3_finalize(st);
 }
 
-static void set_state(struct ctl *c, const char *id, const char *state, int64_t bytes)
+/* False when the row is gone (its VM was deleted meanwhile). */
+static bool set_ready(struct ctl *c, const char *id, int64_t bytes)
 {
-	sqlite3_stmt *st = store_prepare(c, "UPDATE snapshots SET state = ?, bytes = ? WHERE id = ?");
+	sqlite3_stmt *st = store_prepare(c, "UPDATE snapshots SET state = 'ready', bytes = ? "
+					    "WHERE id = ?");
+	bool done;
 
 	if (!st)
-		return;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, bytes);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
-	sqlite3_step(st);
+		return false;
+	sqlite3_bind_int64(st, 1, bytes);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	done = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(c->db) == 1;
 	sqlite3_finalize(st);
+	return done;
 }
 
 /* The snapshot's files (a flat directory) and its row. */
@@ -276,15 +280,19 @@ static void *snapshot_thread(void *arg)
 	struct snap_job *j = arg;
 	struct ctl *c = j->m.c;
 	char why[1024];
-	const char *err = run_snapshot(c, j, why, sizeof(why));
+	const char *err;
 
-	store_lock(c);
-	if (store_use(c, j->tenant) == 0) {
-		if (err)
-			drop_snapshot(c, j->tenant, j->id);
-		else
-			set_state(c, j->id, "ready", dir_bytes(j->dir));
+	/* The control socket takes one client at a time: another snapshot of
+	 * this VM, or a pause, may hold it for a moment. */
+	for (int tries = 0;; tries++) {
+		err = run_snapshot(c, j, why, sizeof(why));
+		if (!err || !strstr(err, "another client") || tries == SNAPSHOT_TRIES || c->stopping)
+			break;
+		usleep(200 * 1000);
 	}
+	store_lock(c);
+	if (store_use(c, j->tenant) < 0 || err || !set_ready(c, j->id, dir_bytes(j->dir)))
+		drop_snapshot(c, j->tenant, j->id);
 	store_unlock(c);
 	if (err)
 		log_err("condod", "snapshot %s failed: %s", j->id, err);

@@ -63,17 +63,20 @@ json_t *control_call(const char *cmd, int sock, json_t *req, const int *fds, int
 	size_t len = 0, cap = 0;
 	json_t *reply = NULL;
 	json_error_t err;
+	int sent;
 
 	if (!text)
 		return NULL;
 	/* one line: the request, then its newline */
 	line = malloc(strlen(text) + 2);
-	if (!line || (sprintf(line, "%s\n", text), send_line(sock, line, fds, nfds)) < 0) {
-		log_err(cmd, "the VM's control socket: cannot send the request");
+	if (!line) {
 		free(text);
-		free(line);
 		return NULL;
 	}
+	sprintf(line, "%s\n", text);
+	/* A send that fails may still have a reply waiting: a VMM busy with
+	 * another client says so and closes before reading. */
+	sent = send_line(sock, line, fds, nfds);
 	free(text);
 	free(line);
 	line = NULL;
@@ -83,6 +86,11 @@ json_t *control_call(const char *cmd, int sock, json_t *req, const int *fds, int
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n <= 0 && sent < 0) {
+			log_err(cmd, "the VM's control socket: cannot send the request");
+			free(line);
+			return NULL;
+		}
 		if (n <= 0) {
 			log_err(cmd, "the VM closed its control socket before replying (it ended?)");
 			free(line);

@@ -268,6 +268,19 @@ b=$(backing_of "$data/tenants/$ta/vms/$a1/disk.qcow2")
 expect snap-delete 200 "$a_user" DELETE "/v1/snapshots/$snap"
 [ ! -e "$data/tenants/$ta/snapshots/$snap" ] && ok snap-delete-files || bad snap-delete-files "its directory remains"
 expect snap-gone 404 "$a_user" GET "/v1/snapshots/$snap"
+# two at once: the second waits for the control socket, both are made
+racers=()
+for cs in c1 c2; do
+	curl -s -o "$cs.out" --unix-socket "$data/condod.sock" -H "Authorization: Bearer $a_user" \
+		-X POST "http://condod/v1/vms/$a1/snapshots" --data-binary "{\"name\":\"$cs\"}" &
+	racers+=($!)
+done
+wait "${racers[@]}"
+for cs in c1 c2; do
+	cp "$cs.out" out
+	[ "$(snapjob "$a_user")" = done ] && ok "snap-concurrent-$cs" || bad "snap-concurrent-$cs" "$(head -c 300 out)"
+	api "$a_user" DELETE "/v1/snapshots/$(python3 -c "import json; print(json.load(open('$cs.out'))['snapshot'])")" >/dev/null
+done
 # condo ctl: create (a job with its progress), list, restore, delete
 "$condo" ctl --token "$a_user" snapshot create a1 s3 >ctl.out 2>&1 && grep -q "ready" ctl.out &&
 	ok ctl-snapshot-create || bad ctl-snapshot-create "$(cat ctl.out)"
