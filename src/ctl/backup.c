@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define HOLD_TRIES 300 /* 200 ms apart: a minute for a snapshot to let go of the VM */
 
 struct backup {
 	struct ctl *c;
@@ -240,25 +243,38 @@ static int backup_images(struct backup *b, json_t *vms, json_t *images)
 	return 0;
 }
 
-/* Pause a running VM for the read (and mark it busy), or leave it. */
-static bool hold_vm(struct ctl *c, const char *tenant, const char *vm)
+/* Pause a running VM for the read (and mark it busy): 1, or 0 for a VM
+ * that does not run.  A VM whose control socket another client holds (a
+ * snapshot being taken) is waited for; -EBUSY when it stays held, and the
+ * VM is not read unpaused. */
+static int hold_vm(struct ctl *c, const char *tenant, const char *vm)
 {
-	sqlite3_stmt *st;
-	bool running = false;
+	for (int tries = 0;; tries++) {
+		sqlite3_stmt *st;
+		bool running = false;
+		int err = 0;
 
-	store_lock(c);
-	snprintf(c->busy_vm, sizeof(c->busy_vm), "%s", vm);
-	st = store_use(c, tenant) < 0 ? NULL : store_prepare(c, "SELECT state FROM vms WHERE id = ?");
-	if (st) {
-		sqlite3_bind_text(st, 1, vm, -1, SQLITE_TRANSIENT);
-		running = sqlite3_step(st) == SQLITE_ROW &&
-			  !strcmp((const char *)sqlite3_column_text(st, 0), "running");
-		sqlite3_finalize(st);
+		store_lock(c);
+		snprintf(c->busy_vm, sizeof(c->busy_vm), "%s", vm);
+		st = store_use(c, tenant) < 0 ? NULL
+					      : store_prepare(c, "SELECT state FROM vms WHERE id = ?");
+		if (st) {
+			sqlite3_bind_text(st, 1, vm, -1, SQLITE_TRANSIENT);
+			running = sqlite3_step(st) == SQLITE_ROW &&
+				  !strcmp((const char *)sqlite3_column_text(st, 0), "running");
+			sqlite3_finalize(st);
+		}
+		if (running)
+			err = vmm_signal(c, vm, true);
+		if (err == -EBUSY && (tries == HOLD_TRIES || c->stopping))
+			c->busy_vm[0] = '\0';
+		store_unlock(c);
+		if (err != -EBUSY)
+			return running && !err;
+		if (tries == HOLD_TRIES || c->stopping)
+			return -EBUSY;
+		usleep(200 * 1000);
 	}
-	if (running && vmm_signal(c, vm, true) < 0)
-		running = false;
-	store_unlock(c);
-	return running;
 }
 
 static void release_vm(struct ctl *c, const char *tenant, const char *vm, bool resume)
@@ -279,7 +295,7 @@ static int backup_vm(struct backup *b, json_t *v, bool *incremental)
 	struct block_dirty *dirty;
 	struct block_dev *bd;
 	bool paused;
-	int err = 0;
+	int err = 0, held;
 
 	vmm_dir(b->c, b->tenant, id, dir, sizeof(dir));
 	snprintf(images, sizeof(images), "%s/images", b->c->data);
@@ -288,7 +304,12 @@ static int backup_vm(struct backup *b, json_t *v, bool *incremental)
 	/* Incremental only against the backup the bits are relative to. */
 	if (b->full || !old || !dirty || strcmp(block_dirty_base(dirty), b->parent_id))
 		old = NULL;
-	paused = hold_vm(b->c, b->tenant, id);
+	held = hold_vm(b->c, b->tenant, id);
+	if (held < 0) {
+		block_dirty_close(dirty);
+		return held;
+	}
+	paused = held;
 	snprintf(path, sizeof(path), "%s/disk.qcow2", dir);
 	bd = block_open_shared(path, BLOCK_FORMAT_QCOW2, images);
 	chunks = bd ? backup_disk_chunks(&b->repo, bd, old ? dirty : NULL,
@@ -325,14 +346,20 @@ static int send_vm(struct backup *b, json_t *v, bool *incremental)
 	uint8_t *buf = malloc(REPO_CHUNK);
 	struct block_dirty *dirty;
 	bool paused, only_changed;
-	int err = buf ? 0 : -ENOMEM;
+	int err = buf ? 0 : -ENOMEM, held;
 
 	vmm_dir(b->c, b->tenant, id, dir, sizeof(dir));
 	snprintf(images, sizeof(images), "%s/images", b->c->data);
 	snprintf(path, sizeof(path), "%s/disk.dirty", dir);
 	dirty = block_dirty_inspect(path);
 	only_changed = !b->full && old && dirty && !strcmp(block_dirty_base(dirty), b->parent_id);
-	paused = hold_vm(b->c, b->tenant, id);
+	held = hold_vm(b->c, b->tenant, id);
+	if (held < 0) {
+		block_dirty_close(dirty);
+		free(buf);
+		return held;
+	}
+	paused = held;
 	snprintf(path, sizeof(path), "%s/disk.qcow2", dir);
 	if (!err && !(src = block_open_shared(path, BLOCK_FORMAT_QCOW2, images)))
 		err = -EIO;
