@@ -48,6 +48,17 @@ void api_vm_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 		      const char *vm, const char *tenant, const char *state);
 /* A VM's snapshots (files and rows), as the VM is deleted. */
 void api_vm_drop_snapshots(struct ctl *c, const char *vm);
+/* Check the tenant's snapshot quota and insert the row (state 'creating')
+ * in one transaction: 0, or an error in rep. */
+int api_snapshot_admit(struct ctl *c, const char *tenant, const char *vm, const char *name,
+		       const char *id, struct ctl_reply *rep);
+/* Mark it ready with its size: false when the row is gone (its VM was
+ * deleted meanwhile). */
+bool api_snapshot_set_ready(struct ctl *c, const char *id, int64_t bytes);
+/* Its files (a flat directory) and its row. */
+void api_snapshot_drop(struct ctl *c, const char *tenant, const char *id);
+/* What a snapshot's files take on the host's disk. */
+int64_t api_snapshot_bytes(const char *dir);
 /* Where snapshot id of tenant lies: DATA/tenants/T/snapshots/ID. */
 void api_snapshot_dir(const struct ctl *c, const char *tenant, const char *id, char *out,
 		      size_t len);

@@ -162,8 +162,7 @@ static void get_snapshot(struct ctl *c, struct ctl_reply *rep, const char *id, i
 	sqlite3_finalize(st);
 }
 
-/* False when the row is gone (its VM was deleted meanwhile). */
-static bool set_ready(struct ctl *c, const char *id, int64_t bytes)
+bool api_snapshot_set_ready(struct ctl *c, const char *id, int64_t bytes)
 {
 	sqlite3_stmt *st = store_prepare(c, "UPDATE snapshots SET state = 'ready', bytes = ? "
 					    "WHERE id = ?");
@@ -178,8 +177,7 @@ static bool set_ready(struct ctl *c, const char *id, int64_t bytes)
 	return done;
 }
 
-/* The snapshot's files (a flat directory) and its row. */
-static void drop_snapshot(struct ctl *c, const char *tenant, const char *id)
+void api_snapshot_drop(struct ctl *c, const char *tenant, const char *id)
 {
 	char dir[4200], path[4500];
 	sqlite3_stmt *st;
@@ -205,8 +203,7 @@ static void drop_snapshot(struct ctl *c, const char *tenant, const char *id)
 	}
 }
 
-/* What the snapshot's files take on the host's disk. */
-static int64_t dir_bytes(const char *dir)
+int64_t api_snapshot_bytes(const char *dir)
 {
 	char path[4500];
 	struct dirent *e;
@@ -291,8 +288,8 @@ static void *snapshot_thread(void *arg)
 		usleep(200 * 1000);
 	}
 	store_lock(c);
-	if (store_use(c, j->tenant) < 0 || err || !set_ready(c, j->id, dir_bytes(j->dir)))
-		drop_snapshot(c, j->tenant, j->id);
+	if (store_use(c, j->tenant) < 0 || err || !api_snapshot_set_ready(c, j->id, api_snapshot_bytes(j->dir)))
+		api_snapshot_drop(c, j->tenant, j->id);
 	store_unlock(c);
 	if (err)
 		log_err("condod", "snapshot %s failed: %s", j->id, err);
@@ -301,9 +298,7 @@ static void *snapshot_thread(void *arg)
 	return NULL;
 }
 
-/* Check the tenant's snapshot quota and insert the row (state 'creating')
- * in one transaction: 0, or an error in rep. */
-static int admit(struct ctl *c, const char *tenant, const char *vm, const char *name,
+int api_snapshot_admit(struct ctl *c, const char *tenant, const char *vm, const char *name,
 		 const char *id, struct ctl_reply *rep)
 {
 	struct tenant_usage u;
@@ -389,7 +384,7 @@ void api_vm_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 				   "started by an older condod): restart the VM first", vm);
 	}
 	store_new_id(id);
-	if (admit(c, tenant, vm, name, id, rep) < 0) {
+	if (api_snapshot_admit(c, tenant, vm, name, id, rep) < 0) {
 		free(j);
 		return;
 	}
@@ -399,7 +394,7 @@ void api_vm_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 	snprintf(parent, sizeof(parent), "%s/tenants/%s/snapshots", c->data, tenant);
 	if (mkdir_all(parent, 0700) < 0 || job_create(c, tenant, "vm-snapshot", id, j->m.job) < 0 ||
 	    job_spawn(c, j->m.job, snapshot_thread, j) < 0) {
-		drop_snapshot(c, tenant, id);
+		api_snapshot_drop(c, tenant, id);
 		free(j);
 		return reply_error(rep, 500, "job", "cannot start the snapshot");
 	}
@@ -471,7 +466,7 @@ static void drop_selected(struct ctl *c, sqlite3_stmt *st)
 	}
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < n; i++)
-		drop_snapshot(c, ids[i].tenant, ids[i].id);
+		api_snapshot_drop(c, ids[i].tenant, ids[i].id);
 	free(ids);
 }
 
@@ -516,7 +511,7 @@ void api_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 			return reply_error(rep, 403, "forbidden", "deleting snapshots needs tenant-user");
 		if (!strcmp(s.state, "creating"))
 			return reply_error(rep, 409, "bad_state", "snapshot %s is being written", s.id);
-		drop_snapshot(c, s.tenant, s.id);
+		api_snapshot_drop(c, s.tenant, s.id);
 		return reply_json(rep, 200, json_pack("{s:s}", "deleted", s.id));
 	}
 	if (r->nseg == 4)

@@ -330,6 +330,9 @@ static int backup_vm(struct backup *b, json_t *v, bool *incremental)
 	*incremental |= old != NULL;
 	block_close(bd);
 	block_dirty_close(dirty);
+	if (!err)
+		err = backup_snapshots(b->c, &b->repo, b->tenant, v,
+				       b->parent ? find_by_id(b->parent, "vms", id) : NULL, &b->m);
 	return err;
 }
 

@@ -53,6 +53,16 @@ int repo_gc(struct repo *r, uint64_t *chunks, uint64_t *bytes, char *why, size_t
 json_t *backup_disk_chunks(struct repo *r, struct block_dev *bd, struct block_dirty *dirty,
 			   json_t *prev, struct job_meter *m);
 
+/* backup_snapshots.c.  The ready snapshots of VM v (its manifest entry)
+ * into v["snapshots"]; those old_vm (the parent backup's entry) holds are
+ * copied from it.  0 or -errno. */
+int backup_snapshots(struct ctl *c, struct repo *r, const char *tenant, json_t *v,
+		     json_t *old_vm, struct job_meter *m);
+/* The snapshots of backed-up VM v as snapshots of VM vm (restored), their
+ * frozen disks on image (a path).  0 or -errno with the reason in why. */
+int restore_snapshots(struct ctl *c, struct repo *r, const char *tenant, const char *vm,
+		      const char *image, json_t *v, const char *backup, char *why, size_t whylen);
+
 /* The jobs; the caller holds the lock. */
 /* nbd: the one VM's disk goes to this NBD export (NULL: the repository). */
 int job_backup(struct ctl *c, const char *tenant, const char *vm, bool full, const char *repo_dir,

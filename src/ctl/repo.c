@@ -372,30 +372,38 @@ struct named {
 	size_t len;
 };
 
-/* Add the chunks manifest m names to the set; stop at one that cannot be
- * read: then nothing may be removed. */
+static void add_list(json_t *set, json_t *list)
+{
+	size_t j;
+	json_t *e;
+
+	json_array_foreach(list, j, e) {
+		const char *h = json_string_value(json_array_get(e, 1));
+		if (h && hash_ok(h))
+			json_object_set_new(set, h, json_true());
+	}
+}
+
+/* Add the chunks manifest m names to the set (images, the VMs' disks and
+ * their snapshots' files); stop at one that cannot be read: then nothing
+ * may be removed. */
 static int add_named(json_t *m, const char *why, void *arg)
 {
 	struct named *n = arg;
-	json_t *list, *e, *part;
-	size_t i, j;
+	json_t *img, *vm, *snap, *file;
+	size_t i, j, k;
 
 	if (!m) {
 		snprintf(n->why, n->len, "%s", why);
 		return 1;
 	}
-	json_t *lists[] = { json_object_get(m, "images"), json_object_get(m, "vms") };
-	for (int k = 0; k < 2; k++) {
-		json_array_foreach(lists[k], i, part) {
-			list = json_object_get(part, "chunks");
-			if (!list)
-				list = json_object_get(json_object_get(part, "disk"), "chunks");
-			json_array_foreach(list, j, e) {
-				const char *h = json_string_value(json_array_get(e, 1));
-				if (h && hash_ok(h))
-					json_object_set_new(n->set, h, json_true());
-			}
-		}
+	json_array_foreach(json_object_get(m, "images"), i, img)
+		add_list(n->set, json_object_get(img, "chunks"));
+	json_array_foreach(json_object_get(m, "vms"), i, vm) {
+		add_list(n->set, json_object_get(json_object_get(vm, "disk"), "chunks"));
+		json_array_foreach(json_object_get(vm, "snapshots"), j, snap)
+			json_array_foreach(json_object_get(snap, "files"), k, file)
+				add_list(n->set, json_object_get(file, "chunks"));
 	}
 	return 0;
 }

@@ -250,6 +250,10 @@ static int restore_vm(struct restore *rs, json_t *v, json_t *manifest, char *why
 	bd = block_open_in(path, BLOCK_FORMAT_QCOW2, false, images);
 	err = bd ? write_chunks(rs, bd, json_object_get(disk, "chunks"), why, whylen) : -EIO;
 	block_close(bd);
+	api_image_path(c, s.image_id, path, sizeof(path));
+	if (!err)
+		err = restore_snapshots(c, &rs->repo, rs->tenant, id, path, v, rs->backup, why,
+					whylen);
 	if (err)
 		return err;
 	store_lock(c);

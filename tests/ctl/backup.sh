@@ -5,7 +5,8 @@
 # stores nothing new (deduplicated); the VM is deleted and restored from
 # each backup, and the guest reads the same checksum it wrote.  Then the
 # repository is taken to a second condod (another host's, as far as it
-# can tell) and restored there.  Around it: another tenant sees none of
+# can tell) and restored there, with the VM's snapshot, which resumes
+# there with its memory and disk.  Around it: another tenant sees none of
 # it, roles, a damaged chunk or manifest and an exceeded quota fail the
 # restore with nothing left behind.
 #   CONDO=build/condo CONDOD=build/condod tests/ctl/backup.sh
@@ -34,6 +35,11 @@ vm=$(field '["id"]')
 booted "$admin" "$vm" || { bad boot "$(tail -c 300 out)"; finish; }
 sum1=$(in_guest "$admin" "$vm" S1 'dd if=/dev/urandom of=/dev/vda bs=64k seek=16 count=32 conv=fsync 2>/dev/null; echo S1-$(md5sum </dev/vda)')
 [ -n "$sum1" ] && ok guest-write-1 || { bad guest-write-1 "$(tail -c 300 out)"; finish; }
+
+# a snapshot of web, with a mark in its memory only: the backups carry it
+mark=$(in_guest "$admin" "$vm" M1 'echo keptinmemory >/tmp/mark; echo M1-ok')
+expect snapshot 202 "$admin" POST "/v1/vms/$vm/snapshots" '{"name":"before"}'
+[ "$mark" = ok ] && [ "$(snapjob "$admin")" = done ] && ok snapshot-made || bad snapshot-made "$(head -c 300 out)"
 
 # --- full, incremental, deduplicated ---
 expect backup-user-refused 403 "$user" POST /v1/backups '{}'
@@ -214,6 +220,15 @@ data_save=$data
 data=$data2 # api talks to the second condod now
 booted "$optok2" "$h2vm" && got=$(in_guest "$optok2" "$h2vm" H2 'echo H2-$(md5sum </dev/vda)')
 [ "$got" = "$sum2" ] && ok host2-same-data || bad host2-same-data "wrote $sum2, got $got"
+# the snapshot came along: resumed there, its memory and disk as they were
+api "$optok2" GET "/v1/vms/$h2vm/snapshots" >/dev/null
+h2snap=$(python3 -c "import json; s = json.load(open('out')); assert [x['name'] for x in s] == ['before'], s; print(s[0]['id'])") &&
+	ok host2-snapshot || bad host2-snapshot "$(head -c 300 out)"
+expect host2-snapshot-restore 200 "$optok2" POST "/v1/snapshots/$h2snap/restore"
+got=$(in_guest "$optok2" "$h2vm" H3 'echo H3-$(cat /tmp/mark)')
+[ "$got" = keptinmemory ] && ok host2-snapshot-memory || bad host2-snapshot-memory "got '$got': $(tail -c 200 out)"
+got=$(in_guest "$optok2" "$h2vm" H4 'echo H4-$(md5sum </dev/vda)')
+[ "$got" = "$sum1" ] && ok host2-snapshot-disk || bad host2-snapshot-disk "wrote $sum1, got $got"
 data=$data_save
 kill "$d2pid"
 

@@ -104,3 +104,14 @@ in_guest() {
 	done
 	return 1
 }
+# snapjob TOKEN: wait for the job named in out (a 202's "job") to end; its state
+snapjob() {
+	local job
+	job=$(field '["job"]')
+	for _ in $(seq 300); do
+		api "$1" GET "/v1/jobs/$job" >/dev/null
+		[ "$(field '["state"]')" != running ] && break
+		sleep 0.2
+	done
+	field '["state"]'
+}

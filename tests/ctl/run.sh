@@ -215,16 +215,6 @@ console_wait "$a_user" "$a1" "^woke-42" && ok resume-runs || bad resume-runs "$(
 
 # --- snapshots: save a1, change its memory and disk, restore: both as
 # they were; the snapshot quota; another tenant sees none of it ---
-snapjob() { # TOKEN: wait for the job in out to end; its state
-	local job
-	job=$(field '["job"]')
-	for _ in $(seq 300); do
-		api "$1" GET "/v1/jobs/$job" >/dev/null
-		[ "$(field '["state"]')" != running ] && break
-		sleep 0.2
-	done
-	field '["state"]'
-}
 api "$a_user" POST "/v1/vms/$a1/console" '{"input":"echo one >/tmp/f; echo disk-A | dd of=/dev/vda bs=512 seek=100 conv=sync,notrunc 2>/dev/null; sync; echo marked-$((1+0))\n"}' >/dev/null
 console_wait "$a_user" "$a1" "^marked-1" || bad snap-marked "$(tail -c 200 out)"
 expect snap-create 202 "$a_user" POST "/v1/vms/$a1/snapshots" '{"name":"s1"}'
