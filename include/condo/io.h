@@ -16,5 +16,8 @@ int mkdir_all(const char *path, mode_t mode);
  * holes stay holes, with copy_file_range, which reflinks where the file
  * system can.  0 or -errno. */
 int copy_sparse(int src, int dst);
+/* copy_sparse from the file at src_path into dst, then fdatasync(dst):
+ * 0 or -errno. */
+int copy_sparse_file(const char *src_path, int dst);
 
 #endif

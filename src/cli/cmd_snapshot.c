@@ -64,7 +64,7 @@ static int freeze_disk(const char *dir, int i, json_t *d)
 	const char *file = json_string_value(json_object_get(d, "file"));
 	const char *fmt = json_string_value(json_object_get(d, "format"));
 	char name[64];
-	int src, dst, err;
+	int dst, err;
 	enum block_format format;
 
 	if (!file || !fmt || block_format_parse(fmt, &format) < 0)
@@ -74,13 +74,8 @@ static int freeze_disk(const char *dir, int i, json_t *d)
 		return -ENOTSUP;
 	}
 	snprintf(name, sizeof(name), "disk%d.%s", i, fmt);
-	src = open(file, O_RDONLY | O_CLOEXEC);
 	dst = open_new(dir, name);
-	err = src < 0 || dst < 0 ? -errno : copy_sparse(src, dst);
-	if (!err && fdatasync(dst) < 0)
-		err = -errno;
-	if (src >= 0)
-		close(src);
+	err = dst < 0 ? -errno : copy_sparse_file(file, dst);
 	if (dst >= 0)
 		close(dst);
 	if (!err && format == BLOCK_FORMAT_QCOW2) {

@@ -64,3 +64,46 @@ int64_t api_image_users(struct ctl *c, const char *image)
 	store_each_db(c, count_users, &u);
 	return u.n;
 }
+
+struct list_rows {
+	const struct ctl_request *r;
+	const char *sql, *arg;
+	json_t *(*row)(sqlite3_stmt *st);
+	json_t *list;
+	bool failed;
+};
+
+static void list_in(struct ctl *c, void *arg)
+{
+	struct list_rows *l = arg;
+	sqlite3_stmt *st = store_prepare(c, l->sql);
+
+	if (!st) {
+		l->failed = true;
+		return;
+	}
+	sqlite3_bind_text(st, 1, l->r->caller.role == ROLE_OPERATOR ? "" : l->r->caller.tenant, -1,
+			  SQLITE_TRANSIENT);
+	if (l->arg)
+		sqlite3_bind_text(st, 2, l->arg, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(l->list, l->row(st));
+	sqlite3_finalize(st);
+}
+
+void api_list_rows(struct ctl *c, const struct ctl_request *r, struct ctl_reply *rep,
+		   const char *sql, const char *arg, json_t *(*row)(sqlite3_stmt *st),
+		   bool every_db)
+{
+	struct list_rows l = { .r = r, .sql = sql, .arg = arg, .row = row, .list = json_array() };
+
+	if (every_db && r->caller.role == ROLE_OPERATOR)
+		store_each_db(c, list_in, &l);
+	else
+		list_in(c, &l);
+	if (l.failed) {
+		json_decref(l.list);
+		return reply_error(rep, 500, "store", "the store failed");
+	}
+	reply_json(rep, 200, l.list);
+}

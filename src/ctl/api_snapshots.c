@@ -53,45 +53,12 @@ static void bind_viewer(sqlite3_stmt *st, const struct ctl_request *r)
 			  SQLITE_TRANSIENT);
 }
 
-struct snap_list {
-	const struct ctl_request *r;
-	const char *vm; /* NULL: every VM's */
-	json_t *list;
-	bool failed;
-};
-
-static void list_in(struct ctl *c, void *arg)
-{
-	struct snap_list *l = arg;
-	sqlite3_stmt *st = store_prepare(c, "SELECT " SNAP_COLS " FROM snapshots WHERE " SNAP_VISIBLE
-					    " AND (?2 IS NULL OR vm_id = ?2) ORDER BY created, name");
-
-	if (!st) {
-		l->failed = true;
-		return;
-	}
-	bind_viewer(st, l->r);
-	if (l->vm)
-		sqlite3_bind_text(st, 2, l->vm, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(l->list, snap_json(st));
-	sqlite3_finalize(st);
-}
-
 static void list_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep,
 			   const char *vm)
 {
-	struct snap_list l = { .r = r, .vm = vm, .list = json_array() };
-
-	if (r->caller.role == ROLE_OPERATOR && !vm)
-		store_each_db(c, list_in, &l);
-	else
-		list_in(c, &l);
-	if (l.failed) {
-		json_decref(l.list);
-		return reply_error(rep, 500, "store", "the store failed");
-	}
-	reply_json(rep, 200, l.list);
+	api_list_rows(c, r, rep, "SELECT " SNAP_COLS " FROM snapshots WHERE " SNAP_VISIBLE
+				 " AND (?2 IS NULL OR vm_id = ?2) ORDER BY created, name", vm,
+		      snap_json, !vm);
 }
 
 /* A snapshot the caller may see: its row's fields, c->db turned to its

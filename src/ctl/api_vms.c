@@ -64,42 +64,11 @@ static void bind_viewer(sqlite3_stmt *st, const struct ctl_request *r)
 			  SQLITE_TRANSIENT);
 }
 
-struct vm_list {
-	const struct ctl_request *r;
-	json_t *list;
-	bool failed;
-};
-
-static void list_in(struct ctl *c, void *arg)
-{
-	struct vm_list *l = arg;
-	sqlite3_stmt *st = store_prepare(c, "SELECT " VM_COLS " FROM vms WHERE " VM_VISIBLE
-					    " ORDER BY tenant_id, name");
-
-	if (!st) {
-		l->failed = true;
-		return;
-	}
-	bind_viewer(st, l->r);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(l->list, vm_json(st));
-	sqlite3_finalize(st);
-}
-
 /* The operator's list spans every tenant's database (tenants in id order). */
 static void list_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
-	struct vm_list l = { .r = r, .list = json_array() };
-
-	if (r->caller.role == ROLE_OPERATOR)
-		store_each_db(c, list_in, &l);
-	else
-		list_in(c, &l);
-	if (l.failed) {
-		json_decref(l.list);
-		return reply_error(rep, 500, "store", "the store failed");
-	}
-	reply_json(rep, 200, l.list);
+	api_list_rows(c, r, rep, "SELECT " VM_COLS " FROM vms WHERE " VM_VISIBLE
+				 " ORDER BY tenant_id, name", NULL, vm_json, true);
 }
 
 /* The VM's tenant and state, when the caller may see it. */

@@ -115,15 +115,9 @@ static int make_top(const char *where, struct vm_drive *d, const char *backing,
 static int make_copy(const char *where, struct vm_drive *d, const char *given,
 		     struct vm_strings *keep)
 {
-	int src = open(d->file, O_RDONLY | O_CLOEXEC), dst = -1, err;
+	int dst = open(given, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int err = dst < 0 ? -errno : copy_sparse_file(d->file, dst);
 
-	if (src >= 0)
-		dst = open(given, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	err = src < 0 || dst < 0 ? -errno : copy_sparse(src, dst);
-	if (!err && fdatasync(dst) < 0)
-		err = -errno;
-	if (src >= 0)
-		close(src);
 	if (dst >= 0)
 		close(dst);
 	if (err) {

@@ -3,6 +3,7 @@
 #include "condo/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -65,4 +66,17 @@ int copy_sparse(int src, int dst)
 		data = hole;
 	}
 	return errno == ENXIO ? 0 : -errno;
+}
+
+int copy_sparse_file(const char *src_path, int dst)
+{
+	int src = open(src_path, O_RDONLY | O_CLOEXEC), err;
+
+	if (src < 0)
+		return -errno;
+	err = copy_sparse(src, dst);
+	if (!err && fdatasync(dst) < 0)
+		err = -errno;
+	close(src);
+	return err;
 }
