@@ -334,6 +334,12 @@ void hart_save(const struct hart *hart, struct state_buf *out);
  * partly loaded (the caller discards it). */
 int hart_load(struct hart *hart, struct state_buf *in);
 
+/* The environment's SIGSEGV handler: when host pc is one of the hart's
+ * fault-tolerant accesses to guest memory (src/cpu/guest_access.h), the
+ * pc to resume at, where the access is made again from a fresh
+ * translation; else 0 (a fault there is condo's own).  Async-signal safe. */
+uintptr_t cpu_guest_fixup(uintptr_t pc);
+
 /* Name of a trap cause, for reports ("illegal instruction"). */
 const char *cpu_cause_name(uint64_t cause);
 

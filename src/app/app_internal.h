@@ -73,18 +73,20 @@ struct app_mm {
 	/* Pages of the reservation code was decoded from; written ones are
 	 * invalidated (stores, and system calls writing guest memory). */
 	struct code_map code;
-	/* Direct access (docs/app-mode.md): the host protections of the
+	/* Direct access (docs/jit.md): the host protections of the
 	 * reservation mirror the VMA table (pages with decoded code not
 	 * writable), so compiled code reaches guest memory without the TLB and
 	 * the host faults what the guest may not touch.  Ends for good when a
-	 * second thread starts or a mapping the host cannot mirror appears
-	 * (write- or execute-only); the whole reservation is then read-write,
-	 * as an interpreter's stale TLB entry in another thread needs. */
+	 * mapping the host cannot mirror appears (write- or execute-only) or
+	 * a second thread starts under lockstep; the whole reservation is
+	 * then read-write, as a stale TLB entry in compiled code needs. */
 	bool direct;
+	/* Orders code_protect()'s mprotect calls (taken inside lock, read). */
+	pthread_mutex_t code_lock;
 };
 
 int mm_init(struct app_mm *mm, uint64_t mem_limit);
-/* End direct access (a second thread is about to start: why). */
+/* End direct access for good (why: for the debug log). */
 void mm_leave_direct(struct app_mm *mm, const char *why);
 void mm_destroy(struct app_mm *mm);
 

@@ -5,16 +5,17 @@
  * maps fresh anonymous memory over the range); every guest pointer a
  * system call uses is checked by mm_ptr() against the VMA table; and
  * either
- *  - direct access (mm->direct, one guest thread): the host protections
- *    mirror the VMA table (unmapped: none; pages with decoded code: not
- *    writable), so compiled code accesses guest memory without a TLB and
- *    the host faults exactly what the guest may not do.  The one thread's
- *    TLB is flushed after every system call that changes mappings, before
- *    it runs again, so no TLB entry outlives the protection it was made
- *    under; or
- *  - (from the second thread on) the whole reservation is read-write on
- *    the host, so host memory behind another thread's stale TLB entry is
- *    always there. */
+ *  - direct access (mm->direct): the host protections mirror the VMA table
+ *    (unmapped: none; pages with decoded code: not writable) by the time a
+ *    system call that changes them returns, so compiled code accesses guest
+ *    memory without a TLB and the host faults exactly what the guest may
+ *    not do.  Another thread's TLB entry or pointer may outlive the
+ *    protection it was made under: every access C code makes through one
+ *    is fault tolerant (cpu/guest_access.h, and the guarded copies below)
+ *    and translates again after a fault (docs/jit.md); or
+ *  - (when the host cannot mirror a mapping, and for threads under
+ *    lockstep) the whole reservation is read-write on the host, so host
+ *    memory behind a stale TLB entry is always there. */
 #define _GNU_SOURCE
 #include "app/app_internal.h"
 
@@ -64,6 +65,7 @@ int mm_init(struct app_mm *mm, uint64_t mem_limit)
 	mm->code.ctx = mm;
 	mm->direct = true;
 	pthread_rwlock_init(&mm->lock, NULL);
+	pthread_mutex_init(&mm->code_lock, NULL);
 	mm->mem_limit = mem_limit;
 	mm->mmap_top = mm->size - GUEST_PAGE_SIZE - APP_STACK_SIZE - APP_STACK_GAP;
 	return 0;
@@ -76,6 +78,7 @@ void mm_destroy(struct app_mm *mm)
 	code_map_free(&mm->code);
 	free(mm->vma);
 	pthread_rwlock_destroy(&mm->lock);
+	pthread_mutex_destroy(&mm->code_lock);
 	memset(mm, 0, sizeof(*mm));
 }
 
@@ -335,20 +338,31 @@ static void host_sync(struct app_mm *mm, gva_t start, gva_t end)
 }
 
 /* The code map's hook: a page became code (before it is decoded) or stops
- * being code (before it is written). */
+ * being code (before it is written).  Threads may mark and unmark one page
+ * at once, each calling here after changing the mark: the mark as it is
+ * now decides, under code_lock, so whichever call comes last leaves the
+ * page as its mark says.  Never a page of code left writable (a store
+ * would go unseen) nor a page of data left read-only (a store would fault
+ * into its slow path for ever). */
 static void code_protect(void *ctx, void *page, bool code)
 {
 	struct app_mm *mm = ctx;
 	gva_t at = (gva_t)((uint8_t *)page - mm->host_base);
 	bool failed = false;
 
+	(void)code;
 	if (!__atomic_load_n(&mm->direct, __ATOMIC_ACQUIRE))
 		return;
 	pthread_rwlock_rdlock(&mm->lock);
+	pthread_mutex_lock(&mm->code_lock);
 	const struct vma *v = vma_find(mm, at);
 	int prot = v ? host_prot(v) : PROT_NONE;
-	if (mm->direct && prot > 0 && (prot & PROT_WRITE))
-		failed = mprotect(page, GUEST_PAGE_SIZE, code ? prot & ~PROT_WRITE : prot) < 0;
+	if (mm->direct && prot > 0 && (prot & PROT_WRITE)) {
+		if (code_map_is_code(&mm->code, page))
+			prot &= ~PROT_WRITE;
+		failed = mprotect(page, GUEST_PAGE_SIZE, prot) < 0;
+	}
+	pthread_mutex_unlock(&mm->code_lock);
 	pthread_rwlock_unlock(&mm->lock);
 	if (failed)
 		mm_leave_direct(mm, "the host refused to protect a page of code");
@@ -416,16 +430,34 @@ static int guarded_copy(void *dst, const void *src, size_t len)
 	return 0;
 }
 
+/* A copy that faulted after mm_ptr() said yes is tried again: another
+ * thread may have changed the page since (mm_ptr says no now) or made it
+ * code again (mm_ptr makes it writable again); a shrunk file faults every
+ * time. */
+#define COPY_TRIES 4
+
 int mm_read(struct app_mm *mm, void *dst, gva_t addr, size_t len)
 {
-	const void *p = mm_ptr(mm, addr, len, PROT_READ);
-	return p ? guarded_copy(dst, p, len) : -EFAULT;
+	for (int i = 0; i < COPY_TRIES; i++) {
+		const void *p = mm_ptr(mm, addr, len, PROT_READ);
+		if (!p)
+			break;
+		if (guarded_copy(dst, p, len) == 0)
+			return 0;
+	}
+	return -EFAULT;
 }
 
 int mm_write(struct app_mm *mm, gva_t addr, const void *src, size_t len)
 {
-	void *p = mm_ptr(mm, addr, len, PROT_WRITE);
-	return p ? guarded_copy(p, src, len) : -EFAULT;
+	for (int i = 0; i < COPY_TRIES; i++) {
+		void *p = mm_ptr(mm, addr, len, PROT_WRITE);
+		if (!p)
+			break;
+		if (guarded_copy(p, src, len) == 0)
+			return 0;
+	}
+	return -EFAULT;
 }
 
 int mm_strcpy(struct app_mm *mm, char *dst, gva_t addr, size_t size)

@@ -148,27 +148,34 @@ static bool always_caught(int sig)
 	return sig == SIGSEGV || sig == SIGBUS || sig == SIGSYS;
 }
 
-/* A host fault in compiled code's direct access to guest memory (si_code >
- * 0: raised by the kernel, never sent): resume at the access's slow path,
- * which makes the access through the TLB, raising the guest's fault or
- * reporting a write to a page of code (docs/app-mode.md). */
-static bool resume_direct_access(struct app_thread *t, const siginfo_t *si, void *uc)
+/* A host fault (si_code > 0: raised by the kernel, never sent) in guest
+ * memory at one of the recorded accesses: compiled code's direct ones
+ * resume at their slow path, which makes the access through the TLB,
+ * raising the guest's fault or reporting a write to a page of code; C
+ * code's fault-tolerant ones (the interpreter, AMOs, the slow paths, the
+ * decoder's fetch, cpu/guest_access.h) resume at their fixup, which
+ * translates again: another thread took the page or made it code since
+ * the translation was made (docs/jit.md). */
+static bool resume_guest_access(struct app_thread *t, int sig, const siginfo_t *si, void *uc)
 {
 #if defined(__x86_64__)
 	const struct app_mm *mm = &t->proc->mm;
 	const uint8_t *a = si->si_addr;
 	ucontext_t *ctx = uc;
-	uintptr_t stub;
+	uintptr_t pc = (uintptr_t)ctx->uc_mcontext.gregs[REG_RIP], to;
 
 	if (!t->hart || a < mm->host_base || a >= mm->host_base + mm->size + GUEST_PAGE_SIZE)
 		return false;
-	stub = jit_fault_resume(engine_jit(t->hart), (uintptr_t)ctx->uc_mcontext.gregs[REG_RIP]);
-	if (!stub)
+	to = jit_fault_resume(engine_jit(t->hart), pc);
+	/* SIGBUS (a mapped file that shrank) is no stale translation. */
+	if (!to && sig == SIGSEGV)
+		to = cpu_guest_fixup(pc);
+	if (!to)
 		return false;
-	ctx->uc_mcontext.gregs[REG_RIP] = (greg_t)stub;
+	ctx->uc_mcontext.gregs[REG_RIP] = (greg_t)to;
 	return true;
 #else
-	(void)t, (void)si, (void)uc;
+	(void)t, (void)sig, (void)si, (void)uc;
 	return false;
 #endif
 }
@@ -179,7 +186,7 @@ static void host_handler(int sig, siginfo_t *si, void *uc)
 	if (sig == SIGSYS && si->si_code == 1 /* SYS_SECCOMP */)
 		jail_on_sigsys(sig, si, uc); /* does not return */
 	if (sig_is_fault(sig, si->si_code)) {
-		if (t && (sig == SIGSEGV || sig == SIGBUS) && resume_direct_access(t, si, uc))
+		if (t && (sig == SIGSEGV || sig == SIGBUS) && resume_guest_access(t, sig, si, uc))
 			return;
 		/* A fault in condo itself: the guest can send none of these
 		 * (sys_signal.c keeps them in-process).  A guarded copy of a
@@ -426,14 +433,9 @@ static void setup_frame(struct app_thread *t, int sig, const siginfo_t *si,
 	    !was_on_alt)
 		sp = t->ss_sp + t->ss_size;
 	sp = (sp - sizeof(struct guest_rt_sigframe)) & ~15ull;
-	struct guest_rt_sigframe *f = mm_ptr(&p->mm, sp, sizeof(*f), PROT_WRITE);
-	if (!f) {
-		char msg[160];
-		snprintf(msg, sizeof(msg),
-			 "guest killed by SIGSEGV: cannot write the frame for %s at sp 0x%llx",
-			 sig_name(sig), (unsigned long long)sp);
-		sig_die(t, SIGSEGV, msg);
-	}
+	/* Built here and copied out: another thread may unmap the stack
+	 * meanwhile (the copy then fails as the guest's fault). */
+	struct guest_rt_sigframe frame, *f = &frame;
 	memset(f, 0, sizeof(*f));
 	memcpy(f->info, si, sizeof(f->info));
 	f->uc.uc_stack.ss_sp = t->ss_sp;
@@ -449,6 +451,13 @@ static void setup_frame(struct app_thread *t, int sig, const siginfo_t *si,
 	for (int i = 0; i < 32; i++)
 		f->uc.uc_mcontext.fpregs[i] = h->f[i];
 	f->uc.uc_mcontext.fcsr = cpu_fcsr(h);
+	if (mm_write(&p->mm, sp, f, sizeof(*f))) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "guest killed by SIGSEGV: cannot write the frame for %s at sp 0x%llx",
+			 sig_name(sig), (unsigned long long)sp);
+		sig_die(t, SIGSEGV, msg);
+	}
 
 	h->pc = ga->handler;
 	h->x[1] = p->sigreturn_tramp;
@@ -473,18 +482,17 @@ static void setup_frame(struct app_thread *t, int sig, const siginfo_t *si,
 int64_t sig_return(struct app_thread *t)
 {
 	struct hart *h = t->hart;
-	const struct guest_rt_sigframe *f =
-		mm_ptr(&t->proc->mm, h->x[2], sizeof(*f), PROT_READ);
-	if (!f) {
+	/* sp need not be aligned, and another thread may unmap the frame
+	 * meanwhile: copied in. */
+	struct guest_ucontext uc;
+	if (mm_read(&t->proc->mm, &uc, h->x[2] + offsetof(struct guest_rt_sigframe, uc),
+		    sizeof(uc))) {
 		char msg[128];
 		snprintf(msg, sizeof(msg),
 			 "guest killed by SIGSEGV: bad signal frame at sp 0x%llx in rt_sigreturn",
 			 (unsigned long long)h->x[2]);
 		sig_die(t, SIGSEGV, msg);
 	}
-	/* sp need not be aligned: copy, never address members through f. */
-	struct guest_ucontext uc;
-	memcpy(&uc, (const uint8_t *)f + offsetof(struct guest_rt_sigframe, uc), sizeof(uc));
 	h->pc = uc.uc_mcontext.regs[0];
 	for (int i = 1; i < 32; i++)
 		h->x[i] = uc.uc_mcontext.regs[i];

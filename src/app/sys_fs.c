@@ -1066,28 +1066,39 @@ SYS(ppoll)
 
 	if (nfds > 65536)
 		return -EINVAL;
-	/* Entries are copied in and out: the guest's array may be misaligned. */
-	uint8_t *fds = mm_ptr(t_mm(t), a[0], nfds * sizeof(struct pollfd), PROT_READ | PROT_WRITE);
+	/* Entries are copied in and out (the guest's array may be misaligned,
+	 * and another thread may unmap it meanwhile); only revents goes back. */
+	gva_t fds = a[0];
 	struct pollfd pf;
-	if (!fds)
+	if (!mm_ptr(t_mm(t), fds, nfds * sizeof(struct pollfd), PROT_READ | PROT_WRITE))
 		return -EFAULT;
 	if ((r = poll_alloc(&ps, nfds)))
 		return r;
-	for (uint64_t i = 0; i < nfds; i++) {
-		memcpy(&pf, fds + i * sizeof(pf), sizeof(pf));
-		poll_add(t, &ps, pf.fd, pf.events);
+	uint8_t *closed = calloc(nfds ? nfds : 1, 1); /* an fd the guest has not open */
+	if (!closed) {
+		poll_release(&ps);
+		return -ENOMEM;
 	}
-	r = poll_host(t, &ps, a[2], a[3], a[4]);
+	for (uint64_t i = 0; i < nfds && !r; i++) {
+		if (mm_read(t_mm(t), &pf, fds + i * sizeof(pf), sizeof(pf)))
+			r = -EFAULT;
+		else
+			closed[i] = !poll_add(t, &ps, pf.fd, pf.events);
+	}
+	if (!r)
+		r = poll_host(t, &ps, a[2], a[3], a[4]);
 	if (r >= 0) {
 		r = 0;
-		for (uint64_t i = 0; i < nfds; i++) {
-			memcpy(&pf, fds + i * sizeof(pf), sizeof(pf));
-			pf.revents = pf.fd >= 0 && !ps.held[i] ? POLLNVAL : ps.host[i].revents;
-			memcpy(fds + i * sizeof(pf) + offsetof(struct pollfd, revents), &pf.revents,
-			       sizeof(pf.revents));
-			r += pf.revents != 0;
+		for (uint64_t i = 0; i < nfds && r >= 0; i++) {
+			short revents = closed[i] ? POLLNVAL : ps.host[i].revents;
+			if (mm_write(t_mm(t), fds + i * sizeof(pf) + offsetof(struct pollfd, revents),
+				     &revents, sizeof(revents)))
+				r = -EFAULT;
+			else
+				r += revents != 0;
 		}
 	}
+	free(closed);
 	poll_release(&ps);
 	return r;
 }
@@ -1115,20 +1126,36 @@ SYS(pselect6)
 	if (n < 0 || n > 65536)
 		return -EINVAL;
 	size_t bytes = ((size_t)n + 63) / 64 * 8;
+	/* The sets are copied in and out: another thread may unmap them. */
+	uint8_t *copy = calloc(3, bytes ? bytes : 1);
+	if (!copy)
+		return -ENOMEM;
 	for (int i = 0; i < 3; i++) {
 		sets[i] = NULL;
-		if (a[1 + i] && !(sets[i] = mm_ptr(t_mm(t), a[1 + i], bytes, PROT_READ | PROT_WRITE)))
+		if (!a[1 + i])
+			continue;
+		sets[i] = copy + i * bytes;
+		if (!mm_ptr(t_mm(t), a[1 + i], bytes, PROT_READ | PROT_WRITE) ||
+		    mm_read(t_mm(t), sets[i], a[1 + i], bytes)) {
+			free(copy);
 			return -EFAULT;
+		}
 	}
 	uint64_t sig[2] = { 0, 8 }; /* { const sigset_t *ss; size_t ss_len; } */
-	if (a[5] && mm_read(t_mm(t), sig, a[5], sizeof(sig)))
+	int *which = NULL;
+	if (a[5] && mm_read(t_mm(t), sig, a[5], sizeof(sig))) {
+		free(copy);
 		return -EFAULT;
-	if ((r = poll_alloc(&ps, (size_t)n)))
+	}
+	if ((r = poll_alloc(&ps, (size_t)n))) {
+		free(copy);
 		return r;
+	}
 	/* One pollfd per guest fd named in any set; a closed one is EBADF. */
-	int *which = calloc(n ? (size_t)n : 1, sizeof(*which));
+	which = calloc(n ? (size_t)n : 1, sizeof(*which));
 	if (!which) {
 		poll_release(&ps);
+		free(copy);
 		return -ENOMEM;
 	}
 	for (int fd = 0; fd < n && !r; fd++) {
@@ -1156,8 +1183,12 @@ SYS(pselect6)
 					sets[k][which[i] / 8] |= 1u << (which[i] % 8);
 					r++;
 				}
+		for (int k = 0; k < 3 && r >= 0; k++)
+			if (sets[k] && mm_write(t_mm(t), a[1 + k], sets[k], bytes))
+				r = -EFAULT;
 	}
 	free(which);
+	free(copy);
 	poll_release(&ps);
 	return r;
 }

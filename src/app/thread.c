@@ -105,9 +105,11 @@ int64_t thread_clone(struct app_thread *parent, uint64_t flags, gva_t newsp, gva
 
 	if ((flags & need) != need)
 		return -EINVAL;
-	/* Another thread's munmap could leave this one's interpreter with a
-	 * stale TLB entry: back to a reservation that is all accessible. */
-	mm_leave_direct(&p->mm, "a second thread");
+	/* Lockstep's compiled TLB path reads through entries another thread's
+	 * munmap may leave stale, outside the fault-tolerant accesses: back to
+	 * a reservation that is all accessible (docs/jit.md). */
+	if (p->cfg.engine == ENGINE_LOCKSTEP)
+		mm_leave_direct(&p->mm, "a second thread under lockstep");
 	struct hart *h = engine_hart_clone(parent->hart);
 	if (!h)
 		return -EAGAIN;
@@ -158,16 +160,14 @@ _Noreturn void thread_exit(struct app_thread *t, int status)
 
 	if (t->clear_child_tid) {
 		/* CLONE_CHILD_CLEARTID: zero the tid and wake a joiner, on the
-		 * host address so host futex waiters in other threads see it. */
-		uint32_t *word = mm_ptr(mm, t->clear_child_tid, sizeof(uint32_t), PROT_WRITE);
-		if (word && !(t->clear_child_tid & 3)) {
-			__atomic_store_n(word, 0, __ATOMIC_SEQ_CST);
-			syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
-		} else if (word) {
-			/* Misaligned: no atomic store (a split lock on the host)
-			 * and no futex, which Linux refuses there too (EINVAL). */
-			mm_write(mm, t->clear_child_tid, &(uint32_t){ 0 }, sizeof(uint32_t));
-		}
+		 * host address so host futex waiters in other threads see it.
+		 * An aligned 4-byte copy is one store; the futex call orders it.
+		 * A misaligned word gets no futex, which Linux refuses there
+		 * too (EINVAL). */
+		if (mm_write(mm, t->clear_child_tid, &(uint32_t){ 0 }, sizeof(uint32_t)) == 0 &&
+		    !(t->clear_child_tid & 3))
+			syscall(SYS_futex, mm->host_base + t->clear_child_tid, FUTEX_WAKE, 1, NULL,
+				NULL, 0);
 	}
 	if (thread_unlink(t) == 0)
 		app_exit_group(t, status);

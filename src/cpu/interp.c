@@ -7,8 +7,10 @@
  * instruction's index. */
 #include "condo/cpu.h"
 #include "cpu/alu.h"
+#include "cpu/amo.h"
 #include "cpu/csr.h"
 #include "cpu/fpu.h"
+#include "cpu/guest_access.h"
 #include "cpu/interp.h"
 #include "cpu/priv.h"
 #include "cpu/regval.h"
@@ -74,30 +76,37 @@ static enum cpu_block_end run_block(struct hart *h, struct block *b, uint32_t fi
 #define ALU_RR(name, expr) L_##name: { uint64_t a = X(ip->rs1), c = X(ip->rs2); (void)c; X(ip->rd) = (expr); NEXT; }
 #define ALU_RI(name, expr) L_##name: { uint64_t a = X(ip->rs1), c = (uint64_t)ip->imm; (void)c; X(ip->rd) = (expr); NEXT; }
 
-#define LOAD(name, type) \
+/* The hit path's access is fault tolerant (cpu/guest_access.h): when
+ * another thread took the page since the TLB entry was made, it goes to
+ * the slow path, which translates afresh. */
+#define LOAD(name, type, n) \
 	L_##name: { \
-		type v_; \
+		__label__ slow_; \
 		uint8_t *p_; \
 		addr = X(ip->rs1) + ip->imm; \
-		if (likely((p_ = tlb_hit(h, ACC_READ, addr, sizeof(type)) ) != NULL)) { \
-			memcpy(&v_, p_, sizeof(type)); \
+		if (likely((p_ = tlb_hit(h, ACC_READ, addr, n)) != NULL)) { \
+			GUEST_LOAD(n, val, p_, slow_); \
 		} else { \
-			if (mem_load_slow(h, addr, sizeof(type), &val) < 0) \
+slow_: \
+			if (mem_load_slow(h, addr, n, &val) < 0) \
 				goto trap; \
-			v_ = (type)val; \
 		} \
-		X(ip->rd) = (uint64_t)(int64_t)v_; \
+		X(ip->rd) = (uint64_t)(int64_t)(type)val; \
 		NEXT; \
 	}
 
 #define STORE_BITS(addr_, len_, v_) \
 	do { \
+		__label__ slow_; \
 		uint8_t *p_ = tlb_hit(h, ACC_WRITE, (addr_), (len_)); \
 		uint64_t sv_ = (v_); \
-		if (likely(p_ != NULL)) \
-			memcpy(p_, &sv_, (len_)); \
-		else if (mem_store_slow(h, (addr_), (len_), sv_) < 0) \
-			goto trap; \
+		if (likely(p_ != NULL)) { \
+			GUEST_STORE(len_, p_, sv_, slow_); \
+		} else { \
+slow_: \
+			if (mem_store_slow(h, (addr_), (len_), sv_) < 0) \
+				goto trap; \
+		} \
 	} while (0)
 
 #define STORE(name, len) \

@@ -2,6 +2,7 @@
  * app mode; the MMU, PMP and then the fill callback in system mode), device
  * accesses, and accesses that straddle two pages. */
 #include "condo/dirtylog.h"
+#include "cpu/guest_access.h"
 #include "cpu/priv.h"
 #include "cpu/tlb.h"
 
@@ -103,6 +104,13 @@ uint8_t *tlb_fill(struct hart *hart, enum mem_access acc, gva_t addr, size_t len
 	return r < 0 ? NULL : host;
 }
 
+/* The guest memory behind a translation can fault on the host when another
+ * thread took the page or made it code after the translation was made (app
+ * mode, docs/jit.md): the copies below are fault tolerant, and a fault
+ * means translating again, which raises the guest's fault when the page
+ * is gone.  (Each round follows a system call of another thread that
+ * changed the page, so the loops end.) */
+
 int mem_load_slow(struct hart *hart, gva_t addr, size_t len, uint64_t *val)
 {
 	size_t in_first = GUEST_PAGE_SIZE - (addr & (GUEST_PAGE_SIZE - 1));
@@ -110,26 +118,27 @@ int mem_load_slow(struct hart *hart, gva_t addr, size_t len, uint64_t *val)
 	gpa_t pa;
 	int r;
 
+	*val = 0;
 	if (len <= in_first) {
-		r = tlb_translate(hart, ACC_READ, addr, len, &first, &pa);
-		if (r < 0)
-			return -1;
-		if (r == FILL_MMIO) {
-			if (hart->env->mmio_read(hart, pa, (unsigned)len, val) < 0)
-				return set_trap(hart, access_fault_cause, ACC_READ, addr);
-			return 0;
-		}
-		*val = 0;
-		memcpy(val, first, len); /* little-endian host */
+		do {
+			r = tlb_translate(hart, ACC_READ, addr, len, &first, &pa);
+			if (r < 0)
+				return -1;
+			if (r == FILL_MMIO) {
+				if (hart->env->mmio_read(hart, pa, (unsigned)len, val) < 0)
+					return set_trap(hart, access_fault_cause, ACC_READ, addr);
+				return 0;
+			}
+		} while (cpu_guest_copy(val, first, len) < 0); /* little-endian host */
 		return 0;
 	}
 	/* Crossing into the next page: both halves must be RAM. */
-	if (!(first = tlb_fill(hart, ACC_READ, addr, in_first)) ||
-	    !(second = tlb_fill(hart, ACC_READ, addr + in_first, len - in_first)))
-		return -1;
-	memcpy(bytes, first, in_first);
-	memcpy(bytes + in_first, second, len - in_first);
-	*val = 0;
+	do {
+		if (!(first = tlb_fill(hart, ACC_READ, addr, in_first)) ||
+		    !(second = tlb_fill(hart, ACC_READ, addr + in_first, len - in_first)))
+			return -1;
+	} while (cpu_guest_copy(bytes, first, in_first) < 0 ||
+		 cpu_guest_copy(bytes + in_first, second, len - in_first) < 0);
 	memcpy(val, bytes, len);
 	return 0;
 }
@@ -142,23 +151,26 @@ int mem_store_slow(struct hart *hart, gva_t addr, size_t len, uint64_t val)
 	int r;
 
 	if (len <= in_first) {
-		r = tlb_translate(hart, ACC_WRITE, addr, len, &first, &pa);
-		if (r < 0)
-			return -1;
-		if (r == FILL_MMIO) {
-			if (hart->env->mmio_write(hart, pa, (unsigned)len, val) < 0)
-				return set_trap(hart, access_fault_cause, ACC_WRITE, addr);
-			return 0;
-		}
-		memcpy(first, &val, len);
+		do {
+			r = tlb_translate(hart, ACC_WRITE, addr, len, &first, &pa);
+			if (r < 0)
+				return -1;
+			if (r == FILL_MMIO) {
+				if (hart->env->mmio_write(hart, pa, (unsigned)len, val) < 0)
+					return set_trap(hart, access_fault_cause, ACC_WRITE, addr);
+				return 0;
+			}
+		} while (cpu_guest_copy(first, &val, len) < 0);
 		return 0;
 	}
-	/* Both pages are checked before any byte is written. */
-	if (!(first = tlb_fill(hart, ACC_WRITE, addr, in_first)) ||
-	    !(second = tlb_fill(hart, ACC_WRITE, addr + in_first, len - in_first)))
-		return -1;
-	memcpy(first, &val, in_first);
-	memcpy(second, (uint8_t *)&val + in_first, len - in_first);
+	/* Both pages are checked before any byte is written; a fault in the
+	 * second after the first was written writes the first again. */
+	do {
+		if (!(first = tlb_fill(hart, ACC_WRITE, addr, in_first)) ||
+		    !(second = tlb_fill(hart, ACC_WRITE, addr + in_first, len - in_first)))
+			return -1;
+	} while (cpu_guest_copy(first, &val, in_first) < 0 ||
+		 cpu_guest_copy(second, (uint8_t *)&val + in_first, len - in_first) < 0);
 	return 0;
 }
 
@@ -166,9 +178,13 @@ int mem_fetch16(struct hart *hart, gva_t addr, uint16_t *val, uint8_t **host)
 {
 	uint8_t *p = tlb_hit(hart, ACC_EXEC, addr, 2);
 
-	if (!p && !(p = tlb_fill(hart, ACC_EXEC, addr, 2)))
-		return -1;
-	memcpy(val, p, 2);
+	for (;;) {
+		if (!p && !(p = tlb_fill(hart, ACC_EXEC, addr, 2)))
+			return -1;
+		if (cpu_guest_copy(val, p, 2) == 0)
+			break;
+		p = NULL; /* a stale translation: translate again */
+	}
 	if (host)
 		*host = p;
 	return 0;

@@ -3,6 +3,7 @@
  * of singles (unpriv 12.2), the fpu_* functions for arithmetic, and host
  * atomics for the A extension.  Rounding modes arrive resolved (0-4): the
  * compiled code has already trapped on frm 5-7 and on mstatus.FS off. */
+#include "cpu/amo.h"
 #include "cpu/csr.h"
 #include "cpu/fpu.h"
 #include "cpu/regval.h"
@@ -134,98 +135,12 @@ const struct jit_fp_op jit_fp_ops[OP_COUNT] = {
 	OPF(FMV_D_X, FPK_XF, false),
 };
 
-/* ---- A: the interpreter's AMO_PTR, AMO_OP, AMO_CAS, LR and SC ---- */
-
-static uint8_t *amo_ptr(struct hart *h, uint64_t addr, size_t len, enum mem_access acc,
-			enum cpu_cause misaligned)
-{
-	if (addr & (len - 1)) {
-		h->trap_cause = misaligned;
-		h->trap_tval = addr;
-		return NULL;
-	}
-	return mem_atomic_ptr(h, acc, addr, len);
-}
-
-#define AMO_CAS(type, pick) ({ \
-		type b_ = (type)src, old = __atomic_load_n(p, __ATOMIC_RELAXED); \
-		while (!__atomic_compare_exchange_n(p, &old, (pick) ? old : b_, false, \
-						    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) \
-			; \
-		old; })
-
-#define AMO_CASES(W, type, utype) \
-	case OP_AMOSWAP_##W: r = __atomic_exchange_n(p, (type)src, __ATOMIC_SEQ_CST); break; \
-	case OP_AMOADD_##W: r = __atomic_fetch_add(p, (type)src, __ATOMIC_SEQ_CST); break; \
-	case OP_AMOXOR_##W: r = __atomic_fetch_xor(p, (type)src, __ATOMIC_SEQ_CST); break; \
-	case OP_AMOAND_##W: r = __atomic_fetch_and(p, (type)src, __ATOMIC_SEQ_CST); break; \
-	case OP_AMOOR_##W: r = __atomic_fetch_or(p, (type)src, __ATOMIC_SEQ_CST); break; \
-	case OP_AMOMIN_##W: r = AMO_CAS(type, old < b_); break; \
-	case OP_AMOMAX_##W: r = AMO_CAS(type, old > b_); break; \
-	case OP_AMOMINU_##W: r = AMO_CAS(type, (utype)old < (utype)b_); break; \
-	case OP_AMOMAXU_##W: r = AMO_CAS(type, (utype)old > (utype)b_); break;
-
-/* LR, SC and the AMOs of one width: the .w and .d helpers differ only in
- * their types, so one definition makes both. */
-#define DEFINE_AMO(fn, W, type, utype)                                                         \
-	static int fn(struct hart *h, const struct insn *ip, uint64_t addr, uint64_t src,       \
-		      uint64_t *rd_val)                                                         \
-	{                                                                                      \
-		type *p, r;                                                                    \
-                                                                                               \
-		if (ip->op == OP_LR_##W) {                                                     \
-			p = (type *)amo_ptr(h, addr, sizeof(type), ACC_READ,                   \
-					    CAUSE_LOAD_MISALIGNED);                            \
-			if (!p)                                                                \
-				return -1;                                                     \
-			r = __atomic_load_n(p, __ATOMIC_SEQ_CST);                              \
-			h->resv_addr = addr;                                                   \
-			h->resv_value = (uint64_t)r;                                           \
-			h->resv_valid = true;                                                  \
-			*rd_val = (uint64_t)(int64_t)r;                                        \
-			return 0;                                                              \
-		}                                                                              \
-		if (ip->op == OP_SC_##W) {                                                     \
-			type expect;                                                           \
-                                                                                               \
-			if (addr & (sizeof(type) - 1)) {                                       \
-				h->trap_cause = CAUSE_STORE_MISALIGNED;                        \
-				h->trap_tval = addr;                                           \
-				return -1;                                                     \
-			}                                                                      \
-			if (!h->resv_valid || h->resv_addr != addr) {                          \
-				*rd_val = 1;                                                   \
-				return 0;                                                      \
-			}                                                                      \
-			h->resv_valid = false;                                                 \
-			if (!(p = (type *)mem_atomic_ptr(h, ACC_WRITE, addr, sizeof(type))))   \
-				return -1;                                                     \
-			expect = (type)h->resv_value;                                          \
-			*rd_val = !__atomic_compare_exchange_n(p, &expect, (type)src, false,   \
-							       __ATOMIC_SEQ_CST,               \
-							       __ATOMIC_SEQ_CST);              \
-			return 0;                                                              \
-		}                                                                              \
-		p = (type *)amo_ptr(h, addr, sizeof(type), ACC_WRITE, CAUSE_STORE_MISALIGNED); \
-		if (!p)                                                                        \
-			return -1;                                                             \
-		switch (ip->op) {                                                              \
-			AMO_CASES(W, type, utype)                                              \
-		default:                                                                       \
-			return -1;                                                             \
-		}                                                                              \
-		*rd_val = (uint64_t)(int64_t)r;                                                \
-		return 0;                                                                      \
-	}
-
-DEFINE_AMO(amo_w, W, int32_t, uint32_t)
-DEFINE_AMO(amo_d, D, int64_t, uint64_t)
+/* ---- A: the interpreter's (cpu/amo.c) ---- */
 
 int jit_helper_amo(struct hart *hart, const struct insn *ip, uint64_t addr, uint64_t src,
 		   uint64_t *rd_val)
 {
-	return ip->op >= OP_LR_D ? amo_d(hart, ip, addr, src, rd_val)
-				 : amo_w(hart, ip, addr, src, rd_val);
+	return cpu_amo(hart, ip, addr, src, rd_val);
 }
 
 int jit_helper_csr(struct hart *hart, const struct insn *ip, uint64_t src, uint64_t *rd_val)
