@@ -32,7 +32,7 @@ mkdir -p "$build/app-tests" || fatal "cannot create $build/app-tests"
 out=$(cd "$build/app-tests" && pwd)
 
 # --- the programs (rebuilt when their source is newer) ---------------------------
-progs="basic files escape attack threads signals procs child memory faults smc direct"
+progs="basic files escape attack threads signals procs child memory faults smc direct mtrace"
 mkdir -p "$out/bin"
 for p in $progs; do
 	if [ ! -x "$out/bin/$p" ] || [ "$here/$p.c" -nt "$out/bin/$p" ] || [ "$here/t.h" -nt "$out/bin/$p" ]; then
@@ -199,12 +199,19 @@ check memory 0 'PASS' '' "${R[@]}" "$root/bin/memory"
 check smc 0 'PASS' '' "${R[@]}" "$root/bin/smc"
 check smc-interp 0 'PASS' '' app --engine interp --root "$root" "$root/bin/smc"
 # Direct guest memory in compiled code: faults where the guest's pages say,
-# one thread and after a second (TLB again); a fault under a blocked SIGSEGV.
+# one thread and after a second; a fault under a blocked SIGSEGV.
 check direct 0 'PASS' '' "${R[@]}" "$root/bin/direct"
 check direct-threads 0 'PASS' '' "${R[@]}" "$root/bin/direct" threads
 check direct-blocked 139 '' 'guest killed by SIGSEGV' "${R[@]}" "$root/bin/direct" blocked
 check direct-exec 0 'PASS' '' "${R[@]}" "$root/bin/direct" exec
 check direct-maps 0 'PASS' '' "${R[@]}" "$root/bin/direct" maps
+# Threads racing munmap/mprotect/mremap against loads, stores, AMOs, LR/SC,
+# code and system calls on the same pages; code rewritten by another
+# thread; a threaded computation checked (docs/jit.md).
+check mt-race 0 'PASS' '' "${R[@]}" "$root/bin/mtrace" race
+check mt-race-interp 0 'PASS' '' app --engine interp --root "$root" "$root/bin/mtrace" race
+check mt-smc 0 'PASS' '' "${R[@]}" "$root/bin/mtrace" smc
+check mt-work 0 'PASS' '' "${R[@]}" "$root/bin/mtrace" work
 
 # --- dynamic linking: the interpreter and libraries come from the root ----------------
 sysroot=/usr/riscv64-linux-gnu
