@@ -13,9 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <cmocka.h>
 
 #include "app/app_internal.h"
+#include "cpu/guest_access.h"
 
 #define BASE 0x100000ull
 #define PG GUEST_PAGE_SIZE
@@ -347,6 +350,70 @@ static void test_strcpy_stops_at_faults_and_size(void **state)
 	assert_int_equal(mm_strcpy(mm, buf, BASE, sizeof(buf)), -ENAMETOOLONG);
 }
 
+/* Two threads mark and unmark a page of code at once, each calling the
+ * protect hook after changing the mark, in either order: the page ends as
+ * its mark says, whatever the hook was told. */
+static void test_code_protection_follows_the_mark(void **state)
+{
+	struct app_mm *mm = *state;
+	uint8_t *page = mm->host_base + BASE;
+	uint8_t *mark = code_map_mark_of(&mm->code, page);
+
+	assert_int_equal(mm_map(mm, BASE, PG, PROT_READ | PROT_WRITE | PROT_EXEC, 0, -1, 0), 0);
+	assert_true(code_map_mark(&mm->code, page));
+	assert_string_equal(host_perms(mm, BASE), "r--");
+	/* Unmarked meanwhile, and the marking thread's hook comes last. */
+	__atomic_store_n(mark, 0, __ATOMIC_SEQ_CST);
+	mm->code.protect(mm, page, true);
+	assert_string_equal(host_perms(mm, BASE), "rw-");
+	/* Marked again, and the unmarking thread's hook comes last. */
+	__atomic_store_n(mark, 1, __ATOMIC_SEQ_CST);
+	mm->code.protect(mm, page, false);
+	assert_string_equal(host_perms(mm, BASE), "r--");
+}
+
+static sigjmp_buf fixup_env;
+
+/* What condo's own handler does with a fault at a recorded access. */
+static void fixup_handler(int sig, siginfo_t *si, void *uc)
+{
+	ucontext_t *ctx = uc;
+	uintptr_t to = cpu_guest_fixup((uintptr_t)ctx->uc_mcontext.gregs[REG_RIP]);
+
+	(void)sig, (void)si;
+	if (!to)
+		siglongjmp(fixup_env, 1); /* not a recorded access */
+	ctx->uc_mcontext.gregs[REG_RIP] = (greg_t)to;
+}
+
+/* A pointer taken before another thread unmapped or write-protected the
+ * page: the fault-tolerant copy reports the fault instead of crashing,
+ * and works again once the page is back; any other pc is not fixed. */
+static void test_guest_copy_survives_a_page_taken_away(void **state)
+{
+	struct app_mm *mm = *state;
+	struct sigaction sa = { .sa_sigaction = fixup_handler, .sa_flags = SA_SIGINFO }, old;
+	uint64_t v = 0x1122334455667788ull, got = 0;
+	uint8_t *p = mm->host_base + BASE + PG - 4; /* the copy straddles two pages */
+
+	assert_int_equal(mm_map(mm, BASE, 2 * PG, PROT_READ | PROT_WRITE, 0, -1, 0), 0);
+	assert_int_equal(sigaction(SIGSEGV, &sa, &old), 0);
+	if (sigsetjmp(fixup_env, 1))
+		fail_msg("a fault at a recorded access was not fixed up");
+	assert_int_equal(cpu_guest_copy(p, &v, 8), 0);
+	assert_int_equal(mm_protect(mm, BASE + PG, PG, PROT_READ), 0);
+	assert_int_equal(cpu_guest_copy(p, &v, 8), -1);
+	assert_int_equal(cpu_guest_copy(&got, p, 8), 0);
+	assert_int_equal(mm_unmap(mm, BASE, 2 * PG), 0);
+	assert_int_equal(cpu_guest_copy(&got, p, 8), -1);
+	assert_int_equal(mm_map(mm, BASE, 2 * PG, PROT_READ | PROT_WRITE, 0, -1, 0), 0);
+	assert_int_equal(cpu_guest_copy(p, &v, 8), 0);
+	assert_int_equal(cpu_guest_copy(&got, p, 8), 0);
+	assert_int_equal(got, v);
+	assert_int_equal(cpu_guest_fixup((uintptr_t)test_guest_copy_survives_a_page_taken_away), 0);
+	sigaction(SIGSEGV, &old, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +433,8 @@ int main(void)
 		T(test_brk_grows_shrinks_and_refuses_collisions),
 		T(test_mremap_shrinks_grows_and_moves),
 		T(test_strcpy_stops_at_faults_and_size),
+		T(test_code_protection_follows_the_mark),
+		T(test_guest_copy_survives_a_page_taken_away),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
