@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU-bound C programs of condo's own (bench/cpu/: sorting, hashing, a small
-# bytecode VM, floating point), built with -O2 for riscv64 (static) and for
-# the host, run (a) under `$CONDO app`, (b) under qemu-riscv64, (c) natively;
+# bytecode VM, floating point, two threads sorting and hashing), built with
+# -O2 for riscv64 (static) and for the host, run (a) under `$CONDO app`,
+# (b) under qemu-riscv64, (c) natively;
 # BENCH_RUNS timed runs each (default 5), interleaved, after one untimed run
 # that checks the three print the same.  Prints min and median wall time and
 # the condo/qemu and condo/native ratios of the medians, then what the
@@ -28,15 +29,15 @@ build=${BUILD:-$top/build}
 work=$build/bench-cpu
 mkdir -p "$work" || die "cannot create $work"
 progs=("$@")
-[ ${#progs[@]} -gt 0 ] || progs=(sort hash vm fp)
+[ ${#progs[@]} -gt 0 ] || progs=(sort hash vm fp mt)
 read -r -a condo_args <<<"${CONDO_ARGS:-}"
 
 for p in "${progs[@]}"; do
 	src=$here/cpu/$p.c
 	[ -f "$src" ] || die "no such program: $p ($src)"
 	if [ ! "$work/rv-$p" -nt "$src" ] || [ ! "$work/host-$p" -nt "$src" ]; then
-		"$rv_cc" -O2 -static -o "$work/rv-$p" "$src" -lm || die "$p: riscv64 build failed"
-		"$host_cc" -O2 -o "$work/host-$p" "$src" -lm || die "$p: host build failed"
+		"$rv_cc" -O2 -static -pthread -o "$work/rv-$p" "$src" -lm || die "$p: riscv64 build failed"
+		"$host_cc" -O2 -pthread -o "$work/host-$p" "$src" -lm || die "$p: host build failed"
 	fi
 done
 

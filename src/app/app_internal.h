@@ -42,8 +42,8 @@ enum vma_flags {
 };
 
 /* One guest mapping: [start, end), page aligned, with the guest's view of
- * its permissions.  The host memory behind it is always readable and
- * writable; permissions are enforced by fill() and mm_ptr(). */
+ * its permissions, which fill() and mm_ptr() enforce (and, with direct
+ * access, the host's protections). */
 struct vma {
 	gva_t start, end;
 	int prot;    /* PROT_READ | PROT_WRITE | PROT_EXEC */
@@ -52,10 +52,10 @@ struct vma {
 };
 
 /* The whole guest address space is one host reservation [host_base,
- * host_base + size) that is never unmapped or made inaccessible, so a stale
- * TLB entry in another thread can never touch unmapped host memory.  Guest
- * unmaps map fresh anonymous memory over the range: an unmapped guest range
- * always reads as zeroes on the host. */
+ * host_base + size) that is never unmapped: guest unmaps map fresh
+ * anonymous memory over the range (inaccessible with direct access), so a
+ * stale TLB entry in another thread points at host memory that is there,
+ * and every C access through one is fault tolerant (mm.c). */
 struct app_mm {
 	uint8_t *host_base;
 	uint64_t size;           /* guest addresses are [0, size) */

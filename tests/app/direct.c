@@ -5,7 +5,7 @@
  *
  *   direct            all the checks below, single-threaded
  *   direct blocked    a fault while the guest blocks SIGSEGV: killed by it
- *   direct threads    the same checks after a second thread started
+ *   direct threads    the same checks with a second thread running
  *   direct exec       a blocked SIGSEGV stays blocked across execve
  *   direct maps       more pages of code than the host has mappings for
  *                     (each is write-protected apart): still correct */
