@@ -42,17 +42,17 @@
 #define GUEST_LOAD(n, val_, ptr_, fault_)                                                  \
 	asm goto("1: " GUEST_LD_##n "\n\t" GUEST_EXTABLE("1b", "%l[" #fault_ "]")            \
 		 : [v] "=r"(val_)                                                            \
-		 : [p] "r"(ptr_)                                                             \
-		 : "memory"                                                                  \
+		 : [p] "r"(ptr_), "m"(*(const char(*)[n])(ptr_))                             \
+		 :                                                                           \
 		 : fault_)
 
 /* Store the low n bytes of v at host address p; a host fault goes to
  * label fault with nothing written. */
 #define GUEST_STORE(n, ptr_, val_, fault_)                                                 \
 	asm goto("1: " GUEST_ST_##n "\n\t" GUEST_EXTABLE("1b", "%l[" #fault_ "]")            \
-		 :                                                                           \
+		 : "=m"(*(char(*)[n])(ptr_))                                                 \
 		 : [p] "r"(ptr_), [v] "r"((uint64_t)(val_))                                  \
-		 : "memory"                                                                  \
+		 :                                                                           \
 		 : fault_)
 #else
 /* Other hosts run no app guest with direct memory (docs/jit.md): plain

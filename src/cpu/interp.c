@@ -83,15 +83,17 @@ static enum cpu_block_end run_block(struct hart *h, struct block *b, uint32_t fi
 	L_##name: { \
 		__label__ slow_; \
 		uint8_t *p_; \
+		uint64_t v_; \
 		addr = X(ip->rs1) + ip->imm; \
 		if (likely((p_ = tlb_hit(h, ACC_READ, addr, n)) != NULL)) { \
-			GUEST_LOAD(n, val, p_, slow_); \
+			GUEST_LOAD(n, v_, p_, slow_); \
 		} else { \
 slow_: \
 			if (mem_load_slow(h, addr, n, &val) < 0) \
 				goto trap; \
+			v_ = val; \
 		} \
-		X(ip->rd) = (uint64_t)(int64_t)(type)val; \
+		X(ip->rd) = (uint64_t)(int64_t)(type)v_; \
 		NEXT; \
 	}
 
