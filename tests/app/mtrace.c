@@ -11,6 +11,7 @@
  *   mtrace smc       one thread rewrites a function and calls
  *                    __riscv_flush_icache, another runs it and must get
  *                    the new result
+ *   mtrace fence.i   the same, the runner executing fence.i instead
  *   mtrace work      a threaded computation whose result is checked */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -258,6 +259,7 @@ static int race(void)
 
 static volatile long published;
 static uint8_t *smc_code;
+static int smc_fence_i; /* the runner makes the new code visible itself */
 
 static uint32_t li_a0(long k) /* addi a0, zero, k */
 {
@@ -271,6 +273,8 @@ static void *smc_runner(void *arg)
 	for (long k = 1; k <= 200; k++) {
 		while (__atomic_load_n(&published, __ATOMIC_ACQUIRE) < k)
 			sched_yield();
+		if (smc_fence_i)
+			__asm__ volatile("fence.i" ::: "memory");
 		/* Run it a few times: compiled after the first runs. */
 		for (int i = 0; i < 40; i++)
 			bad += ((long (*)(void))smc_code)() != k;
@@ -292,7 +296,8 @@ static int smc(void)
 	CHECK(pthread_create(&th, NULL, smc_runner, NULL) == 0);
 	for (long k = 1; k <= 200; k++) {
 		w[0] = li_a0(k);
-		__builtin___clear_cache((char *)smc_code, (char *)smc_code + 8);
+		if (!smc_fence_i)
+			__builtin___clear_cache((char *)smc_code, (char *)smc_code + 8);
 		__atomic_store_n(&published, k, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&published, __ATOMIC_ACQUIRE) != -k)
 			sched_yield();
@@ -374,6 +379,10 @@ int main(int argc, char **argv)
 		return race();
 	if (!strcmp(mode, "smc"))
 		return smc();
+	if (!strcmp(mode, "fence.i")) {
+		smc_fence_i = 1;
+		return smc();
+	}
 	if (!strcmp(mode, "work"))
 		return work();
 	printf("usage: mtrace race|smc|work\n");

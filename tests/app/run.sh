@@ -211,6 +211,7 @@ check direct-maps 0 'PASS' '' "${R[@]}" "$root/bin/direct" maps
 check mt-race 0 'PASS' '' "${R[@]}" "$root/bin/mtrace" race
 check mt-race-interp 0 'PASS' '' app --engine interp --root "$root" "$root/bin/mtrace" race
 check mt-smc 0 'PASS' '' "${R[@]}" "$root/bin/mtrace" smc
+check mt-fence-i 0 'PASS' '' "${R[@]}" "$root/bin/mtrace" fence.i
 check mt-work 0 'PASS' '' "${R[@]}" "$root/bin/mtrace" work
 
 # --- dynamic linking: the interpreter and libraries come from the root ----------------
