@@ -163,8 +163,10 @@ int mem_store_slow(struct hart *hart, gva_t addr, size_t len, uint64_t val)
 		} while (cpu_guest_copy(first, &val, len) < 0);
 		return 0;
 	}
-	/* Both pages are checked before any byte is written; a fault in the
-	 * second after the first was written writes the first again. */
+	/* Both pages are checked before any byte is written.  Another thread
+	 * taking the second page between the check and its write leaves the
+	 * first written and, once the check fails, the guest's fault: what a
+	 * misaligned store that traps part-way may do. */
 	do {
 		if (!(first = tlb_fill(hart, ACC_WRITE, addr, in_first)) ||
 		    !(second = tlb_fill(hart, ACC_WRITE, addr + in_first, len - in_first)))
