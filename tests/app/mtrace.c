@@ -33,7 +33,7 @@
 
 #define PAGE  4096
 #define MAGIC 0x5a5a5a5a12345678l
-#define CYCLES 120
+#define CYCLES 60
 
 typedef long (*fn_t)(long);
 
