@@ -36,9 +36,34 @@ struct jit *engine_jit(const struct hart *hart);
 /* Exit status of condo when lockstep found a difference. */
 #define ENGINE_LOCKSTEP_EXIT 3
 
+/* Why compiled code handed control back to the engine (--jit-stats),
+ * and what the engine did between blocks. */
+enum engine_leave {
+	LEAVE_COLD,      /* a direct exit to a block with no compiled code */
+	LEAVE_UNCHAINED, /* a direct exit to compiled code not chained yet (chained now) */
+	LEAVE_INDIRECT,  /* a jalr whose target the indirect-jump table lacked */
+	LEAVE_PENDING,   /* a stop, flush or interrupt request */
+	LEAVE_BUDGET,    /* the budget: a timer poll or --max-insns */
+	LEAVE_ECALL,     /* the block's last instruction, left to the interpreter: */
+	LEAVE_SRET,
+	LEAVE_MRET,
+	LEAVE_WFI,
+	LEAVE_SFENCE,
+	LEAVE_FENCE_I,
+	LEAVE_CSR,       /* time, mip, sip */
+	LEAVE_OTHER,     /* ebreak, illegal */
+	LEAVE_TRAP,      /* a trap in compiled code (page faults, ...) */
+	LEAVE_COUNT
+};
+
 /* Counters for reports (--jit-stats). */
 struct engine_stats {
 	struct jit_stats jit;
+	uint64_t leave[LEAVE_COUNT];
+	uint64_t traps;        /* exceptions taken (system mode), all engines */
+	uint64_t page_faults;  /* of them, page faults */
+	uint64_t interrupts;   /* interrupts taken */
+	uint64_t polls;        /* timer polls */
 	uint64_t lockstep_spans;    /* stretches of code compared */
 	uint64_t lockstep_insns;    /* instructions in them */
 	uint64_t lockstep_skipped;  /* stretches not comparable (devices, faults, interrupts) */

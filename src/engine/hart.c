@@ -108,14 +108,46 @@ void engine_stats_add(struct engine_stats *sum, const struct hart *hart)
 	if (!eng)
 		return;
 	jit_stats_add(&sum->jit, eng->jit);
+	for (int i = 0; i < LEAVE_COUNT; i++)
+		sum->leave[i] += eng->stats.leave[i];
+	sum->traps += eng->stats.traps;
+	sum->page_faults += eng->stats.page_faults;
+	sum->interrupts += eng->stats.interrupts;
+	sum->polls += eng->stats.polls;
 	sum->lockstep_spans += eng->stats.lockstep_spans;
 	sum->lockstep_insns += eng->stats.lockstep_insns;
 	sum->lockstep_skipped += eng->stats.lockstep_skipped;
 }
 
+static const char *const leave_names[LEAVE_COUNT] = {
+	[LEAVE_COLD] = "to cold code", [LEAVE_UNCHAINED] = "not chained yet",
+	[LEAVE_INDIRECT] = "jalr table misses", [LEAVE_PENDING] = "requests",
+	[LEAVE_BUDGET] = "budget", [LEAVE_ECALL] = "ecall", [LEAVE_SRET] = "sret",
+	[LEAVE_MRET] = "mret", [LEAVE_WFI] = "wfi", [LEAVE_SFENCE] = "sfence.vma",
+	[LEAVE_FENCE_I] = "fence.i", [LEAVE_CSR] = "time/mip/sip", [LEAVE_OTHER] = "other",
+	[LEAVE_TRAP] = "traps",
+};
+
 void engine_stats_print(const struct engine_stats *s)
 {
+	uint64_t all = 0;
+
 	jit_stats_print(&s->jit);
+	for (int i = 0; i < LEAVE_COUNT; i++)
+		all += s->leave[i];
+	if (all) {
+		fprintf(stderr, "condo: jit: compiled code left %llu times:", (unsigned long long)all);
+		for (int i = 0; i < LEAVE_COUNT; i++)
+			if (s->leave[i])
+				fprintf(stderr, " %s %llu,", leave_names[i],
+					(unsigned long long)s->leave[i]);
+		fputc('\n', stderr);
+	}
+	if (s->traps || s->interrupts || s->polls)
+		fprintf(stderr, "condo: engine: %llu exceptions taken (%llu page faults), %llu "
+			"interrupts, %llu timer polls\n",
+			(unsigned long long)s->traps, (unsigned long long)s->page_faults,
+			(unsigned long long)s->interrupts, (unsigned long long)s->polls);
 	if (s->lockstep_spans || s->lockstep_skipped)
 		fprintf(stderr, "condo: jit: lockstep compared %llu stretches of %llu instructions "
 			"in all with the interpreter (%llu not comparable: devices, faults, "

@@ -22,6 +22,42 @@ static uint64_t next_poll(const struct hart *h)
 	return h->insn_limit;
 }
 
+/* Why compiled code returned by a direct or indirect exit, told at the
+ * next block b (--jit-stats). */
+static void count_exit(struct engine *eng, const struct hart *h, const struct block *b,
+		       uint64_t limit, bool indirect)
+{
+	enum engine_leave why;
+
+	if (h->stop_request | h->irq_check)
+		why = LEAVE_PENDING;
+	else if (limit - h->instret < (b->jit_entry ? b->jit_n : b->n))
+		why = LEAVE_BUDGET;
+	else if (indirect)
+		why = LEAVE_INDIRECT;
+	else if (!b->jit_entry)
+		why = LEAVE_COLD;
+	else
+		why = LEAVE_UNCHAINED;
+	eng->stats.leave[why]++;
+}
+
+/* The last instruction of a block compiled code left to the interpreter. */
+static enum engine_leave partial_kind(const struct block *b)
+{
+	switch (b->insns[b->n - 1].op) {
+	case OP_ECALL: return LEAVE_ECALL;
+	case OP_SRET: return LEAVE_SRET;
+	case OP_MRET: return LEAVE_MRET;
+	case OP_WFI: return LEAVE_WFI;
+	case OP_SFENCE_VMA: return LEAVE_SFENCE;
+	case OP_FENCE_I: return LEAVE_FENCE_I;
+	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+		return LEAVE_CSR;
+	default: return LEAVE_OTHER;
+	}
+}
+
 int engine_loop(struct hart *h, struct engine *eng, unsigned flags)
 {
 	const bool shadow = flags & RUN_SHADOW;
@@ -34,6 +70,8 @@ int engine_loop(struct hart *h, struct engine *eng, unsigned flags)
 	enum cpu_block_end end;
 	uint64_t limit, flushes;
 	int taken = 0;
+	/* compiled code returned by an exit to the next block (1: by jalr) */
+	int left = -1;
 	gva_t pc;
 
 	cpu_sync_generations(h);
@@ -50,6 +88,10 @@ lookup:
 	b = nb;
 
 enter:
+	if (left >= 0) {
+		count_exit(eng, h, b, limit, left);
+		left = -1;
+	}
 	if (unlikely(h->stop_request | h->irq_check)) {
 		h->pc = b->pc;
 		if (shadow)
@@ -74,6 +116,7 @@ enter:
 			uint64_t irq = trap_pending_interrupt(h);
 
 			if (irq) {
+				eng->stats.interrupts++;
 				trap_take(h, irq, 0);
 				pc = h->pc;
 				b = NULL;
@@ -91,6 +134,7 @@ enter:
 			if (h->instret >= h->insn_limit)
 				return CPU_EXIT_LIMIT;
 			/* Not the caller's limit: time to poll the timers. */
+			eng->stats.polls++;
 			cpu_timer_poll(h);
 			limit = next_poll(h);
 			goto enter;
@@ -117,14 +161,18 @@ enter:
 				b = last;
 				h->instret += b->n;
 				b->exits[r]++;
+				left = b->insns[b->n - 1].op == OP_JALR;
 				end = (enum cpu_block_end)r;
 				goto ended;
 			}
-			if (r == JIT_EXIT_TRAP)
+			if (r == JIT_EXIT_TRAP) {
+				eng->stats.leave[LEAVE_TRAP]++;
 				goto trap; /* pc and instret already exact */
+			}
 			if (r == JIT_EXIT_PARTIAL) {
 				/* Only the block's last instruction is left: interpret it. */
 				b = last;
+				eng->stats.leave[partial_kind(b)]++;
 				if (shadow && b->unrepeatable) {
 					h->instret += b->n - 1;
 					h->pc = b->pc + b->insns[b->n - 1].off;
@@ -163,8 +211,13 @@ ended:
 
 trap:
 	/* pc names the faulting instruction, instret counts those before it */
+	left = -1;
 	if (!h->system)
 		return CPU_EXIT_TRAP;
+	eng->stats.traps++;
+	if (h->trap_cause == CAUSE_INSN_PAGE_FAULT || h->trap_cause == CAUSE_LOAD_PAGE_FAULT ||
+	    h->trap_cause == CAUSE_STORE_PAGE_FAULT)
+		eng->stats.page_faults++;
 	trap_take(h, h->trap_cause, h->trap_tval);
 	/* A trap storm retires nothing, so for the watchdog each trap uses up
 	 * one instruction of --max-insns; and stop requests are honoured
