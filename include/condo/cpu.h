@@ -305,7 +305,8 @@ uint64_t cpu_time(const struct hart *hart);
  * is this minus each hart's time_offset (a restore sets the offset so the
  * clock goes on from the tick it was saved at). */
 uint64_t csr_time_now(void);
-/* Re-evaluate MTIP/STIP from the timer comparators (after one changed). */
+/* Re-evaluate MTIP/STIP from the timer comparators (after one changed),
+ * and make the run loop plan its next timer poll again (irq_check). */
 void cpu_timer_poll(struct hart *hart);
 
 /* mip as software sees it: the pending lines plus the software SEIP bit. */

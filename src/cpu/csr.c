@@ -88,7 +88,7 @@ static void status_write(struct hart *hart, uint64_t val, uint64_t mask)
 	if ((old ^ s) & (MSTATUS_MXR | MSTATUS_MPRV | ((s & MSTATUS_MPRV) ? MSTATUS_MPP : 0)))
 		cpu_tlb_flush(hart);
 	trap_update_context(hart);
-	hart->irq_check = 1;
+	trap_irq_recheck(hart);
 }
 
 static bool counter_enabled(const struct hart *hart, unsigned csr)
@@ -219,7 +219,7 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 	case CSR_SSTATUS: status_write(hart, val, SSTATUS_MASK); return 0;
 	case CSR_SIE:
 		c->mie = (c->mie & ~c->mideleg) | (val & c->mideleg & MIE_WRITABLE);
-		hart->irq_check = 1;
+		trap_irq_recheck(hart);
 		return 0;
 	case CSR_STVEC: c->stvec = val & ~2ull; return 0;
 	case CSR_SCOUNTEREN: c->scounteren = val & 0xffffffff; return 0;
@@ -255,11 +255,11 @@ static int write_privileged(struct hart *hart, unsigned csr, uint64_t val)
 	case CSR_MEDELEG: c->medeleg = val & MEDELEG_WRITABLE; return 0;
 	case CSR_MIDELEG:
 		c->mideleg = val & S_INTERRUPTS;
-		hart->irq_check = 1;
+		trap_irq_recheck(hart);
 		return 0;
 	case CSR_MIE:
 		c->mie = val & MIE_WRITABLE;
-		hart->irq_check = 1;
+		trap_irq_recheck(hart);
 		return 0;
 	case CSR_MTVEC: c->mtvec = val & ~2ull; return 0;
 	case CSR_MCOUNTEREN: c->mcounteren = val & 0xffffffff; return 0;

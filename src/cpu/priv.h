@@ -48,12 +48,22 @@ uint64_t trap_mret(struct hart *hart);
 uint64_t trap_sret(struct hart *hart);
 /* The interrupt to take now, as a cause with CAUSE_INTERRUPT set, or 0. */
 uint64_t trap_pending_interrupt(const struct hart *hart);
+/* Something that decides whether an interrupt is taken changed (an enable,
+ * a mask, the privilege): make the run loop look at interrupts when one is
+ * takeable now.  Not otherwise: irq_check ends chains of compiled code,
+ * and the kernel sets sstatus.SUM around every user copy.  A line raised
+ * later sets irq_check itself (cpu_set_irq, after mip). */
+void trap_irq_recheck(struct hart *hart);
 /* Pick the TLB set after a change of privilege, MPRV, MPP or SUM. */
 void trap_update_context(struct hart *hart);
 
 /* wfi: sleep until an enabled interrupt is pending, a timer deadline
  * passes, or the hart is kicked. */
 void cpu_idle_wait(struct hart *hart);
+/* The run loop's timer poll: MTIP and STIP for the time now (*now, in
+ * timebase ticks); returns the nearest deadline still ahead (UINT64_MAX:
+ * none), so the loop can plan its next poll. */
+uint64_t cpu_timer_check(struct hart *hart, uint64_t *now);
 
 /* hart.c: a block was decoded from host: mark its page in the code map
  * (stores to it are reported from now on). */

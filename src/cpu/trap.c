@@ -79,7 +79,7 @@ uint64_t trap_mret(struct hart *hart)
 	hart->priv = (uint8_t)mpp;
 	hart->resv_valid = false;
 	trap_update_context(hart);
-	hart->irq_check = 1; /* a pending interrupt may be enabled now */
+	trap_irq_recheck(hart); /* a pending interrupt may be enabled now */
 	return hart->csr.mepc;
 }
 
@@ -96,7 +96,7 @@ uint64_t trap_sret(struct hart *hart)
 	hart->priv = (uint8_t)spp;
 	hart->resv_valid = false;
 	trap_update_context(hart);
-	hart->irq_check = 1;
+	trap_irq_recheck(hart);
 	return hart->csr.sepc;
 }
 
@@ -127,4 +127,10 @@ uint64_t trap_pending_interrupt(const struct hart *hart)
 	to_s = s_on ? pending & hart->csr.mideleg : 0;
 	/* interrupts for M come before those for S */
 	return to_m ? highest(to_m) : highest(to_s);
+}
+
+void trap_irq_recheck(struct hart *hart)
+{
+	if (trap_pending_interrupt(hart))
+		hart->irq_check = 1;
 }

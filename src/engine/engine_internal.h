@@ -23,6 +23,12 @@ struct engine {
 	 * report), valid while flushes is flushes_at_last. */
 	struct block *last_compiled;
 	uint64_t flushes_at_last;
+	/* System mode: instructions between timer polls, planned at each
+	 * poll from the nearest deadline and the rate the hart ran at
+	 * (run.c), and that poll's time and instret. */
+	uint64_t poll_insns;
+	uint64_t poll_time, poll_instret;
+	uint64_t rate; /* instructions per 2^16 timebase ticks, 0: not known */
 	struct lockstep *ls; /* ENGINE_LOCKSTEP: created at its first use */
 	struct engine_stats stats; /* the lockstep counters; jit's are its own */
 };

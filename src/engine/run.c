@@ -10,16 +10,59 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* Timers are polled every this many instructions (a few tens of µs). */
-#define POLL_INSNS 16384
+/* Timers are polled every POLL_MIN to POLL_MAX instructions: POLL_MIN
+ * (a few µs of compiled code) while the nearest deadline is close or the
+ * hart's speed unknown, up to POLL_MAX (about 0.2 ms compiled, 2 ms
+ * interpreted) while it is far.  Each poll ends the chains of compiled
+ * code running then, so polling every 16K instructions cost the in-guest
+ * gzip 260,000 exits (docs/BENCHMARKS.md). */
+#define POLL_MIN 16384
+#define POLL_MAX 262144
+/* The rate is measured over at least this many timebase ticks (100 ns). */
+#define RATE_MIN_TICKS 100
 
 /* The instret at which the loop next stops to look outside: the caller's
  * limit, or in system mode the next timer poll if that comes first. */
-static uint64_t next_poll(const struct hart *h)
+static uint64_t next_poll(const struct hart *h, const struct engine *eng)
 {
-	if (h->system && h->insn_limit - h->instret > POLL_INSNS)
-		return h->instret + POLL_INSNS;
+	uint64_t every = eng->poll_insns ? eng->poll_insns : POLL_MIN;
+
+	if (h->system && h->insn_limit - h->instret > every)
+		return h->instret + every;
 	return h->insn_limit;
+}
+
+/* Poll the timers and plan the next poll: half the instructions the hart
+ * would run until the nearest deadline at the rate it ran since the last
+ * measurement (it may slow down: interpreted code, devices), so a timer
+ * interrupt is seen about as soon as with polls every POLL_MIN, and far
+ * less often when no deadline is near.  A comparator written meanwhile
+ * sets irq_check (cpu_timer_poll), and the loop plans again. */
+static void timer_poll(struct hart *h, struct engine *eng)
+{
+	uint64_t now, deadline = cpu_timer_check(h, &now);
+	uint64_t dt = now - eng->poll_time, n = POLL_MIN;
+
+	if (now < eng->poll_time || h->instret < eng->poll_instret) {
+		eng->rate = 0; /* the clock or the count moved back (a restore) */
+		eng->poll_time = now;
+		eng->poll_instret = h->instret;
+	} else if (dt >= RATE_MIN_TICKS) {
+		uint64_t insns = h->instret - eng->poll_instret;
+
+		eng->rate = insns < (UINT64_MAX >> 16) ? (insns << 16) / dt : 0;
+		eng->poll_time = now;
+		eng->poll_instret = h->instret;
+	}
+	if (deadline == UINT64_MAX) {
+		n = POLL_MAX;
+	} else if (eng->rate) {
+		unsigned __int128 ahead = (unsigned __int128)(deadline - now) * eng->rate >> 17;
+
+		n = ahead > POLL_MAX ? POLL_MAX : ahead < POLL_MIN ? POLL_MIN : (uint64_t)ahead;
+	}
+	eng->poll_insns = n;
+	eng->stats.polls++;
 }
 
 /* Why compiled code returned by a direct or indirect exit, told at the
@@ -75,7 +118,7 @@ int engine_loop(struct hart *h, struct engine *eng, unsigned flags)
 	gva_t pc;
 
 	cpu_sync_generations(h);
-	limit = next_poll(h);
+	limit = next_poll(h, eng);
 	pc = h->pc;
 
 lookup:
@@ -113,7 +156,12 @@ enter:
 			goto lookup;
 		}
 		if (h->system) {
-			uint64_t irq = trap_pending_interrupt(h);
+			uint64_t irq;
+
+			/* a comparator may have moved (cpu_timer_poll): plan again */
+			timer_poll(h, eng);
+			limit = next_poll(h, eng);
+			irq = trap_pending_interrupt(h);
 
 			if (irq) {
 				eng->stats.interrupts++;
@@ -134,9 +182,8 @@ enter:
 			if (h->instret >= h->insn_limit)
 				return CPU_EXIT_LIMIT;
 			/* Not the caller's limit: time to poll the timers. */
-			eng->stats.polls++;
-			cpu_timer_poll(h);
-			limit = next_poll(h);
+			timer_poll(h, eng);
+			limit = next_poll(h, eng);
 			goto enter;
 		}
 		end = cpu_interp_block(h, b, 0, (uint32_t)(limit - h->instret));
@@ -224,7 +271,7 @@ trap:
 	 * here, since such a loop may never finish a block. */
 	if (h->insn_limit != UINT64_MAX) {
 		h->insn_limit--;
-		limit = next_poll(h);
+		limit = next_poll(h, eng);
 	}
 	if (unlikely(h->stop_request)) {
 		__atomic_store_n(&h->stop_request, 0, __ATOMIC_SEQ_CST);
