@@ -41,7 +41,8 @@ struct jit *engine_jit(const struct hart *hart);
 enum engine_leave {
 	LEAVE_COLD,      /* a direct exit to a block with no compiled code */
 	LEAVE_UNCHAINED, /* a direct exit to compiled code not chained yet (chained now) */
-	LEAVE_INDIRECT,  /* a jalr whose target the indirect-jump table lacked */
+	LEAVE_INDIRECT,  /* a jalr to compiled code the indirect-jump table lacked */
+	LEAVE_INDIRECT_COLD, /* a jalr to a block with no compiled code */
 	LEAVE_PENDING,   /* a stop, flush or interrupt request */
 	LEAVE_BUDGET,    /* the budget: a timer poll or --max-insns */
 	LEAVE_ECALL,     /* the block's last instruction, left to the interpreter: */

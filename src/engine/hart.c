@@ -121,7 +121,7 @@ void engine_stats_add(struct engine_stats *sum, const struct hart *hart)
 
 static const char *const leave_names[LEAVE_COUNT] = {
 	[LEAVE_COLD] = "to cold code", [LEAVE_UNCHAINED] = "not chained yet",
-	[LEAVE_INDIRECT] = "jalr table misses", [LEAVE_PENDING] = "requests",
+	[LEAVE_INDIRECT] = "jalr table misses", [LEAVE_INDIRECT_COLD] = "jalr to cold code", [LEAVE_PENDING] = "requests",
 	[LEAVE_BUDGET] = "budget", [LEAVE_ECALL] = "ecall", [LEAVE_SRET] = "sret",
 	[LEAVE_MRET] = "mret", [LEAVE_WFI] = "wfi", [LEAVE_SFENCE] = "sfence.vma",
 	[LEAVE_FENCE_I] = "fence.i", [LEAVE_CSR] = "time/mip/sip", [LEAVE_OTHER] = "other",

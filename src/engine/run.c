@@ -76,10 +76,10 @@ static void count_exit(struct engine *eng, const struct hart *h, const struct bl
 		why = LEAVE_PENDING;
 	else if (limit - h->instret < (b->jit_entry ? b->jit_n : b->n))
 		why = LEAVE_BUDGET;
+	else if (!b->jit_entry)
+		why = indirect ? LEAVE_INDIRECT_COLD : LEAVE_COLD;
 	else if (indirect)
 		why = LEAVE_INDIRECT;
-	else if (!b->jit_entry)
-		why = LEAVE_COLD;
 	else
 		why = LEAVE_UNCHAINED;
 	eng->stats.leave[why]++;
