@@ -43,6 +43,13 @@ struct code_map {
 	 * page read-only while it is code (docs/app-mode.md). */
 	void (*protect)(void *ctx, void *page, bool code);
 	void *ctx;
+	/* Harts that ever ran from the range (cpu_set_code_map).  With one,
+	 * every store a hart makes is reported before any later decode of
+	 * its own, and devices report after their DMA, so no decoded block
+	 * can hold bytes that were not reported: fence.i only has to act on
+	 * the log (cpu_fence_i).  With more, a store racing another hart's
+	 * decode may not be, and fence.i drops all code. */
+	uint32_t harts;
 };
 
 /* 0, or -ENOMEM.  The marks cost host memory only where code runs. */

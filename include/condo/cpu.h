@@ -283,8 +283,14 @@ void cpu_reset_system(struct hart *hart, uint64_t hartid, uint64_t pc);
 void cpu_set_irq(struct hart *hart, uint64_t mask, bool level);
 /* Flushes a hart can be asked for: its TLB, its decoded and compiled code,
  * its cached write translations only (a page became code), the code of the
- * pages its code map logged as written. */
-enum { CPU_FLUSH_TLB = 1, CPU_FLUSH_CODE = 2, CPU_FLUSH_WRITE_TLB = 4, CPU_FLUSH_CODE_PAGES = 8 };
+ * pages its code map logged as written, and what fence.i needs (a remote
+ * fence.i: cpu_fence_i). */
+enum { CPU_FLUSH_TLB = 1, CPU_FLUSH_CODE = 2, CPU_FLUSH_WRITE_TLB = 4, CPU_FLUSH_CODE_PAGES = 8,
+       CPU_FLUSH_FENCE_I = 16 };
+/* fence.i: the hart's later fetches see every store before it (unpriv 6.1):
+ * the code of the pages its code map logged is dropped, or, when other
+ * harts run from the same memory (struct code_map's harts), all of it. */
+void cpu_fence_i(struct hart *hart);
 /* Do the flushes in what (CPU_FLUSH_* bits) on this hart now. */
 void cpu_flush_requests(struct hart *hart, uint32_t what);
 /* From any thread: make the hart act on a code map event at its next

@@ -165,9 +165,25 @@ void cpu_flush_requests(struct hart *hart, uint32_t what)
 		cpu_code_flush(hart);
 		if (hart->code_map)
 			hart->code_seen = code_map_seq(hart->code_map);
+	} else if (what & CPU_FLUSH_FENCE_I) {
+		cpu_fence_i(hart);
 	} else if (what & CPU_FLUSH_CODE_PAGES) {
 		sync_code_pages(hart);
 	}
+}
+
+void cpu_fence_i(struct hart *hart)
+{
+	/* Linux runs fence.i after patching its own text and when it maps a
+	 * page executable for the first time: dropping everything each time
+	 * made a boot decode, warm up and compile its code seven times. */
+	if (hart->code_map && __atomic_load_n(&hart->code_map->harts, __ATOMIC_ACQUIRE) == 1) {
+		sync_code_pages(hart);
+		return;
+	}
+	cpu_code_flush(hart);
+	if (hart->code_map)
+		hart->code_seen = code_map_seq(hart->code_map);
 }
 
 void cpu_code_event(struct hart *hart, enum code_event what)
@@ -182,6 +198,10 @@ void cpu_code_event(struct hart *hart, enum code_event what)
 
 void cpu_set_code_map(struct hart *hart, struct code_map *map)
 {
+	/* counted, never uncounted: a map that had two harts keeps the safe
+	 * fence.i (and no hart touches a map it may outlive) */
+	if (map && map != hart->code_map)
+		__atomic_add_fetch(&map->harts, 1, __ATOMIC_ACQ_REL);
 	hart->code_map = map;
 	hart->code_seen = map ? code_map_seq(map) : 0;
 }

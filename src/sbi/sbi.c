@@ -263,7 +263,7 @@ void sbi_ecall(struct vm *vm, struct vm_hart *vh)
 		break;
 	case EXT_RFENCE:
 		if (fid == 0)
-			ret = remote_fence(vm, h, a[0], a[1], CPU_FLUSH_CODE);
+			ret = remote_fence(vm, h, a[0], a[1], CPU_FLUSH_FENCE_I);
 		else if (fid == 1 || fid == 2)
 			ret = remote_fence(vm, h, a[0], a[1], CPU_FLUSH_TLB);
 		break;
@@ -288,7 +288,7 @@ void sbi_ecall(struct vm *vm, struct vm_hart *vh)
 	case EXT_LEGACY_SFENCE_VMA_ASID:
 		mask = legacy_mask(vm, h, a[0]);
 		ret = remote_fence(vm, h, mask, mask == UINT64_MAX ? UINT64_MAX : 0,
-				   ext == EXT_LEGACY_FENCE_I ? CPU_FLUSH_CODE : CPU_FLUSH_TLB);
+				   ext == EXT_LEGACY_FENCE_I ? CPU_FLUSH_FENCE_I : CPU_FLUSH_TLB);
 		break;
 	case EXT_LEGACY_SHUTDOWN: vm_shutdown(vm, 0, false); ret.error = 0; break;
 	default:
