@@ -73,8 +73,17 @@ struct hart_env_ops {
  * what a page may be used for, so each combination caches separately. */
 enum tlb_context { TLB_CTX_U, TLB_CTX_S, TLB_CTX_S_SUM, TLB_CTX_M, TLB_CONTEXTS };
 
+/* Entries a set keeps of those its direct-mapped slots lost to others:
+ * two pages 1 MiB apart share a slot, and a loop using both (gzip's
+ * window and hash chains in a guest) missed 1.2 million times, each a
+ * page walk, PMP checks and a fill.  The slow path looks here first
+ * (src/cpu/tlb.c); compiled code and tlb_hit see only e[][]. */
+#define TLB_VICTIMS 8
+
 struct tlb_set {
-	struct tlb_entry e[3][TLB_ENTRIES]; /* indexed by enum mem_access */
+	struct tlb_entry e[3][TLB_ENTRIES]; /* indexed by enum mem_access; first (compiled code) */
+	struct tlb_entry victim[3][TLB_VICTIMS];
+	uint8_t victim_next[3]; /* the victim entry replaced next (round robin) */
 };
 
 /* System mode keeps the U set of the last few address spaces (satp values:

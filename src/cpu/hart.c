@@ -8,9 +8,40 @@
 
 void cpu_tlb_set_clear(struct tlb_set *set)
 {
-	for (int acc = 0; acc < 3; acc++)
+	for (int acc = 0; acc < 3; acc++) {
 		for (int i = 0; i < TLB_ENTRIES; i++)
 			set->e[acc][i].page = TLB_INVALID;
+		for (int i = 0; i < TLB_VICTIMS; i++)
+			set->victim[acc][i].page = TLB_INVALID;
+	}
+}
+
+/* Drop the set's entries of access acc for page (its slot and victims);
+ * true when one was there. */
+static bool tlb_set_drop_page(struct tlb_set *set, int acc, gva_t page)
+{
+	struct tlb_entry *e = &set->e[acc][(page >> GUEST_PAGE_SHIFT) & (TLB_ENTRIES - 1)];
+	bool found = false;
+
+	if (e->page == page) {
+		e->page = TLB_INVALID;
+		found = true;
+	}
+	for (int i = 0; i < TLB_VICTIMS; i++) {
+		if (set->victim[acc][i].page == page) {
+			set->victim[acc][i].page = TLB_INVALID;
+			found = true;
+		}
+	}
+	return found;
+}
+
+static void tlb_set_drop_writes(struct tlb_set *set)
+{
+	for (int i = 0; i < TLB_ENTRIES; i++)
+		set->e[ACC_WRITE][i].page = TLB_INVALID;
+	for (int i = 0; i < TLB_VICTIMS; i++)
+		set->victim[ACC_WRITE][i].page = TLB_INVALID;
 }
 
 void cpu_tlb_flush(struct hart *hart)
@@ -71,17 +102,10 @@ void cpu_tlb_flush_page(struct hart *hart, gva_t va)
 		cpu_tlb_flush(hart);
 		return;
 	}
-	for (int set = 0; set < TLB_SETS; set++) {
-		for (int acc = 0; acc < 3; acc++) {
-			struct tlb_entry *e = &hart->tlbs[set].e[acc][(va >> GUEST_PAGE_SHIFT) &
-								      (TLB_ENTRIES - 1)];
-
-			if (e->page == page) {
-				e->page = TLB_INVALID;
+	for (int set = 0; set < TLB_SETS; set++)
+		for (int acc = 0; acc < 3; acc++)
+			if (tlb_set_drop_page(&hart->tlbs[set], acc, page))
 				fetched |= acc == ACC_EXEC;
-			}
-		}
-	}
 	/* Chained jumps trust fetch translations only: a data page's change
 	 * leaves them standing. */
 	if (fetched)
@@ -100,11 +124,9 @@ void cpu_code_flush(struct hart *hart)
 static void drop_write_translations(struct hart *hart)
 {
 	for (int set = 0; set < TLB_SETS; set++)
-		for (int i = 0; i < TLB_ENTRIES; i++)
-			hart->tlbs[set].e[ACC_WRITE][i].page = TLB_INVALID;
+		tlb_set_drop_writes(&hart->tlbs[set]);
 	if (hart->tlb_pinned)
-		for (int i = 0; i < TLB_ENTRIES; i++)
-			hart->tlb->e[ACC_WRITE][i].page = TLB_INVALID;
+		tlb_set_drop_writes(hart->tlb);
 }
 
 static void drop_block(struct block *b, void *ctx)

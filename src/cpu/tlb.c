@@ -47,8 +47,40 @@ static void tlb_insert(struct hart *hart, enum mem_access acc, gva_t addr, uint8
 		code_map_written(hart->code_map, page_host + (addr & (GUEST_PAGE_SIZE - 1)), len);
 		return;
 	}
+	if (e->page != TLB_INVALID && e->page != (addr & GUEST_PAGE_MASK)) {
+		/* the slot's page goes to the victims (round robin) */
+		struct tlb_set *set = hart->tlb;
+		uint8_t *next = &set->victim_next[acc];
+
+		set->victim[acc][*next] = *e;
+		*next = (uint8_t)((*next + 1) % TLB_VICTIMS);
+	}
 	e->page = addr & GUEST_PAGE_MASK;
 	e->addend = (uintptr_t)page_host - e->page;
+}
+
+/* A miss in the slot: the page may be among the set's victims, cached
+ * with everything a fill checks (page walk, PMP, code and dirty maps), and
+ * kept coherent by every flush.  Swapped back into its slot. */
+static uint8_t *victim_hit(struct hart *hart, enum mem_access acc, gva_t addr, size_t len)
+{
+	gva_t page = addr & GUEST_PAGE_MASK;
+	struct tlb_set *set = hart->tlb;
+
+	if (((addr + len - 1) & GUEST_PAGE_MASK) != page)
+		return NULL; /* crossing: the callers split it */
+	for (int i = 0; i < TLB_VICTIMS; i++) {
+		struct tlb_entry *v = &set->victim[acc][i];
+
+		if (v->page == page) {
+			struct tlb_entry *e = tlb_slot(hart, acc, addr), old = *e;
+
+			*e = *v;
+			*v = old; /* the slot's page (or an invalid entry) in its place */
+			return (uint8_t *)(uintptr_t)(addr + e->addend);
+		}
+	}
+	return NULL;
 }
 
 int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len, uint8_t **host,
@@ -57,6 +89,11 @@ int tlb_translate(struct hart *hart, enum mem_access acc, gva_t addr, size_t len
 	uint8_t *page_host;
 	int priv, r;
 
+	*host = victim_hit(hart, acc, addr, len);
+	if (*host) {
+		*pa = 0; /* RAM: callers use pa only for devices */
+		return 0;
+	}
 	if (!hart->system) {
 		if (hart->env->fill(hart, addr & GUEST_PAGE_MASK, acc, &page_host) < 0)
 			return set_trap(hart, page_fault_cause, acc, addr);
