@@ -25,8 +25,11 @@ struct engine {
 	uint64_t flushes_at_last;
 	/* System mode: instructions between timer polls, planned at each
 	 * poll from the nearest deadline and the rate the hart ran at
-	 * (run.c), and that poll's time and instret. */
+	 * (run.c); the instret of the next poll, kept across engine_loop
+	 * calls (lockstep's spans and SBI calls are shorter than a poll
+	 * interval); and the time and instret the rate is measured from. */
 	uint64_t poll_insns;
+	uint64_t poll_next;
 	uint64_t poll_time, poll_instret;
 	uint64_t rate; /* instructions per 2^16 timebase ticks, 0: not known */
 	struct lockstep *ls; /* ENGINE_LOCKSTEP: created at its first use */

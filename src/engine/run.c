@@ -22,14 +22,21 @@
 #define RATE_MIN_TICKS 100
 
 /* The instret at which the loop next stops to look outside: the caller's
- * limit, or in system mode the next timer poll if that comes first. */
-static uint64_t next_poll(const struct hart *h, const struct engine *eng)
+ * limit, or in system mode the next timer poll if that comes first.  The
+ * poll's instret is the engine's, not reset by a new engine_loop call, so
+ * callers that come back more often than the polls are due (lockstep's
+ * spans, SBI calls) do not put them off. */
+static uint64_t next_poll(const struct hart *h, struct engine *eng)
 {
-	uint64_t every = eng->poll_insns ? eng->poll_insns : POLL_MIN;
-
-	if (h->system && h->insn_limit - h->instret > every)
-		return h->instret + every;
-	return h->insn_limit;
+	if (!h->system)
+		return h->insn_limit;
+	/* not planned yet, or instret moved back (a restore, lockstep
+	 * putting a span back): due one interval from here */
+	if (eng->poll_next > h->instret + POLL_MAX)
+		eng->poll_next = h->instret + (eng->poll_insns ? eng->poll_insns : POLL_MIN);
+	if (eng->poll_next < h->instret)
+		return h->instret; /* overdue: now */
+	return eng->poll_next < h->insn_limit ? eng->poll_next : h->insn_limit;
 }
 
 /* Poll the timers and plan the next poll: half the instructions the hart
@@ -62,6 +69,7 @@ static void timer_poll(struct hart *h, struct engine *eng)
 		n = ahead > POLL_MAX ? POLL_MAX : ahead < POLL_MIN ? POLL_MIN : (uint64_t)ahead;
 	}
 	eng->poll_insns = n;
+	eng->poll_next = h->instret + n;
 	eng->stats.polls++;
 }
 
@@ -179,10 +187,16 @@ enter:
 	if (unlikely(limit - h->instret < b->n)) {
 		h->pc = b->pc;
 		if (h->instret >= limit) {
+			if (h->system && h->instret >= eng->poll_next) {
+				/* time to poll the timers (also at the caller's limit:
+				 * it may come back sooner than a poll is due) */
+				timer_poll(h, eng);
+				limit = next_poll(h, eng);
+				if (h->instret < limit)
+					goto enter;
+			}
 			if (h->instret >= h->insn_limit)
 				return CPU_EXIT_LIMIT;
-			/* Not the caller's limit: time to poll the timers. */
-			timer_poll(h, eng);
 			limit = next_poll(h, eng);
 			goto enter;
 		}
