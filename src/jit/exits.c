@@ -20,7 +20,7 @@ void tr_store_pc(struct tr *t, uint64_t pc)
 /* Precise trap exit at instruction idx with the cache state rs. */
 void tr_trap_exit(struct tr *t, const struct regstate *rs, int idx)
 {
-	reg_writeback(t, rs);
+	reg_to_convention(t, rs);
 	tr_store_pc(t, insn_pc(t, idx));
 	if (idx) /* the epilogue makes instret = limit - budget */
 		x86_alu_ri(E, AI_SUB, true, R15, idx);
@@ -155,7 +155,7 @@ void tr_back_edge(struct tr *t, int k)
 	x86_bind(E, out[0]);
 	x86_bind(E, out[1]);
 	t->rs = at;
-	reg_writeback(t, &t->rs);
+	reg_to_convention(t, &t->rs);
 	tr_store_pc(t, t->head_pc);
 	tr_exit_to_epilogue(t, k, true);
 }
@@ -167,7 +167,7 @@ void tr_back_edge(struct tr *t, int k)
  * whichever way it came (the others always equal their hart->x slot). */
 void tr_loop_header(struct tr *t, const struct jit_trace *tr)
 {
-	int uses[33] = { 0 }, distinct = 0, keep;
+	int uses[33] = { 0 }, distinct = 0, keep, room = 0, next = 0;
 	bool written_in[33] = { false };
 
 	for (int i = 0; i < tr->n; i++) {
@@ -175,24 +175,31 @@ void tr_loop_header(struct tr *t, const struct jit_trace *tr)
 			int r[3];
 
 			tr_x_regs(&tr->b[i]->insns[k], &r[0], &r[1], &r[2]);
+			/* the homes are in place already */
 			for (int j = 0; j < 3; j++)
-				if (r[j] > 0 && r[j] < 32 && !uses[r[j]]++)
+				if (r[j] > 0 && r[j] < 32 && t->rs.host_of[r[j]] < 0 &&
+				    !uses[r[j]]++)
 					distinct++;
 			if (r[2] >= 0)
 				written_in[r[2]] = true;
 		}
 	}
-	keep = distinct <= (int)ARRAY_SIZE(jit_reg_pool) ? distinct : (int)ARRAY_SIZE(jit_reg_pool) - 2;
+	for (size_t i = 0; i < ARRAY_SIZE(jit_reg_pool); i++)
+		room += t->rs.guest_of[jit_reg_pool[i]] < 0;
+	keep = distinct <= room ? distinct : room - 2;
 	for (int n = 0; n < keep; n++) {
-		int best = 0;
+		int best = 0, h;
 
 		for (int g = 1; g < 32; g++)
 			if (uses[g] > uses[best])
 				best = g;
-		reg_map(t, best, jit_reg_pool[n]);
-		x86_alu_rm(E, ALU_MOV, true, jit_reg_pool[n], RBX, x_off(best));
+		while (t->rs.guest_of[jit_reg_pool[next]] >= 0)
+			next++;
+		h = jit_reg_pool[next];
+		reg_map(t, best, h);
+		x86_alu_rm(E, ALU_MOV, true, h, RBX, x_off(best));
 		if (written_in[best])
-			t->rs.dirty |= (uint16_t)(1u << jit_reg_pool[n]);
+			t->rs.dirty |= (uint16_t)(1u << h);
 		uses[best] = 0;
 	}
 	t->header = E->pos;

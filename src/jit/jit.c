@@ -56,6 +56,11 @@ static size_t align_up(size_t v, size_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+static int32_t home_off(int i)
+{
+	return (int32_t)(offsetof(struct hart, x) + 8 * (size_t)jit_homes[i].g);
+}
+
 /* enter(hart, limit, code, ind): save the callee-saved registers, set up
  * the frame (jit_internal.h, FRAME_*) and the budget (r15 = limit -
  * instret), and jump to the block.  Blocks leave through the epilogue with rax =
@@ -73,8 +78,12 @@ static void emit_trampoline(struct jit *jit)
 	x86_alu_mr(&e, ALU_MOV, true, RSP, FRAME_IND, RCX);
 	x86_mov_rr(&e, true, R15, RSI);
 	x86_alu_rm(&e, ALU_SUB, true, R15, RBX, (int32_t)offsetof(struct hart, instret));
+	for (int i = 0; i < JIT_HOMES; i++) /* after rsi and rdi were read */
+		x86_alu_rm(&e, ALU_MOV, true, jit_homes[i].h, RBX, home_off(i));
 	x86_jmp_r(&e, RDX);
 	jit->epilogue = e.pos;
+	for (int i = 0; i < JIT_HOMES; i++)
+		x86_alu_mr(&e, ALU_MOV, true, RBX, home_off(i), jit_homes[i].h);
 	x86_alu_rm(&e, ALU_MOV, true, RCX, RSP, FRAME_LIMIT);
 	x86_alu_rr(&e, ALU_SUB, true, RCX, R15);
 	x86_alu_mr(&e, ALU_MOV, true, RBX, (int32_t)offsetof(struct hart, instret), RCX);

@@ -21,6 +21,15 @@
 #define FRAME_IND   64
 #define FRAME_SIZE  72 /* 16-byte aligned after six pushes and the return address */
 
+/* Guest registers with a home host register (regcache.c): there whenever
+ * compiled code passes from one trace to another; the entry trampoline
+ * loads them from struct hart and the epilogue stores them back. */
+#define JIT_HOMES 8
+struct jit_home {
+	int8_t g, h;
+};
+extern const struct jit_home jit_homes[JIT_HOMES];
+
 /* A translated block's descriptor.  Descriptors live at the top of the code
  * buffer (growing down, code grows up) and are found by compiled code,
  * which returns its own descriptor so the interpreter knows the last block

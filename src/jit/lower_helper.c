@@ -136,7 +136,7 @@ void tr_csr(struct tr *t)
 	s->target = next;
 	x86_alu_rr(E, ALU_TEST, false, RAX, RAX);
 	s->jump = x86_jcc_fwd(E, CC_NE);
-	reg_writeback(t, &t->rs);
+	reg_to_convention(t, &t->rs);
 	tr_exit_direct(t, 0, next);
 }
 

@@ -34,7 +34,7 @@ void tr_branch(struct tr *t, int inline_exit, bool back)
 			tr_back_edge(t, inline_exit);
 		return;
 	}
-	reg_writeback(t, &t->rs); /* movs keep the flags */
+	reg_to_convention(t, &t->rs); /* movs keep the flags */
 	taken = x86_jcc_fwd(E, cc[ip->op - OP_BEQ]);
 	tr_exit_direct(t, 0, insn_pc(t, t->idx) + ip->len);
 	x86_bind(E, taken);
@@ -55,7 +55,7 @@ void tr_jal(struct tr *t, bool inline_target, bool back)
 		tr_back_edge(t, 1);
 	if (inline_target)
 		return;
-	reg_writeback(t, &t->rs);
+	reg_to_convention(t, &t->rs);
 	tr_exit_direct(t, 1, (uint64_t)ip->imm);
 }
 
@@ -75,7 +75,7 @@ void tr_jalr(struct tr *t)
 		x86_mov_ri(E, d, insn_pc(t, t->idx) + ip->len);
 		reg_written(t, ip->rd);
 	}
-	reg_writeback(t, &t->rs);
+	reg_to_convention(t, &t->rs);
 	t->tb->target[1] = NO_TARGET;
 	/* rdx = &ind[(pc >> 1) & (JIT_IND_SIZE - 1)] */
 	x86_mov_rr(E, false, RCX, RAX);

@@ -7,6 +7,56 @@
 /* Callee-saved registers first: they keep their guest values across calls. */
 const int8_t jit_reg_pool[10] = { R12, R13, R14, RBP, RSI, RDI, R8, R9, R10, R11 };
 
+/* The guest registers with a home: the host register that holds them
+ * whenever compiled code goes from one trace to another (chains, the
+ * indirect-jump table, a loop's back edge), so the traces of an
+ * interpreter's dispatch or of a call through a pointer neither write
+ * them back nor load them again.  The trampoline loads them, the epilogue
+ * writes them back.  Chosen by measurement (docs/BENCHMARKS.md,
+ * 2026-12-08): the registers gcc allocates first (a5, a4, a3 ...), the
+ * stack pointer and the return address; the most used get callee-saved
+ * homes, which helper calls leave alone. */
+const struct jit_home jit_homes[JIT_HOMES] = {
+	{ 15, R12 }, { 14, R13 }, { 2, R14 }, { 10, RBP }, /* a5, a4, sp, a0 */
+	{ 13, RSI }, { 11, RDI }, { 12, R8 }, { 1, R9 },   /* a3, a1, a2, ra */
+};
+
+/* The register cache's state wherever compiled code enters a trace: every
+ * home register holding its guest register, whose hart->x slot is stale
+ * (so they count as dirty: a spill writes them back). */
+void reg_convention(struct regstate *rs)
+{
+	memset(rs->host_of, -1, sizeof(rs->host_of));
+	memset(rs->guest_of, -1, sizeof(rs->guest_of));
+	rs->dirty = 0;
+	for (int i = 0; i < JIT_HOMES; i++) {
+		rs->host_of[jit_homes[i].g] = jit_homes[i].h;
+		rs->guest_of[jit_homes[i].h] = jit_homes[i].g;
+		rs->dirty |= (uint16_t)(1u << jit_homes[i].h);
+	}
+}
+
+/* From state rs to the convention: registers out of their home (or without
+ * one) written back when dirty, then the homes that do not hold their
+ * register loaded from their slot, now current.  A home that holds its
+ * register clean may not have its value yet (reg_def before a load that
+ * traps): its slot is current, so it is loaded too (reg_use counts a
+ * register it loads into its home as dirty, so that costs nothing more).
+ * Only moves: the flags survive. */
+void reg_to_convention(struct tr *t, const struct regstate *rs)
+{
+	for (int h = 0; h < 16; h++) {
+		int g = rs->guest_of[h];
+
+		if (g >= 0 && (rs->dirty & (1u << h)) && t->conv.host_of[g] != h)
+			x86_alu_mr(E, ALU_MOV, true, RBX, x_off(g), h);
+	}
+	for (int i = 0; i < JIT_HOMES; i++)
+		if (rs->host_of[jit_homes[i].g] != jit_homes[i].h ||
+		    !(rs->dirty & (1u << jit_homes[i].h)))
+			x86_alu_rm(E, ALU_MOV, true, jit_homes[i].h, RBX, x_off(jit_homes[i].g));
+}
+
 void reg_map(struct tr *t, int g, int h)
 {
 	t->rs.host_of[g] = (int8_t)h;
@@ -84,6 +134,8 @@ int reg_use(struct tr *t, int g)
 		else
 			x86_alu_rm(E, ALU_MOV, true, h, RBX, x_off(g));
 		reg_map(t, g, h);
+		if (t->conv.host_of[g] == h) /* as at entry: no load at exits */
+			t->rs.dirty |= (uint16_t)(1u << h);
 	}
 	t->locked |= (uint16_t)(1u << h);
 	return h;
@@ -108,12 +160,6 @@ void reg_written(struct tr *t, int g)
 	t->rs.dirty |= (uint16_t)(1u << t->rs.host_of[g]);
 }
 
-void reg_writeback(struct tr *t, const struct regstate *rs)
-{
-	for (int h = 0; h < 16; h++)
-		if (rs->dirty & (1u << h))
-			x86_alu_mr(E, ALU_MOV, true, RBX, x_off(rs->guest_of[h]), h);
-}
 
 /* ---- helper calls: caller-saved cache registers are kept in the frame ---- */
 

@@ -16,12 +16,12 @@ void tr_emit_stub(struct tr *t, struct stub *s)
 	t->b = s->b; /* the trace's block the stub belongs to */
 	t->tb = s->tb;
 	if (s->kind == STUB_SIDE_EXIT) {
-		reg_writeback(t, &s->rs);
+		reg_to_convention(t, &s->rs);
 		tr_exit_direct(t, s->exit, s->target);
 		return;
 	}
 	if (s->kind == STUB_LEAVE) { /* back to the interpreter, unchained */
-		reg_writeback(t, &s->rs);
+		reg_to_convention(t, &s->rs);
 		tr_store_pc(t, s->target);
 		tr_exit_to_epilogue(t, s->exit, true);
 		return;

@@ -80,12 +80,12 @@ static void translate_block(struct tr *t, uint32_t n, int inline_exit, bool back
 		x86_alu_ri(E, AI_SUB, true, R15, (int32_t)b->n);
 	} else if (n < b->n) {
 		/* the interpreter goes on with the last instruction of the block */
-		reg_writeback(t, &t->rs);
+		reg_to_convention(t, &t->rs);
 		tr_store_pc(t, insn_pc(t, (int)n));
 		tr_exit_to_epilogue(t, JIT_EXIT_PARTIAL, true);
 	} else if (!insn_ends_block(&b->insns[n - 1])) {
 		/* ended by the page, the size limit or an unfetchable instruction */
-		reg_writeback(t, &t->rs);
+		reg_to_convention(t, &t->rs);
 		tr_exit_direct(t, 0, b->pc + b->bytes);
 	}
 }
@@ -119,8 +119,8 @@ int jit_translate(struct jit *jit, struct hart *hart, struct emit *e, const stru
 	t->direct = t->flat_addend && hart->mem_direct &&
 		    __atomic_load_n(hart->mem_direct, __ATOMIC_ACQUIRE);
 	t->e = e;
-	memset(t->rs.host_of, -1, sizeof(t->rs.host_of));
-	memset(t->rs.guest_of, -1, sizeof(t->rs.guest_of));
+	reg_convention(&t->conv);
+	t->rs = t->conv;
 	if (tr->loop)
 		tr_loop_header(t, tr);
 	for (int i = 0; i < tr->n; i++) {

@@ -62,6 +62,7 @@ struct tr {
 	const struct insn *ip;
 	int idx;
 	struct regstate rs;
+	struct regstate conv; /* reg_convention's */
 	uint16_t locked; /* host registers the current instruction uses */
 	bool fs_ok;      /* mstatus.FS already checked in this block */
 	bool frm_ok;     /* frm already checked valid in this block */
@@ -140,7 +141,15 @@ int reg_def(struct tr *t, int g);
 
 void reg_written(struct tr *t, int g);
 
-void reg_writeback(struct tr *t, const struct regstate *rs);
+/* The state at every entry to compiled code: the home registers
+ * (jit_homes) in place, counted dirty (their hart->x slots are stale). */
+void reg_convention(struct regstate *rs);
+
+/* Leave state rs for the convention (at every exit, which goes on to
+ * other compiled code or the epilogue): dirty registers without a home,
+ * or out of it, written back; homes not holding their register loaded.
+ * Only moves: the flags survive. */
+void reg_to_convention(struct tr *t, const struct regstate *rs);
 
 void reg_save_caller(struct tr *t, const struct regstate *rs);
 

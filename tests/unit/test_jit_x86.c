@@ -168,18 +168,18 @@ static uint64_t target_of(const struct listing *ls, int i)
 
 static void test_add_is_a_load_an_add_from_memory_and_a_writeback(void **state)
 {
-	static const uint32_t code[] = { 0x00c58533 }; /* add a0, a1, a2 */
+	static const uint32_t code[] = { 0x007302b3 }; /* add t0, t1, t2 (no homes) */
 	struct hart *h = hart_new(&flat_env, NULL);
 	struct jit *jit = jit_new(0);
 	static struct listing ls;
 
 	compile_listing(jit, h, code, 1, &ls);
 	const char *const want[] = {
-		fmt("mov r12, [rbx+0x%X]", XOFF(11)),
-		"mov r13, r12",
+		fmt("mov r10, [rbx+0x%X]", XOFF(6)),
+		"mov r11, r10",
 		/* a2 is not cached: an operand from memory, no register for it */
-		fmt("add r13, [rbx+0x%X]", XOFF(12)),
-		fmt("mov [rbx+0x%X], r13", XOFF(10)),
+		fmt("add r11, [rbx+0x%X]", XOFF(7)),
+		fmt("mov [rbx+0x%X], r11", XOFF(5)),
 		/* the fall-through exit's chain check */
 		/* stop_request and irq_check */
 		fmt("cmp qword ptr [rbx+0x%X], 0x00", HOFF(stop_request)),
@@ -207,19 +207,41 @@ static void test_add_is_a_load_an_add_from_memory_and_a_writeback(void **state)
 	hart_free(h);
 }
 
+/* Registers with a home (jit_homes: a0 in rbp, a1 in rdi) are in it at
+ * every entry and exit: neither loaded nor written back. */
+static void test_home_registers_are_neither_loaded_nor_written_back(void **state)
+{
+	static const uint32_t code[] = { 0x00b50533 }; /* add a0, a0, a1 */
+	struct hart *h = hart_new(&flat_env, NULL);
+	struct jit *jit = jit_new(0);
+	static struct listing ls;
+
+	compile_listing(jit, h, code, 1, &ls);
+	const char *const want[] = {
+		"add rbp, rdi",
+		fmt("cmp qword ptr [rbx+0x%X], 0x00", HOFF(stop_request)),
+	};
+	expect_lines(&ls, 0, want, ARRAY_SIZE(want));
+	for (int i = 0; i < ls.n; i++)
+		assert_null(strstr(ls.l[i].text, fmt("[rbx+0x%X]", XOFF(10))));
+	check_jumps(&ls, jit->epilogue);
+	jit_free(jit);
+	hart_free(h);
+}
+
 /* ld a0, 8(a1) in app mode, up to the TLB check's branch to the slow path:
  * rcx = &tlbs[U].e[ACC_READ][(addr >> 12) & 255] - tlbs (an app-mode hart's
  * TLB is always its U set, inside the hart), then the page of the last byte
  * must be the entry's page. */
 #define LD_TLB_CHECK                                                                    \
-	fmt("mov r12, [rbx+0x%X]", XOFF(11)), "lea rax, [r12+0x08]", "mov rcx, rax",   \
+	fmt("mov r10, [rbx+0x%X]", XOFF(6)), "lea rax, [r10+0x08]", "mov rcx, rax",   \
 		"shr rcx, 0x08", "and ecx, 0xFF0", "add rcx, rbx", "lea rdx, [rax+0x07]",  \
 		"and rdx, 0xFFFFFFFFFFFFF000", fmt("cmp rdx, [rcx+0x%X]", HOFF(tlbs)),    \
 		"*" /* jnz slow path */
 
 static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
 {
-	static const uint32_t code[] = { 0x0085b503 }; /* ld a0, 8(a1) */
+	static const uint32_t code[] = { 0x00833283 }; /* ld t0, 8(t1) */
 	struct hart *h = hart_new(&flat_env, NULL);
 	struct jit *jit = jit_new(0);
 	static struct listing ls;
@@ -230,20 +252,25 @@ static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
 		LD_TLB_CHECK,
 		/* host = addr + addend */
 		fmt("add rax, [rcx+0x%X]", HOFF(tlbs) + 8),
-		"mov r13, [rax]",
-		fmt("mov [rbx+0x%X], r13", XOFF(10)),
+		"mov r11, [rax]",
+		fmt("mov [rbx+0x%X], r11", XOFF(5)),
 	};
 	expect_lines(&ls, 0, want, ARRAY_SIZE(want));
 	/* the miss goes to the slow path, which calls mem_load_slow(hart, addr, 8, &val) */
 	stub = line_at(&ls, (uint32_t)target_of(&ls, 9));
 	assert_true(stub > 12);
 	const char *const slow[] = {
+		/* the caller-saved cache registers: homes and t0, t1 */
+		"mov [rsp+0x10], rsi", "mov [rsp+0x18], rdi", "mov [rsp+0x20], r8",
+		"mov [rsp+0x28], r9", "mov [rsp+0x30], r10", "mov [rsp+0x38], r11",
 		"lea rcx, [rsp+0x08]",
 		"mov rdi, rbx",
 		"mov rsi, rax",
 		"mov edx, 0x08",
 		fmt("mov rax, 0x%" PRIX64, (uint64_t)(uintptr_t)mem_load_slow),
 		"call rax",
+		"mov rsi, [rsp+0x10]", "mov rdi, [rsp+0x18]", "mov r8, [rsp+0x20]",
+		"mov r9, [rsp+0x28]", "mov r10, [rsp+0x30]", "mov r11, [rsp+0x38]",
 		"test eax, eax",
 		"*", /* jz loaded */
 	};
@@ -254,7 +281,7 @@ static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
 		fmt("mov [rbx+0x%X], rax", HOFF(pc)),
 		"mov eax, 0x02",
 		"*", /* jmp epilogue */
-		"mov r13, [rsp+0x08]",
+		"mov r11, [rsp+0x08]",
 		"*", /* jmp back */
 	};
 	expect_lines(&ls, stub + ARRAY_SIZE(slow), trap, ARRAY_SIZE(trap));
@@ -275,7 +302,7 @@ static void test_load_has_the_inline_tlb_check_and_a_slow_path(void **state)
  * access does not wait for the TLB load; the entry is still checked. */
 static void test_flat_load_adds_the_constant_after_the_check(void **state)
 {
-	static const uint32_t code[] = { 0x0085b503 }; /* ld a0, 8(a1) */
+	static const uint32_t code[] = { 0x00833283 }; /* ld t0, 8(t1) */
 	struct hart *h = hart_new(&flat_env, NULL);
 	struct jit *jit = jit_new(0);
 	static struct listing ls;
@@ -287,7 +314,7 @@ static void test_flat_load_adds_the_constant_after_the_check(void **state)
 		LD_TLB_CHECK,
 		fmt("mov rcx, 0x%" PRIX64, (uint64_t)base),
 		"add rax, rcx",
-		"mov r13, [rax]",
+		"mov r11, [rax]",
 	};
 	expect_lines(&ls, 0, want, ARRAY_SIZE(want));
 	check_jumps(&ls, jit->epilogue);
@@ -300,7 +327,7 @@ static void test_flat_load_adds_the_constant_after_the_check(void **state)
  * the same slow path as the bound check's jump (jit_fault_resume). */
 static void test_direct_load_is_a_bound_check_and_one_access(void **state)
 {
-	static const uint32_t code[] = { 0x0085b503 }; /* ld a0, 8(a1) */
+	static const uint32_t code[] = { 0x00833283 }; /* ld t0, 8(t1) */
 	struct hart *h = hart_new(&flat_env, NULL);
 	struct jit *jit = jit_new(0);
 	static struct listing ls;
@@ -312,13 +339,13 @@ static void test_direct_load_is_a_bound_check_and_one_access(void **state)
 	h->mem_size = 1ull << 32;
 	compile_listing(jit, h, code, 1, &ls);
 	const char *const want[] = {
-		fmt("mov r12, [rbx+0x%X]", XOFF(11)),
-		"lea rax, [r12+0x08]",
+		fmt("mov r10, [rbx+0x%X]", XOFF(6)),
+		"lea rax, [r10+0x08]",
 		fmt("cmp rax, [rbx+0x%X]", HOFF(mem_size)),
 		"*", /* jnb slow path */
 		fmt("mov rcx, 0x%" PRIX64, (uint64_t)base),
-		"mov r13, [rax+rcx*1]",
-		fmt("mov [rbx+0x%X], r13", XOFF(10)),
+		"mov r11, [rax+rcx*1]",
+		fmt("mov [rbx+0x%X], r11", XOFF(5)),
 	};
 	expect_lines(&ls, 0, want, ARRAY_SIZE(want));
 	assert_non_null(strstr(ls.l[3].text, "jnb "));
@@ -330,7 +357,7 @@ static void test_direct_load_is_a_bound_check_and_one_access(void **state)
 	assert_int_equal(jit_fault_resume(jit, (uintptr_t)&base), 0);
 	/* the slow path makes the access through mem_load_slow */
 	int stub = line_at(&ls, (uint32_t)target_of(&ls, 3));
-	assert_string_equal(ls.l[stub + 2].text, "mov rsi, rax");
+	assert_string_equal(ls.l[stub + 8].text, "mov rsi, rax");
 	check_jumps(&ls, jit->epilogue);
 	/* a flush forgets the sites with the code */
 	jit_flush(jit);
@@ -344,8 +371,8 @@ static void test_direct_load_is_a_bound_check_and_one_access(void **state)
 static void test_branch_compares_and_has_two_chainable_exits(void **state)
 {
 	static const uint32_t code[] = {
-		0x00150513, /* addi a0, a0, 1 */
-		0x00b50863, /* beq a0, a1, +16 */
+		0x00128293, /* addi t0, t0, 1 */
+		0x00628863, /* beq t0, t1, +16 */
 	};
 	struct hart *h = hart_new(&flat_env, NULL);
 	struct jit *jit = jit_new(0);
@@ -356,11 +383,11 @@ static void test_branch_compares_and_has_two_chainable_exits(void **state)
 	h->system = true;
 	compile_listing(jit, h, code, 2, &ls);
 	const char *const want[] = {
-		fmt("mov r12, [rbx+0x%X]", XOFF(10)),
-		"add r12, 0x01",
-		fmt("mov r13, [rbx+0x%X]", XOFF(11)),
-		"cmp r12, r13",
-		fmt("mov [rbx+0x%X], r12", XOFF(10)), /* written back between cmp and jz */
+		fmt("mov r10, [rbx+0x%X]", XOFF(5)),
+		"add r10, 0x01",
+		fmt("mov r11, [rbx+0x%X]", XOFF(6)),
+		"cmp r10, r11",
+		fmt("mov [rbx+0x%X], r10", XOFF(5)), /* written back between cmp and jz */
 		"*",                                  /* jz taken */
 		fmt("cmp qword ptr [rbx+0x%X], 0x00", HOFF(stop_request)),
 	};
@@ -409,6 +436,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_is_a_load_an_add_from_memory_and_a_writeback),
+		cmocka_unit_test(test_home_registers_are_neither_loaded_nor_written_back),
 		cmocka_unit_test(test_load_has_the_inline_tlb_check_and_a_slow_path),
 		cmocka_unit_test(test_branch_compares_and_has_two_chainable_exits),
 		cmocka_unit_test(test_flat_load_adds_the_constant_after_the_check),
