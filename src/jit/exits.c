@@ -162,45 +162,54 @@ void tr_back_edge(struct tr *t, int k)
 
 /* The registers a loop trace keeps in host registers from its header on:
  * the most used ones, all of them when they fit, else all but two of the
- * pool so the others have room.  Loaded on entry; those the trace writes
- * count as dirty from the header on, so every exit writes them back
- * whichever way it came (the others always equal their hart->x slot). */
+ * pool so the others have room.  Homes the loop does not keep are written
+ * back on entry (their registers go to the loop's), and come back at its
+ * exits (reg_to_convention); the others are loaded on entry, and those
+ * the trace writes count as dirty from the header on, so every exit
+ * writes them back whichever way it came. */
 void tr_loop_header(struct tr *t, const struct jit_trace *tr)
 {
-	int uses[33] = { 0 }, distinct = 0, keep, room = 0, next = 0;
-	bool written_in[33] = { false };
+	int uses[33] = { 0 }, distinct = 0, keep, next = 0;
+	bool written_in[33] = { false }, kept[33] = { false };
+	const int pool = (int)ARRAY_SIZE(jit_reg_pool);
 
 	for (int i = 0; i < tr->n; i++) {
 		for (uint32_t k = 0; k < tr->b[i]->n; k++) {
 			int r[3];
 
 			tr_x_regs(&tr->b[i]->insns[k], &r[0], &r[1], &r[2]);
-			/* the homes are in place already */
 			for (int j = 0; j < 3; j++)
-				if (r[j] > 0 && r[j] < 32 && t->rs.host_of[r[j]] < 0 &&
-				    !uses[r[j]]++)
+				if (r[j] > 0 && r[j] < 32 && !uses[r[j]]++)
 					distinct++;
 			if (r[2] >= 0)
 				written_in[r[2]] = true;
 		}
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(jit_reg_pool); i++)
-		room += t->rs.guest_of[jit_reg_pool[i]] < 0;
-	keep = distinct <= room ? distinct : room - 2;
+	keep = distinct <= pool ? distinct : pool - 2;
 	for (int n = 0; n < keep; n++) {
-		int best = 0, h;
+		int best = 0;
 
 		for (int g = 1; g < 32; g++)
 			if (uses[g] > uses[best])
 				best = g;
+		kept[best] = true;
+		uses[best] = 0;
+	}
+	for (int i = 0; i < JIT_HOMES; i++)
+		if (!kept[jit_homes[i].g])
+			reg_spill(t, jit_homes[i].h);
+	for (int g = 1; g < 32; g++) {
+		int h;
+
+		if (!kept[g] || t->rs.host_of[g] >= 0)
+			continue;
 		while (t->rs.guest_of[jit_reg_pool[next]] >= 0)
 			next++;
 		h = jit_reg_pool[next];
-		reg_map(t, best, h);
-		x86_alu_rm(E, ALU_MOV, true, h, RBX, x_off(best));
-		if (written_in[best])
+		reg_map(t, g, h);
+		x86_alu_rm(E, ALU_MOV, true, h, RBX, x_off(g));
+		if (written_in[g])
 			t->rs.dirty |= (uint16_t)(1u << h);
-		uses[best] = 0;
 	}
 	t->header = E->pos;
 	t->header_rs = t->rs;

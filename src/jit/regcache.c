@@ -105,14 +105,18 @@ static int reg_alloc(struct tr *t)
 		if (t->rs.guest_of[h] < 0 && !(t->locked & (1u << h)))
 			return h;
 	}
-	/* Evict the register needed last; a clean one costs no store. */
+	/* Evict the register needed last; a clean one costs no store, and a
+	 * dirty one without a home only a store it needed at the exit anyway,
+	 * while a home left must be loaded again at the exit. */
 	for (size_t i = 0; i < ARRAY_SIZE(jit_reg_pool); i++) {
 		int h = jit_reg_pool[i];
+		int g = t->rs.guest_of[h];
 		long score;
 
 		if (t->locked & (1u << h))
 			continue;
-		score = (long)reg_next_use(t, t->rs.guest_of[h]) * 2 + !(t->rs.dirty & (1u << h));
+		score = (long)reg_next_use(t, g) * 4 + (t->conv.host_of[g] != h) * 2 +
+			!(t->rs.dirty & (1u << h));
 		if (score > best_score) {
 			best_score = score;
 			best = h;
