@@ -2,8 +2,12 @@
  * branch among themselves (forward, backward, to themselves) and loop, run
  * by the interpreter and with the translator (which forms traces with side
  * exits and loops from them), each stopped by the same instruction limit
- * or at the ecall that ends the program.  Registers, pc, instret and the
- * data page must agree.  The single-block fuzzer (test_jit_fuzz.c) covers
+ * or at the ecall that ends the program.  Blocks also call each other
+ * (jal ra, or jalr ra through a pointer in t0), return (jalr x0, 0(ra)),
+ * jump through a pointer, and rewrite a word of their own code with the
+ * same value (which drops the compiled code of that page, also code that
+ * a call will return to).  Registers, pc, instret and the data page must
+ * agree.  The single-block fuzzer (test_jit_fuzz.c) covers
  * every operation; this one covers how blocks are joined.
  *
  *   TRACE_FUZZ_CASES=N  cases (default 400)    TRACE_FUZZ_SEED=S  first seed
@@ -19,6 +23,9 @@
 
 #define DATA_REG 30   /* t5: the data page, never written by the program */
 #define COUNT_REG 31  /* t6: the outer loop's counter */
+#define CODE_REG 29   /* t4: the code page, never written by the program */
+#define RA 1
+#define PTR_REG 5     /* t0: the target of jalr calls and jumps */
 #define MAX_BLOCKS 8
 #define LIMIT 60000   /* instructions per run: inner loops need not end */
 
@@ -32,10 +39,14 @@ static uint32_t next(void)
 	return (uint32_t)(rng >> 11);
 }
 
-/* A register the program may write: x1-x15 (x0 writes are sunk too). */
+/* A register the program may write: x2-x15 but t0 (x0 writes are sunk
+ * too); ra and t0 are written by calls and before jalr only, so returns
+ * mostly go to a return address. */
 static uint32_t wreg(void)
 {
-	return next() % 16;
+	uint32_t r = next() % 16;
+
+	return r == RA || r == PTR_REG ? 0 : r;
 }
 
 static uint32_t rreg(void)
@@ -94,27 +105,54 @@ static uint32_t body_insn(void)
 	}
 }
 
+enum term { T_JAL, T_FALL, T_RET, T_CALL_PTR, T_JUMP_PTR, T_BRANCH };
+
 /* The program: li t6, N; then blocks of 1-6 body instructions, each ended
- * by a branch or jal to a random block (or falling through); the last
- * block counts t6 down and loops to the first, then ecall. */
-static size_t make_program(uint32_t *code)
+ * by a branch, a jal (ra or x0), a return, a jalr call or jump through t0
+ * (auipc t0; addi t0; jalr) to a random block, or falling through; the
+ * last block counts t6 down and loops to the first, then ecall.  Its
+ * start is in *first (ra's first value: a return before any call goes
+ * there). */
+static size_t make_program(uint32_t *code, uint32_t *first)
 {
 	uint32_t nblocks = 2 + next() % (MAX_BLOCKS - 1), start[MAX_BLOCKS + 1], len[MAX_BLOCKS];
-	size_t n = 0;
+	uint32_t body[MAX_BLOCKS];
+	bool rewrite[MAX_BLOCKS];
+	enum term term[MAX_BLOCKS];
+	size_t n = 0, words;
 
 	code[n++] = i_type(40 + (int32_t)(next() % 40), 0, 0, COUNT_REG, 0x13);
-	/* lay out first, so branch offsets are known */
+	/* lay out first, so branch offsets are known; one block in 16
+	 * starts by rewriting a word of the code (two instructions) */
 	for (uint32_t i = 0, at = 1; i < nblocks; i++) {
-		len[i] = 1 + next() % 6 + 1; /* body + terminator */
+		uint32_t t = next() % 8;
+
+		term[i] = t < 2 ? T_JAL : t == 2 ? T_FALL : t == 3 ? T_RET : t == 4 ? T_CALL_PTR :
+			  t == 5 ? T_JUMP_PTR : T_BRANCH;
+		body[i] = 1 + next() % 6;
+		rewrite[i] = next() % 16 == 0;
+		body[i] += rewrite[i] ? 2 : 0;
+		len[i] = body[i] + (term[i] == T_CALL_PTR || term[i] == T_JUMP_PTR ? 3 : 1);
 		if (i == nblocks - 1)
-			len[i] = 1 + next() % 6 + 3; /* body + addi + bnez + ecall */
+			len[i] = body[i] + 3; /* body + addi + bnez + ecall */
 		start[i] = at;
 		at += len[i];
 	}
+	words = start[nblocks - 1] + len[nblocks - 1];
+	*first = start[0];
 	for (uint32_t i = 0; i < nblocks; i++) {
-		uint32_t body = len[i] - (i == nblocks - 1 ? 3 : 1);
+		uint32_t k = 0;
 
-		for (uint32_t k = 0; k < body; k++)
+		if (rewrite[i]) {
+			uint32_t at = (uint32_t)(next() % words) * 4, r = 6 + next() % 2; /* t1/t2 */
+
+			code[n++] = i_type((int32_t)at, CODE_REG, 2, r, 0x03); /* lw r, at(t4) */
+			/* sw r, at(t4) */
+			code[n++] = (at >> 5) << 25 | r << 20 | CODE_REG << 15 | 2 << 12 |
+				    (at & 31) << 7 | 0x23;
+			k = 2;
+		}
+		for (; k < body[i]; k++)
 			code[n++] = body_insn();
 		if (i == nblocks - 1) {
 			code[n++] = i_type(-1, COUNT_REG, 0, COUNT_REG, 0x13);
@@ -126,9 +164,15 @@ static size_t make_program(uint32_t *code)
 		uint32_t to = start[next() % nblocks];
 		int32_t off = (int32_t)(to - n) * 4;
 
-		switch (next() % 4) {
-		case 0: code[n] = j_type(off, next() % 2 ? 1 : 0); break; /* jal ra / j */
-		case 1: code[n] = i_type(0, 0, 0, 0, 0x13); break;        /* falls through */
+		switch (term[i]) {
+		case T_JAL: code[n] = j_type(off, next() % 2 ? RA : 0); break; /* jal ra / j */
+		case T_FALL: code[n] = i_type(0, 0, 0, 0, 0x13); break;        /* falls through */
+		case T_RET: code[n] = i_type(0, RA, 0, 0, 0x67); break;        /* jalr x0, 0(ra) */
+		case T_CALL_PTR: case T_JUMP_PTR:
+			code[n++] = PTR_REG << 7 | 0x17; /* auipc t0, 0 */
+			code[n++] = i_type(off, PTR_REG, 0, PTR_REG, 0x13);
+			code[n] = i_type(0, PTR_REG, 0, term[i] == T_CALL_PTR ? RA : 0, 0x67);
+			break;
 		default: {
 			static const uint32_t f3[] = { 0, 1, 4, 5, 6, 7 };
 			code[n] = b_type(off, rreg(), rreg(), f3[next() % ARRAY_SIZE(f3)]);
@@ -145,8 +189,13 @@ struct end {
 	uint8_t data[4096];
 };
 
+/* The code page as the program starts: loads and stores with offsets of
+ * 2048 and more from t5 reach its upper half, so each run starts from it. */
+static uint8_t code_page[4096];
+
 static void run(struct hart *h, const uint64_t *x0, struct end *e)
 {
+	memcpy(mem, code_page, sizeof(code_page));
 	memcpy(h->x, x0, 32 * sizeof(*x0));
 	h->pc = CODE;
 	h->instret = 0;
@@ -161,21 +210,25 @@ static void run(struct hart *h, const uint64_t *x0, struct end *e)
 
 static int one_case(uint64_t seed)
 {
-	static uint32_t code[2 + MAX_BLOCKS * 10];
+	static uint32_t code[2 + MAX_BLOCKS * 16];
 	struct hart *hi = hart_new(&flat_env, NULL), *hj = hart_new(&flat_env, NULL);
 	uint64_t x0[32];
 	struct end a, b;
+	uint32_t first;
 	size_t n;
 	int bad = 0;
 
 	rng = seed * 0x9e3779b97f4a7c15ull | 1;
-	n = make_program(code);
+	n = make_program(code, &first);
 	memset(mem, 0, 0x1000);
 	memcpy(mem, code, n * 4);
+	memcpy(code_page, mem, sizeof(code_page));
 	for (int i = 0; i < 32; i++)
 		x0[i] = (uint64_t)next() << 32 | next();
 	x0[0] = 0;
 	x0[DATA_REG] = DATA;
+	x0[CODE_REG] = CODE;
+	x0[RA] = CODE + 4 * first;
 	/* the outer loop runs 40 to 80 times */
 	if (engine_setup_hart(hj, ENGINE_JIT, 1u << 20, 16) < 0)
 		abort();
@@ -232,18 +285,22 @@ static void test_generated_programs_form_traces_and_loops(void **state)
 	uint64_t traces = 0, runs = 0;
 
 	for (uint64_t seed = 1; seed <= 50; seed++) {
-		static uint32_t code[2 + MAX_BLOCKS * 10];
+		static uint32_t code[2 + MAX_BLOCKS * 16];
 		struct hart *h = hart_new(&flat_env, NULL);
 		struct jit_stats st;
 		uint64_t x0[32] = { 0 };
 		struct end e;
+		uint32_t first;
 		size_t n;
 
 		rng = seed * 0x9e3779b97f4a7c15ull | 1;
-		n = make_program(code);
+		n = make_program(code, &first);
 		memset(mem, 0, 0x1000);
 		memcpy(mem, code, n * 4);
+		memcpy(code_page, mem, sizeof(code_page));
 		x0[DATA_REG] = DATA;
+		x0[CODE_REG] = CODE;
+		x0[RA] = CODE + 4 * first;
 		assert_int_equal(engine_setup_hart(h, ENGINE_JIT, 1u << 20, 16), 0);
 		run(h, x0, &e);
 		jit_stats(engine_jit(h), &st);
