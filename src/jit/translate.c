@@ -5,8 +5,10 @@
  * (lower_alu.c), C-helper operations (lower_helper.c), jumps
  * (lower_jump.c) and out-of-line stubs (stubs.c).
  *
- * Guest registers live in struct hart; within a block they are cached in
- * host registers, loaded on first use and written back at every exit.  The
+ * Guest registers live in struct hart; eight of them have a home host
+ * register that holds them from the entry trampoline to the epilogue
+ * (regcache.c: jit_homes), and the others are cached in host registers
+ * within a trace, loaded on first use and written back at every exit.  The
  * block is straight-line code (only its last instruction transfers
  * control), so which guest register sits in which host register, and
  * whether it is dirty, is known at every point at translation time.  Each
