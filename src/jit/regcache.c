@@ -164,7 +164,6 @@ void reg_written(struct tr *t, int g)
 	t->rs.dirty |= (uint16_t)(1u << t->rs.host_of[g]);
 }
 
-
 /* ---- helper calls: caller-saved cache registers are kept in the frame ---- */
 
 static int32_t reg_save_slot(int h)
