@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_sort.h"
+
 #define THREADS 2
 #define KEYS (1u << 17)
 #define SLOTS (1u << 16)
@@ -16,23 +18,6 @@
 static uint64_t total, rounds_done;
 static pthread_mutex_t total_lock = PTHREAD_MUTEX_INITIALIZER;
 static int rounds = 12;
-
-static void merge_sort(uint32_t *a, uint32_t *tmp, size_t n)
-{
-	size_t mid = n / 2, i = 0, j = mid, k = 0;
-
-	if (n < 2)
-		return;
-	merge_sort(a, tmp, mid);
-	merge_sort(a + mid, tmp, n - mid);
-	while (i < mid && j < n)
-		tmp[k++] = a[i] <= a[j] ? a[i++] : a[j++];
-	while (i < mid)
-		tmp[k++] = a[i++];
-	while (j < n)
-		tmp[k++] = a[j++];
-	memcpy(a, tmp, n * sizeof(*a));
-}
 
 static void *work(void *arg)
 {

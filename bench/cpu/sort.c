@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_sort.h"
+
 static uint32_t rng = 12345;
 
 static uint32_t next(void)
@@ -20,23 +22,6 @@ static int cmp_u32(const void *a, const void *b)
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static void merge_sort(uint32_t *a, uint32_t *tmp, size_t n)
-{
-	size_t mid = n / 2, i = 0, j = mid, k = 0;
-
-	if (n < 2)
-		return;
-	merge_sort(a, tmp, mid);
-	merge_sort(a + mid, tmp, n - mid);
-	while (i < mid && j < n)
-		tmp[k++] = a[i] <= a[j] ? a[i++] : a[j++];
-	while (i < mid)
-		tmp[k++] = a[i++];
-	while (j < n)
-		tmp[k++] = a[j++];
-	memcpy(a, tmp, n * sizeof(*a));
 }
 
 int main(int argc, char **argv)
