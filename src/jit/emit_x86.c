@@ -406,9 +406,19 @@ void x86_jmp_to(struct emit *e, size_t target)
 /* ---- SSE scalar forms (SDM vol. 2: MOVSD/MOVSS, ADDSD, UCOMISD, ...) ----
  * F2 selects the double form, F3 the single one; 66 the packed-integer
  * moves and ucomisd. */
+static void sse_op(struct emit *e, enum x86_sse op, bool dbl, int xmm, struct rm rm)
+{
+	enc(e, dbl ? 0xf2 : 0xf3, false, false, 0x0f00 | op, xmm, rm);
+}
+
 void x86_sse_rm(struct emit *e, enum x86_sse op, bool dbl, int xmm, int base, int32_t disp)
 {
-	enc(e, dbl ? 0xf2 : 0xf3, false, false, 0x0f00 | op, xmm, M(base, NO_REG, 1, disp));
+	sse_op(e, op, dbl, xmm, M(base, NO_REG, 1, disp));
+}
+
+void x86_sse_rr(struct emit *e, enum x86_sse op, bool dbl, int dst, int src)
+{
+	sse_op(e, op, dbl, dst, R(src));
 }
 
 void x86_sse_mr(struct emit *e, bool dbl, int base, int32_t disp, int xmm)
@@ -421,9 +431,19 @@ void x86_ucomis_rm(struct emit *e, bool dbl, int xmm, int base, int32_t disp)
 	enc(e, dbl ? 0x66 : 0, false, false, 0x0f2e, xmm, M(base, NO_REG, 1, disp));
 }
 
+void x86_ucomis_rr(struct emit *e, bool dbl, int a, int b)
+{
+	enc(e, dbl ? 0x66 : 0, false, false, 0x0f2e, a, R(b));
+}
+
 void x86_movq_from_xmm(struct emit *e, bool w, int gpr, int xmm)
 {
 	enc(e, 0x66, w, false, 0x0f7e, xmm, R(gpr));
+}
+
+void x86_movq_to_xmm(struct emit *e, int xmm, int gpr)
+{
+	enc(e, 0x66, true, false, 0x0f6e, xmm, R(gpr));
 }
 
 void x86_cvtsi2sd(struct emit *e, int xmm, int gpr)
@@ -433,12 +453,22 @@ void x86_cvtsi2sd(struct emit *e, int xmm, int gpr)
 
 /* VEX.LIG.66.0F38.W1 (double) / W0 (single): the three-byte VEX prefix
  * (SDM vol. 2, 2.3.5) with R, X, B and vvvv inverted. */
+static void vfma231(struct emit *e, enum x86_fma op, bool dbl, int dst, int src2, struct rm rm)
+{
+	emit_u8(e, 0xc4);
+	emit_u8(e, (uint8_t)((!hi(dst)) << 7 | 1 << 6 | (!hi(rm.base)) << 5 | 0x02));
+	emit_u8(e, (uint8_t)((dbl ? 0x80 : 0) | (~src2 & 15) << 3 | 0x01));
+	emit_u8(e, (uint8_t)op);
+	enc_modrm(e, dst, rm);
+}
+
 void x86_vfma231_rm(struct emit *e, enum x86_fma op, bool dbl, int dst, int src2, int base,
 		    int32_t disp)
 {
-	emit_u8(e, 0xc4);
-	emit_u8(e, (uint8_t)((!hi(dst)) << 7 | 1 << 6 | (!hi(base)) << 5 | 0x02));
-	emit_u8(e, (uint8_t)((dbl ? 0x80 : 0) | (~src2 & 15) << 3 | 0x01));
-	emit_u8(e, (uint8_t)op);
-	enc_modrm(e, dst, M(base, NO_REG, 1, disp));
+	vfma231(e, op, dbl, dst, src2, M(base, NO_REG, 1, disp));
+}
+
+void x86_vfma231_rr(struct emit *e, enum x86_fma op, bool dbl, int dst, int src2, int src3)
+{
+	vfma231(e, op, dbl, dst, src2, R(src3));
 }

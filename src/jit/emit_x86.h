@@ -113,15 +113,21 @@ enum x86_fma { FMA_MADD = 0xb9, FMA_MSUB = 0xbb, FMA_NMADD = 0xbd, FMA_NMSUB = 0
 
 /* op xmm, [base + disp] (movsd/movss loads with SSE_LOAD) */
 void x86_sse_rm(struct emit *e, enum x86_sse op, bool dbl, int xmm, int base, int32_t disp);
+/* op dst, src (movsd/movss between registers with SSE_LOAD: the low lane) */
+void x86_sse_rr(struct emit *e, enum x86_sse op, bool dbl, int dst, int src);
 /* movsd/movss [base + disp], xmm */
 void x86_sse_mr(struct emit *e, bool dbl, int base, int32_t disp, int xmm);
 void x86_ucomis_rm(struct emit *e, bool dbl, int xmm, int base, int32_t disp);
+void x86_ucomis_rr(struct emit *e, bool dbl, int a, int b);
+/* movq xmm, gpr64 */
+void x86_movq_to_xmm(struct emit *e, int xmm, int gpr);
 /* movq gpr, xmm (w) or movd gpr32, xmm */
 void x86_movq_from_xmm(struct emit *e, bool w, int gpr, int xmm);
 /* cvtsi2sd xmm, gpr64 */
 void x86_cvtsi2sd(struct emit *e, int xmm, int gpr);
 void x86_vfma231_rm(struct emit *e, enum x86_fma op, bool dbl, int dst, int src2, int base,
 		    int32_t disp);
+void x86_vfma231_rr(struct emit *e, enum x86_fma op, bool dbl, int dst, int src2, int src3);
 
 /* Jumps with a 32-bit displacement.  The forward forms return the offset of
  * the displacement for x86_patch_rel32; the _to forms jump to a known offset. */

@@ -120,6 +120,7 @@ void tr_exit_direct(struct tr *t, int k, uint64_t target)
  * from memory that is now up to date. */
 static void tr_reconcile(struct tr *t, const struct regstate *want)
 {
+	freg_spill_all(t);
 	for (int h = 0; h < 16; h++) {
 		int g = t->rs.guest_of[h];
 

@@ -116,12 +116,42 @@ static void boxed_or_slow(struct tr *t, struct stub *s, int f)
 	also_jump(t, s, CC_NE);
 }
 
+/* The operands of a single from hart->f, current (the NaN-box checks and
+ * the operations read it there); doubles come from the F cache. */
+static void singles_to_mem(struct tr *t, bool two, bool three)
+{
+	freg_to_mem(t, t->ip->rs1);
+	if (two)
+		freg_to_mem(t, t->ip->rs2);
+	if (three)
+		freg_to_mem(t, t->ip->rs3);
+}
+
+/* The result in xmm0 to rd: a double into the F cache, a single NaN-boxed
+ * into hart->f (and out of the cache). */
+static void fp_result(struct tr *t, bool dbl, int d)
+{
+	int rd = t->ip->rd;
+
+	if (dbl) {
+		x86_sse_rr(E, SSE_LOAD, true, d, 0);
+		freg_written(t, rd);
+		return;
+	}
+	x86_sse_mr(E, false, RBX, f_off(rd), 0);
+	x86_alu_mi(E, AI_OR, false, RBX, f_off(rd) + 4, -1); /* NaN-boxed */
+	freg_forget(t, rd);
+}
+
 /* Arithmetic and FMA: the RNE and NX gates, the operation, the result
- * check, the store; every failed check goes to the one helper stub. */
+ * check, the store; every failed check goes to the one helper stub, which
+ * the F cache leaves as it finds it but for rd (reloaded after the call),
+ * so the cache registers are all taken before it is made. */
 static bool fp_arith(struct tr *t, const struct fp_inline *fi)
 {
 	const struct insn *ip = t->ip;
 	bool three = fi->fma != 0, two = three || fi->sse != SSE_SQRT;
+	int a = 0, b = 0, c = 0, d = 0;
 	struct stub *s;
 
 	if (three && !t->jit->has_fma)
@@ -133,6 +163,14 @@ static bool fp_arith(struct tr *t, const struct fp_inline *fi)
 		tr_fp_rm(t); /* edx = frm, checked valid */
 	else
 		x86_mov_ri(E, RDX, 0); /* the helper's rounding mode */
+	if (fi->dbl) {
+		a = freg_use(t, ip->rs1);
+		b = two ? freg_use(t, ip->rs2) : 0;
+		c = three ? freg_use(t, ip->rs3) : 0;
+		d = freg_def(t, ip->rd);
+	} else {
+		singles_to_mem(t, two, three);
+	}
 	x86_test_mi(E, false, RBX, HART_OFF(fflags), FFLAG_NX_BIT);
 	s = slow_stub(t, NO_REG);
 	s->jump = x86_jcc_fwd(E, CC_E);
@@ -147,15 +185,22 @@ static bool fp_arith(struct tr *t, const struct fp_inline *fi)
 		if (three)
 			boxed_or_slow(t, s, ip->rs3);
 	}
-	if (three) {
-		x86_sse_rm(E, SSE_LOAD, fi->dbl, 0, RBX, f_off(ip->rs3));
-		x86_sse_rm(E, SSE_LOAD, fi->dbl, 1, RBX, f_off(ip->rs1));
-		x86_vfma231_rm(E, fi->fma, fi->dbl, 0, 1, RBX, f_off(ip->rs2));
+	if (fi->dbl && three) {
+		x86_sse_rr(E, SSE_LOAD, true, 0, c);
+		x86_vfma231_rr(E, fi->fma, true, 0, a, b);
+	} else if (fi->dbl) {
+		x86_sse_rr(E, two ? SSE_LOAD : SSE_SQRT, true, 0, a);
+		if (two)
+			x86_sse_rr(E, fi->sse, true, 0, b);
+	} else if (three) {
+		x86_sse_rm(E, SSE_LOAD, false, 0, RBX, f_off(ip->rs3));
+		x86_sse_rm(E, SSE_LOAD, false, 1, RBX, f_off(ip->rs1));
+		x86_vfma231_rm(E, fi->fma, false, 0, 1, RBX, f_off(ip->rs2));
 	} else if (two) {
-		x86_sse_rm(E, SSE_LOAD, fi->dbl, 0, RBX, f_off(ip->rs1));
-		x86_sse_rm(E, fi->sse, fi->dbl, 0, RBX, f_off(ip->rs2));
+		x86_sse_rm(E, SSE_LOAD, false, 0, RBX, f_off(ip->rs1));
+		x86_sse_rm(E, fi->sse, false, 0, RBX, f_off(ip->rs2));
 	} else {
-		x86_sse_rm(E, SSE_SQRT, fi->dbl, 0, RBX, f_off(ip->rs1));
+		x86_sse_rm(E, SSE_SQRT, false, 0, RBX, f_off(ip->rs1));
 	}
 	/* rax = |result|: finite (sums), or in [SAFE, INF) */
 	x86_movq_from_xmm(E, fi->dbl, RAX, 0);
@@ -174,10 +219,8 @@ static bool fp_arith(struct tr *t, const struct fp_inline *fi)
 		x86_alu_ri(E, AI_CMP, false, RAX, (int32_t)(fi->sum ? INF_S : INF_S - SAFE_S));
 	}
 	also_jump(t, s, CC_AE);
-	x86_sse_mr(E, fi->dbl, RBX, f_off(ip->rd), 0);
-	if (!fi->dbl)
-		x86_alu_mi(E, AI_OR, false, RBX, f_off(ip->rd) + 4, -1); /* NaN-boxed */
-	s->join = E->pos;
+	fp_result(t, fi->dbl, d);
+	s->join = E->pos; /* the helper wrote rd itself */
 	return true;
 }
 
@@ -187,24 +230,26 @@ static bool fp_compare(struct tr *t, const struct fp_inline *fi)
 {
 	const struct insn *ip = t->ip;
 	struct stub *s = NULL; /* made below on either path (gcc -O1 cannot tell) */
-	int d;
+	int d, a = 0, b = 0;
 
 	if (ip->rd == REG_SINK)
 		return false; /* rare: the helper still raises the flags */
 	tr_fp_check(t);
 	d = reg_def(t, ip->rd);
-	if (!fi->dbl) {
+	if (fi->dbl) {
+		a = freg_use(t, ip->rs1);
+		b = freg_use(t, ip->rs2);
+		x86_ucomis_rr(E, true, a, b);
+		s = slow_stub(t, d);
+		s->jump = x86_jcc_fwd(E, CC_P);
+	} else {
+		singles_to_mem(t, true, false);
 		s = slow_stub(t, d);
 		x86_alu_mi(E, AI_CMP, false, RBX, f_off(ip->rs1) + 4, -1);
 		s->jump = x86_jcc_fwd(E, CC_NE);
 		boxed_or_slow(t, s, ip->rs2);
-	}
-	x86_sse_rm(E, SSE_LOAD, fi->dbl, 0, RBX, f_off(ip->rs1));
-	x86_ucomis_rm(E, fi->dbl, 0, RBX, f_off(ip->rs2));
-	if (fi->dbl) {
-		s = slow_stub(t, d);
-		s->jump = x86_jcc_fwd(E, CC_P);
-	} else {
+		x86_sse_rm(E, SSE_LOAD, false, 0, RBX, f_off(ip->rs1));
+		x86_ucomis_rm(E, false, 0, RBX, f_off(ip->rs2));
 		also_jump(t, s, CC_P);
 	}
 	x86_setcc(E, (enum x86_cc)(fi->cmp - 1), RAX);
@@ -212,6 +257,26 @@ static bool fp_compare(struct tr *t, const struct fp_inline *fi)
 	s->join = E->pos;
 	reg_written(t, ip->rd);
 	return true;
+}
+
+/* Sign injection of doubles, in general registers from the F cache. */
+static void fp_sgnj_d(struct tr *t)
+{
+	const struct insn *ip = t->ip;
+	int op = ip->op;
+	int a = freg_use(t, ip->rs1), b = freg_use(t, ip->rs2), d = freg_def(t, ip->rd);
+
+	x86_movq_from_xmm(E, true, RAX, a);
+	x86_movq_from_xmm(E, true, RCX, b);
+	if (op == OP_FSGNJN_D)
+		x86_unary(E, UN_NOT, true, RCX);
+	x86_mov_ri(E, RDX, SIGN_D);
+	x86_alu_rr(E, ALU_AND, true, RCX, RDX);
+	if (op != OP_FSGNJX_D)
+		x86_bt_ri(E, BT_BTR, RAX, 63);
+	x86_alu_rr(E, op == OP_FSGNJX_D ? ALU_XOR : ALU_OR, true, RAX, RCX);
+	x86_movq_to_xmm(E, d, RAX);
+	freg_written(t, ip->rd);
 }
 
 /* Sign injection and moves between register files: bit operations. */
@@ -225,37 +290,35 @@ static bool fp_bits(struct tr *t)
 	case OP_FSGNJN_D:
 	case OP_FSGNJX_D:
 		tr_fp_check(t);
-		x86_alu_rm(E, ALU_MOV, true, RAX, RBX, f_off(ip->rs1));
-		x86_alu_rm(E, ALU_MOV, true, RCX, RBX, f_off(ip->rs2));
-		if (op == OP_FSGNJN_D)
-			x86_unary(E, UN_NOT, true, RCX);
-		x86_mov_ri(E, RDX, SIGN_D);
-		x86_alu_rr(E, ALU_AND, true, RCX, RDX);
-		if (op != OP_FSGNJX_D)
-			x86_bt_ri(E, BT_BTR, RAX, 63);
-		x86_alu_rr(E, op == OP_FSGNJX_D ? ALU_XOR : ALU_OR, true, RAX, RCX);
-		x86_alu_mr(E, ALU_MOV, true, RBX, f_off(ip->rd), RAX);
+		fp_sgnj_d(t);
 		return true;
 	case OP_FMV_X_D:
 	case OP_FMV_X_W:
 		tr_fp_check(t);
 		if (ip->rd == REG_SINK)
 			return true;
-		d = reg_def(t, ip->rd);
-		if (op == OP_FMV_X_D)
-			x86_alu_rm(E, ALU_MOV, true, d, RBX, f_off(ip->rs1));
-		else
+		if (op == OP_FMV_X_D) {
+			int a = freg_use(t, ip->rs1);
+
+			d = reg_def(t, ip->rd);
+			x86_movq_from_xmm(E, true, d, a);
+		} else {
+			freg_to_mem(t, ip->rs1);
+			d = reg_def(t, ip->rd);
 			x86_load(E, 4, true, d, RBX, NO_REG, 1, f_off(ip->rs1));
+		}
 		reg_written(t, ip->rd);
 		return true;
 	case OP_FMV_D_X:
 		tr_fp_check(t);
-		x86_alu_mr(E, ALU_MOV, true, RBX, f_off(ip->rd), reg_use(t, ip->rs1));
+		x86_movq_to_xmm(E, freg_def(t, ip->rd), reg_use(t, ip->rs1));
+		freg_written(t, ip->rd);
 		return true;
 	case OP_FMV_W_X:
 		tr_fp_check(t);
 		x86_store(E, 4, RBX, f_off(ip->rd), reg_use(t, ip->rs1));
 		x86_alu_mi(E, AI_OR, false, RBX, f_off(ip->rd) + 4, -1);
+		freg_forget(t, ip->rd);
 		return true;
 	case OP_FCVT_D_W:
 	case OP_FCVT_D_WU: /* exact: no flags, any rounding mode */
@@ -268,8 +331,9 @@ static bool fp_bits(struct tr *t)
 			x86_movsxd(E, RAX, reg_use(t, ip->rs1));
 		else
 			x86_mov_rr(E, false, RAX, reg_use(t, ip->rs1));
-		x86_cvtsi2sd(E, 0, RAX);
-		x86_sse_mr(E, true, RBX, f_off(ip->rd), 0);
+		d = freg_def(t, ip->rd);
+		x86_cvtsi2sd(E, d, RAX);
+		freg_written(t, ip->rd);
 		return true;
 	default:
 		return false;

@@ -158,28 +158,33 @@ void tr_fload(struct tr *t)
 	s->jump = tr_tlb_check(t, ACC_READ, size);
 	tr_access_load(t, s, false, RAX);
 	s->join = E->pos;
-	if (size == 4) {
-		x86_mov_ri(E, RCX, 0xffffffff00000000ull); /* NaN-box */
-		x86_alu_rr(E, ALU_OR, true, RAX, RCX);
+	if (size == 8) { /* into the F cache (the stub's slot load came before) */
+		x86_movq_to_xmm(E, freg_def(t, ip->rd), RAX);
+		freg_written(t, ip->rd);
+		return;
 	}
+	x86_mov_ri(E, RCX, 0xffffffff00000000ull); /* NaN-box */
+	x86_alu_rr(E, ALU_OR, true, RAX, RCX);
 	x86_alu_mr(E, ALU_MOV, true, RBX, f_off(ip->rd), RAX);
+	freg_forget(t, ip->rd);
 }
 
 void tr_fstore(struct tr *t)
 {
 	const struct insn *ip = t->ip;
 	int size = ip->op == OP_FSW ? 4 : 8;
-	int a;
+	int a, c;
 	struct stub *s;
 
 	tr_fp_check(t);
 	a = reg_use(t, ip->rs1);
+	c = freg_use(t, ip->rs2); /* before the stub: it reloads the cache */
 	tr_addr_to_rax(t, a);
 	s = tr_new_stub(t, STUB_STORE);
 	s->size = (uint8_t)size;
 	s->freg = (int8_t)ip->rs2;
 	s->jump = tr_tlb_check(t, ACC_WRITE, size);
-	x86_alu_rm(E, ALU_MOV, true, RDX, RBX, f_off(ip->rs2));
+	x86_movq_from_xmm(E, true, RDX, c);
 	tr_access_store(t, s, RDX);
 	s->join = E->pos;
 }

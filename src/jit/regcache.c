@@ -29,6 +29,7 @@ void reg_convention(struct regstate *rs)
 	memset(rs->host_of, -1, sizeof(rs->host_of));
 	memset(rs->guest_of, -1, sizeof(rs->guest_of));
 	rs->dirty = 0;
+	freg_reset(rs);
 	for (int i = 0; i < JIT_HOMES; i++) {
 		rs->host_of[jit_homes[i].g] = jit_homes[i].h;
 		rs->guest_of[jit_homes[i].h] = jit_homes[i].g;
@@ -55,6 +56,7 @@ void reg_to_convention(struct tr *t, const struct regstate *rs)
 		if (rs->host_of[jit_homes[i].g] != jit_homes[i].h ||
 		    !(rs->dirty & (1u << jit_homes[i].h)))
 			x86_alu_rm(E, ALU_MOV, true, jit_homes[i].h, RBX, x_off(jit_homes[i].g));
+	freg_write_back(t, rs);
 }
 
 void reg_map(struct tr *t, int g, int h)
@@ -173,8 +175,12 @@ static int32_t reg_save_slot(int h)
 	return FRAME_SAVE + 8 * i;
 }
 
+/* The F cache too: the helper may read hart->f, and every xmm register is
+ * caller-saved (so reg_restore_caller loads them all again, which also
+ * picks up what the helper wrote to hart->f). */
 void reg_save_caller(struct tr *t, const struct regstate *rs)
 {
+	freg_write_back(t, rs);
 	for (int h = 0; h < 16; h++)
 		if ((CALLER_SAVED_MASK & (1u << h)) && rs->guest_of[h] >= 0)
 			x86_alu_mr(E, ALU_MOV, true, RSP, reg_save_slot(h), h);
@@ -185,6 +191,7 @@ void reg_restore_caller(struct tr *t, const struct regstate *rs)
 	for (int h = 0; h < 16; h++)
 		if ((CALLER_SAVED_MASK & (1u << h)) && rs->guest_of[h] >= 0)
 			x86_alu_rm(E, ALU_MOV, true, h, RSP, reg_save_slot(h));
+	freg_reload(t, rs);
 }
 
 /* Load guest register g into argument register arg after save_caller: a

@@ -42,6 +42,7 @@ static void translate_block(struct tr *t, uint32_t n, int inline_exit, bool back
 		t->ip = ip;
 		t->idx = (int)i;
 		t->locked = 0;
+		t->flocked = 0;
 		switch (k) {
 		case K_U:
 			if (ip->rd != REG_SINK) {

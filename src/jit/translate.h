@@ -26,6 +26,10 @@ struct regstate {
 	int8_t host_of[33]; /* guest x register -> host register, or -1 */
 	int8_t guest_of[16];
 	uint16_t dirty;     /* host registers newer than their hart->x slot */
+	/* The F-register cache (fregcache.c): none at any trace entry. */
+	int8_t xmm_of[32];  /* guest f register -> xmm register, or -1 */
+	int8_t f_of[16];    /* xmm register -> guest f register, or -1 */
+	uint16_t fdirty;    /* xmm registers newer than their hart->f slot */
 };
 
 enum stub_kind { STUB_TRAP, STUB_LOAD, STUB_STORE, STUB_SIDE_EXIT, STUB_LEAVE, STUB_FP };
@@ -64,6 +68,9 @@ struct tr {
 	struct regstate rs;
 	struct regstate conv; /* reg_convention's */
 	uint16_t locked; /* host registers the current instruction uses */
+	uint16_t flocked; /* and xmm registers */
+	uint32_t fclock;  /* F-cache use counter: the least recently used is evicted */
+	uint32_t fused[16];
 	bool fs_ok;      /* mstatus.FS already checked in this block */
 	bool frm_ok;     /* frm already checked valid in this block */
 	bool system;     /* a system-mode hart: TLB contexts change */
@@ -161,6 +168,39 @@ void reg_restore_caller(struct tr *t, const struct regstate *rs);
 void reg_load_arg(struct tr *t, int arg, int g);
 
 void reg_call(struct tr *t, const void *fn);
+
+/* ---- the F-register cache (fregcache.c) ----
+ * Guest f registers in xmm2-xmm15 (xmm0 and xmm1 are scratch) within a
+ * trace: loaded on first use, written back at every exit and before every
+ * C call (reg_save_caller), and loaded again after it (reg_restore_caller),
+ * since the psABI has every xmm register caller-saved.  Code that reads or
+ * writes hart->f directly first makes the slot current (freg_to_mem), and
+ * forgets a register it wrote there (freg_forget). */
+
+void freg_reset(struct regstate *rs);
+
+/* The xmm register holding f register f (loaded if needed). */
+int freg_use(struct tr *t, int f);
+
+/* The xmm register that will receive f's new value (not loaded). */
+int freg_def(struct tr *t, int f);
+
+void freg_written(struct tr *t, int f);
+
+/* hart->f[f] current: written back when dirty in an xmm register. */
+void freg_to_mem(struct tr *t, int f);
+
+/* Drop f from the cache without a store: hart->f[f] has just been written. */
+void freg_forget(struct tr *t, int f);
+
+/* Store every dirty xmm register of rs to its slot (only moves). */
+void freg_write_back(struct tr *t, const struct regstate *rs);
+
+/* Load every cached register of rs from its slot (after a call). */
+void freg_reload(struct tr *t, const struct regstate *rs);
+
+/* Write back and drop every cached register (the loop header holds none). */
+void freg_spill_all(struct tr *t);
 
 /* ---- exits, chain sites and loops (exits.c) ---- */
 
