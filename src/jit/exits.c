@@ -120,7 +120,7 @@ void tr_exit_direct(struct tr *t, int k, uint64_t target)
  * from memory that is now up to date. */
 static void tr_reconcile(struct tr *t, const struct regstate *want)
 {
-	freg_spill_all(t);
+	freg_reconcile(t, want);
 	for (int h = 0; h < 16; h++) {
 		int g = t->rs.guest_of[h];
 
@@ -212,6 +212,7 @@ void tr_loop_header(struct tr *t, const struct jit_trace *tr)
 		if (written_in[g])
 			t->rs.dirty |= (uint16_t)(1u << h);
 	}
+	freg_loop_header(t, tr);
 	t->header = E->pos;
 	t->header_rs = t->rs;
 	t->head_pc = tr->b[0]->pc;

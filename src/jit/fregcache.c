@@ -2,7 +2,8 @@
  * trace, as regcache.c keeps x registers in general ones.  The state is
  * part of struct regstate, so every stub knows what to write back; every
  * trace entry has the cache empty, so every exit writes back what is
- * dirty (reg_to_convention) and a loop's back edge spills it all. */
+ * dirty (reg_to_convention); a loop trace keeps its most used f registers
+ * from its header on, as exits.c does with x registers. */
 #include "jit/translate.h"
 
 #define XMM_FIRST 2 /* xmm0 and xmm1 are the inline code's scratch */
@@ -110,8 +111,79 @@ void freg_reload(struct tr *t, const struct regstate *rs)
 			x86_sse_rm(E, SSE_LOAD, true, x, RBX, f_off(rs->f_of[x]));
 }
 
-void freg_spill_all(struct tr *t)
+void freg_reconcile(struct tr *t, const struct regstate *want)
 {
-	for (int x = XMM_FIRST; x < 16; x++)
-		freg_spill(t, x);
+	for (int x = XMM_FIRST; x < 16; x++) {
+		int f = t->rs.f_of[x];
+
+		if (f < 0)
+			continue;
+		if (want->xmm_of[f] != x)
+			freg_spill(t, x);
+		else if ((t->rs.fdirty & (1u << x)) && !(want->fdirty & (1u << x)))
+			freg_to_mem(t, f);
+	}
+	for (int x = XMM_FIRST; x < 16; x++) {
+		int f = want->f_of[x];
+
+		if (f >= 0 && t->rs.xmm_of[f] != x)
+			x86_sse_rm(E, SSE_LOAD, true, x, RBX, f_off(f));
+	}
+}
+
+/* The f registers an F/D instruction reads (up to three, -1 for none)
+ * and writes (or -1); unused fields may name f0, which costs at most a load. */
+static void freg_regs(const struct insn *ip, int r[3], int *w)
+{
+	r[0] = r[1] = r[2] = *w = -1;
+	switch (tr_insn_kind(ip)) {
+	case K_FLOAD: *w = ip->rd; break;
+	case K_FSTORE: r[0] = ip->rs2; break;
+	case K_XF: *w = ip->rd; break;
+	case K_FX: r[0] = ip->rs1, r[1] = ip->rs2; break;
+	case K_FF: r[0] = ip->rs1, r[1] = ip->rs2, r[2] = ip->rs3, *w = ip->rd; break;
+	default: break;
+	}
+}
+
+/* Keep at most this many, so that temporaries still find a register. */
+#define LOOP_KEEP 10
+
+void freg_loop_header(struct tr *t, const struct jit_trace *tr)
+{
+	int uses[32] = { 0 };
+	bool written[32] = { false }, uncached[32] = { false };
+
+	for (int i = 0; i < tr->n; i++) {
+		for (uint32_t k = 0; k < tr->b[i]->n; k++) {
+			const struct insn *ip = &tr->b[i]->insns[k];
+			int r[3], w;
+
+			freg_regs(ip, r, &w);
+			for (int j = 0; j < 3; j++)
+				if (r[j] >= 0)
+					uses[r[j]]++;
+			if (w < 0)
+				continue;
+			uses[w]++;
+			written[w] = true;
+			if (!tr_fp_to_cache(ip))
+				uncached[w] = true;
+		}
+	}
+	for (int n = 0, x = XMM_FIRST; n < LOOP_KEEP; n++, x++) {
+		int best = -1;
+
+		for (int f = 0; f < 32; f++)
+			if (uses[f] && !uncached[f] && (best < 0 || uses[f] > uses[best]))
+				best = f;
+		if (best < 0)
+			break;
+		uses[best] = 0;
+		x86_sse_rm(E, SSE_LOAD, true, x, RBX, f_off(best));
+		t->rs.xmm_of[best] = (int8_t)x;
+		t->rs.f_of[x] = (int8_t)best;
+		if (written[best])
+			t->rs.fdirty |= (uint16_t)(1u << x);
+	}
 }

@@ -340,6 +340,24 @@ static bool fp_bits(struct tr *t)
 	}
 }
 
+bool tr_fp_to_cache(const struct insn *ip)
+{
+	const struct fp_inline *fi = &fp_inline_ops[ip->op];
+
+	switch (ip->op) {
+	case OP_FLD:
+	case OP_FSGNJ_D:
+	case OP_FSGNJN_D:
+	case OP_FSGNJX_D:
+	case OP_FMV_D_X:
+	case OP_FCVT_D_W:
+	case OP_FCVT_D_WU:
+		return true;
+	default:
+		return fi->dbl && (fi->sse || fi->fma);
+	}
+}
+
 bool tr_fp_inline(struct tr *t)
 {
 	const struct fp_inline *fi = &fp_inline_ops[t->ip->op];

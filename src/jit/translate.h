@@ -199,8 +199,13 @@ void freg_write_back(struct tr *t, const struct regstate *rs);
 /* Load every cached register of rs from its slot (after a call). */
 void freg_reload(struct tr *t, const struct regstate *rs);
 
-/* Write back and drop every cached register (the loop header holds none). */
-void freg_spill_all(struct tr *t);
+/* Make the F cache what the loop header has (the back edge). */
+void freg_reconcile(struct tr *t, const struct regstate *want);
+
+/* The f registers a loop trace keeps in xmm registers from its header on:
+ * the most used of those only written into the cache, loaded on entry;
+ * those written count as dirty from the header on. */
+void freg_loop_header(struct tr *t, const struct jit_trace *tr);
 
 /* ---- exits, chain sites and loops (exits.c) ---- */
 
@@ -279,6 +284,10 @@ void tr_fp_rm(struct tr *t);
 
 /* Compile the current F/D instruction inline; false: not done here. */
 bool tr_fp_inline(struct tr *t);
+
+/* Whether the instruction's inline code leaves its f destination in the
+ * F cache (others write hart->f, and the cache forgets the register). */
+bool tr_fp_to_cache(const struct insn *ip);
 
 /* STUB_FP: the helper call the inline code falls back to. */
 void tr_fp_slow_stub(struct tr *t, struct stub *s);
