@@ -6,8 +6,9 @@
  * (jal ra, or jalr ra through a pointer in t0), return (jalr x0, 0(ra)),
  * jump through a pointer, and rewrite a word of their own code with the
  * same value (which drops the compiled code of that page, also code that
- * a call will return to).  Registers, pc, instret and the data page must
- * agree.  The single-block fuzzer (test_jit_fuzz.c) covers
+ * a call will return to), and do F/D arithmetic, loads, stores and moves
+ * on f0-f19 (more than the translator's xmm cache holds).  Registers (x
+ * and f), fflags, pc, instret and the data page must agree.  The single-block fuzzer (test_jit_fuzz.c) covers
  * every operation; this one covers how blocks are joined.
  *
  *   TRACE_FUZZ_CASES=N  cases (default 400)    TRACE_FUZZ_SEED=S  first seed
@@ -82,7 +83,55 @@ static uint32_t j_type(int32_t off, uint32_t rd)
 	       ((u >> 12) & 0xff) << 12 | rd << 7 | 0x6f;
 }
 
-/* One random body instruction: ALU, a load or a store on the data page. */
+#define FREGS 20 /* f0-f19: more than the xmm registers that cache them */
+
+static uint32_t freg(void)
+{
+	return next() % FREGS;
+}
+
+/* RNE (0), dynamic (7, frm is 0) and now and then RTZ (the helper). */
+static uint32_t fp_rm(void)
+{
+	uint32_t r = next() % 8;
+
+	return r < 4 ? 7 : r < 7 ? 0 : 1;
+}
+
+static uint32_t fp_type(uint32_t f7, uint32_t rs2, uint32_t rs1, uint32_t f3, uint32_t rd)
+{
+	return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | 0x53;
+}
+
+/* One random F/D instruction: mostly doubles (kept in xmm registers),
+ * some singles and helper-only operations in between. */
+static uint32_t fp_insn(void)
+{
+	static const uint32_t arith[] = { 0x01, 0x05, 0x09, 0x0d, 0x00, 0x08 }; /* add sub mul div .d, add mul .s */
+	uint32_t off = (next() % 512) * 8;
+
+	switch (next() % 12) {
+	case 0: case 1: case 2:
+		return fp_type(arith[next() % ARRAY_SIZE(arith)], freg(), freg(), fp_rm(), freg());
+	case 3: /* fmadd/fmsub/fnmsub/fnmadd.d */
+		return freg() << 27 | 1u << 25 | freg() << 20 | freg() << 15 | fp_rm() << 12 |
+		       freg() << 7 | (0x43 + 4 * (next() % 4));
+	case 4: return i_type((int32_t)off, DATA_REG, 3, freg(), 0x07);             /* fld */
+	case 5: /* fsd or fsw */
+		return (off >> 5) << 25 | freg() << 20 | DATA_REG << 15 | (2 + next() % 2) << 12 |
+		       (off & 31) << 7 | 0x27;
+	case 6: return fp_type(0x11, freg(), freg(), next() % 3, freg());           /* fsgnj*.d */
+	case 7: return fp_type(0x51, freg(), freg(), next() % 3, wreg());           /* fle/flt/feq.d */
+	case 8: return fp_type(next() % 2 ? 0x71 : 0x70, 0, freg(), 0, wreg());     /* fmv.x.d/.w */
+	case 9: return fp_type(next() % 2 ? 0x79 : 0x78, 0, rreg(), 0, freg());     /* fmv.d.x/.w.x */
+	case 10: return fp_type(0x69, 0, rreg(), fp_rm(), freg());                  /* fcvt.d.w */
+	default: return next() % 2 ? fp_type(0x15, freg(), freg(), 0, freg())       /* fmin.d */
+				   : i_type((int32_t)off, DATA_REG, 2, freg(), 0x07); /* flw */
+	}
+}
+
+/* One random body instruction: ALU, a load or a store on the data page,
+ * or (one in four) an F/D instruction. */
 static uint32_t body_insn(void)
 {
 	static const uint32_t rr[][2] = {
@@ -91,6 +140,8 @@ static uint32_t body_insn(void)
 	};
 	uint32_t off = (next() % 512) * 8;
 
+	if (next() % 4 == 0)
+		return fp_insn();
 	switch (next() % 8) {
 	case 0: case 1: case 2: {
 		const uint32_t *k = rr[next() % ARRAY_SIZE(rr)];
@@ -185,7 +236,8 @@ static size_t make_program(uint32_t *code, uint32_t *first)
 
 struct end {
 	enum cpu_exit exit;
-	uint64_t x[32], pc, instret;
+	uint64_t x[32], f[32], pc, instret;
+	uint32_t fflags;
 	uint8_t data[4096];
 };
 
@@ -193,16 +245,23 @@ struct end {
  * 2048 and more from t5 reach its upper half, so each run starts from it. */
 static uint8_t code_page[4096];
 
-static void run(struct hart *h, const uint64_t *x0, struct end *e)
+static void run(struct hart *h, const uint64_t *x0, const uint64_t *f0, uint32_t fflags,
+		struct end *e)
 {
 	memcpy(mem, code_page, sizeof(code_page));
 	memcpy(h->x, x0, 32 * sizeof(*x0));
+	memcpy(h->f, f0, 32 * sizeof(*f0));
+	h->fflags = fflags;
+	h->frm = 0;
+	h->csr.mstatus |= MSTATUS_FS;
 	h->pc = CODE;
 	h->instret = 0;
 	h->insn_limit = LIMIT;
 	memset(mem + 0x1000, 0x5a, 4096);
 	e->exit = engine_run(h);
 	memcpy(e->x, h->x, sizeof(e->x));
+	memcpy(e->f, h->f, sizeof(e->f));
+	e->fflags = h->fflags;
 	e->pc = h->pc;
 	e->instret = h->instret;
 	memcpy(e->data, mem + 0x1000, 4096);
@@ -212,7 +271,8 @@ static int one_case(uint64_t seed)
 {
 	static uint32_t code[2 + MAX_BLOCKS * 16];
 	struct hart *hi = hart_new(&flat_env, NULL), *hj = hart_new(&flat_env, NULL);
-	uint64_t x0[32];
+	uint64_t x0[32], f0[32];
+	uint32_t fflags;
 	struct end a, b;
 	uint32_t first;
 	size_t n;
@@ -229,12 +289,25 @@ static int one_case(uint64_t seed)
 	x0[DATA_REG] = DATA;
 	x0[CODE_REG] = CODE;
 	x0[RA] = CODE + 4 * first;
+	/* doubles of moderate size (the inline fast path's), some singles
+	 * NaN-boxed, and NX set in most cases (else the helper runs) */
+	for (int i = 0; i < 32; i++) {
+		double d = ((double)(next() % 2000) - 1000.0) / (1.0 + next() % 64);
+		uint32_t r = next() % 8;
+
+		memcpy(&f0[i], &d, 8);
+		if (r == 0)
+			f0[i] = 0xffffffff00000000ull | next();
+		else if (r == 1)
+			f0[i] = (uint64_t)next() << 32 | next();
+	}
+	fflags = next() % 4 ? 1 : 0;
 	/* the outer loop runs 40 to 80 times */
 	if (engine_setup_hart(hj, ENGINE_JIT, 1u << 20, 16) < 0)
 		abort();
 	hj->flat_addend = (uintptr_t)mem - MEM_BASE; /* as app mode has it */
-	run(hi, x0, &a);
-	run(hj, x0, &b);
+	run(hi, x0, f0, fflags, &a);
+	run(hj, x0, f0, fflags, &b);
 	if (a.exit != b.exit || a.pc != b.pc || a.instret != b.instret) {
 		fprintf(stderr, "exit %d/%d pc 0x%" PRIx64 "/0x%" PRIx64 " instret %" PRIu64 "/%" PRIu64 "\n",
 			a.exit, b.exit, a.pc, b.pc, a.instret, b.instret);
@@ -245,6 +318,16 @@ static int one_case(uint64_t seed)
 			fprintf(stderr, "x%d 0x%" PRIx64 " / 0x%" PRIx64 "\n", i, a.x[i], b.x[i]);
 			bad = 1;
 		}
+	}
+	for (int i = 0; i < 32; i++) {
+		if (a.f[i] != b.f[i]) {
+			fprintf(stderr, "f%d 0x%" PRIx64 " / 0x%" PRIx64 "\n", i, a.f[i], b.f[i]);
+			bad = 1;
+		}
+	}
+	if (a.fflags != b.fflags) {
+		fprintf(stderr, "fflags %#x / %#x\n", a.fflags, b.fflags);
+		bad = 1;
 	}
 	if (memcmp(a.data, b.data, sizeof(a.data))) {
 		fprintf(stderr, "data page differs\n");
@@ -288,7 +371,7 @@ static void test_generated_programs_form_traces_and_loops(void **state)
 		static uint32_t code[2 + MAX_BLOCKS * 16];
 		struct hart *h = hart_new(&flat_env, NULL);
 		struct jit_stats st;
-		uint64_t x0[32] = { 0 };
+		uint64_t x0[32] = { 0 }, f0[32] = { 0 };
 		struct end e;
 		uint32_t first;
 		size_t n;
@@ -302,7 +385,7 @@ static void test_generated_programs_form_traces_and_loops(void **state)
 		x0[CODE_REG] = CODE;
 		x0[RA] = CODE + 4 * first;
 		assert_int_equal(engine_setup_hart(h, ENGINE_JIT, 1u << 20, 16), 0);
-		run(h, x0, &e);
+		run(h, x0, f0, 0, &e);
 		jit_stats(engine_jit(h), &st);
 		traces += st.trace_blocks;
 		runs += e.instret;
