@@ -8,7 +8,8 @@
  * same value (which drops the compiled code of that page, also code that
  * a call will return to), and do F/D arithmetic, loads, stores and moves
  * on f0-f19 (more than the translator's xmm cache holds).  Registers (x
- * and f), fflags, pc, instret and the data page must agree.  The single-block fuzzer (test_jit_fuzz.c) covers
+ * and f), fflags, pc, instret and the data page must agree.  The
+ * single-block fuzzer (test_jit_fuzz.c) covers
  * every operation; this one covers how blocks are joined.
  *
  *   TRACE_FUZZ_CASES=N  cases (default 400)    TRACE_FUZZ_SEED=S  first seed
@@ -107,26 +108,27 @@ static uint32_t fp_type(uint32_t f7, uint32_t rs2, uint32_t rs1, uint32_t f3, ui
  * some singles and helper-only operations in between. */
 static uint32_t fp_insn(void)
 {
-	static const uint32_t arith[] = { 0x01, 0x05, 0x09, 0x0d, 0x00, 0x08 }; /* add sub mul div .d, add mul .s */
+	/* fadd, fsub, fmul, fdiv .d; fadd, fmul .s */
+	static const uint32_t arith[] = { 0x01, 0x05, 0x09, 0x0d, 0x00, 0x08 };
 	uint32_t off = (next() % 512) * 8;
 
-	switch (next() % 12) {
+	switch (next() % 13) {
 	case 0: case 1: case 2:
 		return fp_type(arith[next() % ARRAY_SIZE(arith)], freg(), freg(), fp_rm(), freg());
 	case 3: /* fmadd/fmsub/fnmsub/fnmadd.d */
 		return freg() << 27 | 1u << 25 | freg() << 20 | freg() << 15 | fp_rm() << 12 |
 		       freg() << 7 | (0x43 + 4 * (next() % 4));
-	case 4: return i_type((int32_t)off, DATA_REG, 3, freg(), 0x07);             /* fld */
+	case 4: return i_type((int32_t)off, DATA_REG, 3, freg(), 0x07); /* fld */
 	case 5: /* fsd or fsw */
 		return (off >> 5) << 25 | freg() << 20 | DATA_REG << 15 | (2 + next() % 2) << 12 |
 		       (off & 31) << 7 | 0x27;
-	case 6: return fp_type(0x11, freg(), freg(), next() % 3, freg());           /* fsgnj*.d */
-	case 7: return fp_type(0x51, freg(), freg(), next() % 3, wreg());           /* fle/flt/feq.d */
-	case 8: return fp_type(next() % 2 ? 0x71 : 0x70, 0, freg(), 0, wreg());     /* fmv.x.d/.w */
-	case 9: return fp_type(next() % 2 ? 0x79 : 0x78, 0, rreg(), 0, freg());     /* fmv.d.x/.w.x */
-	case 10: return fp_type(0x69, 0, rreg(), fp_rm(), freg());                  /* fcvt.d.w */
-	default: return next() % 2 ? fp_type(0x15, freg(), freg(), 0, freg())       /* fmin.d */
-				   : i_type((int32_t)off, DATA_REG, 2, freg(), 0x07); /* flw */
+	case 6: return fp_type(0x11, freg(), freg(), next() % 3, freg()); /* fsgnj*.d */
+	case 7: return fp_type(0x51, freg(), freg(), next() % 3, wreg()); /* fle/flt/feq.d */
+	case 8: return fp_type(next() % 2 ? 0x71 : 0x70, 0, freg(), 0, wreg()); /* fmv.x.d/.w */
+	case 9: return fp_type(next() % 2 ? 0x79 : 0x78, 0, rreg(), 0, freg()); /* fmv.d.x/.w.x */
+	case 10: return fp_type(0x69, 0, rreg(), fp_rm(), freg()); /* fcvt.d.w */
+	case 11: return fp_type(0x15, freg(), freg(), 0, freg()); /* fmin.d: the helper */
+	default: return i_type((int32_t)off, DATA_REG, 2, freg(), 0x07); /* flw */
 	}
 }
 
