@@ -131,8 +131,8 @@ void freg_reconcile(struct tr *t, const struct regstate *want)
 	}
 }
 
-/* The f registers an F/D instruction reads (up to three, -1 for none)
- * and writes (or -1); unused fields may name f0, which costs at most a load. */
+/* The f registers an instruction reads (up to three, -1 for none) and
+ * writes (or -1). */
 static void freg_regs(const struct insn *ip, int r[3], int *w)
 {
 	r[0] = r[1] = r[2] = *w = -1;
@@ -140,8 +140,8 @@ static void freg_regs(const struct insn *ip, int r[3], int *w)
 	case K_FLOAD: *w = ip->rd; break;
 	case K_FSTORE: r[0] = ip->rs2; break;
 	case K_XF: *w = ip->rd; break;
-	case K_FX: r[0] = ip->rs1, r[1] = ip->rs2; break;
-	case K_FF: r[0] = ip->rs1, r[1] = ip->rs2, r[2] = ip->rs3, *w = ip->rd; break;
+	case K_FX: tr_fp_reads(ip, r); break;
+	case K_FF: tr_fp_reads(ip, r), *w = ip->rd; break;
 	default: break;
 	}
 }

@@ -340,6 +340,29 @@ static bool fp_bits(struct tr *t)
 	}
 }
 
+void tr_fp_reads(const struct insn *ip, int r[3])
+{
+	const struct fp_inline *fi = &fp_inline_ops[ip->op];
+
+	r[0] = r[1] = r[2] = -1;
+	if (jit_fp_ops[ip->op].kind == FPK_XF)
+		return; /* an x source */
+	r[0] = ip->rs1;
+	switch (ip->op) {
+	case OP_FSQRT_S: case OP_FSQRT_D:
+	case OP_FCVT_W_S: case OP_FCVT_WU_S: case OP_FCVT_L_S: case OP_FCVT_LU_S:
+	case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
+	case OP_FCVT_S_D: case OP_FCVT_D_S:
+	case OP_FCLASS_S: case OP_FCLASS_D:
+	case OP_FMV_X_W: case OP_FMV_X_D:
+		return; /* rs2 encodes a type or is zero; rs3 is funct7's top */
+	default:
+		r[1] = ip->rs2;
+		if (fi->fma)
+			r[2] = ip->rs3;
+	}
+}
+
 bool tr_fp_to_cache(const struct insn *ip)
 {
 	const struct fp_inline *fi = &fp_inline_ops[ip->op];

@@ -285,6 +285,9 @@ void tr_fp_rm(struct tr *t);
 /* Compile the current F/D instruction inline; false: not done here. */
 bool tr_fp_inline(struct tr *t);
 
+/* The f registers an F/D operation (jit_fp_ops) reads, -1 for none. */
+void tr_fp_reads(const struct insn *ip, int r[3]);
+
 /* Whether the instruction's inline code leaves its f destination in the
  * F cache (others write hart->f, and the cache forgets the register). */
 bool tr_fp_to_cache(const struct insn *ip);
