@@ -421,6 +421,16 @@ void x86_sse_rr(struct emit *e, enum x86_sse op, bool dbl, int dst, int src)
 	sse_op(e, op, dbl, dst, R(src));
 }
 
+void x86_movapd(struct emit *e, int dst, int src)
+{
+	enc(e, 0x66, false, false, 0x0f28, dst, R(src));
+}
+
+void x86_xorps(struct emit *e, int dst, int src)
+{
+	enc(e, 0, false, false, 0x0f57, dst, R(src));
+}
+
 void x86_sse_mr(struct emit *e, bool dbl, int base, int32_t disp, int xmm)
 {
 	enc(e, dbl ? 0xf2 : 0xf3, false, false, 0x0f11, xmm, M(base, NO_REG, 1, disp));

@@ -115,6 +115,11 @@ enum x86_fma { FMA_MADD = 0xb9, FMA_MSUB = 0xbb, FMA_NMADD = 0xbd, FMA_NMSUB = 0
 void x86_sse_rm(struct emit *e, enum x86_sse op, bool dbl, int xmm, int base, int32_t disp);
 /* op dst, src (movsd/movss between registers with SSE_LOAD: the low lane) */
 void x86_sse_rr(struct emit *e, enum x86_sse op, bool dbl, int dst, int src);
+/* movapd dst, src: the whole register, so no dependency on dst's old
+ * value (a scalar movsd between registers merges into it) */
+void x86_movapd(struct emit *e, int dst, int src);
+/* xorps dst, src (with dst == src: a zero idiom that breaks dependencies) */
+void x86_xorps(struct emit *e, int dst, int src);
 /* movsd/movss [base + disp], xmm */
 void x86_sse_mr(struct emit *e, bool dbl, int base, int32_t disp, int xmm);
 void x86_ucomis_rm(struct emit *e, bool dbl, int xmm, int base, int32_t disp);

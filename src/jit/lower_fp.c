@@ -134,7 +134,7 @@ static void fp_result(struct tr *t, bool dbl, int d)
 	int rd = t->ip->rd;
 
 	if (dbl) {
-		x86_sse_rr(E, SSE_LOAD, true, d, 0);
+		x86_movapd(E, d, 0);
 		freg_written(t, rd);
 		return;
 	}
@@ -185,13 +185,15 @@ static bool fp_arith(struct tr *t, const struct fp_inline *fi)
 		if (three)
 			boxed_or_slow(t, s, ip->rs3);
 	}
+	/* Whole-register moves into xmm0: a scalar op between registers
+	 * merges into its destination, which would chain every operation
+	 * to the one before through xmm0. */
 	if (fi->dbl && three) {
-		x86_sse_rr(E, SSE_LOAD, true, 0, c);
+		x86_movapd(E, 0, c);
 		x86_vfma231_rr(E, fi->fma, true, 0, a, b);
 	} else if (fi->dbl) {
-		x86_sse_rr(E, two ? SSE_LOAD : SSE_SQRT, true, 0, a);
-		if (two)
-			x86_sse_rr(E, fi->sse, true, 0, b);
+		x86_movapd(E, 0, a);
+		x86_sse_rr(E, two ? fi->sse : SSE_SQRT, true, 0, two ? b : 0);
 	} else if (three) {
 		x86_sse_rm(E, SSE_LOAD, false, 0, RBX, f_off(ip->rs3));
 		x86_sse_rm(E, SSE_LOAD, false, 1, RBX, f_off(ip->rs1));
@@ -332,6 +334,7 @@ static bool fp_bits(struct tr *t)
 		else
 			x86_mov_rr(E, false, RAX, reg_use(t, ip->rs1));
 		d = freg_def(t, ip->rd);
+		x86_xorps(E, d, d); /* cvtsi2sd merges into d */
 		x86_cvtsi2sd(E, d, RAX);
 		freg_written(t, ip->rd);
 		return true;
