@@ -42,9 +42,12 @@ void api_vm_remove(struct ctl *c, const char *tenant, const char *id);
 void api_vm_set_state(struct ctl *c, const char *id, const char *state);
 
 bool api_name_ok(const char *name);
-/* 200 with the rows of sql as a list, each made by row: ?1 is bound to the
- * caller's tenant ("" for the operator), ?2 to arg (unless NULL).  The
- * operator's list spans every tenant's database when every_db. */
+/* Bind ?1 of st to whose rows the caller sees: its tenant, or "" for the
+ * operator (all). */
+void api_bind_viewer(sqlite3_stmt *st, const struct ctl_request *r);
+/* 200 with the rows of sql as a list, each made by row: ?1 is bound by
+ * api_bind_viewer, ?2 to arg (unless NULL).  The operator's list spans
+ * every tenant's database when every_db. */
 void api_list_rows(struct ctl *c, const struct ctl_request *r, struct ctl_reply *rep,
 		   const char *sql, const char *arg, json_t *(*row)(sqlite3_stmt *st),
 		   bool every_db);

@@ -65,6 +65,12 @@ int64_t api_image_users(struct ctl *c, const char *image)
 	return u.n;
 }
 
+void api_bind_viewer(sqlite3_stmt *st, const struct ctl_request *r)
+{
+	sqlite3_bind_text(st, 1, r->caller.role == ROLE_OPERATOR ? "" : r->caller.tenant, -1,
+			  SQLITE_TRANSIENT);
+}
+
 struct list_rows {
 	const struct ctl_request *r;
 	const char *sql, *arg;
@@ -82,8 +88,7 @@ static void list_in(struct ctl *c, void *arg)
 		l->failed = true;
 		return;
 	}
-	sqlite3_bind_text(st, 1, l->r->caller.role == ROLE_OPERATOR ? "" : l->r->caller.tenant, -1,
-			  SQLITE_TRANSIENT);
+	api_bind_viewer(st, l->r);
 	if (l->arg)
 		sqlite3_bind_text(st, 2, l->arg, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(st) == SQLITE_ROW)

@@ -35,12 +35,6 @@ static json_t *image_json(sqlite3_stmt *st)
 /* The caller sees shared images and its own tenant's; the operator all. */
 #define IMAGE_VISIBLE "(?1 = '' OR tenant_id IS NULL OR tenant_id = ?1)"
 
-static void bind_viewer(sqlite3_stmt *st, const struct ctl_request *r)
-{
-	sqlite3_bind_text(st, 1, r->caller.role == ROLE_OPERATOR ? "" : r->caller.tenant, -1,
-			  SQLITE_TRANSIENT);
-}
-
 static void list_images(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
 	sqlite3_stmt *st = store_prepare(c, "SELECT " IMAGE_COLS " FROM images WHERE "
@@ -49,7 +43,7 @@ static void list_images(struct ctl *c, struct ctl_request *r, struct ctl_reply *
 
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	bind_viewer(st, r);
+	api_bind_viewer(st, r);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(list, image_json(st));
 	sqlite3_finalize(st);
@@ -64,7 +58,7 @@ static void get_image(struct ctl *c, struct ctl_request *r, struct ctl_reply *re
 
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	bind_viewer(st, r);
+	api_bind_viewer(st, r);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		reply_json(rep, status, image_json(st));
@@ -142,7 +136,7 @@ static void delete_image(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	bind_viewer(st, r);
+	api_bind_viewer(st, r);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);

@@ -31,8 +31,7 @@ static sqlite3_stmt *query(struct ctl *c, const struct ctl_request *r, const cha
 	sqlite3_stmt *st = store_prepare(c, sql);
 
 	if (st)
-		sqlite3_bind_text(st, 1, r->caller.role == ROLE_OPERATOR ? "" : r->caller.tenant, -1,
-				  SQLITE_TRANSIENT);
+		api_bind_viewer(st, r);
 	return st;
 }
 

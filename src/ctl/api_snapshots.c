@@ -47,12 +47,6 @@ void api_snapshot_dir(const struct ctl *c, const char *tenant, const char *id, c
 	snprintf(out, len, "%s/tenants/%s/snapshots/%s", c->data, tenant, id);
 }
 
-static void bind_viewer(sqlite3_stmt *st, const struct ctl_request *r)
-{
-	sqlite3_bind_text(st, 1, r->caller.role == ROLE_OPERATOR ? "" : r->caller.tenant, -1,
-			  SQLITE_TRANSIENT);
-}
-
 static void list_snapshots(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep,
 			   const char *vm)
 {
@@ -72,7 +66,6 @@ struct snap_find {
 	const char *id;
 	struct snap_row *row;
 	bool found;
-	sqlite3 *db;
 };
 
 static void find_in(struct ctl *c, void *arg)
@@ -86,7 +79,7 @@ static void find_in(struct ctl *c, void *arg)
 			      " AND id = ?2");
 	if (!st)
 		return;
-	bind_viewer(st, f->r);
+	api_bind_viewer(st, f->r);
 	sqlite3_bind_text(st, 2, f->id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(f->row->id, sizeof(f->row->id), "%s", sqlite3_column_text(st, 0));
@@ -94,7 +87,6 @@ static void find_in(struct ctl *c, void *arg)
 		snprintf(f->row->vm, sizeof(f->row->vm), "%s", sqlite3_column_text(st, 2));
 		snprintf(f->row->state, sizeof(f->row->state), "%s", sqlite3_column_text(st, 3));
 		f->found = true;
-		f->db = c->db;
 	}
 	sqlite3_finalize(st);
 }

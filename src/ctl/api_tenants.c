@@ -53,8 +53,7 @@ static void list_tenants(struct ctl *c, struct ctl_request *r, struct ctl_reply 
 
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	sqlite3_bind_text(st, 1, r->caller.role == ROLE_OPERATOR ? "" : r->caller.tenant, -1,
-			  SQLITE_TRANSIENT);
+	api_bind_viewer(st, r);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(list, tenant_json(c, st));
 	sqlite3_finalize(st);

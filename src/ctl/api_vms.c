@@ -58,12 +58,6 @@ static json_t *vm_json(sqlite3_stmt *st)
 /* The caller's tenant's VMs; the operator's: all. */
 #define VM_VISIBLE "(?1 = '' OR tenant_id = ?1)"
 
-static void bind_viewer(sqlite3_stmt *st, const struct ctl_request *r)
-{
-	sqlite3_bind_text(st, 1, r->caller.role == ROLE_OPERATOR ? "" : r->caller.tenant, -1,
-			  SQLITE_TRANSIENT);
-}
-
 /* The operator's list spans every tenant's database (tenants in id order). */
 static void list_vms(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 {
@@ -84,7 +78,7 @@ static bool find_vm(struct ctl *c, const struct ctl_request *r, const char *id, 
 	st = store_prepare(c, "SELECT tenant_id, state FROM vms WHERE " VM_VISIBLE " AND id = ?2");
 	if (!st)
 		return false;
-	bind_viewer(st, r);
+	api_bind_viewer(st, r);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	if (found) {
@@ -103,7 +97,7 @@ static void get_vm(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep, 
 
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	bind_viewer(st, r);
+	api_bind_viewer(st, r);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		reply_json(rep, status, vm_json(st));

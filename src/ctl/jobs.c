@@ -256,8 +256,7 @@ void api_jobs(struct ctl *c, struct ctl_request *r, struct ctl_reply *rep)
 			      "id = ?2) ORDER BY created DESC, id LIMIT 1000");
 	if (!st)
 		return reply_error(rep, 500, "store", "the store failed");
-	sqlite3_bind_text(st, 1, r->caller.role == ROLE_OPERATOR ? "" : r->caller.tenant, -1,
-			  SQLITE_TRANSIENT);
+	api_bind_viewer(st, r);
 	sqlite3_bind_text(st, 2, r->nseg == 3 ? r->seg[2] : "", -1, SQLITE_TRANSIENT);
 	if (r->nseg == 3) {
 		if (sqlite3_step(st) == SQLITE_ROW)

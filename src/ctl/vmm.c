@@ -414,10 +414,8 @@ int vmm_signal(struct ctl *c, const char *vm_id, bool pause)
 	 * a paused VM can still be snapshotted; else (an older VMM) stop
 	 * its threads. */
 	err = control(c, &v, pause ? "pause" : "resume");
-	if (err == -ENOENT && kill(v.pid, pause ? SIGSTOP : SIGCONT) < 0)
-		err = -errno;
-	else if (err == -ENOENT)
-		err = 0;
+	if (err == -ENOENT)
+		err = kill(v.pid, pause ? SIGSTOP : SIGCONT) < 0 ? -errno : 0;
 	if (err)
 		return err;
 	record(c, v.id, pause ? "paused" : "running", v.pid, v.pid_start, NULL, v.restarts);
